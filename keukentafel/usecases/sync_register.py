@@ -1,0 +1,217 @@
+"""Use case: bring the stored register in line with one source snapshot, safely.
+
+snapshot → validate → diff against the store → apply in one transaction. Every run is recorded
+(when, source, counts per change kind, outcome) before anything else happens, so even a run that
+crashes or is refused leaves a trace. A source that fails (a page still failing after retries), or
+a snapshot that would shrink the register by more than the configured share, changes nothing and
+fails loudly: a broken ERP must never move out half a neighbourhood.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from keukentafel.domain.register import (
+    ChangeEvent,
+    EntityKind,
+    RejectedRow,
+    Snapshot,
+    UnsafeSnapshot,
+    ValidSnapshot,
+    check_shrink,
+    count_by_kind,
+    diff_hashes,
+    lease_events,
+    lost_current_leases,
+    resident_events,
+    unit_events,
+    validate,
+)
+from keukentafel.store.models import SyncRunRow
+from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
+
+ProgressFn = Callable[[str, int, int | None], None]
+
+
+class RegisterSource(Protocol):
+    """Anything that can deliver a full snapshot of a corporation's register."""
+
+    name: str
+
+    def read(self, progress: ProgressFn | None = None) -> Snapshot: ...
+
+
+class SyncFailed(Exception):
+    """The source could not deliver a complete snapshot; the register was left as it was."""
+
+
+class SyncRefused(Exception):
+    """The snapshot was unsafe to apply (shrink guard); the register was left as it was."""
+
+
+@dataclass(slots=True)
+class SyncResult:
+    run_id: int
+    outcome: str  # succeeded | refused | failed
+    counts: dict[str, int]
+    rows_written: int
+    rejected: list[RejectedRow] = field(default_factory=list)
+    out_of_scope: int = 0
+    message: str = ""
+    events: list[ChangeEvent] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def sync_register(
+    sessions: sessionmaker[Session],
+    corporation_code: str,
+    source: RegisterSource,
+    *,
+    max_shrink: float = 0.10,
+    today: date | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+    progress: ProgressFn | None = None,
+) -> SyncResult:
+    """Run one sync. Raises SyncFailed or SyncRefused after recording the run; else returns counts."""
+    today = today or clock().date()
+    with sessions.begin() as session:
+        _close_interrupted_runs(session, corporation_code, clock())
+        run_id = SyncRunRepository(session, corporation_code).start(source.name, clock())
+
+    try:
+        snapshot = source.read(progress)
+    except Exception as exc:
+        message = f"source {source.name} could not deliver a complete snapshot: {exc}"
+        _finish(sessions, corporation_code, run_id, "failed", clock(), message=message)
+        raise SyncFailed(message) from exc
+
+    valid = validate(snapshot)
+    try:
+        with sessions.begin() as session:
+            result = _apply(session, corporation_code, run_id, valid, max_shrink, today, clock())
+    except UnsafeSnapshot as exc:
+        _finish(
+            sessions,
+            corporation_code,
+            run_id,
+            "refused",
+            clock(),
+            message=str(exc),
+            rejected=valid.rejected,
+        )
+        raise SyncRefused(str(exc)) from exc
+    except Exception as exc:
+        _finish(
+            sessions,
+            corporation_code,
+            run_id,
+            "failed",
+            clock(),
+            message=f"{type(exc).__name__}: {exc}",
+        )
+        raise
+    result.out_of_scope = valid.out_of_scope
+    return result
+
+
+def _apply(
+    session: Session,
+    corporation: str,
+    run_id: int,
+    valid: ValidSnapshot,
+    max_shrink: float,
+    today: date,
+    now: datetime,
+) -> SyncResult:
+    register = RegisterRepository(session, corporation)
+    runs = SyncRunRepository(session, corporation)
+
+    stored_units = register.stored_hashes(EntityKind.UNIT)
+    units = diff_hashes(stored_units, valid.units, valid.held.get(EntityKind.UNIT, set()))
+    residents = diff_hashes(
+        register.stored_hashes(EntityKind.RESIDENT),
+        valid.residents,
+        valid.held.get(EntityKind.RESIDENT, set()),
+    )
+    leases = diff_hashes(
+        register.stored_hashes(EntityKind.LEASE),
+        valid.leases,
+        valid.held.get(EntityKind.LEASE, set()),
+    )
+
+    old_units = register.units(units.changed | units.removed)
+    old_residents = register.residents(residents.changed | residents.removed)
+    old_leases = register.leases(leases.changed | leases.removed)
+
+    check_shrink(
+        stored_units=len(stored_units),
+        removed_units=len(units.removed),
+        stored_current_leases=register.count_current_leases(),
+        lost_leases=lost_current_leases(leases, old_leases),
+        max_share=max_shrink,
+    )
+
+    events = [
+        *unit_events(units, old_units),
+        *resident_events(residents, old_residents),
+        *lease_events(leases, old_leases, today),
+    ]
+    written = 0
+    for kind, diff in (
+        (EntityKind.UNIT, units),
+        (EntityKind.RESIDENT, residents),
+        (EntityKind.LEASE, leases),
+    ):
+        written += register.upsert(kind, diff.upserts, diff.hashes, now)
+        written += register.mark_removed(kind, diff.removed, now)
+    runs.add_events(run_id, events, now)
+    runs.add_rejected(run_id, valid.rejected)
+    counts = count_by_kind(events)
+    runs.finish(
+        run_id,
+        outcome="succeeded",
+        now=now,
+        counts=counts,
+        rows_written=written,
+        rejected_count=len(valid.rejected),
+    )
+    return SyncResult(run_id, "succeeded", counts, written, list(valid.rejected), events=events)
+
+
+def _finish(
+    sessions: sessionmaker[Session],
+    corporation: str,
+    run_id: int,
+    outcome: str,
+    now: datetime,
+    *,
+    message: str,
+    rejected: list[RejectedRow] | None = None,
+) -> None:
+    with sessions.begin() as session:
+        runs = SyncRunRepository(session, corporation)
+        if rejected:
+            runs.add_rejected(run_id, rejected)
+        runs.finish(
+            run_id, outcome=outcome, now=now, message=message, rejected_count=len(rejected or [])
+        )
+
+
+def _close_interrupted_runs(session: Session, corporation: str, now: datetime) -> None:
+    """A run still 'running' at the start of a new one was killed; say so in its record."""
+    session.execute(
+        update(SyncRunRow)
+        .where(SyncRunRow.corporation_code == corporation, SyncRunRow.outcome == "running")
+        .values(
+            outcome="failed", finished_at=now, message="interrupted: the process stopped mid-run"
+        )
+    )

@@ -1,0 +1,232 @@
+"""The sync use case against the real store (SQLite and PostgreSQL), with an in-memory source."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from keukentafel.domain.model import LeaseStatus
+from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, Snapshot
+from keukentafel.store.models import (
+    ChangeEventRow,
+    RejectedRowRow,
+    ResidentRow,
+    SyncRunRow,
+    UnitRow,
+)
+from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
+from keukentafel.usecases.sync_register import (
+    ProgressFn,
+    SyncFailed,
+    SyncRefused,
+    sync_register,
+)
+from tests import builders
+
+CORP = "TST"
+
+
+@dataclass
+class StaticSource:
+    """A source that hands out a prepared snapshot (a fake of the RegisterSource interface)."""
+
+    snapshot: Snapshot | None
+    name: str = "static"
+    error: Exception | None = None
+
+    def read(self, progress: ProgressFn | None = None) -> Snapshot:
+        if self.error:
+            raise self.error
+        assert self.snapshot is not None
+        return copy.deepcopy(self.snapshot)
+
+
+def run(sessions: sessionmaker[Session], snapshot: Snapshot, **kw: object):  # type: ignore[no-untyped-def]
+    return sync_register(sessions, CORP, StaticSource(snapshot), today=date(2026, 11, 28), **kw)  # type: ignore[arg-type]
+
+
+def test_first_sync_adds_everything_and_second_writes_nothing(
+    sessions: sessionmaker[Session],
+) -> None:
+    first = run(sessions, builders.register(20))
+    assert first.outcome == "succeeded"
+    assert first.counts["unit_added"] == 20
+    assert first.counts["resident_added"] == 20
+    assert first.counts["move_in"] == 20
+    assert first.rows_written == 60
+
+    with sessions() as s:
+        stamps = dict(s.execute(select(UnitRow.code, UnitRow.updated_at)).all())
+
+    second = run(sessions, builders.register(20))
+    assert second.rows_written == 0
+    assert sum(second.counts.values()) == 0
+    with sessions() as s:
+        assert dict(s.execute(select(UnitRow.code, UnitRow.updated_at)).all()) == stamps
+        runs = s.scalars(select(SyncRunRow).order_by(SyncRunRow.id)).all()
+        assert [r.outcome for r in runs] == ["succeeded", "succeeded"]
+        assert runs[0].counts["unit_added"] == 20 and runs[1].rows_written == 0
+
+
+def test_changes_become_events(sessions: sessionmaker[Session]) -> None:
+    run(sessions, builders.register(20))
+    snap = builders.register(20)
+    snap.residents[0] = builders.with_email(
+        snap.residents[0], "nieuw@example.org"
+    )  # contact change
+    snap.leases[1] = builders.lease(2, LeaseStatus.ENDED)  # move-out
+    snap.units.append(builders.unit(21))  # new unit with a new tenant: move-in
+    snap.residents.append(builders.resident(21))
+    snap.leases.append(builders.lease(21))
+    snap.units[2] = replace(snap.units[2], address=replace(snap.units[2].address, town="Elders"))
+
+    result = run(sessions, snap)
+    kinds = {(e.kind.value, e.entity_id) for e in result.events}
+    assert ("contact_changed", "R1") in kinds
+    assert ("move_out", "L2") in kinds
+    assert ("move_in", "L21") in kinds
+    assert ("unit_added", "VHE00021") in kinds
+    assert ("unit_changed", "VHE00003") in kinds
+    changed = next(e for e in result.events if e.entity_id == "VHE00003")
+    assert changed.fields == ("address",)
+    # R2 is no longer party to a current lease but the ended lease still names it: kept.
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ChangeEventRow)) == 60 + len(result.events)
+        email = RegisterRepository(s, CORP).residents(["R1"])["R1"].contacts[0].value
+        assert email == "nieuw@example.org"
+
+
+def test_new_tenant_on_existing_unit_is_move_out_and_move_in(
+    sessions: sessionmaker[Session],
+) -> None:
+    run(sessions, builders.register(10))
+    snap = builders.register(10)
+    snap.leases[4] = builders.lease(5, LeaseStatus.ENDED)
+    newer = replace(builders.lease(5, relation=99), lease_id="L5-new", start_date=date(2026, 2, 1))
+    snap.leases.append(newer)
+    snap.residents.append(builders.resident(99))
+    result = run(sessions, snap)
+    assert result.counts["move_out"] == 1 and result.counts["move_in"] == 1
+    assert result.counts["resident_added"] == 1
+
+
+def test_rejected_row_is_kept_aside_and_stored_version_untouched(
+    sessions: sessionmaker[Session],
+) -> None:
+    run(sessions, builders.register(10))
+    snap = builders.register(10)
+    bad = snap.units.pop(3)  # VHE00004 arrives broken this time
+    snap.rejected.append(
+        RejectedRow(
+            EntityKind.UNIT,
+            bad.vera_id,
+            bad.code,
+            RejectReason.INVALID_POSTCODE,
+            "postcode 12AB",
+            {"id": "E4"},
+        )
+    )
+    result = run(sessions, snap)
+    assert result.outcome == "succeeded"
+    assert result.counts["unit_removed"] == 0 and result.counts["move_out"] == 0
+    assert [r.reason for r in result.rejected] == [RejectReason.INVALID_POSTCODE]
+    with sessions() as s:
+        assert "VHE00004" in RegisterRepository(s, CORP).units()
+        kept = s.scalars(select(RejectedRowRow)).one()
+        assert (kept.unit_code, kept.reason, kept.raw) == (
+            "VHE00004",
+            "invalid_postcode",
+            {"id": "E4"},
+        )
+
+
+def test_conflicting_duplicate_is_kept_aside(sessions: sessionmaker[Session]) -> None:
+    run(sessions, builders.register(10))
+    snap = builders.register(10)
+    snap.residents.append(builders.with_email(builders.resident(3), "ander@example.org"))
+    result = run(sessions, snap)
+    reasons = {(r.source_id, r.reason) for r in result.rejected}
+    assert ("R3", RejectReason.CONFLICTING_DUPLICATE) in reasons
+    assert result.rows_written == 0  # R3's stored row stays; its lease L3 is held too
+    with sessions() as s:
+        assert (
+            RegisterRepository(s, CORP).residents(["R3"])["R3"].contacts[0].value
+            == "r3@example.org"
+        )
+
+
+def test_shrink_guard_refuses_and_changes_nothing(sessions: sessionmaker[Session]) -> None:
+    run(sessions, builders.register(50))
+    snap = builders.register(44)  # 6 of 50 units gone: 12% > 10%
+    with pytest.raises(SyncRefused, match="6 of 50 units"):
+        run(sessions, snap)
+    with sessions() as s:
+        assert (
+            s.scalar(select(func.count()).select_from(UnitRow).where(UnitRow.removed_at.is_(None)))
+            == 50
+        )
+        latest = SyncRunRepository(s, CORP).latest()
+        assert latest is not None and latest.outcome == "refused" and "6 of 50" in latest.message
+    # a smaller shrink passes; a configured larger share lets a real change through
+    assert run(sessions, builders.register(46)).counts["unit_removed"] == 4
+    assert run(sessions, builders.register(40), max_shrink=0.2).counts["unit_removed"] == 6
+
+
+def test_shrink_guard_counts_households_lost_by_status(sessions: sessionmaker[Session]) -> None:
+    run(sessions, builders.register(20))
+    snap = builders.register(20)
+    for n in range(5):
+        snap.leases[n] = builders.lease(n + 1, LeaseStatus.ENDED)
+    with pytest.raises(SyncRefused, match="5 of 20 households"):
+        run(sessions, snap)
+
+
+def test_failing_source_records_failure_and_changes_nothing(
+    sessions: sessionmaker[Session],
+) -> None:
+    run(sessions, builders.register(5))
+    broken = StaticSource(
+        None, error=RuntimeError("page 3 of /relaties still failing after 5 retries")
+    )
+    with pytest.raises(SyncFailed, match="page 3"):
+        sync_register(sessions, CORP, broken)
+    with sessions() as s:
+        latest = SyncRunRepository(s, CORP).latest()
+        assert latest is not None and latest.outcome == "failed" and "page 3" in latest.message
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(ResidentRow)
+                .where(ResidentRow.removed_at.is_(None))
+            )
+            == 5
+        )
+
+
+def test_interrupted_run_is_closed_by_the_next(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as s:
+        SyncRunRepository(s, CORP).start("vera", builders_now())
+    run(sessions, builders.register(3))
+    with sessions() as s:
+        outcomes = [r.outcome for r in s.scalars(select(SyncRunRow).order_by(SyncRunRow.id))]
+    assert outcomes == ["failed", "succeeded"]
+
+
+def test_relations_without_a_lease_in_scope_are_not_stored(sessions: sessionmaker[Session]) -> None:
+    snap = builders.register(3)
+    snap.residents.append(builders.resident(500))  # a relation of another complex
+    result = run(sessions, snap)
+    assert result.out_of_scope == 1
+    with sessions() as s:
+        assert "R500" not in RegisterRepository(s, CORP).residents()
+
+
+def builders_now():  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime(2026, 11, 27, 3, 0)
