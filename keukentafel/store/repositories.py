@@ -143,7 +143,7 @@ def lease_from_row(row: LeaseRow) -> Lease:
     )
 
 
-_VALUES = {
+_VALUES: dict[EntityKind, Callable[[Any], dict[str, Any]]] = {
     EntityKind.UNIT: unit_values,
     EntityKind.RESIDENT: resident_values,
     EntityKind.LEASE: lease_values,
