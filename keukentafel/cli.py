@@ -1,0 +1,168 @@
+"""The ``keukentafel`` command line: demo, sync, register, letters.
+
+Operator output is English and carries counts and unit codes, never residents' names. Errors in a
+configuration file are printed as the file, the key and what is wrong, without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from keukentafel.config import ConfigError
+from keukentafel.settings import Settings, quiet_prefect_defaults
+from keukentafel.usecases.register_summary import TENURE_ORDER, RegisterSummary
+
+app = typer.Typer(
+    help="Keukentafel: resident guidance for renovation projects.", no_args_is_help=True
+)
+console = Console()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Corporation file (YAML); default: KEUKENTAFEL_CONFIG"),
+]
+
+
+def _settings() -> Settings:
+    quiet_prefect_defaults()
+    return Settings.from_env()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    units: Annotated[int, typer.Option(help="How many units the fake ERP generates")] = 600,
+    out: Annotated[Path, typer.Option(help="Folder for the demo's database and output")] = Path(
+        "out/demo"
+    ),
+) -> None:
+    """Run the whole pipeline on generated residents: fake ERP, sync, register, letters."""
+    quiet_prefect_defaults()
+    from keukentafel.demo import run_demo
+
+    run_demo(console, out_dir=out, units=units)
+
+
+@app.command()
+def sync(
+    config: ConfigOption = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+) -> None:
+    """Sync one corporation's register from its source (runs the Prefect flow)."""
+    settings = _settings()
+    path = config or settings.config_path
+    try:
+        from keukentafel.config import load_config
+
+        load_config(path)  # fail fast, with a readable message, before Prefect starts
+        from flows.sync_register import sync_register_flow
+
+        summary = sync_register_flow(str(path), show_progress=progress)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    except Exception as exc:  # the flow already recorded the run; say why, briefly
+        _fail(str(exc))
+        return
+    print_sync_summary(summary)
+
+
+@app.command()
+def register(config: ConfigOption = None) -> None:
+    """Show the register per project and complex: units, households, tenure, rows kept aside."""
+    settings = _settings()
+    from keukentafel.bootstrap import summarise
+
+    try:
+        summary = summarise(config or settings.config_path, settings, date.today())
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    print_register(summary)
+
+
+def print_sync_summary(summary: dict[str, object]) -> None:
+    counts = summary["counts"]
+    assert isinstance(counts, dict)
+    table = Table(title=f"Sync run {summary['run_id']}: {summary['outcome']}", show_lines=False)
+    table.add_column("change")
+    table.add_column("count", justify="right")
+    for kind, count in counts.items():
+        if count:
+            table.add_row(kind, str(count))
+    table.add_row("rows written", str(summary["rows_written"]), style="bold")
+    kept = summary["kept_aside"]
+    assert isinstance(kept, list)
+    table.add_row("kept aside", str(len(kept)), style="yellow" if kept else None)
+    console.print(table)
+    if kept:
+        print_kept_aside([(k["entity"], k["unit_code"], k["reason"], k["detail"]) for k in kept])
+
+
+def print_kept_aside(rows: list[tuple[str, str, str, str]]) -> None:
+    table = Table(title="Rows kept aside (stored data untouched)")
+    for column in ("entity", "unit", "reason", "detail"):
+        table.add_column(column)
+    for entity, unit_code, reason, detail in rows:
+        table.add_row(entity, unit_code or "-", reason, detail)
+    console.print(table)
+
+
+def print_register(summary: RegisterSummary) -> None:
+    run = summary.last_run
+    if run:
+        console.print(
+            f"Register of [bold]{summary.corporation_code}[/bold], last sync run {run['id']} "
+            f"from {run['source']}: {run['outcome']} at {run['started_at']:%Y-%m-%d %H:%M} UTC"
+        )
+        if run["outcome"] != "succeeded" and run["message"]:
+            console.print(f"[yellow]{run['message']}[/yellow]")
+    else:
+        console.print(f"Register of [bold]{summary.corporation_code}[/bold]: never synced")
+    for project in summary.projects:
+        table = Table(
+            title=f"{project.project.code} {project.project.name} ({project.project.kind.value})"
+        )
+        table.add_column("complex")
+        table.add_column("units", justify="right")
+        table.add_column("households", justify="right")
+        table.add_column("with co-tenants", justify="right")
+        for tenure in TENURE_ORDER:
+            table.add_column(tenure.replace("_", " "), justify="right")
+        for c in project.complexes:
+            table.add_row(
+                c.complex_code,
+                str(c.units),
+                str(c.households),
+                str(c.co_tenant_households),
+                *(str(c.tenure.get(t, 0)) for t in TENURE_ORDER),
+            )
+        table.add_row(
+            "total",
+            str(project.units),
+            str(project.households),
+            "",
+            *("" for _ in TENURE_ORDER),
+            style="bold",
+        )
+        console.print(table)
+    if summary.kept_aside:
+        print_kept_aside(summary.kept_aside)
+    else:
+        console.print("No rows kept aside in the last run.")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    app()

@@ -1,0 +1,221 @@
+"""Pure domain rules: addressing, households, validation, hashing, the shrink guard."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode, postnl_address_lines
+from keukentafel.domain.model import (
+    Address,
+    AgreementKind,
+    Lease,
+    LeaseParty,
+    LeaseStatus,
+    PartyRole,
+    PracticalNeed,
+    Tenure,
+    household_of,
+)
+from keukentafel.domain.register import (
+    EntityKind,
+    RejectReason,
+    RowRejected,
+    Snapshot,
+    UnsafeSnapshot,
+    check_shrink,
+    content_hash,
+    map_rows,
+    validate,
+)
+from tests import builders
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1234AB", "1234 AB"),
+        (" 1234 ab ", "1234 AB"),
+        ("9999zz", "9999 ZZ"),
+        ("1011  CD", "1011 CD"),
+    ],
+)
+def test_postcode_normalised(raw: str, expected: str) -> None:
+    assert normalise_postcode(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "0123 AB", "1234 A", "12345 AB", "1234 SS", "ABCD 12", "1234-AB"]
+)
+def test_postcode_rejected(raw: str) -> None:
+    with pytest.raises(InvalidPostcode):
+        normalise_postcode(raw)
+
+
+@pytest.mark.parametrize(
+    ("address", "street_line"),
+    [
+        (Address("Dorpsstraat", 12, "1234 AB", "Ons Dorp"), "Dorpsstraat 12"),
+        (Address("Dorpsstraat", 12, "1234 AB", "Ons Dorp", letter="A"), "Dorpsstraat 12A"),
+        (Address("Dorpsstraat", 12, "1234 AB", "Ons Dorp", addition="2"), "Dorpsstraat 12-2"),
+        (
+            Address("Dorpsstraat", 12, "1234 AB", "Ons Dorp", letter="A", addition="3"),
+            "Dorpsstraat 12A-3",
+        ),
+    ],
+)
+def test_street_line(address: Address, street_line: str) -> None:
+    assert address.street_line == street_line
+
+
+def test_postnl_block() -> None:
+    address = Address("Laan van Nieuw Oost-Indië", 7, "2593bm", "'s-Gravenhage", letter="B")
+    lines = postnl_address_lines(["Mevrouw J. de Vries", "", "De heer K. Bakker"], address)
+    assert lines == [
+        "Mevrouw J. de Vries",
+        "De heer K. Bakker",
+        "Laan van Nieuw Oost-Indië 7B",
+        "2593 BM  'S-GRAVENHAGE",
+    ]
+    assert len(postnl_address_lines(["a", "b", "c", "d", "e"], address)) == 6
+
+
+def test_household_orders_tenant_first_and_skips_ended() -> None:
+    unit = builders.unit(1)
+    residents = {
+        r.relation_id: r for r in (builders.resident(1), builders.resident(2), builders.resident(3))
+    }
+    old = Lease(
+        "L0",
+        unit.code,
+        AgreementKind.RENTAL,
+        LeaseStatus.ENDED,
+        None,
+        None,
+        (LeaseParty("R3", PartyRole.TENANT),),
+    )
+    current = Lease(
+        "L1",
+        unit.code,
+        AgreementKind.RENTAL,
+        LeaseStatus.RUNNING,
+        date(2020, 1, 1),
+        None,
+        (LeaseParty("R2", PartyRole.CO_TENANT), LeaseParty("R1", PartyRole.TENANT)),
+    )
+    household = household_of(unit, [old, current], residents, date(2026, 1, 1))
+    assert [(r.relation_id, role) for r, role in household.members] == [
+        ("R1", PartyRole.TENANT),
+        ("R2", PartyRole.CO_TENANT),
+    ]
+    assert not household.is_vacant
+    assert household_of(unit, [old], residents, date(2026, 1, 1)).is_vacant
+    future = replace(current, start_date=date(2027, 1, 1))
+    assert household_of(unit, [future], residents, date(2026, 1, 1)).is_vacant
+
+
+def test_map_rows_keeps_failures_aside() -> None:
+    def mapper(row: dict[str, str]) -> str:
+        if not row.get("code"):
+            raise RowRejected(RejectReason.MISSING_UNIT_CODE, "field code is empty")
+        return row["code"]
+
+    rows: list[object] = [{"id": "1", "code": "A"}, {"id": "2"}, "not a dict"]
+    mapped, rejected = map_rows(EntityKind.UNIT, rows, mapper, lambda r: r["id"])  # type: ignore[index,arg-type]
+    assert mapped == ["A"]
+    assert [(r.source_id, r.reason) for r in rejected] == [
+        ("2", RejectReason.MISSING_UNIT_CODE),
+        ("", RejectReason.MALFORMED),
+    ]
+    assert rejected[1].raw == "not a dict"
+
+
+def test_validate_drops_leases_of_other_complexes_and_flags_unknown_relations() -> None:
+    snap = builders.register(3)
+    snap.leases.append(replace(builders.lease(7), unit_code="ELDERS-1"))  # unit outside scope
+    snap.leases.append(builders.lease(3, relation=404))  # names an unknown relation
+    snap.leases[2] = snap.leases.pop()  # replace L3 by the broken version
+    valid = validate(snap)
+    assert "L7" not in valid.leases
+    assert [(r.source_id, r.reason) for r in valid.rejected] == [
+        ("L3", RejectReason.UNKNOWN_RELATION)
+    ]
+    assert "L3" in valid.held[EntityKind.LEASE]
+    assert "R3" not in valid.residents  # no in-scope lease needs it any more
+    assert valid.out_of_scope == 2
+
+
+def test_same_row_twice_is_one_row() -> None:
+    snap = builders.register(2)
+    snap.units.append(builders.unit(1))
+    valid = validate(snap)
+    assert len(valid.units) == 2 and not valid.rejected
+
+
+def test_two_codes_for_one_erp_id_are_kept_aside() -> None:
+    snap = builders.register(2)
+    snap.units.append(replace(builders.unit(1), code="VHE-OTHER"))
+    valid = validate(snap)
+    assert {r.reason for r in valid.rejected} == {RejectReason.DUPLICATE_UNIT_CODE}
+    assert "VHE00001" not in valid.units and "VHE-OTHER" not in valid.units
+
+
+def test_content_hash_ignores_set_order_across_processes() -> None:
+    resident = replace(
+        builders.resident(1),
+        needs=frozenset(
+            {PracticalNeed.INTERPRETER, PracticalNeed.EXTRA_TIME, PracticalNeed.VISIT_WITH_TWO}
+        ),
+    )
+    code = (
+        "from tests import builders; from dataclasses import replace;"
+        "from keukentafel.domain.model import PracticalNeed as P;"
+        "from keukentafel.domain.register import content_hash;"
+        "r=replace(builders.resident(1), needs=frozenset({P.VISIT_WITH_TWO, P.INTERPRETER, P.EXTRA_TIME}));"
+        "print(content_hash(r))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "7", "PATH": ""},
+    )
+    assert other.stdout.strip() == content_hash(resident)
+    assert content_hash(builders.unit(1)) != content_hash(
+        replace(builders.unit(1), tenure=Tenure.VACANT)
+    )
+
+
+def test_shrink_guard() -> None:
+    check_shrink(
+        stored_units=0, removed_units=0, stored_current_leases=0, lost_leases=0, max_share=0.1
+    )
+    check_shrink(
+        stored_units=100, removed_units=10, stored_current_leases=90, lost_leases=9, max_share=0.1
+    )
+    with pytest.raises(UnsafeSnapshot, match="11 of 100 units"):
+        check_shrink(
+            stored_units=100,
+            removed_units=11,
+            stored_current_leases=90,
+            lost_leases=0,
+            max_share=0.1,
+        )
+    with pytest.raises(UnsafeSnapshot, match="households"):
+        check_shrink(
+            stored_units=100,
+            removed_units=0,
+            stored_current_leases=90,
+            lost_leases=50,
+            max_share=0.1,
+        )
+
+
+def test_empty_snapshot_validates_to_nothing() -> None:
+    valid = validate(Snapshot(source="x"))
+    assert not valid.units and not valid.rejected
