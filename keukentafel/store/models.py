@@ -14,7 +14,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -155,3 +164,30 @@ class RejectedRowRow(Base):
     reason: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text)
     raw: Mapped[Any] = mapped_column(JSON, nullable=True)  # the row as received
+
+
+class OutboxRow(Base):
+    """One outgoing message. ``dedupe_key`` makes enqueueing idempotent; see domain/outbox.py."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_outbox_status", "corporation_code", "status"),
+    )
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    mailing_key: Mapped[str] = mapped_column(String(120), index=True)
+    unit_code: Mapped[Code]
+    channel: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(40))
+    message_id: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[Text200]
+    subject: Mapped[Text200]
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    sending_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]

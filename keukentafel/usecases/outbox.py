@@ -1,0 +1,203 @@
+"""Use case: put rendered messages in the outbox, and deliver each one exactly once.
+
+The dispatcher commits the ``sending`` mark before calling the transport and the ``sent`` mark
+right after, one message at a time ("send, then mark sent" per message), and reconciles in-doubt
+messages through the transport before it sends anything again. See keukentafel/domain/outbox.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from keukentafel.domain.outbox import (
+    MAX_ATTEMPTS,
+    DispatchAction,
+    OutboxStatus,
+    OutgoingMessage,
+    next_action,
+)
+from keukentafel.store.models import OutboxRow
+
+
+class MailTransport(Protocol):
+    """Delivers one RFC 5322 message; can tell whether a message with our id already went out."""
+
+    def send(self, message: bytes, message_id: str) -> None: ...
+
+    def already_sent(self, message_id: str, since: datetime) -> bool: ...
+
+
+@dataclass(slots=True)
+class DispatchReport:
+    sent: int = 0
+    reconciled: int = 0  # in doubt after a crash, found already delivered: not sent again
+    retried_later: int = 0
+    failed: int = 0
+    failed_units: list[str] = field(default_factory=list)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def enqueue(
+    sessions: sessionmaker[Session],
+    corporation: str,
+    messages: Iterable[OutgoingMessage],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Add messages; one that is already in the outbox (same mailing, unit, channel) is skipped."""
+    now = now or _utcnow()
+    rows = [
+        {
+            "corporation_code": corporation,
+            "mailing_key": m.mailing_key,
+            "unit_code": m.unit_code,
+            "channel": m.channel,
+            "dedupe_key": m.dedupe_key,
+            "message_id": m.message_id,
+            "recipient": m.recipient,
+            "subject": m.subject[:200],
+            "body": m.body,
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "last_error": "",
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    if not rows:
+        return 0
+    with sessions.begin() as session:
+        before = session.scalar(select(func.count()).select_from(OutboxRow)) or 0
+        dialect = session.get_bind().dialect.name
+        stmt = (
+            postgresql.insert(OutboxRow).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            if dialect == "postgresql"
+            else sqlite.insert(OutboxRow).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+        for start in range(0, len(rows), 1000):
+            session.execute(stmt, rows[start : start + 1000])
+        after = session.scalar(select(func.count()).select_from(OutboxRow)) or 0
+    return after - before
+
+
+def dispatch(
+    sessions: sessionmaker[Session],
+    corporation: str,
+    transport: MailTransport,
+    *,
+    mailing_key: str | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+    pace_per_minute: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DispatchReport:
+    """Deliver every pending or in-doubt message of the corporation (optionally of one mailing)."""
+    report = DispatchReport()
+    query = select(OutboxRow.id).where(
+        OutboxRow.corporation_code == corporation,
+        OutboxRow.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+    )
+    if mailing_key:
+        query = query.where(OutboxRow.mailing_key == mailing_key)
+    with sessions() as session:
+        ids = list(session.scalars(query.order_by(OutboxRow.id)))
+    interval = 60.0 / pace_per_minute if pace_per_minute else 0.0
+    last_send: float | None = None
+    for row_id in ids:
+        with sessions() as session:
+            row = session.get(OutboxRow, row_id)
+            assert row is not None
+            action = next_action(OutboxStatus(row.status), row.attempts)
+            body, message_id, since = row.body, row.message_id, row.sending_at or row.created_at
+        if action is DispatchAction.SKIP:
+            continue
+        if action is DispatchAction.RECONCILE:
+            if transport.already_sent(message_id, since - timedelta(minutes=5)):
+                _mark(sessions, row_id, OutboxStatus.SENT, clock())
+                report.reconciled += 1
+                continue
+        if interval and last_send is not None:
+            wait = interval - (time.monotonic() - last_send)
+            if wait > 0:
+                sleep(wait)
+        with sessions.begin() as session:
+            session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row_id)
+                .values(
+                    status=OutboxStatus.SENDING.value,
+                    sending_at=clock(),
+                    attempts=OutboxRow.attempts + 1,
+                )
+            )
+        last_send = time.monotonic()
+        try:
+            transport.send(body, message_id)
+        except Exception as exc:  # the transport already retried what is retriable
+            failed = _record_failure(sessions, row_id, f"{type(exc).__name__}: {exc}")
+            if failed:
+                report.failed += 1
+                with sessions() as session:
+                    unit = session.scalar(select(OutboxRow.unit_code).where(OutboxRow.id == row_id))
+                report.failed_units.append(unit or "")
+            else:
+                report.retried_later += 1
+            continue
+        _mark(sessions, row_id, OutboxStatus.SENT, clock())
+        report.sent += 1
+    return report
+
+
+def _mark(
+    sessions: sessionmaker[Session], row_id: int, status: OutboxStatus, now: datetime
+) -> None:
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxRow).where(OutboxRow.id == row_id).values(status=status.value, sent_at=now)
+        )
+
+
+def _record_failure(sessions: sessionmaker[Session], row_id: int, error: str) -> bool:
+    """Back to pending for a later run, or failed for good after MAX_ATTEMPTS. True when failed."""
+    with sessions.begin() as session:
+        row = session.get(OutboxRow, row_id)
+        assert row is not None
+        row.last_error = error[:500]
+        failed = row.attempts >= MAX_ATTEMPTS
+        row.status = (OutboxStatus.FAILED if failed else OutboxStatus.PENDING).value
+    return failed
+
+
+def outbox_counts(
+    sessions: sessionmaker[Session], corporation: str, mailing_key: str | None = None
+) -> dict[str, int]:
+    query = (
+        select(OutboxRow.status, func.count())
+        .where(OutboxRow.corporation_code == corporation)
+        .group_by(OutboxRow.status)
+    )
+    if mailing_key:
+        query = query.where(OutboxRow.mailing_key == mailing_key)
+    with sessions() as session:
+        found = {status: count for status, count in session.execute(query)}
+    return {s.value: found.get(s.value, 0) for s in OutboxStatus}
+
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "DispatchReport",
+    "MailTransport",
+    "dispatch",
+    "enqueue",
+    "outbox_counts",
+]

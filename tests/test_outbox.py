@@ -1,0 +1,100 @@
+"""The outbox on the real store: idempotent enqueue, one delivery per message, in-doubt reconcile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from keukentafel.domain.outbox import MAX_ATTEMPTS, OutboxStatus, OutgoingMessage
+from keukentafel.store.models import OutboxRow
+from keukentafel.usecases.outbox import dispatch, enqueue, outbox_counts
+
+CORP = "TST"
+
+
+@dataclass
+class RecordingMailbox:
+    """A fake of the MailTransport port: remembers what it delivered, can be told to fail."""
+
+    delivered: list[str] = field(default_factory=list)
+    failures_left: int = 0
+
+    def send(self, message: bytes, message_id: str) -> None:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise ConnectionError("mailbox unavailable (503 after retries)")
+        assert message_id.encode() in message
+        self.delivered.append(message_id)
+
+    def already_sent(self, message_id: str, since: datetime) -> bool:
+        return message_id in self.delivered
+
+
+def messages(n: int, mailing: str = "WSD/announcement/2026-11") -> list[OutgoingMessage]:
+    result = []
+    for i in range(n):
+        probe = OutgoingMessage(
+            mailing, f"VHE{i:05d}", "email", f"r{i}@example.org", "Uw woning", b""
+        )
+        body = f"X-Keukentafel-Message-Id: {probe.message_id}\r\nSubject: Uw woning\r\n\r\nHallo".encode()
+        result.append(
+            OutgoingMessage(mailing, probe.unit_code, "email", probe.recipient, "Uw woning", body)
+        )
+    return result
+
+
+def test_enqueue_twice_adds_once(sessions: sessionmaker[Session]) -> None:
+    assert enqueue(sessions, CORP, messages(5)) == 5
+    assert enqueue(sessions, CORP, messages(5)) == 0
+    assert outbox_counts(sessions, CORP)["pending"] == 5
+
+
+def test_dispatch_delivers_each_once_and_rerun_sends_nothing(
+    sessions: sessionmaker[Session],
+) -> None:
+    enqueue(sessions, CORP, messages(4))
+    mailbox = RecordingMailbox()
+    assert dispatch(sessions, CORP, mailbox).sent == 4
+    assert dispatch(sessions, CORP, mailbox).sent == 0
+    assert len(mailbox.delivered) == len(set(mailbox.delivered)) == 4
+    assert outbox_counts(sessions, CORP)["sent"] == 4
+
+
+def test_in_doubt_message_is_reconciled_not_resent(sessions: sessionmaker[Session]) -> None:
+    enqueue(sessions, CORP, messages(3))
+    mailbox = RecordingMailbox()
+    dispatch(sessions, CORP, mailbox)
+    # Simulate a crash between the transport call and the 'sent' mark for one message, and one
+    # crash right after the 'sending' mark but before the transport call.
+    with sessions.begin() as s:
+        ids = [r.id for r in s.query(OutboxRow).order_by(OutboxRow.id)]
+        s.execute(update(OutboxRow).where(OutboxRow.id == ids[0]).values(status="sending"))
+        s.execute(update(OutboxRow).where(OutboxRow.id == ids[1]).values(status="sending"))
+    lost = mailbox.delivered.pop(1)  # the second one never reached the mailbox
+    report = dispatch(sessions, CORP, mailbox)
+    assert (report.reconciled, report.sent) == (1, 1)
+    assert sorted(mailbox.delivered) == sorted({*mailbox.delivered, lost})
+    assert len(mailbox.delivered) == 3
+
+
+def test_failures_are_retried_then_marked_failed(sessions: sessionmaker[Session]) -> None:
+    enqueue(sessions, CORP, messages(1))
+    mailbox = RecordingMailbox(failures_left=MAX_ATTEMPTS)
+    for _ in range(MAX_ATTEMPTS - 1):
+        assert dispatch(sessions, CORP, mailbox).retried_later == 1
+    final = dispatch(sessions, CORP, mailbox)
+    assert final.failed == 1 and final.failed_units == ["VHE00000"]
+    with sessions() as s:
+        row = s.query(OutboxRow).one()
+        assert row.status == OutboxStatus.FAILED.value and "503" in row.last_error
+    assert dispatch(sessions, CORP, RecordingMailbox()).sent == 0  # failed stays failed
+
+
+def test_pace_waits_between_messages(sessions: sessionmaker[Session]) -> None:
+    enqueue(sessions, CORP, messages(3))
+    waits: list[float] = []
+    dispatch(sessions, CORP, RecordingMailbox(), pace_per_minute=30, sleep=waits.append)
+    assert len(waits) == 2 and all(1.9 < w <= 2.0 for w in waits)
