@@ -121,11 +121,12 @@ def dispatch(
             body, message_id, since = row.body, row.message_id, row.sending_at or row.created_at
         if action is DispatchAction.SKIP:
             continue
-        if action is DispatchAction.RECONCILE:
-            if transport.already_sent(message_id, since - timedelta(minutes=5)):
-                _mark(sessions, row_id, OutboxStatus.SENT, clock())
-                report.reconciled += 1
-                continue
+        if action is DispatchAction.RECONCILE and transport.already_sent(
+            message_id, since - timedelta(minutes=5)
+        ):
+            _mark(sessions, row_id, OutboxStatus.SENT, clock())
+            report.reconciled += 1
+            continue
         if interval and last_send is not None:
             wait = interval - (time.monotonic() - last_send)
             if wait > 0:
