@@ -79,7 +79,6 @@ def run_sync(
     settings: Settings,
     *,
     progress: ProgressFn | None = None,
-    today: date | None = None,
 ) -> SyncResult:
     config = load_config(config_path)
     sessions = open_store(settings.database_url)
@@ -89,7 +88,6 @@ def run_sync(
         register_source(config),
         max_shrink=config.sync.max_shrink,
         progress=progress,
-        today=today,
     )
 
 

@@ -7,6 +7,7 @@ configuration file are printed as the file, the key and what is wrong, without a
 from __future__ import annotations
 
 import os
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +23,7 @@ from keukentafel.usecases.register_summary import TENURE_ORDER, RegisterSummary
 app = typer.Typer(
     help="Keukentafel: resident guidance for renovation projects.", no_args_is_help=True
 )
-console = Console()
+console = Console() if sys.stdout.isatty() else Console(width=120)
 
 ConfigOption = Annotated[
     Path | None,
@@ -92,6 +93,14 @@ def register(config: ConfigOption = None) -> None:
     print_register(summary)
 
 
+TENURE_HEADERS = {
+    "corporation_rental": "rented",
+    "private_rental": "private rental",
+    "owner_occupied": "owner-occupied",
+    "vacant": "vacant",
+}
+
+
 def print_sync_summary(summary: dict[str, object]) -> None:
     counts = summary["counts"]
     assert isinstance(counts, dict)
@@ -139,7 +148,7 @@ def print_register(summary: RegisterSummary) -> None:
         table.add_column("households", justify="right")
         table.add_column("with co-tenants", justify="right")
         for tenure in TENURE_ORDER:
-            table.add_column(tenure.replace("_", " "), justify="right")
+            table.add_column(TENURE_HEADERS.get(tenure, tenure), justify="right")
         for c in project.complexes:
             table.add_row(
                 c.complex_code,

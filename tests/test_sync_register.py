@@ -47,7 +47,7 @@ class StaticSource:
 
 
 def run(sessions: sessionmaker[Session], snapshot: Snapshot, **kw: object):  # type: ignore[no-untyped-def]
-    return sync_register(sessions, CORP, StaticSource(snapshot), today=date(2026, 11, 28), **kw)  # type: ignore[arg-type]
+    return sync_register(sessions, CORP, StaticSource(snapshot), **kw)  # type: ignore[arg-type]
 
 
 def test_first_sync_adds_everything_and_second_writes_nothing(
@@ -57,7 +57,8 @@ def test_first_sync_adds_everything_and_second_writes_nothing(
     assert first.outcome == "succeeded"
     assert first.counts["unit_added"] == 20
     assert first.counts["resident_added"] == 20
-    assert first.counts["move_in"] == 20
+    assert first.counts["lease_added"] == 20
+    assert first.counts["move_in"] == 0
     assert first.rows_written == 60
 
     with sessions() as s:
@@ -230,3 +231,24 @@ def builders_now():  # type: ignore[no-untyped-def]
     from datetime import datetime
 
     return datetime(2026, 11, 27, 3, 0)
+
+
+def test_unit_kept_aside_keeps_its_household_and_their_updates(
+    sessions: sessionmaker[Session],
+) -> None:
+    run(sessions, builders.register(10))
+    snap = builders.register(10)
+    bad = snap.units.pop(1)  # VHE00002 arrives broken; its tenant R2 changes e-mail meanwhile
+    snap.rejected.append(
+        RejectedRow(
+            EntityKind.UNIT, bad.vera_id, bad.code, RejectReason.MISSING_ADDRESS, "adres missing"
+        )
+    )
+    snap.residents[1] = builders.with_email(snap.residents[1], "r2-nieuw@example.org")
+    result = run(sessions, snap)
+    assert result.counts["resident_removed"] == 0 and result.counts["move_out"] == 0
+    assert result.counts["contact_changed"] == 1
+    with sessions() as s:
+        repo = RegisterRepository(s, CORP)
+        assert "L2" in repo.leases()
+        assert repo.residents(["R2"])["R2"].contacts[0].value == "r2-nieuw@example.org"

@@ -191,15 +191,20 @@ def validate(snapshot: Snapshot) -> ValidSnapshot:
     leases = _dedupe(EntityKind.LEASE, snapshot.leases, lease_id, rejected, held)
 
     out_of_scope = snapshot.out_of_scope
+    # Parties of a lease that is held keep their stored rows (and get their updates).
+    held_parties: set[str] = set()
     for lid, lease in list(leases.items()):
         if lease.unit_code not in units:
             if lease.unit_code in held[EntityKind.UNIT]:
                 held[EntityKind.LEASE].add(lid)  # its unit is kept aside: keep the lease as stored
+                held_parties.update(p.relation_id for p in lease.parties)
             else:
                 out_of_scope += 1
             del leases[lid]
             continue
         missing = [p.relation_id for p in lease.parties if p.relation_id not in residents]
+        if missing:
+            held_parties.update(p.relation_id for p in lease.parties)
         if missing and not all(m in held[EntityKind.RESIDENT] for m in missing):
             del leases[lid]
             held[EntityKind.LEASE].add(lid)
@@ -216,9 +221,10 @@ def validate(snapshot: Snapshot) -> ValidSnapshot:
             del leases[lid]
             held[EntityKind.LEASE].add(lid)
 
-    needed = {p.relation_id for lease in leases.values() for p in lease.parties}
+    needed = {p.relation_id for lease in leases.values() for p in lease.parties} | held_parties
     out_of_scope += sum(1 for rid in residents if rid not in needed)
     residents = {rid: r for rid, r in residents.items() if rid in needed}
+    held[EntityKind.RESIDENT].update(held_parties)
     return ValidSnapshot(units, residents, leases, rejected, out_of_scope, dict(held))
 
 
@@ -291,6 +297,7 @@ class ChangeKind(StrEnum):
     RESIDENT_REMOVED = "resident_removed"
     MOVE_IN = "move_in"
     MOVE_OUT = "move_out"
+    LEASE_ADDED = "lease_added"  # an agreement that is already over: history, nobody moves
     LEASE_CHANGED = "lease_changed"
 
 
@@ -376,16 +383,18 @@ def resident_events(diff: EntityDiff, old: Mapping[str, Resident]) -> list[Chang
     return events
 
 
-def lease_events(diff: EntityDiff, old: Mapping[str, Lease], today: date) -> list[ChangeEvent]:
-    """Move-ins and move-outs are what letters and planning react to; other edits are changes."""
+def lease_events(
+    diff: EntityDiff, old: Mapping[str, Lease], *, initial_load: bool = False
+) -> list[ChangeEvent]:
+    """Move-ins and move-outs are what letters and planning react to; other edits are changes.
+
+    On the initial load (an empty register) nobody moves: every agreement is ``lease_added``.
+    """
     events: list[ChangeEvent] = []
     for lid in sorted(diff.added):
         lease: Lease = diff.upserts[lid]
-        kind = (
-            ChangeKind.MOVE_IN
-            if lease.status is not LeaseStatus.ENDED
-            else ChangeKind.LEASE_CHANGED
-        )
+        moving_in = lease.status is not LeaseStatus.ENDED and not initial_load
+        kind = ChangeKind.MOVE_IN if moving_in else ChangeKind.LEASE_ADDED
         events.append(ChangeEvent(kind, EntityKind.LEASE, lid, lease.unit_code))
     for lid in sorted(diff.changed):
         before, after = old[lid], diff.upserts[lid]

@@ -488,10 +488,11 @@ class MergeResult:
         return sorted(self.residents)
 
 
-_CHANNEL_KIND = {
-    PreferredChannel.EMAIL: ContactKind.EMAIL,
-    PreferredChannel.MOBILE: ContactKind.MOBILE,
-    PreferredChannel.PHONE: ContactKind.PHONE,
+# The contact kinds a preferred channel can use, best first: a call can go to a mobile number.
+_CHANNEL_KINDS: dict[PreferredChannel, tuple[ContactKind, ...]] = {
+    PreferredChannel.EMAIL: (ContactKind.EMAIL,),
+    PreferredChannel.MOBILE: (ContactKind.MOBILE,),
+    PreferredChannel.PHONE: (ContactKind.PHONE, ContactKind.MOBILE),
 }
 _NAME_PARTICLES = frozenset(
     {"van", "de", "der", "den", "het", "ten", "ter", "te", "in", "t", "fam"}
@@ -641,16 +642,20 @@ def _merge_one(
         contacts.append(ContactPoint(kind, value))
 
     channel = contact.preferred_channel
-    channel_kind = _CHANNEL_KIND.get(channel) if channel else None
-    if channel_kind is not None:
+    channel_kinds = _CHANNEL_KINDS.get(channel, ()) if channel else ()
+    if channel_kinds:
         erp_preferred = next((c for c in resident.contacts if c.preferred), None)
-        if erp_preferred is not None and erp_preferred.kind is not channel_kind:
+        if erp_preferred is not None and erp_preferred.kind not in channel_kinds:
             conflict("preferred_channel")
         elif erp_preferred is None:
-            for index, point in enumerate(contacts):
-                if point.kind is channel_kind:
-                    contacts[index] = replace(point, preferred=True)
-                    break
+            candidates = [
+                (channel_kinds.index(point.kind), index)
+                for index, point in enumerate(contacts)
+                if point.kind in channel_kinds
+            ]
+            if candidates:
+                _, index = min(candidates)
+                contacts[index] = replace(contacts[index], preferred=True)
 
     language = resident.language
     if contact.language and contact.language != resident.language:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import update
@@ -77,12 +77,10 @@ def sync_register(
     source: RegisterSource,
     *,
     max_shrink: float = 0.10,
-    today: date | None = None,
     clock: Callable[[], datetime] = _utcnow,
     progress: ProgressFn | None = None,
 ) -> SyncResult:
     """Run one sync. Raises SyncFailed or SyncRefused after recording the run; else returns counts."""
-    today = today or clock().date()
     with sessions.begin() as session:
         _close_interrupted_runs(session, corporation_code, clock())
         run_id = SyncRunRepository(session, corporation_code).start(source.name, clock())
@@ -97,7 +95,7 @@ def sync_register(
     valid = validate(snapshot)
     try:
         with sessions.begin() as session:
-            result = _apply(session, corporation_code, run_id, valid, max_shrink, today, clock())
+            result = _apply(session, corporation_code, run_id, valid, max_shrink, clock())
     except UnsafeSnapshot as exc:
         _finish(
             sessions,
@@ -129,7 +127,6 @@ def _apply(
     run_id: int,
     valid: ValidSnapshot,
     max_shrink: float,
-    today: date,
     now: datetime,
 ) -> SyncResult:
     register = RegisterRepository(session, corporation)
@@ -163,7 +160,7 @@ def _apply(
     events = [
         *unit_events(units, old_units),
         *resident_events(residents, old_residents),
-        *lease_events(leases, old_leases, today),
+        *lease_events(leases, old_leases, initial_load=not stored_units),
     ]
     written = 0
     for kind, diff in (

@@ -1,0 +1,160 @@
+"""The demo: every capability built so far, end to end, on generated residents.
+
+It starts the fake servers (VERA ERP; later steps add Microsoft 365), writes an effective
+corporation file that points at them, and runs the real flows in Prefect's ephemeral mode into a
+local SQLite store under the output folder. Nothing here is used in production; it is the demo's
+composition root, as bootstrap.py is the real one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.rule import Rule
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = ROOT / "config" / "demo.yaml"
+API_KEY_ENV = "KEUKENTAFEL_DEMO_VERA_API_KEY"
+
+
+def _prepare_environment(out_dir: Path) -> None:
+    """Point the store and Prefect's ephemeral database at the demo folder (before Prefect loads)."""
+    os.environ["KEUKENTAFEL_DATABASE_URL"] = f"sqlite:///{out_dir / 'keukentafel.db'}"
+    os.environ["KEUKENTAFEL_DATA_DIR"] = str(out_dir / "data")
+    os.environ["KEUKENTAFEL_OUTPUT_DIR"] = str(out_dir)
+    os.environ.setdefault("PREFECT_HOME", str(out_dir / ".prefect"))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+def _effective_config(out_dir: Path, vera_url: str) -> Path:
+    data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    data["source"]["vera"]["base_url"] = vera_url
+    path = out_dir / "demo.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_demo(console: Console, *, out_dir: Path, units: int = 600) -> None:
+    out_dir = out_dir.resolve()
+    if out_dir.exists():
+        shutil.rmtree(out_dir)  # the demo starts from nothing every time
+    out_dir.mkdir(parents=True)
+    _prepare_environment(out_dir)
+
+    from connectors.fakes.vera_data import generate_dataset
+    from connectors.fakes.vera_server import FakeVeraServer
+    from flows.sync_register import sync_register_flow
+    from keukentafel.bootstrap import summarise
+    from keukentafel.cli import print_register, print_sync_summary
+    from keukentafel.config import load_config
+    from keukentafel.settings import Settings
+
+    dataset = generate_dataset(units, seed=2, complexes=5)
+    api_key = secrets.token_urlsafe(24)
+    os.environ[API_KEY_ENV] = api_key  # the corporation file names this variable, never the key
+    with FakeVeraServer(dataset, api_key=api_key) as vera:
+        config_path = _effective_config(out_dir, vera.url)
+        config = load_config(config_path)
+        console.print(Rule("1. Register sync from the corporation's ERP (fake VERA server)"))
+        console.print(
+            f"Fake ERP at {vera.url}: {len(dataset.units)} units, {len(dataset.relations)} relations, "
+            f"{len(dataset.leases)} agreements; projects select complexes {', '.join(config.complexes())}."
+        )
+        print_sync_summary(sync_register_flow(str(config_path)))
+
+        console.print(Rule("2. A week later: the ERP changed (and one row is broken)"))
+        for line in _week_of_changes(
+            dataset.units, dataset.relations, dataset.leases, config.complexes()
+        ):
+            console.print(f"  - {line}")
+        print_sync_summary(sync_register_flow(str(config_path)))
+
+        console.print(Rule("3. The same sync again: nothing changed, nothing written"))
+        print_sync_summary(sync_register_flow(str(config_path)))
+
+    console.print(Rule("4. The register per project and complex"))
+    print_register(summarise(config_path, Settings.from_env(), date.today()))
+    console.print(f"\nDemo output and store: {out_dir}")
+
+
+def _week_of_changes(
+    units: list[dict[str, Any]],
+    relations: list[dict[str, Any]],
+    leases: list[dict[str, Any]],
+    complexes: list[str],
+) -> list[str]:
+    """Edit the fake ERP's raw VERA data the way a real week would; say what was done (no names)."""
+    in_scope = {
+        u["code"]
+        for u in units
+        if any(c.get("code") in complexes for c in u.get("clusters", []) if isinstance(c, dict))
+    }
+    running = [
+        lease
+        for lease in leases
+        if lease["status"]["code"] == "LOP"
+        and lease["soort"]["code"] == "HUU"
+        and lease["eenheden"][0]["code"] in in_scope
+    ]
+    said: list[str] = []
+
+    moving_out = running[0]
+    moving_out["status"] = {"code": "BEE", "naam": "Beeindigd"}
+    moving_out["einddatum"] = "2026-11-20"
+    said.append(f"the tenant of {moving_out['eenheden'][0]['code']} moved out (lease ended)")
+
+    new_id = "REL-DEMO-0001"
+    relations.append(
+        {
+            "id": new_id,
+            "soort": {"code": "NAT"},
+            "voorletters": "S.",
+            "voornaam": "Sanne",
+            "achternaam": "Verhoeven",
+            "geslacht": {"code": "V"},
+            "contactgegevens": [{"soort": {"code": "MOB"}, "waarde": "06-12345678"}],
+        }
+    )
+    leases.append(
+        {
+            "id": "OVK-DEMO-0001",
+            "soort": {"code": "HUU"},
+            "status": {"code": "LOP"},
+            "begindatum": "2026-11-21",
+            "eenheden": [dict(moving_out["eenheden"][0])],
+            "relaties": [{"id": new_id, "rollen": [{"soort": {"code": "HUU"}}]}],
+        }
+    )
+    said.append(f"a new tenant moved into {moving_out['eenheden'][0]['code']}")
+
+    changed_party = running[1]["relaties"][0]["id"]
+    for relation in relations:
+        if relation["id"] == changed_party:
+            relation["contactgegevens"] = [
+                *relation.get("contactgegevens", []),
+                {
+                    "soort": {"code": "EMA"},
+                    "waarde": "nieuw.adres@example.org",
+                    "voorkeur": {"code": "EER"},
+                },
+            ]
+    said.append(f"the tenant of {running[1]['eenheden'][0]['code']} gave a new e-mail address")
+
+    broken = next(
+        u for u in units if u["code"] in in_scope and u["code"] != moving_out["eenheden"][0]["code"]
+    )
+    broken["adres"]["postcode"] = "12AB"
+    said.append(
+        f"unit {broken['code']} arrives with postcode '12AB' (must be kept aside, not moved out)"
+    )
+    return said
