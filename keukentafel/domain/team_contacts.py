@@ -528,8 +528,9 @@ def merge_team_contacts(
     """Merge the team's rows into the register's households by the rules in the module docstring.
 
     ``households`` are the register's households of today (vacant units as households without
-    members). Only residents to which a row added something appear in ``result.residents``;
-    rows are applied in row order per source, the first row per resident wins.
+    members). Only residents to which a row added something appear in ``result.residents``.
+    Sources are applied in the order they first appear in ``team_contacts``, rows in row order
+    within a source; the first row per resident wins, later ones are reported as duplicates.
     """
     by_code: dict[str, Household] = {}
     by_address: dict[tuple[str, int, str], list[Household]] = {}
@@ -539,9 +540,13 @@ def merge_team_contacts(
         if key is not None:
             by_address.setdefault(key, []).append(household)
 
+    rows = list(team_contacts)
+    source_order: dict[str, int] = {}
+    for contact in rows:
+        source_order.setdefault(contact.source, len(source_order))
     result = MergeResult()
     spoken_for: set[str] = set()
-    for contact in sorted(team_contacts, key=lambda c: (c.source, c.row)):
+    for contact in sorted(rows, key=lambda c: (source_order[c.source], c.row)):
         found, kind, unmatched = _find_household(contact, by_code, by_address)
         if found is None:
             result.unmatched.append(UnmatchedRow(contact.row, contact.source, unmatched))

@@ -1,0 +1,280 @@
+"""The guidance team's contact sources in Microsoft 365: a SharePoint list and an Excel file.
+
+This module owns reading those two sources through Graph and handing each row to the pure
+mapping in :mod:`keukentafel.domain.team_contacts` with the column mapping from ``M365Config``.
+Rows that cannot be used are kept aside as ``RejectedRow`` (entity ``resident``, the row number or
+list item id as source id) with a reason that names the field, never its value.
+
+- SharePoint list: ``GET /sites/{site}/lists/{list}/items/delta?$expand=fields`` on the first run
+  (a full read, paged by ``@odata.nextLink``), then with the stored delta link for the changes
+  only; a 410 Gone on the stored link makes the client start over with a full read
+  (``full=True``). Each item looks like ``{"id": "7", "fields": {"VHE": "…", "Mobiel": "…"}}``;
+  the mapping names the columns' *internal* names (``field_3`` for a renamed column).
+- Excel: the file is downloaded (``…/root:/{path}:/content``, a 302 to the bytes) and read with
+  openpyxl; the Excel workbook API is not used (unreliable app-only). ``sheet`` names a worksheet
+  or an Excel table; the header row is the first row that holds the mapped column headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from io import BytesIO
+from typing import Any
+from urllib.parse import quote
+
+from openpyxl import load_workbook
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.worksheet.worksheet import Worksheet
+
+from connectors.m365.config import M365Config
+from connectors.m365.graph import GraphClient
+from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, RowRejected
+from keukentafel.domain.team_contacts import TeamContact, team_contact_from_row, unknown_fields
+
+SOURCE_LIST = "sharepoint_list"
+SOURCE_EXCEL = "excel"
+_HEADER_SEARCH_ROWS = 20
+
+
+class ContactSourceError(Exception):
+    """The source as a whole cannot be read (configuration, missing column, not a workbook)."""
+
+
+@dataclass(slots=True)
+class ContactListRead:
+    """One read of the SharePoint list.
+
+    ``full`` is True on a first read and after a 410 resync: the contacts are then the whole list
+    and any stored row not among them (or among ``rejected``) is gone. Otherwise they are only the
+    items changed since the stored delta link, and ``removed_ids`` the items deleted since.
+    """
+
+    contacts: list[TeamContact] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    removed_ids: list[str] = field(default_factory=list)
+    delta_link: str = ""
+    full: bool = True
+
+
+def _check_columns(columns: Mapping[str, str], what: str) -> None:
+    unknown = unknown_fields(columns)
+    if unknown:
+        raise ContactSourceError(f"{what}: unknown field(s) in columns: {', '.join(unknown)}")
+    if not columns.get("unit_code") and not (
+        columns.get("postcode") and columns.get("house_number")
+    ):
+        raise ContactSourceError(
+            f"{what}: columns must map unit_code, or postcode and house_number"
+        )
+
+
+def _map_rows(
+    rows: Iterable[tuple[int, str, Mapping[str, Any]]],
+    columns: Mapping[str, str],
+    source: str,
+) -> tuple[list[TeamContact], list[RejectedRow]]:
+    contacts: list[TeamContact] = []
+    rejected: list[RejectedRow] = []
+    for number, source_id, values in rows:
+        if all(not _filled(values.get(column)) for column in columns.values()):
+            continue  # an empty row: nothing to keep aside
+        try:
+            contacts.append(team_contact_from_row(values, columns, row=number, source=source))
+        except RowRejected as exc:
+            rejected.append(
+                RejectedRow(
+                    EntityKind.RESIDENT,
+                    source_id,
+                    exc.unit_code,
+                    exc.reason,
+                    exc.detail,
+                    dict(values),
+                )
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            rejected.append(
+                RejectedRow(
+                    EntityKind.RESIDENT,
+                    source_id,
+                    "",
+                    RejectReason.MALFORMED,
+                    f"{type(exc).__name__} while reading the row",
+                    dict(values),
+                )
+            )
+    return contacts, rejected
+
+
+def _filled(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | tuple | dict):
+        return bool(value)
+    return True
+
+
+# --- SharePoint list ------------------------------------------------------------------------
+
+
+def _list_path(config: M365Config) -> str:
+    if config.contact_list is None:
+        raise ContactSourceError("m365.contact_list is not configured")
+    site = quote(config.contact_list.site_id, safe=",.")
+    lst = quote(config.contact_list.list_id, safe="")
+    return f"/sites/{site}/lists/{lst}/items"
+
+
+def _item_rows(items: Iterable[Mapping[str, Any]]) -> Iterable[tuple[int, str, Mapping[str, Any]]]:
+    for item in items:
+        item_id = str(item.get("id", ""))
+        values = item.get("fields")
+        if not isinstance(values, Mapping):
+            values = {}
+        number = int(item_id) if item_id.isdigit() else 0
+        yield number, item_id, values
+
+
+def read_contact_list_changes(
+    client: GraphClient, config: M365Config, delta_link: str | None
+) -> ContactListRead:
+    """Read the team's SharePoint list: all items (no link, or a 410 on it) or the changes."""
+    path = _list_path(config)
+    assert config.contact_list is not None
+    columns = config.contact_list.columns
+    _check_columns(columns, "m365.contact_list")
+    result = client.delta(f"{path}/delta?$expand=fields", delta_link)
+    contacts, rejected = _map_rows(_item_rows(result.items), columns, SOURCE_LIST)
+    return ContactListRead(
+        contacts=contacts,
+        rejected=rejected,
+        removed_ids=list(result.removed_ids),
+        delta_link=result.delta_link,
+        full=delta_link is None or result.resynced,
+    )
+
+
+def read_contact_list(
+    client: GraphClient, config: M365Config, delta_link: str | None
+) -> tuple[list[TeamContact], list[RejectedRow], str]:
+    """``(contacts, rejected, new_delta_link)`` of the team's SharePoint list.
+
+    With ``delta_link`` None (or expired: 410) this is the whole list; else only the changed
+    items. Use :func:`read_contact_list_changes` to learn about deleted items and resyncs too.
+    """
+    read = read_contact_list_changes(client, config, delta_link)
+    return read.contacts, read.rejected, read.delta_link
+
+
+def read_contact_list_items(
+    client: GraphClient, config: M365Config, *, page_size: int = 200
+) -> tuple[list[TeamContact], list[RejectedRow]]:
+    """The whole list by plain paging (``items?$expand=fields&$top=…``), without delta."""
+    path = _list_path(config)
+    assert config.contact_list is not None
+    columns = config.contact_list.columns
+    _check_columns(columns, "m365.contact_list")
+    items: list[dict[str, Any]] = []
+    for page in client.iter_pages(path, {"$expand": "fields", "$top": str(page_size)}):
+        items.extend(page)
+    return _map_rows(_item_rows(items), columns, SOURCE_LIST)
+
+
+# --- Excel workbook -------------------------------------------------------------------------
+
+
+def _workbook_path(config: M365Config) -> str:
+    book = config.contact_workbook
+    if book is None:
+        raise ContactSourceError("m365.contact_workbook is not configured")
+    item = quote(book.item_path.strip("/"), safe="/")
+    if book.drive_id:
+        return f"/drives/{quote(book.drive_id, safe='!')}/root:/{item}:/content"
+    assert book.site_id is not None
+    return f"/sites/{quote(book.site_id, safe=',.')}/drive/root:/{item}:/content"
+
+
+def read_contact_workbook(
+    client: GraphClient, config: M365Config
+) -> tuple[list[TeamContact], list[RejectedRow]]:
+    """``(contacts, rejected)`` from the team's Excel file, downloaded through Graph."""
+    path = _workbook_path(config)
+    assert config.contact_workbook is not None
+    book = config.contact_workbook
+    _check_columns(book.columns, "m365.contact_workbook")
+    data = client.download(path)
+    return contacts_from_workbook(data, book.columns, sheet=book.sheet)
+
+
+def contacts_from_workbook(
+    data: bytes, columns: Mapping[str, str], *, sheet: str | None = None
+) -> tuple[list[TeamContact], list[RejectedRow]]:
+    """Read the rows of an XLSX file (bytes) through the column mapping."""
+    try:
+        workbook = load_workbook(BytesIO(data), data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not XLSX
+        raise ContactSourceError(
+            f"the contact workbook cannot be read ({type(exc).__name__})"
+        ) from None
+    try:
+        rows = _sheet_rows(workbook, sheet)
+        header_at, header = _find_header(rows, columns)
+        records: list[tuple[int, str, Mapping[str, Any]]] = []
+        for number, cells in rows[header_at + 1 :]:
+            values = {name: cells[i] for i, name in header.items() if i < len(cells)}
+            records.append((number, f"row {number}", values))
+    finally:
+        workbook.close()
+    return _map_rows(records, columns, SOURCE_EXCEL)
+
+
+def _sheet_rows(workbook: Any, sheet: str | None) -> list[tuple[int, tuple[Any, ...]]]:
+    """(Excel row number, cell values) of the named worksheet or Excel table."""
+    if sheet is None:
+        ws: Worksheet = workbook.worksheets[0]
+        return [(i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
+    if sheet in workbook.sheetnames:
+        ws = workbook[sheet]
+        return [(i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
+    for ws in workbook.worksheets:
+        for name, table in ws.tables.items():
+            if name.lower() == sheet.lower():
+                ref = table if isinstance(table, str) else table.ref
+                min_col, min_row, max_col, max_row = range_boundaries(ref)
+                cells = ws.iter_rows(
+                    min_row=min_row,
+                    max_row=max_row,
+                    min_col=min_col,
+                    max_col=max_col,
+                    values_only=True,
+                )
+                return [(i, tuple(r)) for i, r in enumerate(cells, start=min_row)]
+    raise ContactSourceError(f"the contact workbook has no sheet or table named {sheet!r}")
+
+
+def _find_header(
+    rows: list[tuple[int, tuple[Any, ...]]], columns: Mapping[str, str]
+) -> tuple[int, dict[int, str]]:
+    """The index of the header row in ``rows`` and {cell index: header text} of mapped columns."""
+    wanted = {c.strip().lower(): c for c in columns.values()}
+    best: tuple[int, dict[int, str]] | None = None
+    for index, (_, cells) in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        found = {
+            i: wanted[str(v).strip().lower()]
+            for i, v in enumerate(cells)
+            if v is not None and str(v).strip().lower() in wanted
+        }
+        if found and (best is None or len(found) > len(best[1])):
+            best = (index, found)
+        if len(found) == len(wanted):
+            break
+    if best is None:
+        raise ContactSourceError("the contact workbook has no header row with the mapped columns")
+    missing = sorted(set(columns.values()) - set(best[1].values()))
+    if missing:
+        raise ContactSourceError(
+            f"the contact workbook lacks mapped column(s): {', '.join(missing)}"
+        )
+    return best
