@@ -252,3 +252,17 @@ def test_unit_kept_aside_keeps_its_household_and_their_updates(
         repo = RegisterRepository(s, CORP)
         assert "L2" in repo.leases()
         assert repo.residents(["R2"])["R2"].contacts[0].value == "r2-nieuw@example.org"
+
+
+def test_unit_kept_aside_keeps_a_lease_that_did_not_arrive(sessions: sessionmaker[Session]) -> None:
+    run(sessions, builders.register(10))
+    snap = builders.register(10)
+    bad = snap.units.pop(4)  # VHE00005's rows are unreadable: no unit, no lease, no resident
+    snap.leases.pop(4)
+    snap.residents.pop(4)
+    snap.rejected.append(
+        RejectedRow(EntityKind.UNIT, "", bad.code, RejectReason.INVALID_DATE, "row 7: start date")
+    )
+    result = run(sessions, snap)
+    assert result.rows_written == 0
+    assert result.counts["move_out"] == 0 and result.counts["resident_removed"] == 0

@@ -421,6 +421,22 @@ def lease_events(
     return events
 
 
+def protect_held_units(
+    held_units: set[str],
+    leases: EntityDiff,
+    old_leases: Mapping[str, Lease],
+    residents: EntityDiff,
+) -> None:
+    """A unit kept aside keeps its whole stored household, even what did not arrive at all.
+
+    A source may fail to deliver a unit's lease (an unreadable row has no id to hold): its stored
+    lease must not turn into a move-out, nor its parties into removed residents.
+    """
+    kept = {lid for lid in leases.removed if old_leases[lid].unit_code in held_units}
+    leases.removed -= kept
+    residents.removed -= {p.relation_id for lid in kept for p in old_leases[lid].parties}
+
+
 # --- the shrink guard -----------------------------------------------------------------------
 
 

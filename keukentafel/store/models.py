@@ -191,3 +191,36 @@ class OutboxRow(Base):
     created_at: Mapped[datetime]
     sending_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+
+
+class TeamContactRow(Base):
+    """One row of a guidance team's own contact list (SharePoint list or Excel), as last read.
+
+    Stored as the team keeps it, apart from the ERP's register: the register stays the source of
+    truth for who rents, and the team's additions are merged in when households are read.
+    """
+
+    __tablename__ = "team_contacts"
+    __table_args__ = (UniqueConstraint("corporation_code", "source", "row_key"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    source: Mapped[str] = mapped_column(String(32))
+    row_key: Mapped[Code]
+    data: Mapped[dict[str, Any]]
+    content_hash: Mapped[Hash]
+    updated_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class ConnectorStateRow(Base):
+    """Small durable connector state: delta links, reply watermarks. Never secrets."""
+
+    __tablename__ = "connector_state"
+    __table_args__ = (UniqueConstraint("corporation_code", "key"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    key: Mapped[str] = mapped_column(String(120))
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -8,7 +8,8 @@ on SQLite and PostgreSQL), and only rows whose content hash changed are ever pas
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from dataclasses import fields as dataclass_fields
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select, update
@@ -20,6 +21,7 @@ from keukentafel.domain.model import (
     AgreementKind,
     ContactKind,
     ContactPoint,
+    Household,
     Lease,
     LeaseParty,
     LeaseStatus,
@@ -29,14 +31,18 @@ from keukentafel.domain.model import (
     Resident,
     Tenure,
     Unit,
+    household_of,
 )
 from keukentafel.domain.register import ChangeEvent, EntityKind, RejectedRow
+from keukentafel.domain.team_contacts import PreferredChannel, TeamContact
 from keukentafel.store.models import (
     ChangeEventRow,
+    ConnectorStateRow,
     LeaseRow,
     RejectedRowRow,
     ResidentRow,
     SyncRunRow,
+    TeamContactRow,
     UnitRow,
 )
 
@@ -371,3 +377,150 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return str(value)
+
+
+class ConnectorState:
+    """Durable connector state by key (delta links, reply watermarks) for one corporation."""
+
+    def __init__(self, session: Session, corporation_code: str) -> None:
+        self.session = session
+        self.corporation = corporation_code
+
+    def get(self, key: str) -> str | None:
+        return self.session.scalar(
+            select(ConnectorStateRow.value).where(
+                ConnectorStateRow.corporation_code == self.corporation, ConnectorStateRow.key == key
+            )
+        )
+
+    def set(self, key: str, value: str, now: datetime) -> None:
+        row = self.session.scalar(
+            select(ConnectorStateRow).where(
+                ConnectorStateRow.corporation_code == self.corporation, ConnectorStateRow.key == key
+            )
+        )
+        if row is None:
+            self.session.add(
+                ConnectorStateRow(
+                    corporation_code=self.corporation, key=key, value=value, updated_at=now
+                )
+            )
+        elif row.value != value:
+            row.value = value
+            row.updated_at = now
+
+
+def team_contact_values(contact: TeamContact) -> dict[str, Any]:
+    values = {f.name: getattr(contact, f.name) for f in dataclass_fields(contact)}
+    values["preferred_channel"] = (
+        contact.preferred_channel.value if contact.preferred_channel else None
+    )
+    values["needs"] = sorted(n.value for n in contact.needs)
+    return values
+
+
+def team_contact_from_values(values: Mapping[str, Any]) -> TeamContact:
+    data = dict(values)
+    data["preferred_channel"] = (
+        PreferredChannel(data["preferred_channel"]) if data.get("preferred_channel") else None
+    )
+    data["needs"] = frozenset(PracticalNeed(n) for n in data.get("needs", ()))
+    return TeamContact(**data)
+
+
+class TeamContactRepository:
+    """The stored rows of the team's contact lists, per source."""
+
+    def __init__(self, session: Session, corporation_code: str) -> None:
+        self.session = session
+        self.corporation = corporation_code
+
+    def stored_hashes(self, source: str) -> dict[str, str]:
+        rows = self.session.execute(
+            select(TeamContactRow.row_key, TeamContactRow.content_hash).where(
+                TeamContactRow.corporation_code == self.corporation,
+                TeamContactRow.source == source,
+                TeamContactRow.removed_at.is_(None),
+            )
+        )
+        return {k: h for k, h in rows}
+
+    def upsert(
+        self,
+        source: str,
+        items: Mapping[str, TeamContact],
+        hashes: Mapping[str, str],
+        now: datetime,
+    ) -> int:
+        if not items:
+            return 0
+        rows = [
+            {
+                "corporation_code": self.corporation,
+                "source": source,
+                "row_key": key,
+                "data": team_contact_values(item),
+                "content_hash": hashes[key],
+                "updated_at": now,
+                "removed_at": None,
+            }
+            for key, item in items.items()
+        ]
+        dialect = self.session.get_bind().dialect.name
+        stmt: postgresql.Insert | sqlite.Insert = (
+            postgresql.insert(TeamContactRow)
+            if dialect == "postgresql"
+            else sqlite.insert(TeamContactRow)
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["corporation_code", "source", "row_key"],
+            set_={
+                c: stmt.excluded[c] for c in ("data", "content_hash", "updated_at", "removed_at")
+            },
+        )
+        for chunk in _chunks(rows):
+            self.session.execute(stmt, list(chunk))
+        return len(rows)
+
+    def mark_removed(self, source: str, keys: Iterable[str], now: datetime) -> int:
+        wanted = sorted(set(keys))
+        for chunk in _chunks(wanted, 900):
+            self.session.execute(
+                update(TeamContactRow)
+                .where(
+                    TeamContactRow.corporation_code == self.corporation,
+                    TeamContactRow.source == source,
+                    TeamContactRow.row_key.in_(chunk),
+                    TeamContactRow.removed_at.is_(None),
+                )
+                .values(removed_at=now)
+            )
+        return len(wanted)
+
+    def active(self) -> list[TeamContact]:
+        rows = self.session.scalars(
+            select(TeamContactRow.data)
+            .where(
+                TeamContactRow.corporation_code == self.corporation,
+                TeamContactRow.removed_at.is_(None),
+            )
+            .order_by(TeamContactRow.source, TeamContactRow.id)
+        )
+        return [team_contact_from_values(values) for values in rows]
+
+
+def load_households(
+    session: Session, corporation_code: str, on: date, complexes: Iterable[str] | None = None
+) -> list[Household]:
+    """The household of every (in-scope) unit on a day, straight from the ERP register."""
+    register = RegisterRepository(session, corporation_code)
+    wanted = set(complexes) if complexes is not None else None
+    units = [u for u in register.units().values() if wanted is None or u.complex_code in wanted]
+    leases_by_unit: dict[str, list[Lease]] = {}
+    for lease in register.leases().values():
+        leases_by_unit.setdefault(lease.unit_code, []).append(lease)
+    residents = register.residents()
+    return [
+        household_of(unit, leases_by_unit.get(unit.code, []), residents, on)
+        for unit in sorted(units, key=lambda u: u.code)
+    ]

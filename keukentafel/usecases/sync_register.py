@@ -31,6 +31,7 @@ from keukentafel.domain.register import (
     diff_hashes,
     lease_events,
     lost_current_leases,
+    protect_held_units,
     resident_events,
     unit_events,
     validate,
@@ -169,6 +170,7 @@ def _apply(
     old_units = register.units(units.changed | units.removed)
     old_residents = register.residents(residents.changed | residents.removed)
     old_leases = register.leases(leases.changed | leases.removed)
+    protect_held_units(valid.held.get(EntityKind.UNIT, set()), leases, old_leases, residents)
 
     check_shrink(
         stored_units=len(stored_units),
