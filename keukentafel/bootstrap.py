@@ -9,17 +9,30 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as email_policy
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.config import CorporationFile, load_config
+from keukentafel.config import ConfigError, CorporationFile, format_validation_error, load_config
 from keukentafel.domain.register import Snapshot
 from keukentafel.settings import Settings
 from keukentafel.store.db import make_engine, session_factory, upgrade
 from keukentafel.usecases.register_summary import RegisterSummary, register_summary
 from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult, sync_register
+from keukentafel.usecases.team_contacts import TeamListRead
+
+if TYPE_CHECKING:
+    from connectors.m365.config import M365Config
+    from connectors.m365.graph import GraphClient
+    from keukentafel.letters.config import LettersConfig
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def open_store(database_url: str) -> sessionmaker[Session]:
@@ -80,7 +93,7 @@ def run_sync(
     *,
     progress: ProgressFn | None = None,
 ) -> SyncResult:
-    config = load_config(config_path)
+    config = load_corporation(config_path)
     sessions = open_store(settings.database_url)
     return sync_register(
         sessions,
@@ -95,3 +108,121 @@ def summarise(config_path: str | Path, settings: Settings, on: date) -> Register
     config = load_config(config_path)
     sessions = open_store(settings.database_url)
     return register_summary(sessions, config.corporation.code, config.domain_projects(), on)
+
+
+# --- optional sections: letters and Microsoft 365 ---------------------------------------------
+
+
+def letters_config(config: CorporationFile, path: str | Path) -> LettersConfig:
+    """The validated ``letters:`` section; errors name the file and the key like load_config."""
+    from keukentafel.letters.config import LettersConfig
+
+    return _section(LettersConfig, config.letters, path, "letters")
+
+
+def m365_config(config: CorporationFile, path: str | Path) -> M365Config:
+    from connectors.m365.config import M365Config
+
+    return _section(M365Config, config.m365, path, "m365")
+
+
+def _section(model: type[_M], data: dict[str, object], path: str | Path, key: str) -> _M:
+    if not data:
+        raise ConfigError(f"{path}: the {key!r} section is missing")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        message = format_validation_error(Path(path), exc)
+        raise ConfigError(message.replace("\n  - ", f"\n  - {key}.")) from None
+
+
+def load_corporation(path: str | Path) -> CorporationFile:
+    """Load a corporation file and validate every section it has, so errors show up front."""
+    config = load_config(path)
+    if config.letters:
+        letters_config(config, path)
+    if config.m365:
+        m365_config(config, path)
+    return config
+
+
+@dataclass
+class GraphConnection:
+    """One MSAL app and one Graph client per process, made on first use."""
+
+    config: M365Config
+    env: Mapping[str, str]
+    _client: GraphClient | None = None
+
+    @property
+    def client(self) -> GraphClient:
+        if self._client is None:
+            from connectors.m365.auth import GraphAuth
+            from connectors.m365.graph import GraphClient
+
+            self._client = GraphClient(GraphAuth(self.config, self.env), self.config)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+@dataclass
+class SharePointListSource:
+    """The team's SharePoint list, read by delta after the first full read."""
+
+    graph: GraphConnection
+    name: str = "m365_list"
+
+    def read(self, state: str | None) -> TeamListRead:
+        from connectors.m365.contacts import read_contact_list_changes
+
+        found = read_contact_list_changes(self.graph.client, self.graph.config, state)
+        return TeamListRead(
+            contacts=list(found.contacts),
+            rejected=list(found.rejected),
+            removed_keys=[str(key) for key in found.removed_ids],
+            state=found.delta_link,
+            full=found.full,
+        )
+
+
+@dataclass
+class WorkbookSource:
+    """The team's Excel file in SharePoint or OneDrive, read whole every time."""
+
+    graph: GraphConnection
+    name: str = "m365_workbook"
+
+    def read(self, state: str | None) -> TeamListRead:
+        from connectors.m365.contacts import read_contact_workbook
+
+        contacts, rejected = read_contact_workbook(self.graph.client, self.graph.config)
+        return TeamListRead(contacts=list(contacts), rejected=list(rejected), full=True)
+
+
+@dataclass
+class GraphMailTransport:
+    """The outbox's transport over a shared mailbox (sendMail, or draft + upload above 3 MB)."""
+
+    graph: GraphConnection
+
+    def __post_init__(self) -> None:
+        from connectors.m365.mail import MailboxSender
+
+        config = self.graph.config
+        if not config.mailbox:
+            raise ConfigError("m365.mailbox is not set: there is no shared mailbox to send from")
+        self.sender = MailboxSender(
+            self.graph.client, config.mailbox, pace_per_minute=config.send_pace_per_minute
+        )
+
+    def send(self, message: bytes, message_id: str) -> None:
+        parsed = message_from_bytes(message, policy=email_policy)
+        assert isinstance(parsed, EmailMessage)
+        self.sender.send(parsed, message_id)
+
+    def already_sent(self, message_id: str, since: datetime) -> bool:
+        return self.sender.find_sent(message_id, since)

@@ -37,6 +37,8 @@ class RejectReason(StrEnum):
     DUPLICATE_UNIT_CODE = "duplicate_unit_code"
     NO_PARTIES = "no_parties"
     UNKNOWN_RELATION = "unknown_relation"
+    CONFLICT = "conflict"  # a team list disagrees with the ERP: the ERP value stays
+    UNMATCHED = "unmatched"  # a team list row fits no household in the register
 
 
 REASON_TEXT: dict[RejectReason, str] = {
@@ -50,6 +52,8 @@ REASON_TEXT: dict[RejectReason, str] = {
     RejectReason.DUPLICATE_UNIT_CODE: "two different units carry the same unit code",
     RejectReason.NO_PARTIES: "the lease names no tenant",
     RejectReason.UNKNOWN_RELATION: "the lease names a relation the source did not deliver",
+    RejectReason.CONFLICT: "the team list disagrees with the ERP; the ERP value is kept",
+    RejectReason.UNMATCHED: "the team list row fits no household in the register",
 }
 
 
