@@ -10,7 +10,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -101,6 +101,28 @@ TENURE_HEADERS = {
 }
 
 
+team_app = typer.Typer(help="The guidance team's own contact lists in Microsoft 365.")
+app.add_typer(team_app, name="team")
+
+
+@team_app.command("pull")
+def team_pull(config: ConfigOption = None) -> None:
+    """Pull the team's SharePoint list / Excel file and merge it into the register view."""
+    settings = _settings()
+    path = config or settings.config_path
+    try:
+        from keukentafel.bootstrap import load_corporation
+
+        load_corporation(path)
+        from flows.team_contacts import pull_team_contacts_flow
+
+        result = pull_team_contacts_flow(str(path))
+    except Exception as exc:
+        _fail(str(exc))
+        return
+    print_team_pull(result)
+
+
 def print_sync_summary(summary: dict[str, object]) -> None:
     counts = summary["counts"]
     assert isinstance(counts, dict)
@@ -126,6 +148,23 @@ def print_kept_aside(rows: list[tuple[str, str, str, str]]) -> None:
     for entity, unit_code, reason, detail in rows:
         table.add_row(entity, unit_code or "-", reason, detail)
     console.print(table)
+
+
+def print_team_pull(result: dict[str, Any]) -> None:
+    for source, counts in result["counts"].items():
+        table = Table(title=f"Team contacts from {source}")
+        table.add_column("what")
+        table.add_column("count", justify="right")
+        for what, count in counts.items():
+            table.add_row(what.replace("_", " "), str(count))
+        console.print(table)
+    if result["findings"]:
+        table = Table(title="Conflicts and rows that fit no household (the ERP value is kept)")
+        for column in ("source", "unit", "reason", "detail"):
+            table.add_column(column)
+        for f in result["findings"]:
+            table.add_row(f["source"], f["unit_code"] or "-", f["reason"], f["detail"])
+        console.print(table)
 
 
 def print_register(summary: RegisterSummary) -> None:

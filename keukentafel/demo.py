@@ -11,13 +11,19 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from rich.console import Console
 from rich.rule import Rule
+
+if TYPE_CHECKING:
+    from connectors.fakes.graph_server import FakeMicrosoft365
+    from keukentafel.domain.model import Household, Resident
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "config" / "demo.yaml"
@@ -55,7 +61,7 @@ def run_demo(console: Console, *, out_dir: Path, units: int = 600) -> None:
     from connectors.fakes.vera_server import FakeVeraServer
     from flows.sync_register import sync_register_flow
     from keukentafel.bootstrap import summarise
-    from keukentafel.cli import print_register, print_sync_summary
+    from keukentafel.cli import print_register, print_sync_summary, print_team_pull
     from keukentafel.config import load_config
     from keukentafel.settings import Settings
 
@@ -84,7 +90,90 @@ def run_demo(console: Console, *, out_dir: Path, units: int = 600) -> None:
 
     console.print(Rule("4. The register per project and complex"))
     print_register(summarise(config_path, Settings.from_env(), date.today()))
+
+    with _fake_tenant(config_path) as tenant:
+        console.print(
+            Rule("5. The guidance team's SharePoint list (fake Microsoft 365, real msal)")
+        )
+        _seed_team_list(tenant, config_path)
+        from flows.team_contacts import pull_team_contacts_flow
+
+        print_team_pull(pull_team_contacts_flow(str(config_path)))
     console.print(f"\nDemo output and store: {out_dir}")
+
+
+M365_SECRET_ENV = "KEUKENTAFEL_DEMO_M365_SECRET"  # noqa: S105 - the name of a variable
+
+
+@contextmanager
+def _fake_tenant(config_path: Path) -> Iterator[FakeMicrosoft365]:
+    """A fake Entra ID + Graph on 127.0.0.1 (https, test CA), and the config pointed at it."""
+    from connectors.fakes.graph_server import FakeMicrosoft365
+
+    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    m365 = data["m365"]
+    secret = secrets.token_urlsafe(24)
+    os.environ[M365_SECRET_ENV] = secret
+    fake = FakeMicrosoft365(
+        tenant_id=m365["tenant_id"], client_id=m365["client_id"], client_secret=secret
+    )
+    fake.state.add_mailbox(m365["mailbox"])
+    for upn in m365.get("staff_calendars", []):
+        fake.state.add_mailbox(upn)
+    with fake:
+        m365.update(
+            authority_host=fake.authority_host,
+            graph_base_url=fake.graph_base_url,
+            ca_bundle=fake.ca_bundle_path,
+            client_secret_env=M365_SECRET_ENV,
+        )
+        config_path.write_text(
+            yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
+        yield fake
+
+
+def _seed_team_list(tenant: FakeMicrosoft365, config_path: Path) -> None:
+    """The team's own list, as a team keeps it: extra numbers, preferences, an interpreter, and
+    the usual mistakes (a stale name, a different e-mail than the ERP has)."""
+    from keukentafel.bootstrap import load_corporation, open_store
+    from keukentafel.domain.model import ContactKind
+    from keukentafel.settings import Settings
+    from keukentafel.usecases.team_contacts import effective_households
+
+    config = load_corporation(config_path)
+    m365 = config.m365
+    site, lst = m365["contact_list"]["site_id"], m365["contact_list"]["list_id"]
+    households = [
+        h
+        for h in effective_households(
+            open_store(Settings.from_env().database_url), config.corporation.code, date.today()
+        )
+        if h.members and not h.is_owner_occupied and h.members[0][0].name is not None
+    ]
+
+    def tenant_of(household: Household) -> Resident:
+        return household.members[0][0]
+
+    no_mobile = [h for h in households if tenant_of(h).contact(ContactKind.MOBILE) is None]
+    with_email = [h for h in households if tenant_of(h).contact(ContactKind.EMAIL)]
+    rows: list[dict[str, str]] = []
+    for i, household in enumerate(no_mobile[:8]):  # the number the ERP lacks
+        name = tenant_of(household).name
+        assert name is not None
+        row = {"VHE": household.unit.code, "Naam": name.surname, "Mobiel": f"06-{20000000 + i:08d}"}
+        if i % 3 == 1:
+            row["Voorkeur"] = "bellen"
+            row["Bereikbaar"] = "na 17.00 uur"
+        if i == 2:
+            row["Tolk"] = "ja"
+            row["Taal"] = "tr"
+        rows.append(row)
+    rows.append({"VHE": with_email[-1].unit.code, "E-mail": "ander.adres@example.net"})  # ERP kept
+    rows.append({"VHE": households[20].unit.code, "Naam": "Vertrokken", "Mobiel": "06-99990000"})
+    rows.append({"VHE": "VHE999999", "Mobiel": "06-88880000"})
+    for row in rows:
+        tenant.state.add_list_item(site, lst, row)
 
 
 def _week_of_changes(
