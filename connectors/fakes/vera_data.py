@@ -1,0 +1,387 @@
+"""Generated, realistic and entirely fictional VERA data for the fake VERA server.
+
+This module owns :class:`VeraDataset` (plain lists of raw VERA JSON dicts that tests may edit in
+place) and :func:`generate_dataset`, which builds a deterministic corporation register of any
+size: complexes (``CPX-0001``, cluster soort FIN) in Dutch towns, streets with house letters and
+additions, tenants with co-tenants (MDH), owner-occupiers (KOO, role KOP) in mixed complexes,
+vacant units, ended leases followed by a newer one, several contact points with a preference,
+and residents who prefer another language. Names are drawn from lists; no real person is meant.
+E-mail addresses use the reserved ``example.*`` domains.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+Item = dict[str, Any]
+
+
+@dataclass
+class VeraDataset:
+    """What the fake serves: ``/eenheden``, ``/relaties`` and ``/overeenkomsten`` items as-is.
+
+    Edit the lists (or the dicts in them) between runs to simulate changes in the ERP. After
+    replacing units or changing their clusters without changing the number of units, call
+    :meth:`touch` so the server rebuilds its cluster index.
+    """
+
+    units: list[Item] = field(default_factory=list)
+    relations: list[Item] = field(default_factory=list)
+    leases: list[Item] = field(default_factory=list)
+    version: int = 0
+
+    def touch(self) -> None:
+        self.version += 1
+
+    def items(self, endpoint: str) -> list[Item]:
+        return {"eenheden": self.units, "relaties": self.relations, "overeenkomsten": self.leases}[
+            endpoint.strip("/")
+        ]
+
+    def complexes(self) -> list[str]:
+        """The FIN cluster codes that occur, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for unit in self.units:
+            for cluster in unit.get("clusters") or ():
+                if isinstance(cluster, dict) and (cluster.get("soort") or {}).get("code") == "FIN":
+                    seen.setdefault(str(cluster.get("code")), None)
+        return list(seen)
+
+
+# --- word lists (fictional combinations of common Dutch words and names) -----------------
+
+_TOWNS = [
+    "Amersfoort", "Zwolle", "Deventer", "Apeldoorn", "Leeuwarden", "Assen", "Hoorn", "Gouda",
+    "Delft", "Tilburg", "Breda", "Venlo", "Heerlen", "Almelo", "Hengelo", "Emmen", "Den Helder",
+    "Vlaardingen", "Schiedam", "Zaandam", "Purmerend", "Lelystad", "Kampen", "Sneek", "Meppel",
+]  # fmt: skip
+_STREET_STEMS = [
+    "Linden", "Eiken", "Beuken", "Berken", "Kastanje", "Iepen", "Wilgen", "Populieren", "Esdoorn",
+    "Meidoorn", "Vlier", "Hazelaar", "Rozen", "Tulpen", "Narcissen", "Seringen", "Vogel", "Merel",
+    "Lijster", "Zwaluw", "Kievit", "Reiger", "Mussen", "Spreeuwen", "Kerk", "Molen", "School",
+    "Dorps", "Haven", "Dijk", "Polder", "Sluis", "Brug", "Veld", "Akker", "Weide", "Heide",
+]  # fmt: skip
+_STREET_KINDS = ["straat", "laan", "weg", "plein", "hof", "singel", "kade", "pad", "dreef"]
+_MALE = [
+    "Jan", "Pieter", "Kees", "Henk", "Willem", "Johannes", "Gerrit", "Hendrik", "Bram", "Daan",
+    "Sem", "Lucas", "Thomas", "Ruben", "Joost", "Martijn", "Sander", "Mohamed", "Ahmed", "Yusuf",
+    "Mehmet", "Emre", "Piotr", "Tomasz", "Jamal", "Kofi", "Dirk", "Wim", "Frank", "Erik",
+]  # fmt: skip
+_FEMALE = [
+    "Anna", "Maria", "Johanna", "Cornelia", "Elisabeth", "Sanne", "Lotte", "Emma", "Julia", "Sophie",
+    "Fleur", "Iris", "Anouk", "Fatima", "Khadija", "Ayse", "Elif", "Agnieszka", "Katarzyna",
+    "Ingrid", "Petra", "Monique", "Linda", "Ria", "Truus", "Nienke", "Esther", "Marloes",
+]  # fmt: skip
+_SURNAMES = [
+    ("", "Jansen"), ("de", "Vries"), ("van den", "Berg"), ("van", "Dijk"), ("", "Bakker"),
+    ("", "Janssen"), ("", "Visser"), ("", "Smit"), ("", "Meijer"), ("de", "Boer"),
+    ("", "Mulder"), ("de", "Groot"), ("", "Bos"), ("", "Vos"), ("", "Peters"),
+    ("", "Hendriks"), ("van", "Leeuwen"), ("", "Dekker"), ("", "Brouwer"), ("de", "Wit"),
+    ("", "Dijkstra"), ("", "Smits"), ("de", "Graaf"), ("van der", "Meer"), ("van der", "Linden"),
+    ("", "Kok"), ("", "Jacobs"), ("de", "Haan"), ("", "Vermeulen"), ("van den", "Heuvel"),
+    ("van der", "Veen"), ("van den", "Broek"), ("de", "Bruijn"), ("", "Schouten"),
+    ("van", "Beek"), ("ter", "Horst"), ("in 't", "Veld"), ("van 't", "Hof"), ("", "Willems"),
+    ("", "Postma"), ("", "Hoekstra"), ("", "Kuipers"), ("van", "Wijk"), ("", "Prins"),
+]  # fmt: skip
+# Surnames with the language their bearers sometimes prefer for a translated summary.
+_OTHER_SURNAMES = [
+    ("Yilmaz", "TUR"), ("Kaya", "TUR"), ("Demir", "TUR"), ("Çelik", "TUR"), ("Öztürk", "TUR"),
+    ("El Amrani", "ARA"), ("Bouzid", "ARA"), ("Haddou", "ARA"), ("Benali", "ARA"),
+    ("Kowalski", "POL"), ("Nowak", "POL"), ("Wiśniewska", "POL"), ("Mensah", "ENG"),
+    ("Smith", "ENG"), ("Okafor", "ENG"),
+]  # fmt: skip
+_ORGANISATIONS = [
+    "Stichting Beschermd Wonen Midden", "Stichting Begeleid Thuis", "Zorggroep De Linde B.V.",
+    "Stichting Jongerenhuisvesting Oost", "Vereniging Kangoeroewonen",
+]  # fmt: skip
+_ADDITIONS = ["1", "2", "3", "4", "I", "II", "III", "hs", "bis", "A", "rood", "zw"]
+
+
+def _postcode_letters(rng: random.Random) -> str:
+    while True:
+        letters = rng.choice("ABCDEGHJKLMNPRSTVWXZ") + rng.choice("ABCDEGHJKLMNPRSTVWXZ")
+        if letters not in {"SA", "SD", "SS"}:
+            return letters
+
+
+def _ref(code: str, naam: str = "") -> Item:
+    return {"code": code, "naam": naam} if naam else {"code": code}
+
+
+class _Generator:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.relations: list[Item] = []
+        self.leases: list[Item] = []
+        self._rel_seq = 0
+        self._lease_seq = 0
+
+    # --- relations ---
+
+    def person(self, *, surname: tuple[str, str] | None = None, female: bool | None = None) -> Item:
+        rng = self.rng
+        self._rel_seq += 1
+        rid = f"REL-{self._rel_seq:07d}"
+        female = rng.random() < 0.5 if female is None else female
+        first = rng.choice(_FEMALE if female else _MALE)
+        language = ""
+        if surname is None:
+            if rng.random() < 0.12:
+                name, lang = rng.choice(_OTHER_SURNAMES)
+                tussen, achter = "", name
+                language = lang if rng.random() < 0.55 else ""
+            else:
+                tussen, achter = rng.choice(_SURNAMES)
+        else:
+            tussen, achter = surname
+        second = rng.choice(_FEMALE if female else _MALE)
+        initials = f"{first[0]}." + (f"{second[0]}." if rng.random() < 0.4 else "")
+        item: Item = {
+            "id": rid,
+            "code": f"R{self._rel_seq:07d}",
+            "soort": _ref("NAT", "Natuurlijke persoon"),
+            "voornaam": first,
+            "roepnaam": first,
+            "voorletters": initials,
+            "achternaam": achter,
+            "geslacht": _ref("V" if female else "M"),
+        }
+        if tussen:
+            item["tussenvoegsels"] = tussen
+        if language:
+            item["voorkeurstaal"] = _ref(language)
+        item["contactgegevens"] = self.contacts(first, tussen, achter)
+        if item["contactgegevens"] and rng.random() < 0.4:
+            item["communicatievoorkeur"] = _ref(rng.choice(["EMA", "MOB", "TEL"]))
+        self.relations.append(item)
+        return item
+
+    def organisation(self) -> Item:
+        self._rel_seq += 1
+        rid = f"REL-{self._rel_seq:07d}"
+        naam = self.rng.choice(_ORGANISATIONS)
+        item: Item = {
+            "id": rid,
+            "code": f"R{self._rel_seq:07d}",
+            "soort": _ref("REC", "Rechtspersoon"),
+            "naam": naam,
+            "kvkNummer": f"{self.rng.randrange(10_000_000, 99_999_999)}",
+            "contactgegevens": [
+                {"soort": _ref("EMA"), "waarde": f"wonen{self._rel_seq}@example.org",
+                 "voorkeur": _ref("EER")},
+                {"soort": _ref("TEL"), "waarde": f"088-{self.rng.randrange(1_000_000, 9_999_999)}"},
+            ],
+        }  # fmt: skip
+        self.relations.append(item)
+        return item
+
+    def contacts(self, first: str, tussen: str, achter: str) -> list[Item]:
+        rng = self.rng
+        local = f"{first}.{(tussen + achter).replace(' ', '').replace(chr(39), '')}".lower()
+        local = local.encode("ascii", "ignore").decode() or "bewoner"
+        result: list[Item] = []
+        roll = rng.random()
+        if roll < 0.7:
+            result.append(
+                {"soort": _ref("EMA", "E-mail"), "waarde": f"{local}{rng.randrange(100)}@example.com",
+                 "voorkeur": _ref("EER")}
+            )  # fmt: skip
+            if rng.random() < 0.15:
+                result.append(
+                    {"soort": _ref("EMA", "E-mail"), "waarde": f"{local}@example.net",
+                     "voorkeur": _ref("TWE")}
+                )  # fmt: skip
+        if rng.random() < 0.8:
+            result.append(
+                {"soort": _ref("MOB", "Mobiele telefoon"),
+                 "waarde": f"06-{rng.randrange(10_000_000, 99_999_999)}"}
+            )  # fmt: skip
+            if rng.random() < 0.1:
+                result[-1]["voorkeur"] = _ref("EER")
+                result.append(
+                    {"soort": _ref("MOB", "Mobiele telefoon"),
+                     "waarde": f"06-{rng.randrange(10_000_000, 99_999_999)}",
+                     "voorkeur": _ref("TWE")}
+                )  # fmt: skip
+        if rng.random() < 0.3:
+            result.append(
+                {"soort": _ref("TEL", "Telefoon"),
+                 "waarde": f"0{rng.randrange(10, 99)}-{rng.randrange(1_000_000, 9_999_999)}"}
+            )  # fmt: skip
+        if rng.random() < 0.02:  # an old number marked invalid
+            result.append(
+                {"soort": _ref("TEL", "Telefoon"), "waarde": "010-0000000",
+                 "status": _ref("ONG", "Ongeldig")}
+            )  # fmt: skip
+        return result
+
+    # --- leases ---
+
+    def lease(
+        self,
+        unit: Item,
+        soort: str,
+        status: str,
+        start: date,
+        end: date | None,
+        parties: list[tuple[Item, str]],
+    ) -> Item:
+        self._lease_seq += 1
+        item: Item = {
+            "id": f"OVK-{self._lease_seq:07d}",
+            "soort": _ref(soort, "Huurovereenkomst" if soort == "HUU" else "Koopovereenkomst"),
+            "status": _ref(status),
+            "begindatum": start.isoformat(),
+            "eenheden": [{"id": unit["id"], "code": unit["code"]}],
+            "relaties": [
+                {"id": rel["id"], "soort": rel["soort"], "rollen": [{"soort": _ref(role)}]}
+                for rel, role in parties
+            ],
+        }
+        if end is not None:
+            item["einddatum"] = end.isoformat()
+        self.leases.append(item)
+        return item
+
+    def household(self, unit: Item, sold: bool) -> None:
+        rng = self.rng
+        start = date(1975, 1, 1) + timedelta(days=rng.randrange(0, 365 * 50))
+        if sold:
+            owner = self.person()
+            parties = [(owner, "KOP")]
+            if rng.random() < 0.5:
+                parties.append((self.person(surname=_surname_of(owner)), "KOP"))
+            self.lease(unit, "KOO", "LOP", start, None, parties)
+            return
+        if rng.random() < 0.06:  # an earlier tenancy that ended, then the current one
+            old = self.person()
+            moved_in = start + timedelta(days=rng.randrange(30, 400))
+            if moved_in > date(2026, 6, 1):
+                moved_in = date(2026, 6, 1)
+            self.lease(unit, "HUU", "BEE", start, moved_in - timedelta(days=1), [(old, "HUU")])
+            start = moved_in
+        if rng.random() < 0.01:
+            self.lease(unit, "HUU", "LOP", start, None, [(self.organisation(), "HUU")])
+            return
+        tenant = self.person()
+        parties = [(tenant, "HUU")]
+        if rng.random() < 0.2:
+            same_name = rng.random() < 0.6
+            parties.append((self.person(surname=_surname_of(tenant) if same_name else None), "MDH"))
+        status = "LOP"
+        end = None
+        if rng.random() < 0.01:
+            status, end = "OPG", date(2027, 1, 31)
+        elif rng.random() < 0.01:
+            status = "VOP"
+        self.lease(unit, "HUU", status, start, end, parties)
+
+
+def _surname_of(person: Item) -> tuple[str, str]:
+    return str(person.get("tussenvoegsels", "")), str(person.get("achternaam", ""))
+
+
+def generate_dataset(units: int, *, seed: int = 1, complexes: int | None = None) -> VeraDataset:
+    """A deterministic register of ``units`` units in ``complexes`` complexes (default ~1 per 100).
+
+    About 3% of the units are vacant; one complex in five is mixed, with a third of its units
+    sold to owner-occupiers; ~20% of tenancies have a co-tenant; ~6% of units had an earlier
+    tenancy that ended.
+    """
+    gen = _Generator(seed)
+    rng = gen.rng
+    n_complexes = max(1, complexes if complexes is not None else round(units / 100))
+    n_complexes = min(n_complexes, max(1, units))
+    # Uneven complex sizes around the mean, always at least one unit each.
+    weights = [rng.uniform(0.4, 1.6) for _ in range(n_complexes)]
+    total = sum(weights)
+    sizes = [max(1, int(units * w / total)) for w in weights]
+    sizes[-1] += units - sum(sizes)
+    while sizes[-1] < 1:  # rounding took too many from the last one
+        biggest = max(range(n_complexes), key=sizes.__getitem__)
+        sizes[biggest] -= 1
+        sizes[-1] += 1
+    result = VeraDataset()
+    seq = 0
+    for cpx_index, size in enumerate(sizes, start=1):
+        cpx_code = f"CPX-{cpx_index:04d}"
+        town = rng.choice(_TOWNS)
+        mixed = rng.random() < 0.2
+        district = f"WIJK-{rng.randrange(1, 40):02d}"
+        flats = rng.random() < 0.4
+        street = ""
+        number = 0
+        postcode_digits = rng.randrange(1000, 9999)
+        postcode_letters = _postcode_letters(rng)
+        addition_index = 0
+        for _ in range(size):
+            seq += 1
+            if not street or (not flats and number > rng.randrange(30, 120)):
+                street = f"{rng.choice(_STREET_STEMS)}{rng.choice(_STREET_KINDS)}"
+                number = rng.randrange(1, 20)
+                postcode_letters = _postcode_letters(rng)
+            adres: Item = {"soort": _ref("EEN", "Eenheid adres"), "straatnaam": street}
+            if flats:
+                # Stairwells: one house number, additions per floor.
+                adres["huisnummer"] = str(number)
+                adres["huisnummerToevoeging"] = _ADDITIONS[addition_index % 4]
+                addition_index += 1
+                if addition_index % 4 == 0:
+                    number += 2
+            else:
+                adres["huisnummer"] = str(number)
+                if rng.random() < 0.05:
+                    adres["huisletter"] = rng.choice("ABC")
+                elif rng.random() < 0.03:
+                    adres["huisnummerToevoeging"] = rng.choice(_ADDITIONS[4:])
+                number += rng.choice((1, 2, 2))
+            if number % 20 == 0:
+                postcode_letters = _postcode_letters(rng)
+            pc = f"{postcode_digits}{postcode_letters}"
+            adres["postcode"] = (
+                pc if rng.random() < 0.3 else f"{postcode_digits} {postcode_letters}"
+            )
+            adres["woonplaats"] = {"code": f"{3000 + _TOWNS.index(town):04d}", "naam": town}
+            sold = mixed and rng.random() < 0.33
+            vacant = not sold and rng.random() < 0.03
+            unit: Item = {
+                "id": f"EH-{seq:07d}",
+                "code": f"VHE{seq:06d}",
+                "soort": _ref("WOO", "Woonruimte"),
+                "adres": adres,
+                "clusters": [
+                    {
+                        "code": cpx_code,
+                        "soort": _ref("FIN", "Financieel"),
+                        "naam": f"Complex {cpx_index}",
+                    },
+                    {"code": district, "soort": _ref("WIJ", "Wijk")},
+                ],
+                "bouwjaar": 1930 + (cpx_index * 7) % 90,
+            }
+            if sold:
+                unit["status"] = _ref("UIT", "Uit exploitatie")
+                unit["uitExploitatieReden"] = _ref(rng.choice(["VAH", "VAO"]))
+            elif vacant:
+                unit["status"] = _ref("LEE", "Leegstand")
+            else:
+                unit["status"] = _ref("VEH", "Verhuurd")
+            result.units.append(unit)
+            if vacant:
+                if rng.random() < 0.5:  # the last tenant left
+                    gen.lease(
+                        unit,
+                        "HUU",
+                        "BEE",
+                        date(2015, 5, 1),
+                        date(2026, 9, 30),
+                        [(gen.person(), "HUU")],
+                    )
+                continue
+            gen.household(unit, sold)
+    result.relations = gen.relations
+    result.leases = gen.leases
+    return result

@@ -1,0 +1,538 @@
+"""The VERA client: paging state without a network, then auth, faults and snapshots against the
+fake VERA server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from email.utils import formatdate
+from typing import Any
+
+import pytest
+
+from connectors.erp.vera import (
+    AGREEMENTS,
+    RELATIONS,
+    UNITS,
+    CursorLoop,
+    HeaderCursorPaginator,
+    SnapshotCache,
+    SnapshotIncomplete,
+    VeraClient,
+    VeraRequestError,
+    cluster_params,
+    parse_retry_after,
+    read_snapshot,
+    redact_url,
+)
+from connectors.fakes.vera_data import VeraDataset, generate_dataset
+from connectors.fakes.vera_server import FakeVeraServer, Fault
+from keukentafel.config import ConfigError, VeraConfig
+from keukentafel.domain.model import PartyRole, Tenure
+from keukentafel.domain.register import EntityKind, RejectReason, validate
+
+API_KEY = "s3cret-api-key"
+CLIENT_SECRET = "s3cret-client"
+ENV = {"VERA_API_KEY": API_KEY, "VERA_CLIENT_SECRET": CLIENT_SECRET}
+
+
+def api_key_config(url: str, **overrides: Any) -> VeraConfig:
+    settings: dict[str, Any] = {
+        "base_url": url,
+        "auth": {"mode": "api_key", "api_key_env": "VERA_API_KEY"},
+        "timeout_seconds": 2.0,
+        "max_retries": 3,
+        **overrides,
+    }
+    return VeraConfig.model_validate(settings)
+
+
+def oauth_config(server: FakeVeraServer) -> VeraConfig:
+    return VeraConfig.model_validate(
+        {
+            "base_url": server.url,
+            "auth": {
+                "mode": "oauth2",
+                "token_url": server.token_url,
+                "client_id": "keukentafel",
+                "client_secret_env": "VERA_CLIENT_SECRET",
+            },
+            "timeout_seconds": 2.0,
+            "max_retries": 2,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def base_dataset() -> VeraDataset:
+    return generate_dataset(300, seed=7, complexes=4)
+
+
+@pytest.fixture
+def dataset() -> VeraDataset:
+    return generate_dataset(300, seed=7, complexes=4)  # fresh: tests edit it
+
+
+@pytest.fixture
+def server(dataset: VeraDataset) -> Iterator[FakeVeraServer]:
+    with FakeVeraServer(dataset, api_key=API_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture
+def client(server: FakeVeraServer) -> Iterator[VeraClient]:
+    with VeraClient(api_key_config(server.url), env=ENV, backoff_base=0.001) as vera:
+        yield vera
+
+
+# --- the paginator, without a network ----------------------------------------------------
+
+
+def headers(cursor: str | None = None, total: int | None = None) -> dict[str, str]:
+    result = {}
+    if cursor is not None:
+        result["X-Parameters-Cursor"] = cursor
+    if total is not None:
+        result["X-Parameters-Aantal"] = str(total)
+    return result
+
+
+def test_paginator_follows_cursors_until_there_is_none() -> None:
+    pages = HeaderCursorPaginator()
+    assert pages.params() == {}
+    pages.advance(100, headers("c1", 250))
+    assert (pages.done, pages.params(), pages.total) == (False, {"cursor": "c1"}, 250)
+    pages.advance(100, headers("c2", 250))
+    pages.advance(40, headers(None, 250))
+    assert pages.done
+    assert (pages.seen, pages.pages) == (240, 3)
+
+
+def test_paginator_stops_on_an_empty_page_even_with_a_cursor() -> None:
+    pages = HeaderCursorPaginator()
+    pages.advance(100, headers("c1"))
+    pages.advance(0, headers("c2"))
+    assert pages.done
+    assert pages.params() == {}
+
+
+def test_paginator_stops_when_the_total_is_reached() -> None:
+    pages = HeaderCursorPaginator()
+    pages.advance(100, headers("c1", 200))
+    pages.advance(100, headers("c2", 200))  # a cursor, but nothing more to get
+    assert pages.done
+
+
+def test_paginator_without_a_total_goes_on_while_there_is_a_cursor() -> None:
+    pages = HeaderCursorPaginator()
+    pages.advance(100, headers("c1", None))
+    assert not pages.done
+    pages.advance(100, {"X-Parameters-Cursor": "c2", "X-Parameters-Aantal": "veel"})
+    assert not pages.done and pages.total is None
+
+
+def test_paginator_stops_without_a_cursor_on_the_first_page() -> None:
+    pages = HeaderCursorPaginator()
+    pages.advance(7, headers(None, None))
+    assert pages.done and pages.seen == 7
+
+
+def test_paginator_pages_by_number_when_the_server_sends_no_cursors() -> None:
+    pages = HeaderCursorPaginator()
+    pages.advance(100, headers(None, 250))
+    assert (pages.done, pages.params()) == (False, {"pagina": "2"})
+    pages.advance(100, headers(None, 250))
+    assert pages.params() == {"pagina": "3"}
+    pages.advance(50, headers(None, 250))
+    assert pages.done and pages.seen == 250 and pages.params() == {}
+
+
+def test_a_server_without_cursors_is_read_by_page_number(dataset: VeraDataset) -> None:
+    with FakeVeraServer(dataset, api_key=API_KEY, cursors=False) as fake:
+        with VeraClient(api_key_config(fake.url), env=ENV) as vera:
+            ids = [item["id"] for page in vera.pages(UNITS, {}) for item in page]
+        assert fake.requests[UNITS] == 3
+    assert ids == [u["id"] for u in dataset.units]
+
+
+@pytest.mark.parametrize("repeat", ["c1", "c2"])
+def test_paginator_refuses_a_repeated_cursor(repeat: str) -> None:
+    pages = HeaderCursorPaginator()
+    pages.advance(100, headers("c1", 1000))
+    pages.advance(100, headers("c2", 1000))
+    with pytest.raises(CursorLoop):
+        pages.advance(100, headers(repeat, 1000))
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("3", 3.0),
+        ("0.25", 0.25),
+        (" 2 ", 2.0),
+        ("-4", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_in_seconds(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value) == seconds
+
+
+def test_retry_after_as_an_http_date() -> None:
+    seconds = parse_retry_after(formatdate(time.time() + 30, usegmt=True))
+    assert seconds is not None and 25 <= seconds <= 31
+    assert parse_retry_after(formatdate(time.time() - 30, usegmt=True)) == 0.0
+
+
+def test_redaction_hides_credentials_and_secret_parameters() -> None:
+    url = "https://user:pw@vera.example.org/eenheden?cursor=abc&api_key=XYZ&access_token=T0K"
+    redacted = redact_url(url)
+    assert "XYZ" not in redacted and "T0K" not in redacted and "pw" not in redacted
+    assert "cursor=abc" in redacted and "vera.example.org/eenheden" in redacted
+
+
+# --- api key auth ------------------------------------------------------------------------
+
+
+def test_pages_yields_every_item_once_in_pages_of_at_most_100(
+    client: VeraClient, server: FakeVeraServer, dataset: VeraDataset
+) -> None:
+    pages = list(client.pages(RELATIONS, {}))
+    assert all(0 < len(page) <= 100 for page in pages)
+    ids = [item["id"] for page in pages for item in page]
+    assert ids == [r["id"] for r in dataset.relations]
+    # the total count stops the listing: no extra request for an empty page
+    assert server.requests[RELATIONS] == -(-len(dataset.relations) // 100)
+
+
+def test_a_smaller_page_size_is_sent_and_honoured(server: FakeVeraServer) -> None:
+    with VeraClient(api_key_config(server.url, page_size=25), env=ENV) as vera:
+        pages = list(vera.pages(UNITS, {}))
+    assert len(pages) == 12 and {len(p) for p in pages} == {25}
+
+
+def test_a_wrong_api_key_is_a_clear_fatal_error_without_the_key(server: FakeVeraServer) -> None:
+    env = {"VERA_API_KEY": "wrong-key-123"}
+    with (
+        VeraClient(api_key_config(server.url), env=env, backoff_base=0.001) as vera,
+        pytest.raises(VeraRequestError) as caught,
+    ):
+        list(vera.pages(UNITS, {}))
+    message = str(caught.value)
+    assert caught.value.status == 401
+    assert "VERA_API_KEY" in message and "401" in message
+    assert "wrong-key-123" not in message
+    assert server.requests[UNITS] == 1  # fatal: not retried
+
+
+def test_a_missing_api_key_variable_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="VERA_API_KEY"):
+        VeraClient(api_key_config("http://127.0.0.1:9"), env={})
+
+
+def test_an_unknown_path_is_fatal(client: VeraClient) -> None:
+    with pytest.raises(VeraRequestError) as caught:
+        list(client.pages("/bestaat-niet", {}))
+    assert caught.value.status == 404
+    assert "base_url" in str(caught.value)
+
+
+def test_ping(client: VeraClient) -> None:
+    assert client.ping()
+
+
+# --- oauth2 ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def oauth_server(dataset: VeraDataset) -> Iterator[FakeVeraServer]:
+    with FakeVeraServer(
+        dataset, api_key=None, client_id="keukentafel", client_secret=CLIENT_SECRET
+    ) as fake:
+        yield fake
+
+
+def test_oauth2_token_is_fetched_once_and_reused(oauth_server: FakeVeraServer) -> None:
+    with VeraClient(oauth_config(oauth_server), env=ENV) as vera:
+        units = [item for page in vera.pages(UNITS, {}) for item in page]
+        relations = [item for page in vera.pages(RELATIONS, {}) for item in page]
+    assert len(units) == 300 and len(relations) == len(oauth_server.dataset.relations)
+    assert oauth_server.tokens_issued == 1
+    assert oauth_server.requests["/oauth/token"] == 1
+
+
+def test_oauth2_token_is_renewed_after_expiry(oauth_server: FakeVeraServer) -> None:
+    oauth_server.token_ttl = 0.3
+    with VeraClient(oauth_config(oauth_server), env=ENV) as vera:
+        assert len(next(vera.pages(UNITS, {}))) == 100
+        time.sleep(0.35)
+        assert len(next(vera.pages(UNITS, {}))) == 100
+    assert oauth_server.tokens_issued == 2
+
+
+def test_oauth2_token_is_renewed_once_on_401(oauth_server: FakeVeraServer) -> None:
+    with VeraClient(oauth_config(oauth_server), env=ENV) as vera:
+        assert len(next(vera.pages(UNITS, {}))) == 100
+        oauth_server.revoke_tokens()  # e.g. the ERP restarted
+        assert len(list(vera.pages(UNITS, {}))) == 3
+    assert oauth_server.tokens_issued == 2
+
+
+def test_oauth2_wrong_secret_is_a_clear_fatal_error(oauth_server: FakeVeraServer) -> None:
+    env = {"VERA_CLIENT_SECRET": "not-the-secret"}
+    with (
+        VeraClient(oauth_config(oauth_server), env=env) as vera,
+        pytest.raises(VeraRequestError) as caught,
+    ):
+        list(vera.pages(UNITS, {}))
+    assert "VERA_CLIENT_SECRET" in str(caught.value)
+    assert "not-the-secret" not in str(caught.value)
+    assert oauth_server.requests[UNITS] == 0
+
+
+# --- faults ------------------------------------------------------------------------------
+
+
+def test_500_then_recover(client: VeraClient, server: FakeVeraServer) -> None:
+    server.faults.add(Fault("status", endpoint=UNITS, page=2, times=2))
+    items = [item for page in client.pages(UNITS, {}) for item in page]
+    assert len(items) == 300
+    assert server.requests[UNITS] == 5  # 3 pages + 2 retries
+    assert client.retries == 2
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_always_is_an_incomplete_snapshot(
+    client: VeraClient, server: FakeVeraServer, status: int
+) -> None:
+    server.faults.add(Fault("status", endpoint=UNITS, page=3, status=status, times=None))
+    with pytest.raises(SnapshotIncomplete) as caught:
+        list(client.pages(UNITS, {}))
+    assert caught.value.endpoint == UNITS
+    assert f"HTTP {status}" in caught.value.reason
+    assert server.requests[UNITS] == 2 + 4  # two good pages, then 1 + max_retries attempts
+
+
+def test_a_timeout_then_recover(server: FakeVeraServer) -> None:
+    config = api_key_config(server.url, timeout_seconds=0.3)
+    server.faults.add(Fault("timeout", endpoint=RELATIONS, page=1, delay=0.8))
+    with VeraClient(config, env=ENV, backoff_base=0.001) as vera:
+        items = [item for page in vera.pages(RELATIONS, {}) for item in page]
+        assert vera.retries == 1
+    assert len(items) == len(server.dataset.relations)
+
+
+def test_timeouts_always_are_an_incomplete_snapshot(server: FakeVeraServer) -> None:
+    config = api_key_config(server.url, timeout_seconds=0.2, max_retries=1)
+    server.faults.add(Fault("timeout", endpoint=UNITS, page=1, delay=0.5, times=None))
+    with (
+        VeraClient(config, env=ENV, backoff_base=0.001) as vera,
+        pytest.raises(SnapshotIncomplete, match="timed out"),
+    ):
+        list(vera.pages(UNITS, {}))
+
+
+def test_429_retry_after_is_honoured(client: VeraClient, server: FakeVeraServer) -> None:
+    server.faults.add(Fault("retry_after", endpoint=UNITS, page=1, retry_after="0.3"))
+    started = time.monotonic()
+    items = [item for page in client.pages(UNITS, {}) for item in page]
+    assert time.monotonic() - started >= 0.3  # not the tiny back-off base
+    assert len(items) == 300
+    assert server.requests[UNITS] == 4
+
+
+def test_retry_after_is_capped_by_config(server: FakeVeraServer) -> None:
+    config = api_key_config(server.url, max_retry_after_seconds=0.05)
+    server.faults.add(Fault("retry_after", endpoint=UNITS, page=1, retry_after="3600"))
+    started = time.monotonic()
+    with VeraClient(config, env=ENV) as vera:
+        assert len(list(vera.pages(UNITS, {}))) == 3
+    assert time.monotonic() - started < 2
+
+
+def test_a_truncated_page_is_an_incomplete_snapshot(
+    client: VeraClient, server: FakeVeraServer
+) -> None:
+    server.faults.add(Fault("truncated", endpoint=AGREEMENTS, page=2))
+    with pytest.raises(SnapshotIncomplete, match="not valid JSON"):
+        list(client.pages(AGREEMENTS, {}))
+
+
+def test_an_empty_listing_is_one_empty_page(client: VeraClient, server: FakeVeraServer) -> None:
+    server.dataset.units[:] = []
+    assert list(client.pages(UNITS, {})) == [[]]
+
+
+def test_a_cursor_loop_is_an_incomplete_snapshot(
+    client: VeraClient, server: FakeVeraServer
+) -> None:
+    server.faults.add(Fault("cursor_loop", endpoint=UNITS, page=2))
+    with pytest.raises(SnapshotIncomplete, match="repeated a cursor"):
+        list(client.pages(UNITS, {}))
+    assert server.requests[UNITS] == 2
+
+
+def test_a_connection_refused_is_retried_then_incomplete() -> None:
+    with FakeVeraServer(VeraDataset()) as fake:
+        url = fake.url  # a port that was just free again
+    config = api_key_config(url, max_retries=2)
+    with (
+        VeraClient(config, env=ENV, backoff_base=0.001) as vera,
+        pytest.raises(SnapshotIncomplete, match="connection failed"),
+    ):
+        list(vera.pages(UNITS, {}))
+
+
+# --- cluster filter ----------------------------------------------------------------------
+
+
+def test_cluster_filter_pulls_only_the_complexes_asked_for(
+    client: VeraClient, server: FakeVeraServer, dataset: VeraDataset
+) -> None:
+    wanted = dataset.complexes()[1]
+    items = [item for page in client.pages(UNITS, cluster_params(wanted, "FIN")) for item in page]
+    expected = [u["id"] for u in dataset.units if u["clusters"][0]["code"] == wanted]
+    assert [u["id"] for u in items] == expected
+    assert 0 < len(items) < len(dataset.units)
+
+
+def test_cluster_filter_of_another_kind_finds_nothing(
+    client: VeraClient, dataset: VeraDataset
+) -> None:
+    wanted = dataset.complexes()[0]
+    assert list(client.pages(UNITS, cluster_params(wanted, "OND"))) == [[]]
+
+
+# --- snapshots ---------------------------------------------------------------------------
+
+
+def test_read_snapshot_returns_the_right_counts(client: VeraClient, dataset: VeraDataset) -> None:
+    calls: list[tuple[str, int, int | None]] = []
+    snapshot = read_snapshot(client, [], progress=lambda *args: calls.append(args))
+    assert snapshot.source == "vera"
+    assert len(snapshot.units) == len(dataset.units) == 300
+    assert len(snapshot.residents) == len(dataset.relations)
+    assert len(snapshot.leases) == len(dataset.leases)
+    assert snapshot.rejected == []
+    assert {u.complex_code for u in snapshot.units} == set(dataset.complexes())
+    assert {u.tenure for u in snapshot.units} >= {Tenure.CORPORATION_RENTAL, Tenure.VACANT}
+    roles = {p.role for lease in snapshot.leases for p in lease.parties}
+    assert roles >= {PartyRole.TENANT, PartyRole.CO_TENANT}
+    # progress per page, ending at the totals
+    last = {endpoint: (seen, total) for endpoint, seen, total in calls}
+    assert last[UNITS] == (300, 300)
+    assert last[RELATIONS] == (len(dataset.relations),) * 2
+    valid = validate(snapshot)
+    assert len(valid.units) == 300 and valid.rejected == []
+
+
+def test_read_snapshot_of_some_complexes(client: VeraClient, dataset: VeraDataset) -> None:
+    wanted = dataset.complexes()[:2]
+    snapshot = read_snapshot(client, wanted)
+    expected = [u for u in dataset.units if u["clusters"][0]["code"] in wanted]
+    assert {u.code for u in snapshot.units} == {u["code"] for u in expected}
+    # relations and agreements cannot be filtered by cluster: validate drops the rest
+    assert len(snapshot.leases) == len(dataset.leases)
+    valid = validate(snapshot)
+    assert {lease.unit_code for lease in valid.leases.values()} <= {u["code"] for u in expected}
+    assert valid.out_of_scope > 0
+
+
+def test_malformed_rows_are_kept_aside_while_the_rest_maps(
+    client: VeraClient, server: FakeVeraServer, dataset: VeraDataset
+) -> None:
+    bad_relation = {"id": "REL-BAD", "contactgegevens": "06-12345678"}
+    server.faults.add(Fault("malformed", endpoint=UNITS, page=2, rows=("garbage", 17, None)))
+    server.faults.add(Fault("malformed", endpoint=RELATIONS, page=1, rows=(bad_relation,)))
+    snapshot = read_snapshot(client, [])
+    assert len(snapshot.units) == 297
+    assert len(snapshot.residents) == len(dataset.relations) - 1
+    reasons = [(r.entity, r.reason, r.source_id) for r in snapshot.rejected]
+    assert reasons.count((EntityKind.UNIT, RejectReason.MALFORMED, "")) == 3
+    assert (EntityKind.RESIDENT, RejectReason.MALFORMED, "REL-BAD") in reasons
+    assert all("06-12345678" not in r.detail for r in snapshot.rejected)
+
+
+def test_read_snapshot_fails_whole_when_one_endpoint_fails(
+    client: VeraClient, server: FakeVeraServer
+) -> None:
+    server.faults.add(Fault("status", endpoint=AGREEMENTS, page=2, times=None))
+    with pytest.raises(SnapshotIncomplete) as caught:
+        read_snapshot(client, [])
+    assert caught.value.endpoint == AGREEMENTS
+
+
+def test_read_snapshot_sees_edits_between_runs(
+    client: VeraClient, server: FakeVeraServer, dataset: VeraDataset
+) -> None:
+    first = read_snapshot(client, [])
+    del dataset.units[::5]  # the ERP lost 20% of the units
+    dataset.leases[0]["status"] = {"code": "BEE"}
+    dataset.leases[0]["einddatum"] = "2026-10-31"
+    second = read_snapshot(client, [])
+    assert len(second.units) == 240 < len(first.units)
+    ended = next(lease for lease in second.leases if lease.lease_id == dataset.leases[0]["id"])
+    assert ended.status.value == "ended"
+
+
+def test_agreements_that_are_not_about_living_there_are_out_of_scope(
+    client: VeraClient, dataset: VeraDataset
+) -> None:
+    dataset.leases.append(
+        {"id": "OVK-SER-1", "soort": {"code": "SER"}, "eenheden": [{"code": "VHE000001"}]}
+    )
+    dataset.leases.append(  # names its unit by ERP id only: mapped once the units are known
+        {
+            "id": "OVK-ID-1",
+            "soort": {"code": "HUU"},
+            "eenheden": [{"id": dataset.units[5]["id"]}],
+            "relaties": [
+                {"id": dataset.relations[0]["id"], "rollen": [{"soort": {"code": "HUU"}}]}
+            ],
+        }
+    )
+    snapshot = read_snapshot(client, [])
+    assert snapshot.out_of_scope == 1
+    by_id = {lease.lease_id: lease for lease in snapshot.leases}
+    assert "OVK-SER-1" not in by_id
+    assert by_id["OVK-ID-1"].unit_code == dataset.units[5]["code"]
+
+
+def test_base_dataset_is_deterministic(base_dataset: VeraDataset) -> None:
+    again = generate_dataset(300, seed=7, complexes=4)
+    assert again.units == base_dataset.units and again.relations == base_dataset.relations
+
+
+def test_a_cache_skips_unchanged_pages_on_a_re_read(
+    client: VeraClient, server: FakeVeraServer, dataset: VeraDataset
+) -> None:
+    cache = SnapshotCache()
+    first = read_snapshot(client, [], cache=cache)
+    pages = cache.misses
+    assert cache.hits == 0 and len(cache) == pages
+    dataset.relations[150]["contactgegevens"] = [
+        {"soort": {"code": "MOB"}, "waarde": "06-99999999", "voorkeur": {"code": "EER"}}
+    ]
+    second = read_snapshot(client, [], cache=cache)
+    assert (cache.hits, cache.misses) == (pages - 1, pages + 1)  # only the changed page mapped
+    changed = [r for r in second.residents if r.relation_id == dataset.relations[150]["id"]]
+    assert changed[0].contacts[0].value == "06-99999999"
+    assert first.units == second.units and len(first.residents) == len(second.residents)
+    server.faults.add(Fault("status", endpoint=UNITS, page=3, times=None))
+    with pytest.raises(SnapshotIncomplete):
+        read_snapshot(client, [], cache=cache)
+    assert len(cache) == pages  # a failed read leaves the cache as it was
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 422])
+def test_other_4xx_answers_are_fatal_and_not_retried(
+    client: VeraClient, server: FakeVeraServer, status: int
+) -> None:
+    server.faults.add(Fault("status", endpoint=UNITS, page=2, status=status, times=None))
+    with pytest.raises(VeraRequestError) as caught:
+        list(client.pages(UNITS, {}))
+    assert caught.value.status == status and f"HTTP {status}" in str(caught.value)
+    assert server.requests[UNITS] == 2
+    assert API_KEY not in str(caught.value)
