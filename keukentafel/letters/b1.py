@@ -1,0 +1,296 @@
+"""Readability check for Dutch resident texts (B1): sentence length, long words, words to avoid.
+
+The check works on rendered plain text (subject and ``body.txt``), so it sees what a resident
+reads. Rules: average sentence length (target ≤ 15 words, error above 20), very long sentences
+(warning above 25 words), the share of long words (≥ 4 syllables or more than 13 letters; warning
+above 20%, error above 30%), a list of official words with a plainer alternative (error), and an
+optional hint on passive voice. Web addresses, e-mail addresses and numbers are not words here.
+Findings carry the line number in the rendered text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+
+TARGET_SENTENCE_WORDS = 15
+MAX_AVERAGE_SENTENCE_WORDS = 20
+LONG_SENTENCE_WORDS = 25
+LONG_WORD_WARN = 0.20
+LONG_WORD_ERROR = 0.30
+MIN_WORDS_FOR_SHARES = 40  # averages and shares say nothing about a subject line
+
+# Official words and their plain alternative. Patterns are whole words, case-insensitive.
+AVOID: dict[str, str] = {
+    "voornoemd": "die, deze (of noem het opnieuw)",
+    "voornoemde": "die, deze (of noem het opnieuw)",
+    "gedogen": "toestaan",
+    "middels": "met, door",
+    "teneinde": "om",
+    "alsmede": "en, ook",
+    "conform": "volgens",
+    "reeds": "al",
+    "dient te": "moet",
+    "dienen te": "moeten",
+    "inzake": "over",
+    "onverwijld": "meteen",
+    "derhalve": "daarom",
+    "desalniettemin": "toch",
+    "thans": "nu",
+    "ingevolge": "volgens",
+    "aangaande": "over",
+    "omtrent": "over",
+    "hieromtrent": "hierover",
+    "bijgaand": "bij deze brief",
+    "terstond": "meteen",
+    "zulks": "dat",
+    "doch": "maar",
+    "gelieve": "wilt u",
+    "ten behoeve van": "voor",
+    "ter zake": "over",
+    "overeenkomstig": "volgens",
+    "woonachtig": "wonen",
+    "ondergetekende": "ik",
+    "mits": "als",
+    "danwel": "of",
+    "c.q.": "of",
+    "d.m.v.": "met, door",
+    "i.v.m.": "omdat, over",
+    "t.a.v.": "voor, aan",
+    "per omgaande": "meteen",
+    "u wordt verzocht": "wilt u",
+    "na ontvangst van": "als u ... heeft gekregen",
+    "in het kader van": "voor, bij",
+}
+
+_AVOID_PATTERNS = [
+    (word, alternative, re.compile(rf"(?<![\w.]){re.escape(word)}(?![\w])", re.IGNORECASE))
+    for word, alternative in AVOID.items()
+]
+_URLS = re.compile(r"(https?://\S+|www\.\S+|\S+@\S+\.\S+)")
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[.!?])$|(?<=:)\s*$")
+_VOWEL_GROUPS = re.compile(r"(ij|[aeiouyàáâäèéêëìíîïòóôöùúûü]+)", re.IGNORECASE)
+_PASSIVE_AUX = re.compile(r"\b(wordt|worden|werd|werden)\b", re.IGNORECASE)
+_PARTICIPLE = re.compile(r"\b\w*ge\w{2,}(?:d|t|en)\b", re.IGNORECASE)
+_BULLET = re.compile(r"^\s*([-*•]|\d+[.)])\s+")
+_LABEL = re.compile(r"^[^\W\d_][\w ]{0,24}:\s+\S")  # "Wanneer: dinsdag ...", a fact, not prose
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    HINT = "hint"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str  # "avoid_word", "sentence_length", "long_sentence", "long_words", "passive"
+    severity: Severity
+    line: int  # 1-based line in the checked text; 0 for the whole text
+    message: str
+    source: str = ""  # which file or part: "subject", "body.txt"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    line: int
+    words: tuple[str, ...]
+
+
+def syllables(word: str) -> int:
+    """Rough Dutch syllable count: groups of vowels ('ij' counts as a vowel)."""
+    return max(1, len(_VOWEL_GROUPS.findall(word)))
+
+
+def is_long_word(word: str) -> bool:
+    return syllables(word) >= 4 or len(word) > 13
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(_URLS.sub(" ", text)))
+
+
+def sentences(text: str) -> list[Sentence]:
+    """Sentences with the line they start on. A paragraph is joined across line breaks; a bullet
+    item or a line without end punctuation followed by a blank line stands on its own."""
+    found: list[Sentence] = []
+    buffer: list[str] = []
+    start_line = 0
+
+    def flush() -> None:
+        nonlocal buffer
+        joined = " ".join(buffer).strip()
+        buffer = []
+        if not joined:
+            return
+        for piece in _SENTENCE_END.split(joined):
+            piece = (piece or "").strip()
+            words = words_of(piece)
+            if words:
+                found.append(Sentence(piece, start_line, words))
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        stands_alone = bool(_BULLET.match(line) or _LABEL.match(line))
+        if not line or stands_alone:
+            flush()
+        if not line:
+            continue
+        start_line = number if not buffer else start_line
+        buffer.append(_BULLET.sub("", line))
+        if stands_alone:
+            flush()
+    flush()
+    return found
+
+
+def check_text(text: str, *, source: str = "", passive_hints: bool = False) -> list[Finding]:
+    """Findings for one Dutch text (errors first is not guaranteed: sort as you need)."""
+    findings: list[Finding] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        cleaned = _URLS.sub(" ", line)
+        for word, alternative, pattern in _AVOID_PATTERNS:
+            if pattern.search(cleaned):
+                findings.append(
+                    Finding(
+                        "avoid_word",
+                        Severity.ERROR,
+                        number,
+                        f'avoid "{word}": write "{alternative}"',
+                        source,
+                    )
+                )
+        if passive_hints:
+            aux = _PASSIVE_AUX.search(cleaned)
+            participle = _PARTICIPLE.search(cleaned)
+            if aux and participle:
+                findings.append(
+                    Finding(
+                        "passive",
+                        Severity.HINT,
+                        number,
+                        f'passive voice? "{aux.group(0)} … {participle.group(0)}": say who does it',
+                        source,
+                    )
+                )
+    parsed = sentences(text)
+    if not parsed:
+        return findings
+    for sentence in parsed:
+        if len(sentence.words) > LONG_SENTENCE_WORDS:
+            findings.append(
+                Finding(
+                    "long_sentence",
+                    Severity.WARNING,
+                    sentence.line,
+                    f"sentence of {len(sentence.words)} words (split it; aim for ≤ "
+                    f"{TARGET_SENTENCE_WORDS})",
+                    source,
+                )
+            )
+    all_words = [w for s in parsed for w in s.words]
+    if len(all_words) < MIN_WORDS_FOR_SHARES:
+        return findings
+    average = len(all_words) / len(parsed)
+    if average > MAX_AVERAGE_SENTENCE_WORDS:
+        findings.append(
+            Finding(
+                "sentence_length",
+                Severity.ERROR,
+                0,
+                f"average sentence length {average:.1f} words (fail above "
+                f"{MAX_AVERAGE_SENTENCE_WORDS}, aim for ≤ {TARGET_SENTENCE_WORDS})",
+                source,
+            )
+        )
+    elif average > TARGET_SENTENCE_WORDS:
+        findings.append(
+            Finding(
+                "sentence_length",
+                Severity.WARNING,
+                0,
+                f"average sentence length {average:.1f} words (aim for ≤ {TARGET_SENTENCE_WORDS})",
+                source,
+            )
+        )
+    long_words = [w for w in all_words if is_long_word(w)]
+    share = len(long_words) / len(all_words)
+    if share > LONG_WORD_WARN:
+        examples = ", ".join(sorted(set(long_words), key=lambda w: (-len(w), w))[:5])
+        findings.append(
+            Finding(
+                "long_words",
+                Severity.ERROR if share > LONG_WORD_ERROR else Severity.WARNING,
+                0,
+                f"{share:.0%} long words (aim for ≤ {LONG_WORD_WARN:.0%}), e.g. {examples}",
+                source,
+            )
+        )
+    return findings
+
+
+def errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity is Severity.ERROR]
+
+
+def check_template(
+    kind: str,
+    *,
+    templates_dir: str | Path | None = None,
+    on: date | None = None,
+    passive_hints: bool = False,
+) -> list[Finding]:
+    """Render the kind for every sample household and check its subject and text body.
+
+    Findings that repeat across households are reported once. Exposed for
+    ``keukentafel letters check``.
+    """
+    from keukentafel.letters.batch import render_kind_for
+    from keukentafel.letters.samples import SAMPLE_DATE, sample_households
+
+    seen: set[tuple[str, int, str, str]] = set()
+    out: list[Finding] = []
+    for household in sample_households():
+        rendered = render_kind_for(
+            kind, household, templates_dir=templates_dir, on=on or SAMPLE_DATE
+        )
+        for source, text in (("subject.txt", rendered.subject), ("body.txt", rendered.text)):
+            for finding in check_text(text, source=source, passive_hints=passive_hints):
+                key = (finding.rule, finding.line, finding.message, finding.source)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(finding)
+    return out
+
+
+def report(results: dict[str, list[Finding]]) -> tuple[str, int]:
+    """Operator text for ``check_all`` results, and the number of errors (exit code material)."""
+    lines: list[str] = []
+    error_count = 0
+    for kind, findings in results.items():
+        kind_errors = len(errors(findings))
+        error_count += kind_errors
+        status = "FAIL" if kind_errors else "ok"
+        lines.append(f"{kind}: {status} ({kind_errors} error(s), {len(findings)} finding(s))")
+        order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.HINT: 2}
+        for finding in sorted(findings, key=lambda f: (order[f.severity], f.source, f.line)):
+            where = f"{finding.source}:{finding.line}" if finding.line else finding.source
+            lines.append(f"  {finding.severity.value:7} {where or '-'}  {finding.message}")
+    return "\n".join(lines), error_count
+
+
+def check_all(
+    templates_dir: str | Path | None = None, *, on: date | None = None
+) -> dict[str, list[Finding]]:
+    """Every kind in the templates folder with its findings."""
+    from keukentafel.letters.render import available_kinds
+
+    return {
+        kind: check_template(kind, templates_dir=templates_dir, on=on)
+        for kind in available_kinds(templates_dir)
+    }

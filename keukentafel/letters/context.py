@@ -1,0 +1,383 @@
+"""Pure context builders: everything a letter template prints, computed from the register.
+
+This module owns the Dutch words around a name (salutations, the names in the address block),
+Dutch dates and times without any locale, the resident's language choice and the one dict every
+template receives (see the letters contract in ``templates/README.md``). It does no I/O: the
+caller passes the household, the project, the configuration and "today".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+
+from keukentafel.domain.addressing import postnl_address_lines
+from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
+from keukentafel.letters.config import LettersConfig
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+LETTER_LAYOUT = "_base/letter.html"
+EMAIL_LAYOUT = "_base/email.html"
+
+KINDS = (
+    "announcement",
+    "info_evening",
+    "home_visit",
+    "workshop",
+    "milestone_talk",
+    "proposal",
+    "reminder",
+    "consent_reached",
+    "appointment_confirmation",
+    "appointment_change",
+    "delay_notice",
+    "newsletter",
+)
+EVENT_KINDS = frozenset({"info_evening", "home_visit", "workshop", "milestone_talk"})
+APPOINTMENT_KINDS = frozenset({"appointment_confirmation", "appointment_change"})
+SUMMARY_KINDS = frozenset({"announcement", *EVENT_KINDS})
+SUMMARY_LANGUAGES = frozenset({"en", "tr", "ar"})
+
+_WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+_MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+
+
+# --- Dutch dates and times -------------------------------------------------------------------
+
+
+def nl_date(day: date) -> str:
+    """3 maart 2026."""
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def nl_weekday_date(day: date) -> str:
+    """dinsdag 3 maart 2026."""
+    return f"{_WEEKDAYS[day.weekday()]} {nl_date(day)}"
+
+
+def nl_time(moment: time | datetime) -> str:
+    """19.30 uur (Dutch writes a point between hours and minutes)."""
+    return f"{moment.hour}.{moment.minute:02d} uur"
+
+
+def nl_datetime(moment: datetime) -> str:
+    """dinsdag 3 maart 2026 om 19.30 uur, in Amsterdam time when the moment is aware."""
+    local = to_amsterdam(moment)
+    return f"{nl_weekday_date(local.date())} om {nl_time(local)}"
+
+
+def to_amsterdam(moment: datetime) -> datetime:
+    """An aware moment in Amsterdam time; a naive moment is taken to be Amsterdam time already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=AMSTERDAM)
+    return moment.astimezone(AMSTERDAM)
+
+
+# --- names --------------------------------------------------------------------------------------
+
+
+def _capitalise_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def surname_part(name: PersonName, *, leading: bool) -> str:
+    """'de Vries' after initials or a first name, 'De Vries' when it starts the name."""
+    surname = _clean(name.surname)
+    prefix = _clean(name.tussenvoegsel).lower()
+    if not prefix:
+        return _capitalise_first(surname) if leading else surname
+    prefix = _capitalise_first(prefix) if leading else prefix
+    return f"{prefix} {surname}"
+
+
+def _gender(name: PersonName) -> str:
+    return name.gender.strip().upper()
+
+
+def _initials(name: PersonName) -> str:
+    return _clean(name.initials)
+
+
+def _salutation_title(name: PersonName) -> str:
+    return {"V": "mevrouw", "M": "meneer"}.get(_gender(name), "")
+
+
+def _person_salutation(name: PersonName, *, with_initials: bool = False) -> str:
+    """'mevrouw De Vries', 'meneer J. Bakker', 'Sam de Vries' (gender unknown)."""
+    title = _salutation_title(name)
+    if title:
+        if with_initials and _initials(name):
+            return f"{title} {_initials(name)} {surname_part(name, leading=False)}"
+        return f"{title} {surname_part(name, leading=True)}"
+    given = _clean(name.first_name) or _initials(name)
+    if given:
+        return f"{given} {surname_part(name, leading=False)}"
+    return f"heer of mevrouw {surname_part(name, leading=True)}"
+
+
+def _persons(household: Household) -> list[PersonName]:
+    return [
+        resident.name
+        for resident in household.residents
+        if resident.name is not None and _clean(resident.name.surname)
+    ]
+
+
+def _organisations(household: Household) -> list[str]:
+    return [
+        _clean(resident.organisation_name)
+        for resident in household.residents
+        if resident.is_organisation and _clean(resident.organisation_name)
+    ]
+
+
+def _family_key(name: PersonName) -> tuple[str, str]:
+    return (_clean(name.tussenvoegsel).lower(), _clean(name.surname).lower())
+
+
+def _is_couple(names: list[PersonName]) -> bool:
+    """Two people, one man and one woman, with the same surname: 'heer en mevrouw Yılmaz'."""
+    return (
+        len(names) == 2
+        and _family_key(names[0]) == _family_key(names[1])
+        and {_gender(names[0]), _gender(names[1])} == {"M", "V"}
+    )
+
+
+def _join(parts: list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return f"{', '.join(parts[:-1])} en {parts[-1]}"
+
+
+def spoken_street_line(address: Address) -> str:
+    """'Dorpsstraat 12 A', 'Dorpsstraat 12-2': the address as a sentence names it."""
+    text = f"{_clean(address.street)} {address.number}"
+    if address.letter:
+        text += f" {address.letter.strip().upper()}"
+    if address.addition:
+        addition = address.addition.strip()
+        text += f"-{addition}" if addition[:1].isalnum() else addition
+    return text
+
+
+def salutation(household: Household) -> str:
+    """The complete salutation; templates print it followed by a comma.
+
+    'Beste mevrouw De Vries', 'Beste heer en mevrouw Yılmaz', 'Beste mevrouw De Vries en meneer
+    Bakker', 'Beste medewerker van Stichting Thuis', 'Beste bewoner(s) van Dorpsstraat 12 A'.
+    """
+    names = _persons(household)
+    if _is_couple(names):
+        return f"Beste heer en mevrouw {surname_part(names[0], leading=True)}"
+    if names:
+        same_family = len({_family_key(n) for n in names}) < len(names)
+        return "Beste " + _join([_person_salutation(n, with_initials=same_family) for n in names])
+    organisations = _organisations(household)
+    if organisations:
+        return f"Beste medewerker van {organisations[0]}"
+    return f"Beste bewoner(s) van {spoken_street_line(household.unit.address)}"
+
+
+def _name_line(name: PersonName) -> str:
+    title = {"V": "Mevrouw", "M": "De heer"}.get(_gender(name), "")
+    given = _initials(name) or _clean(name.first_name)
+    if given:
+        person = f"{given} {surname_part(name, leading=False)}"
+    else:
+        person = surname_part(name, leading=True)
+    return f"{title} {person}" if title else person
+
+
+def name_lines(household: Household) -> list[str]:
+    """The addressee lines of the PostNL block: one per person, a couple on one line."""
+    names = _persons(household)
+    if _is_couple(names):
+        return [f"De heer en mevrouw {surname_part(names[0], leading=True)}"]
+    if names:
+        return [_name_line(n) for n in names[:4]]
+    organisations = _organisations(household)
+    if organisations:
+        return organisations[:1]
+    return ["De bewoner(s) van"]
+
+
+def address_lines(household: Household) -> list[str]:
+    return postnl_address_lines(name_lines(household), household.unit.address)
+
+
+def letter_language(household: Household, available: Collection[str]) -> str:
+    """The language of the translated summary, or 'nl' when there is none in that language."""
+    wanted = household.language.strip().lower() or "nl"
+    return wanted if wanted in available else "nl"
+
+
+# --- the whole context -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A meeting or appointment the letter invites to. Times are Amsterdam wall-clock times."""
+
+    event_id: str  # stable within the project: "bewonersavond-1", "visit-0012-1"
+    title: str
+    start: datetime
+    end: datetime
+    location_name: str
+    location_address: str
+    online_url: str = ""
+
+    def __post_init__(self) -> None:
+        if to_amsterdam(self.end) <= to_amsterdam(self.start):
+            raise ValueError(f"event {self.event_id}: end is not after start")
+
+
+def event_context(event: Event) -> dict[str, str]:
+    start = to_amsterdam(event.start)
+    end = to_amsterdam(event.end)
+    return {
+        "title": event.title,
+        "date_text": nl_weekday_date(start.date()),
+        "start_text": nl_datetime(start),
+        "time_text": nl_time(start),
+        "end_time_text": nl_time(end),
+        "location_name": event.location_name,
+        "location_address": event.location_address,
+        "online_url": event.online_url,
+    }
+
+
+def reference(kind: str, project: Project, household: Household) -> str:
+    """Our reference on the letter: no personal data, only project, kind and unit code."""
+    return f"{project.code}/{kind}/{household.unit.code}"
+
+
+def build_context(
+    kind: str,
+    household: Household,
+    *,
+    letters_config: LettersConfig,
+    project: Project,
+    on: date,
+    event: Event | None = None,
+    details: Mapping[str, Any] | None = None,
+    response_link: str | None = None,
+    response_deadline: date | None = None,
+    qr_svg: str = "",
+    registered: bool = False,
+    summary_languages: Collection[str] | None = None,
+    layout: str = LETTER_LAYOUT,
+) -> dict[str, Any]:
+    """The dict every template gets (see the contract). Pure; all keys are always present.
+
+    ``response`` is None unless a ``response_link`` is given: the caller signs a link for kinds
+    that ask something (``meta.yaml``: ``asks_response``). The deadline defaults to two weeks
+    after ``on``. ``summary_languages`` are the languages the kind has a summary in; by default
+    those of the contract (en, tr, ar for the announcement and the invitations).
+    """
+    if summary_languages is None:
+        summary_languages = SUMMARY_LANGUAGES if kind in SUMMARY_KINDS else frozenset()
+    branding = letters_config.branding
+    contact = letters_config.contact
+    envelope = letters_config.envelope
+    logo_url = ""
+    if branding.logo_path:
+        from pathlib import PurePath
+
+        logo_path = PurePath(branding.logo_path)
+        logo_url = logo_path.as_uri() if logo_path.is_absolute() else ""
+    response: dict[str, Any] | None = None
+    if response_link is not None:
+        deadline = response_deadline or (on + timedelta(days=14))
+        response = {
+            "url": response_link,
+            "qr_svg": Markup(qr_svg),  # noqa: S704 - our own SVG from segno, never resident data
+            "deadline_text": nl_weekday_date(deadline),
+        }
+    return {
+        "kind": kind,
+        "corporation": {
+            "code": project.corporation_code,
+            "name": branding.name,
+            "logo_url": logo_url,
+            "colour": branding.colour,
+            "return_address": branding.return_address,
+            "website": branding.website,
+        },
+        "project": {"code": project.code, "name": project.name, "kind": project.kind.value},
+        "contact": {
+            "name": contact.name,
+            "role": contact.role,
+            "phone": contact.phone,
+            "email": contact.email,
+        },
+        "household": {
+            "unit_code": household.unit.code,
+            "salutation": salutation(household),
+            "address_lines": address_lines(household),
+            "street_line": spoken_street_line(household.unit.address),
+            "language": letter_language(household, summary_languages),
+            "is_owner_occupier": household.is_owner_occupied,
+        },
+        "letter": {
+            "date_text": nl_date(on),
+            "reference": reference(kind, project, household),
+            "registered": registered,
+        },
+        "response": response,
+        "event": event_context(event) if event is not None else None,
+        "details": dict(details or {}),
+        "envelope": {
+            "x_mm": envelope.x,
+            "y_mm": envelope.y,
+            "width_mm": envelope.width,
+            "height_mm": envelope.height,
+        },
+        "layout": layout,
+    }
+
+
+def household_key(project: Project, household: Household) -> str:
+    """The key a personal link carries: project and unit code, never a name."""
+    return f"{project.code}:{household.unit.code}"
+
+
+def first_email(household: Household) -> tuple[str, str] | None:
+    """(display name, address) of the first member with an e-mail address, else None."""
+    from keukentafel.domain.model import ContactKind
+
+    for resident in household.residents:
+        address = resident.contact(ContactKind.EMAIL)
+        if address:
+            return display_name(resident), address
+    return None
+
+
+def display_name(resident: Resident) -> str:
+    if resident.name is None:
+        return _clean(resident.organisation_name)
+    given = _clean(resident.name.first_name) or _initials(resident.name)
+    surname = surname_part(resident.name, leading=not given)
+    return f"{given} {surname}".strip()

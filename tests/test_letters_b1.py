@@ -1,0 +1,117 @@
+"""The B1 readability check: findings on a bad text, a pass on a good one, shipped templates."""
+
+from __future__ import annotations
+
+import pytest
+
+from keukentafel.letters.b1 import (
+    Severity,
+    check_template,
+    check_text,
+    errors,
+    is_long_word,
+    report,
+    sentences,
+    syllables,
+)
+from keukentafel.letters.render import SHIPPED_TEMPLATES, available_kinds
+
+GOOD = """Beste mevrouw De Vries,
+
+Wij gaan uw woning opknappen. U krijgt nieuwe ramen en een nieuw dak.
+Het werk begint in het voorjaar. Wij komen eerst bij u langs.
+Dan vertellen wij wat er gebeurt. U kunt ook vragen stellen.
+
+Wat moet u doen?
+- Lees deze brief goed.
+- Bel ons als u iets niet begrijpt.
+
+Heeft u vragen? Bel Sanne Bakker: 020 123 45 67.
+Of kijk op https://www.woonstichting-voorbeeld.example/renovatie-zonnehof-uitgebreide-informatie.
+
+Met vriendelijke groet,
+Sanne Bakker
+"""
+
+BAD = """Geachte heer/mevrouw,
+
+Middels dit schrijven delen wij u mede dat voornoemde werkzaamheden aan uw woning conform de
+eerder gecommuniceerde planning zullen worden uitgevoerd, teneinde de energetische prestaties en
+de wooncomfortverbeteringsmaatregelen van het gehele wooncomplex te realiseren alsmede de
+instandhoudingsverplichtingen na te komen.
+Uw reactie dient te worden ontvangen binnen veertien dagen na dagtekening van deze correspondentie
+inzake de voorgenomen renovatiewerkzaamheden, waarbij wij ervan uitgaan dat u zulks onverwijld
+zult retourneren aan de daartoe aangewezen contactpersoon van de projectorganisatie.
+"""
+
+
+def test_good_text_passes() -> None:
+    findings = check_text(GOOD)
+    assert errors(findings) == []
+    assert not [f for f in findings if f.rule == "long_sentence"]
+
+
+def test_bad_text_fails_with_line_numbers_and_alternatives() -> None:
+    findings = check_text(BAD, passive_hints=True)
+    avoid = {(f.line, f.message.split('"')[1]) for f in findings if f.rule == "avoid_word"}
+    assert (3, "middels") in avoid
+    assert (3, "voornoemde") in avoid
+    assert (3, "conform") in avoid
+    assert (4, "teneinde") in avoid
+    assert (5, "alsmede") in avoid
+    assert (7, "dient te") in avoid
+    assert (8, "inzake") in avoid
+    assert (8, "zulks") in avoid and (8, "onverwijld") in avoid
+    assert any('write "met, door"' in f.message for f in findings)
+    rules = {f.rule: f.severity for f in findings}
+    assert rules["sentence_length"] is Severity.ERROR
+    assert rules["long_sentence"] is Severity.WARNING
+    assert rules["passive"] is Severity.HINT
+
+
+def test_many_long_words_fail() -> None:
+    text = (
+        "De renovatiewerkzaamheden omvatten energiebesparende maatregelen. "
+        "De huurverhoging volgt uit de woningwaardering. "
+        "De bewonersbegeleider coördineert de planningsafspraken. "
+        "Wij verwachten onderhoudswerkzaamheden en installatiewerkzaamheden. "
+    ) * 3
+    findings = [f for f in check_text(text) if f.rule == "long_words"]
+    assert [f.severity for f in findings] == [Severity.ERROR]
+    assert "installatiewerkzaamheden" in findings[0].message
+
+
+def test_words_to_avoid_match_whole_words_only() -> None:
+    assert errors(check_text("Wij hebben al gereedschap. Het gebeurt binnen een week.")) == []
+    assert [f.message for f in check_text("Dat is reeds gebeurd.")] == ['avoid "reeds": write "al"']
+
+
+def test_syllables_and_long_words() -> None:
+    assert syllables("huis") == 1
+    assert syllables("woning") == 2
+    assert syllables("bewonersavond") == 5
+    assert syllables("bijzonder") == 3  # "ij" is one vowel
+    assert is_long_word("renovatievoorstel")
+    assert is_long_word("huurverhogingen")  # more than 13 letters
+    assert not is_long_word("keuken")
+
+
+def test_sentences_keep_labels_and_bullets_apart() -> None:
+    text = "Wanneer: dinsdag 3 maart\nHoe laat: 19.30 uur\n\n- nieuwe ramen\n- een nieuw dak\n"
+    parsed = sentences(text)
+    assert [s.line for s in parsed] == [1, 2, 4, 5]
+
+
+@pytest.mark.parametrize("kind", available_kinds(SHIPPED_TEMPLATES))
+def test_shipped_templates_pass_b1(kind: str) -> None:
+    problems = errors(check_template(kind))
+    assert problems == [], "\n".join(f"{f.source}:{f.line} {f.message}" for f in problems)
+
+
+def test_report_counts_errors_per_kind() -> None:
+    bad = check_text(BAD, source="body.txt")
+    text, error_count = report({"bad_kind": bad, "good_kind": check_text(GOOD)})
+    assert error_count == len(errors(bad)) > 0
+    assert "bad_kind: FAIL" in text
+    assert "good_kind: ok" in text
+    assert "body.txt:3" in text  # line numbers for the author

@@ -1,0 +1,206 @@
+"""PDF letters: the address block inside the envelope window, page numbers, batches and splits,
+the print batch with its manifest, and the calibration page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pdfplumber
+import pytest
+from pypdf import PdfReader
+
+from keukentafel.letters.batch import PrintLetter, csv_safe, render_kind_for, write_print_batch
+from keukentafel.letters.config import EnvelopeProfile
+from keukentafel.letters.pdf import (
+    calibration_pdf,
+    harfbuzz_subset_available,
+    render_chunks,
+    render_pdf,
+    render_pdfs,
+)
+from keukentafel.letters.render import SHIPPED_TEMPLATES
+from keukentafel.letters.samples import SAMPLE_DATE, sample_households, sample_letters_config
+
+PT_TO_MM = 25.4 / 72
+SECRET = b"test-secret-0123456789abcdef"
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+HOUSEHOLDS = {h.unit.code: h for h in sample_households()}
+TOLERANCE_MM = 0.5
+
+
+Box = tuple[str, float, float, float, float]
+
+
+def _words_on_first_page(pdf: bytes) -> list[Box]:
+    """(text, x0, top, x1, bottom) per word of page 1, in millimetres from the top-left."""
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        words = document.pages[0].extract_words()
+    return [
+        (
+            w["text"],
+            w["x0"] * PT_TO_MM,
+            w["top"] * PT_TO_MM,
+            w["x1"] * PT_TO_MM,
+            w["bottom"] * PT_TO_MM,
+        )
+        for w in words
+    ]
+
+
+def _lines(words: list[Box]) -> list[str]:
+    """Words grouped into lines by their top edge, top to bottom."""
+    rows: dict[int, list[Box]] = {}
+    for word in words:
+        rows.setdefault(round(word[2] * 2), []).append(word)
+    return [
+        " ".join(w[0] for w in sorted(row, key=lambda w: w[1])) for _, row in sorted(rows.items())
+    ]
+
+
+def _inside(box: Box, profile: EnvelopeProfile) -> bool:
+    _, x0, top, x1, bottom = box
+    return (
+        x0 >= profile.x - TOLERANCE_MM
+        and x1 <= profile.x + profile.width + TOLERANCE_MM
+        and top >= profile.y - TOLERANCE_MM
+        and bottom <= profile.y + profile.height + TOLERANCE_MM
+    )
+
+
+def _overlaps(box: Box, profile: EnvelopeProfile) -> bool:
+    _, x0, top, x1, bottom = box
+    return (
+        x0 < profile.x + profile.width
+        and x1 > profile.x
+        and top < profile.y + profile.height
+        and bottom > profile.y
+    )
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        EnvelopeProfile(name="links", x=20, y=50, width=90, height=35),
+        EnvelopeProfile(name="rechts", x=110, y=45, width=85, height=40),
+    ],
+    ids=["window-left", "window-right"],
+)
+def test_address_block_sits_inside_the_envelope_window(profile: EnvelopeProfile) -> None:
+    config = sample_letters_config().model_copy(update={"envelope": profile})
+    household = HOUSEHOLDS["0003"]  # two co-tenants: the tallest block
+    rendered = render_kind_for(
+        "announcement", household, on=SAMPLE_DATE, config=config, secret=SECRET, now=NOW
+    )
+    words = _words_on_first_page(render_pdf(rendered.html))
+    # exactly the return address (one line, on top) and the PostNL block show in the window
+    assert _lines([w for w in words if _inside(w, profile)]) == [
+        "Woonstichting Voorbeeld, Postbus 12, 1000 AA AMSTERDAM",
+        "Mevrouw M. de Vries",
+        "De heer P. Bakker",
+        "Dorpsstraat 3B",
+        "1234 AB ONS DORP",  # pdfplumber shows the double space as one
+    ]
+    # and no other word is cut by the window's edge
+    assert [w[0] for w in words if _overlaps(w, profile) and not _inside(w, profile)] == []
+
+
+def test_letter_pdf_is_a4_with_page_numbers_and_sans_serif_fonts() -> None:
+    rendered = render_kind_for(
+        "proposal", HOUSEHOLDS["0001"], on=SAMPLE_DATE, secret=SECRET, now=NOW
+    )
+    pdf = render_pdf(rendered.html)
+    reader = PdfReader(io.BytesIO(pdf))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) * PT_TO_MM), round(float(box.height) * PT_TO_MM)) == (210, 297)
+    pages = len(reader.pages)
+    assert pages >= 2  # letter plus consent form
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        last = document.pages[-1].extract_text()
+        fonts = {char["fontname"] for char in document.pages[0].chars}
+        sizes = {round(char["size"]) for char in document.pages[0].chars}
+    assert f"Pagina {pages} van {pages}" in last
+    assert all("Serif" not in font or "Sans" in font for font in fonts), fonts
+    assert 10 <= max(sizes, key=list(sizes).count) <= 12 or 11 in sizes
+
+
+def test_shipped_letter_css_has_no_fixed_positioning() -> None:
+    for path in SHIPPED_TEMPLATES.rglob("*.html"):
+        source = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
+        assert not re.search(r"position\s*:\s*fixed", source), path
+
+
+def _tiny(n: int, pages: int = 1) -> str:
+    body = "".join(f'<p style="break-before: page">Brief {n} deel {p}</p>' for p in range(pages))
+    return (
+        "<html><head><style>@page { size: A4; @bottom-right { content: counter(page) '/' "
+        f"counter(pages) }} }}</style></head><body>{body}</body></html>"
+    )
+
+
+def test_chunks_split_back_into_letters_in_order() -> None:
+    htmls = [_tiny(i, pages=1 + i % 2) for i in range(5)]
+    pdfs = render_pdfs(htmls, workers=1, chunk_size=2)
+    assert len(pdfs) == 5
+    for index, pdf in enumerate(pdfs):
+        reader = PdfReader(io.BytesIO(pdf))
+        assert len(reader.pages) == 1 + index % 2
+        text = reader.pages[-1].extract_text()
+        assert f"Brief {index}" in text
+        # page numbers restart per letter even though letters shared a document
+        assert f"{len(reader.pages)}/{len(reader.pages)}" in text
+
+
+def test_process_pool_gives_the_same_order() -> None:
+    htmls = [_tiny(i) for i in range(6)]
+    parts = render_chunks(htmls, workers=2, chunk_size=2, pool_threshold=0)
+    texts = [
+        PdfReader(io.BytesIO(pdf)).pages[0].extract_text() for part in parts for pdf in part.letters
+    ]
+    assert [f"Brief {i}" in text for i, text in enumerate(texts)] == [True] * 6
+
+
+def test_print_batch_writes_print_pdf_manifest_and_archive(tmp_path: Path) -> None:
+    letters = [
+        PrintLetter("0001", _tiny(1)),
+        PrintLetter('=HYPERLINK("http://x")', _tiny(2, pages=2), registered=True),
+        PrintLetter("0003", _tiny(3)),
+    ]
+    summary, pdfs = write_print_batch(letters, tmp_path, name="test", workers=1)
+    assert (summary.letters, summary.pages, summary.registered) == (3, 4, 1)
+    assert len(PdfReader(summary.print_pdf).pages) == 4
+    rows = list(
+        csv.reader(io.StringIO(summary.manifest.read_text(encoding="utf-8-sig")), delimiter=";")
+    )
+    assert rows[0] == ["volgnummer", "eenheid", "eerste_pagina", "paginas", "aangetekend"]
+    assert rows[1] == ["1", "0001", "1", "1", "nee"]
+    assert rows[2] == ["2", '\'=HYPERLINK("http://x")', "2", "2", "ja"]
+    assert rows[3] == ["3", "0003", "4", "1", "nee"]
+    archive = sorted(p.name for p in summary.archive_dir.iterdir())
+    assert archive == ["0001-0001.pdf", "0002-HYPERLINK_http_x.pdf", "0003-0003.pdf"]
+    assert [len(PdfReader(io.BytesIO(pdf)).pages) for pdf in pdfs] == [1, 2, 1]
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+31", "-2", "@SUM(A1)", "\tx", "\rx", "\nx"])
+def test_csv_cells_never_start_a_formula(value: str) -> None:
+    assert csv_safe(value).startswith("'")
+    assert csv_safe("0012") == "0012"
+
+
+def test_calibration_page_outlines_the_window() -> None:
+    profile = EnvelopeProfile(name="test", x=110, y=45, width=85, height=40)
+    words = _words_on_first_page(calibration_pdf(profile, "Woonstichting Voorbeeld, Postbus 12"))
+    assert _lines([w for w in words if _inside(w, profile)]) == [
+        "Woonstichting Voorbeeld, Postbus 12",
+        "Mevrouw J. de Vries",
+        "Dorpsstraat 12 A",
+        "1234 AB ONS DORP",
+    ]
+    assert "Kalibratie envelopprofiel test" in _lines(words)
+
+
+def test_harfbuzz_check_reports_a_bool() -> None:
+    assert isinstance(harfbuzz_subset_available(), bool)
