@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.config import ConfigError, CorporationFile, format_validation_error, load_config
+from keukentafel.config import (
+    ConfigError,
+    CorporationFile,
+    format_validation_error,
+    load_config,
+    load_yaml,
+)
+from keukentafel.domain.model import Project
 from keukentafel.domain.register import Snapshot
 from keukentafel.settings import Settings
 from keukentafel.store.db import make_engine, session_factory, upgrade
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
     from connectors.m365.config import M365Config
     from connectors.m365.graph import GraphClient
     from keukentafel.letters.config import LettersConfig
+    from keukentafel.letters.context import Event
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -114,10 +122,20 @@ def summarise(config_path: str | Path, settings: Settings, on: date) -> Register
 
 
 def letters_config(config: CorporationFile, path: str | Path) -> LettersConfig:
-    """The validated ``letters:`` section; errors name the file and the key like load_config."""
+    """The validated ``letters:`` section; relative logo and template paths resolve next to the file."""
     from keukentafel.letters.config import LettersConfig
 
-    return _section(LettersConfig, config.letters, path, "letters")
+    letters = _section(LettersConfig, config.letters, path, "letters")
+    base = Path(path).resolve().parent
+    updates: dict[str, object] = {}
+    if letters.branding.logo_path and not Path(letters.branding.logo_path).is_absolute():
+        branding = letters.branding.model_copy(
+            update={"logo_path": str(base / letters.branding.logo_path)}
+        )
+        updates["branding"] = branding
+    if letters.templates_dir and not Path(letters.templates_dir).is_absolute():
+        updates["templates_dir"] = str(base / letters.templates_dir)
+    return letters.model_copy(update=updates) if updates else letters
 
 
 def m365_config(config: CorporationFile, path: str | Path) -> M365Config:
@@ -226,3 +244,109 @@ class GraphMailTransport:
 
     def already_sent(self, message_id: str, since: datetime) -> bool:
         return self.sender.find_sent(message_id, since)
+
+
+# --- mailings -----------------------------------------------------------------------------------
+
+
+class EventContent(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    event_id: str
+    title: str
+    start: datetime
+    end: datetime
+    location_name: str
+    location_address: str
+    online_url: str = ""
+
+
+class MailingContent(BaseModel):
+    """What a mailing says besides the household: one shared event and the kind's details.
+
+    Read from a YAML file (``mailing send --content FILE``)::
+
+        event:                      # for invitations to one meeting (leave out otherwise)
+          event_id: bewonersavond-1
+          title: Informatieavond over de renovatie
+          start: 2026-12-10T19:30
+          end: 2026-12-10T21:00
+          location_name: Buurthuis De Schakel
+          location_address: Dijkstraat 4, 1234 AB Ons Dorp
+        details: {works_summary: [...], start_period_text: voorjaar 2027, moving_out: false}
+
+    The ``details`` keys per kind are documented in templates/README.md.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    event: EventContent | None = None
+    details: dict[str, object] = {}
+
+
+def find_project(config: CorporationFile, code: str) -> Project:
+    for project in config.domain_projects():
+        if project.code == code:
+            return project
+    known = ", ".join(p.code for p in config.projects)
+    raise ConfigError(f"no project {code!r} in this corporation file (known: {known})")
+
+
+def mailing_content(
+    kind: str, on: date, content_path: str | Path | None, *, sample: bool
+) -> tuple[Event | None, dict[str, object]]:
+    """The shared event and the details of a mailing: from a content file, or samples for demos."""
+    from keukentafel.letters.context import Event
+    from keukentafel.letters.samples import sample_details, sample_event
+
+    if sample:
+        return sample_event(kind, on), sample_details(kind, on)
+    if content_path is None:
+        raise ConfigError(
+            f"mailing {kind}: give --content FILE with its event and details (see templates/README.md)"
+        )
+    data = load_yaml(Path(content_path))
+    try:
+        content = MailingContent.model_validate(data)
+        event = Event(**content.event.model_dump()) if content.event else None
+    except (ValidationError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{content_path}: {exc}") from None
+    return event, dict(content.details)
+
+
+def prepare_mailing(
+    config_path: str | Path,
+    settings: Settings,
+    project_code: str,
+    kind: str,
+    *,
+    on: date,
+    content_path: str | Path | None = None,
+    sample: bool = False,
+) -> dict[str, object]:
+    """Compose, print and enqueue one mailing; returns counts and paths (no personal data)."""
+    from keukentafel.letters.links import read_link_secret
+    from keukentafel.usecases.mailing import prepare_mailing as prepare
+
+    config = load_corporation(config_path)
+    letters = letters_config(config, config_path)
+    project = find_project(config, project_code)
+    event, details = mailing_content(kind, on, content_path, sample=sample)
+    try:
+        secret = read_link_secret(letters.link_secret_env)
+    except Exception as exc:
+        raise ConfigError(f"letters.link_secret_env: {exc}") from None
+    sessions = open_store(settings.database_url)
+    out_dir = settings.output_dir / "mailings" / f"{project.code}-{kind}-{on.isoformat()}"
+    result = prepare(
+        sessions,
+        project,
+        kind,
+        letters,
+        out_dir,
+        on=on,
+        secret=secret,
+        shared_event=event,
+        details=details,
+    )
+    return result.as_dict()

@@ -123,6 +123,140 @@ def team_pull(config: ConfigOption = None) -> None:
     print_team_pull(result)
 
 
+letters_app = typer.Typer(help="Letters, e-mails and invitations: previews and template checks.")
+app.add_typer(letters_app, name="letters")
+mailing_app = typer.Typer(help="Mailings: print batch, e-mails through the outbox.")
+app.add_typer(mailing_app, name="mailing")
+
+
+@letters_app.command("preview")
+def letters_preview(
+    kind: Annotated[str, typer.Argument(help="Message kind, e.g. announcement, info_evening")],
+    unit: Annotated[
+        str, typer.Option("--unit", help="Unit code (VHE) of a household in the register")
+    ],
+    config: ConfigOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for the preview files")] = Path("out/preview"),
+) -> None:
+    """Render one letter for one household as PDF and HTML, with sample event and details."""
+    settings = _settings()
+    path = config or settings.config_path
+    from keukentafel.bootstrap import letters_config, load_corporation, open_store
+    from keukentafel.letters.batch import preview
+    from keukentafel.usecases.team_contacts import effective_households
+
+    try:
+        corporation = load_corporation(path)
+        letters = letters_config(corporation, path)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    on = date.today()
+    households = effective_households(
+        open_store(settings.database_url), corporation.corporation.code, on
+    )
+    household = next((h for h in households if h.unit.code == unit), None)
+    if household is None:
+        _fail(
+            f"unit {unit} is not in the register of {corporation.corporation.code}; run a sync first"
+        )
+        return
+    project = next(
+        (
+            p
+            for p in corporation.domain_projects()
+            if household.unit.complex_code in p.complex_codes
+        ),
+        None,
+    )
+    pdf_path, html_path = preview(kind, household, letters, out, project=project, on=on)
+    console.print(f"PDF:  {pdf_path}\nHTML: {html_path}")
+
+
+@letters_app.command("check")
+def letters_check(
+    templates: Annotated[
+        Path | None, typer.Option(help="Templates folder (default: the shipped one)")
+    ] = None,
+) -> None:
+    """Render every template with sample households and run the B1 readability check."""
+    from keukentafel.letters.b1 import check_all, report
+
+    text, error_count = report(check_all(templates))
+    console.print(text, highlight=False, markup=False)
+    if error_count:
+        raise typer.Exit(1)
+
+
+@mailing_app.command("send")
+def mailing_send(
+    kind: Annotated[str, typer.Argument(help="Message kind, e.g. info_evening")],
+    project: Annotated[
+        str, typer.Option("--project", help="Project code from the corporation file")
+    ],
+    config: ConfigOption = None,
+    content: Annotated[Path | None, typer.Option(help="YAML with the event and details")] = None,
+    sample: Annotated[bool, typer.Option(help="Use sample event and details (demos)")] = False,
+) -> None:
+    """Compose a mailing for a project, write the print batch, and e-mail through the outbox."""
+    settings = _settings()
+    path = config or settings.config_path
+    try:
+        from keukentafel.bootstrap import load_corporation, mailing_content
+
+        load_corporation(path)
+        mailing_content(kind, date.today(), content, sample=sample)  # fail fast on a bad file
+        from flows.mailing import mailing_flow
+
+        result = mailing_flow(
+            str(path), project, kind, content_path=str(content) if content else None, sample=sample
+        )
+    except Exception as exc:
+        _fail(str(exc))
+        return
+    print_mailing(result)
+
+
+@mailing_app.command("dispatch")
+def mailing_dispatch(config: ConfigOption = None) -> None:
+    """Deliver what is still in the outbox (after an outage or a crash); never sends twice."""
+    settings = _settings()
+    path = config or settings.config_path
+    try:
+        from flows.mailing import dispatch_flow
+
+        delivered = dispatch_flow(str(path))
+    except Exception as exc:
+        _fail(str(exc))
+        return
+    print_mailing({"prepared": None, "delivered": delivered})
+
+
+def print_mailing(result: dict[str, Any]) -> None:
+    prepared, delivered = result["prepared"], result["delivered"]
+    table = Table(title="Mailing" if prepared else "Outbox dispatch")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    if prepared:
+        for key in ("letters", "pages", "registered", "emails", "enqueued", "invitations"):
+            table.add_row(key, str(prepared[key]))
+    if delivered.get("dispatched"):
+        for key in ("sent", "reconciled", "retried_later", "failed"):
+            table.add_row(key.replace("_", " "), str(delivered[key]))
+    for status, count in delivered["outbox"].items():
+        table.add_row(f"outbox {status}", str(count))
+    console.print(table)
+    if not delivered.get("dispatched"):
+        console.print(f"[yellow]{delivered['reason']}[/yellow]")
+    if prepared:
+        console.print(f"Print batch: {prepared['print_pdf']}\nManifest:    {prepared['manifest']}")
+        console.print(f"Archive, e-mails and invitations in {prepared['out_dir']}")
+        if prepared["skipped"]:
+            console.print(
+                f"{len(prepared['skipped'])} household(s) without e-mail (letter only) or without a letter"
+            )
+
+
 def print_sync_summary(summary: dict[str, object]) -> None:
     counts = summary["counts"]
     assert isinstance(counts, dict)

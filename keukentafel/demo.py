@@ -99,6 +99,26 @@ def run_demo(console: Console, *, out_dir: Path, units: int = 600) -> None:
         from flows.team_contacts import pull_team_contacts_flow
 
         print_team_pull(pull_team_contacts_flow(str(config_path)))
+
+        console.print(
+            Rule("6. A mailing: invitation to an information evening (letters, e-mail, agenda)")
+        )
+        from flows.mailing import dispatch_flow, mailing_flow
+        from keukentafel.cli import print_mailing
+
+        os.environ.setdefault("KEUKENTAFEL_LINK_SECRET", secrets.token_urlsafe(32))
+        result = mailing_flow(str(config_path), "HAVEN-SLOOP", "info_evening", sample=True)
+        print_mailing(result)
+        mailbox = yaml.safe_load(config_path.read_text(encoding="utf-8"))["m365"]["mailbox"]
+        sent = tenant.state.messages(mailbox, "SentItems")
+        console.print(f"The shared mailbox's Sent Items now hold {len(sent)} message(s).")
+
+        console.print(
+            Rule("7. The outbox again: everything went out already, nothing is sent twice")
+        )
+        print_mailing({"prepared": None, "delivered": dispatch_flow(str(config_path))})
+        again = tenant.state.messages(mailbox, "SentItems")
+        console.print(f"Sent Items: still {len(again)} message(s).")
     console.print(f"\nDemo output and store: {out_dir}")
 
 

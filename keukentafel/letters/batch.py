@@ -29,6 +29,7 @@ from typing import Any
 from jinja2 import Environment
 
 from keukentafel.domain.model import Household, Project
+from keukentafel.domain.outbox import our_message_id
 from keukentafel.letters.config import LettersConfig
 from keukentafel.letters.context import (
     EMAIL_LAYOUT,
@@ -290,6 +291,8 @@ class MailingSummary:
     seconds: float = 0.0
     render_seconds: float = 0.0  # compose, PDF, e-mail and .ics (in the workers)
     write_seconds: float = 0.0  # merging the print PDF and writing the files
+    # The e-mails as built, for the outbox: (unit code, recipient address, subject, RFC 5322 bytes)
+    messages: list[tuple[str, str, str, bytes]] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +310,7 @@ class _MailingJob:
     templates_dir: str
     now: datetime
     mailing_name: str
+    mailing_key: str | None  # the outbox's mailing key: our message ids derive from it
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +321,8 @@ class _MailingLetter:
     pages: int
     ics: bytes | None
     eml: bytes | None
+    recipient: str = ""
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +366,11 @@ def _eml_for(composed: Composed, job: _MailingJob, pdf: bytes, ics: bytes | None
         from_address=job.config.from_address,
         to_name=recipient[0],
         to_address=recipient[1],
-        our_message_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{job.mailing_name}/{unit}")),
+        our_message_id=(
+            our_message_id(job.mailing_key, unit, "email")
+            if job.mailing_key
+            else str(uuid.uuid5(uuid.NAMESPACE_URL, f"{job.mailing_name}/{unit}"))
+        ),
         reply_to=job.config.contact.email,
         date=job.now,
         attachments=attachments,
@@ -398,6 +408,8 @@ def _run_mailing_job(job: _MailingJob) -> _JobResult:
                 pages=pages,
                 ics=ics,
                 eml=_eml_for(item, job, pdf, ics),
+                recipient=(first_email(item.household) or ("", ""))[1],
+                subject=item.email.subject,
             )
         )
     return _JobResult(chunk_pdf=rendered.chunk.pdf, letters=letters)
@@ -431,8 +443,12 @@ def write_mailing(
     templates_dir: str | Path | None = None,
     workers: int = 2,
     now: datetime | None = None,
+    mailing_key: str | None = None,
 ) -> MailingSummary:
     """Compose and write one mailing. ``events`` maps unit code to that household's event.
+
+    With a ``mailing_key`` the e-mails carry the outbox's own message ids
+    (keukentafel.domain.outbox.our_message_id) and come back in ``MailingSummary.messages``.
 
     Chunks of households are composed, rendered to PDF, split, and packaged as e-mail and
     invitation in ``workers`` processes; this process merges the print PDF and writes files.
@@ -464,6 +480,7 @@ def write_mailing(
             templates_dir=str(templates_dir or config.templates_dir),
             now=now,
             mailing_name=name,
+            mailing_key=mailing_key,
         )
         for i in range(0, len(households), size)
     ]
@@ -505,6 +522,11 @@ def write_mailing(
         seconds=finished - started,
         render_seconds=rendered_at - started,
         write_seconds=finished - rendered_at,
+        messages=[
+            (letter.unit_code, letter.recipient, letter.subject, letter.eml)
+            for letter in letters
+            if letter.eml is not None
+        ],
     )
     log.info(
         "mailing %s: %d letters, %d pages, %d e-mails, %d invitations, %d without e-mail",
