@@ -107,7 +107,10 @@ def run_demo(console: Console, *, out_dir: Path, units: int = 600) -> None:
         from keukentafel.cli import print_mailing
 
         os.environ.setdefault("KEUKENTAFEL_LINK_SECRET", secrets.token_urlsafe(32))
-        result = mailing_flow(str(config_path), "HAVEN-SLOOP", "info_evening", sample=True)
+        content = ROOT / "config" / "mailings" / "havenkwartier-info_evening.yaml"
+        result = mailing_flow(
+            str(config_path), "HAVEN-SLOOP", "info_evening", content_path=str(content)
+        )
         print_mailing(result)
         mailbox = yaml.safe_load(config_path.read_text(encoding="utf-8"))["m365"]["mailbox"]
         sent = tenant.state.messages(mailbox, "SentItems")
