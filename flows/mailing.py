@@ -63,13 +63,8 @@ def deliver(config_path: str, mailing_key: str | None = None) -> dict[str, Any]:
     graph = GraphConnection(m365_config(config, config_path), os.environ)
     try:
         transport = GraphMailTransport(graph)
-        report = dispatch(
-            sessions,
-            corporation,
-            transport,
-            mailing_key=mailing_key,
-            pace_per_minute=graph.config.send_pace_per_minute,
-        )
+        # The mailbox sender paces itself (m365.send_pace_per_minute): pacing in one layer only.
+        report = dispatch(sessions, corporation, transport, mailing_key=mailing_key)
     finally:
         graph.close()
     return {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as email_policy
@@ -243,7 +243,9 @@ class GraphMailTransport:
         self.sender.send(parsed, message_id)
 
     def already_sent(self, message_id: str, since: datetime) -> bool:
-        return self.sender.find_sent(message_id, since)
+        # The store keeps naive UTC times; Graph filters need an explicit zone.
+        aware = since if since.tzinfo else since.replace(tzinfo=UTC)
+        return self.sender.find_sent(message_id, aware)
 
 
 # --- mailings -----------------------------------------------------------------------------------

@@ -39,7 +39,11 @@ def messages(n: int, mailing: str = "WSD/announcement/2026-11") -> list[Outgoing
         probe = OutgoingMessage(
             mailing, f"VHE{i:05d}", "email", f"r{i}@example.org", "Uw woning", b""
         )
-        body = f"X-Keukentafel-Message-Id: {probe.message_id}\r\nSubject: Uw woning\r\n\r\nHallo".encode()
+        body = (
+            f"From: Woonstichting <dijkwijk@example.org>\r\nTo: {probe.recipient}\r\n"
+            f"X-Keukentafel-Message-Id: {probe.message_id}\r\nSubject: Uw woning\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nHallo"
+        ).encode()
         result.append(
             OutgoingMessage(mailing, probe.unit_code, "email", probe.recipient, "Uw woning", body)
         )
@@ -98,3 +102,24 @@ def test_pace_waits_between_messages(sessions: sessionmaker[Session]) -> None:
     waits: list[float] = []
     dispatch(sessions, CORP, RecordingMailbox(), pace_per_minute=30, sleep=waits.append)
     assert len(waits) == 2 and all(1.9 < w <= 2.0 for w in waits)
+
+
+@dataclass
+class BlindMailbox(RecordingMailbox):
+    """A mailbox whose Sent Items cannot be searched right now."""
+
+    def already_sent(self, message_id: str, since: datetime) -> bool:
+        raise ConnectionError("Sent Items unavailable")
+
+
+def test_in_doubt_message_stays_in_doubt_when_reconcile_fails(
+    sessions: sessionmaker[Session],
+) -> None:
+    enqueue(sessions, CORP, messages(1))
+    with sessions.begin() as s:
+        s.execute(update(OutboxRow).values(status="sending"))
+    mailbox = BlindMailbox()
+    report = dispatch(sessions, CORP, mailbox)
+    assert (report.sent, report.retried_later) == (0, 1)
+    assert mailbox.delivered == []  # never guess: no send while in doubt
+    assert outbox_counts(sessions, CORP)["sending"] == 1

@@ -121,12 +121,17 @@ def dispatch(
             body, message_id, since = row.body, row.message_id, row.sending_at or row.created_at
         if action is DispatchAction.SKIP:
             continue
-        if action is DispatchAction.RECONCILE and transport.already_sent(
-            message_id, since - timedelta(minutes=5)
-        ):
-            _mark(sessions, row_id, OutboxStatus.SENT, clock())
-            report.reconciled += 1
-            continue
+        if action is DispatchAction.RECONCILE:
+            try:
+                delivered = transport.already_sent(message_id, since - timedelta(minutes=5))
+            except Exception as exc:  # cannot tell: leave it in doubt for the next run, never guess
+                _note_error(sessions, row_id, f"reconcile: {type(exc).__name__}: {exc}")
+                report.retried_later += 1
+                continue
+            if delivered:
+                _mark(sessions, row_id, OutboxStatus.SENT, clock())
+                report.reconciled += 1
+                continue
         if interval and last_send is not None:
             wait = interval - (time.monotonic() - last_send)
             if wait > 0:
@@ -165,6 +170,13 @@ def _mark(
     with sessions.begin() as session:
         session.execute(
             update(OutboxRow).where(OutboxRow.id == row_id).values(status=status.value, sent_at=now)
+        )
+
+
+def _note_error(sessions: sessionmaker[Session], row_id: int, error: str) -> None:
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxRow).where(OutboxRow.id == row_id).values(last_error=error[:500])
         )
 
 
