@@ -77,3 +77,28 @@ def test_secret_read_by_name_and_never_printed(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ConfigError, match="KT_TEST_SECRET is not set") as err:
         read_secret("KT_TEST_SECRET", "VERA api key")
     assert "s3cr3t" not in str(err.value)
+
+
+def test_sections_for_letters_and_m365_are_validated_on_load(tmp_path: Path) -> None:
+    from keukentafel.bootstrap import letters_config, load_corporation
+
+    demo = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+    config = load_corporation(ROOT / "config" / "demo.yaml")
+    assert letters_config(config, ROOT / "config" / "demo.yaml").envelope.width == 90
+    cases = [
+        (('colour: "#1f5c99"', 'colour: "blue"'), "letters.branding.colour"),
+        (
+            ("graph_base_url: https://graph.microsoft.com/v1.0", "graph_base_url: http://graph"),
+            "m365.graph_base_url",
+        ),
+        (
+            ("client_secret_env: KEUKENTAFEL_DEMO_M365_SECRET", "client_secret: hunter2"),
+            "m365.client_secret",
+        ),
+    ]
+    for (old, new), where in cases:
+        path = write(tmp_path, demo.replace(old, new))
+        with pytest.raises(ConfigError) as err:
+            load_corporation(path)
+        assert str(path) in str(err.value) and where in str(err.value)
+        assert "hunter2" not in str(err.value)
