@@ -76,3 +76,20 @@ def test_pull_stores_rows_merges_on_read_and_reports_conflicts(
     assert third.counts["rows_removed"] == 1
     households = {h.unit.code: h for h in effective_households(sessions, CORP, ON)}
     assert households["VHE00001"].residents[0].contact(ContactKind.MOBILE) is None
+
+
+def test_rejected_team_rows_keep_no_unmapped_columns(
+    sessions: sessionmaker[Session], fake_m365: FakeMicrosoft365, m365_env: dict[str, str]
+) -> None:
+    from sqlalchemy import select
+
+    from keukentafel.store.models import RejectedRowRow
+
+    run(sessions, builders.register(2))
+    # No unit code and no address: unusable. The team's free-text note must not be stored.
+    fake_m365.state.add_list_item(SITE_ID, LIST_ID, {"Mobiel": "06-1", "Notitie": "heeft dementie"})
+    report = pull_team_contacts(sessions, CORP, source(fake_m365, m365_env), on=ON)
+    assert report.counts["kept_aside"] == 1
+    with sessions() as s:
+        raws = [r.raw for r in s.scalars(select(RejectedRowRow))]
+    assert raws and all("dementie" not in str(raw) for raw in raws)

@@ -89,7 +89,7 @@ def _map_rows(
                     exc.unit_code,
                     exc.reason,
                     exc.detail,
-                    dict(values),
+                    _mapped_only(values, columns),
                 )
             )
         except (TypeError, ValueError, AttributeError) as exc:
@@ -100,7 +100,7 @@ def _map_rows(
                     "",
                     RejectReason.MALFORMED,
                     f"{type(exc).__name__} while reading the row",
-                    dict(values),
+                    _mapped_only(values, columns),
                 )
             )
     return contacts, rejected
@@ -278,3 +278,12 @@ def _find_header(
             f"the contact workbook lacks mapped column(s): {', '.join(missing)}"
         )
     return best
+
+
+def _mapped_only(values: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:
+    """What is kept of a rejected row: only the mapped columns, never the list's other columns.
+
+    A team list may have free-text columns (notes, sometimes health or care details) that
+    Keukentafel never reads; they must not reach the store through a rejected row either.
+    """
+    return {field: values.get(column) for field, column in columns.items() if column in values}
