@@ -72,6 +72,7 @@ def deliver(config_path: str, mailing_key: str | None = None) -> dict[str, Any]:
         "sent": report.sent,
         "reconciled": report.reconciled,
         "retried_later": report.retried_later,
+        "in_flight": report.in_flight,
         "failed": report.failed,
         "failed_units": report.failed_units,
         "outbox": outbox_counts(sessions, corporation, mailing_key),

@@ -238,9 +238,20 @@ class GraphMailTransport:
         )
 
     def send(self, message: bytes, message_id: str) -> None:
+        """Send through Graph; only a refusal (4xx, or a message Graph cannot take) is certain."""
+        from connectors.m365.graph import GraphError
+        from keukentafel.usecases.outbox import DeliveryRejected
+
         parsed = message_from_bytes(message, policy=email_policy)
         assert isinstance(parsed, EmailMessage)
-        self.sender.send(parsed, message_id)
+        try:
+            self.sender.send(parsed, message_id)
+        except ValueError as exc:  # not a sendable message: it never left
+            raise DeliveryRejected(str(exc)) from exc
+        except GraphError as exc:
+            if 400 <= exc.status < 500:  # refused (after the client's throttling retries)
+                raise DeliveryRejected(str(exc)) from exc
+            raise  # 5xx or a broken connection: it may have been accepted
 
     def already_sent(self, message_id: str, since: datetime) -> bool:
         # The store keeps naive UTC times; Graph filters need an explicit zone.

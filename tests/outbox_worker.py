@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 
 from connectors.m365.config import M365Config
 from keukentafel.bootstrap import GraphConnection, GraphMailTransport, open_store
@@ -16,7 +17,13 @@ from keukentafel.usecases.outbox import dispatch
 def main() -> None:
     database_url, config_json, corporation = sys.argv[1:4]
     graph = GraphConnection(M365Config.model_validate_json(config_json), os.environ)
-    report = dispatch(open_store(database_url), corporation, GraphMailTransport(graph))
+    # Right after a kill the in-doubt message is ours alone: reconcile it at once.
+    report = dispatch(
+        open_store(database_url),
+        corporation,
+        GraphMailTransport(graph),
+        in_doubt_after=timedelta(0),
+    )
     print(
         f"sent={report.sent} reconciled={report.reconciled} retried_later={report.retried_later} "
         f"failed={report.failed}",

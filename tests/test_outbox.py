@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.outbox import MAX_ATTEMPTS, OutboxStatus, OutgoingMessage
 from keukentafel.store.models import OutboxRow
-from keukentafel.usecases.outbox import dispatch, enqueue, outbox_counts
+from keukentafel.usecases.outbox import DeliveryRejected, dispatch, enqueue, outbox_counts
 
 CORP = "TST"
 
@@ -20,12 +20,17 @@ class RecordingMailbox:
     """A fake of the MailTransport port: remembers what it delivered, can be told to fail."""
 
     delivered: list[str] = field(default_factory=list)
-    failures_left: int = 0
+    failures_left: int = 0  # refusals: the message certainly did not go out
+    breaks_after_accepting: int = 0  # accepted, then the connection broke: in doubt
 
     def send(self, message: bytes, message_id: str) -> None:
         if self.failures_left:
             self.failures_left -= 1
-            raise ConnectionError("mailbox unavailable (503 after retries)")
+            raise DeliveryRejected("mailbox refused the message (403 after retries)")
+        if self.breaks_after_accepting:
+            self.breaks_after_accepting -= 1
+            self.delivered.append(message_id)
+            raise ConnectionError("connection reset after the request was sent")
         assert message_id.encode() in message
         self.delivered.append(message_id)
 
@@ -78,7 +83,7 @@ def test_in_doubt_message_is_reconciled_not_resent(sessions: sessionmaker[Sessio
         s.execute(update(OutboxRow).where(OutboxRow.id == ids[0]).values(status="sending"))
         s.execute(update(OutboxRow).where(OutboxRow.id == ids[1]).values(status="sending"))
     lost = mailbox.delivered.pop(1)  # the second one never reached the mailbox
-    report = dispatch(sessions, CORP, mailbox)
+    report = dispatch(sessions, CORP, mailbox, in_doubt_after=timedelta(0))
     assert (report.reconciled, report.sent) == (1, 1)
     assert sorted(mailbox.delivered) == sorted({*mailbox.delivered, lost})
     assert len(mailbox.delivered) == 3
@@ -93,7 +98,7 @@ def test_failures_are_retried_then_marked_failed(sessions: sessionmaker[Session]
     assert final.failed == 1 and final.failed_units == ["VHE00000"]
     with sessions() as s:
         row = s.query(OutboxRow).one()
-        assert row.status == OutboxStatus.FAILED.value and "503" in row.last_error
+        assert row.status == OutboxStatus.FAILED.value and "403" in row.last_error
     assert dispatch(sessions, CORP, RecordingMailbox()).sent == 0  # failed stays failed
 
 
@@ -119,7 +124,44 @@ def test_in_doubt_message_stays_in_doubt_when_reconcile_fails(
     with sessions.begin() as s:
         s.execute(update(OutboxRow).values(status="sending"))
     mailbox = BlindMailbox()
-    report = dispatch(sessions, CORP, mailbox)
+    report = dispatch(sessions, CORP, mailbox, in_doubt_after=timedelta(0))
     assert (report.sent, report.retried_later) == (0, 1)
     assert mailbox.delivered == []  # never guess: no send while in doubt
     assert outbox_counts(sessions, CORP)["sending"] == 1
+
+
+def test_a_broken_connection_after_sending_is_in_doubt_not_resent(
+    sessions: sessionmaker[Session],
+) -> None:
+    enqueue(sessions, CORP, messages(2))
+    mailbox = RecordingMailbox(breaks_after_accepting=1)
+    first = dispatch(sessions, CORP, mailbox)
+    assert (first.sent, first.retried_later) == (1, 1)
+    assert outbox_counts(sessions, CORP)["sending"] == 1
+    # Within the grace period it is left alone (another dispatcher may hold it, Sent Items lag).
+    assert dispatch(sessions, CORP, mailbox).in_flight == 1
+    later = dispatch(sessions, CORP, mailbox, in_doubt_after=timedelta(0))
+    assert (later.reconciled, later.sent) == (1, 0)
+    assert len(mailbox.delivered) == len(set(mailbox.delivered)) == 2
+
+
+@dataclass
+class BusyMailbox(RecordingMailbox):
+    """While it sends, a second dispatcher runs (an operator starts one by hand)."""
+
+    sessions: sessionmaker[Session] | None = None
+    second: list[object] = field(default_factory=list)
+
+    def send(self, message: bytes, message_id: str) -> None:
+        if self.sessions is not None and not self.second:
+            self.second.append(dispatch(self.sessions, CORP, self))
+        super().send(message, message_id)
+
+
+def test_two_dispatchers_never_send_one_message_twice(sessions: sessionmaker[Session]) -> None:
+    enqueue(sessions, CORP, messages(5))
+    mailbox = BusyMailbox(sessions=sessions)
+    dispatch(sessions, CORP, mailbox)
+    assert sorted(mailbox.delivered) == sorted(set(mailbox.delivered))
+    assert len(mailbox.delivered) == 5
+    assert outbox_counts(sessions, CORP)["sent"] == 5

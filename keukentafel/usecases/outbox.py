@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,8 +27,20 @@ from keukentafel.domain.outbox import (
 from keukentafel.store.models import OutboxRow
 
 
+class DeliveryRejected(Exception):
+    """The transport refused the message: it certainly did not go out (bad request, no access).
+
+    Any other exception from ``send`` leaves the message *in doubt* (the request may have been
+    accepted before the connection broke): it is reconciled through ``already_sent`` before it
+    is ever sent again.
+    """
+
+
 class MailTransport(Protocol):
-    """Delivers one RFC 5322 message; can tell whether a message with our id already went out."""
+    """Delivers one RFC 5322 message; can tell whether a message with our id already went out.
+
+    ``send`` raises DeliveryRejected when the message certainly did not go out.
+    """
 
     def send(self, message: bytes, message_id: str) -> None: ...
 
@@ -40,6 +52,7 @@ class DispatchReport:
     sent: int = 0
     reconciled: int = 0  # in doubt after a crash, found already delivered: not sent again
     retried_later: int = 0
+    in_flight: int = 0  # marked sending by a dispatcher moments ago: left alone
     failed: int = 0
     failed_units: list[str] = field(default_factory=list)
 
@@ -100,8 +113,14 @@ def dispatch(
     clock: Callable[[], datetime] = _utcnow,
     pace_per_minute: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    in_doubt_after: timedelta = timedelta(minutes=2),
 ) -> DispatchReport:
-    """Deliver every pending or in-doubt message of the corporation (optionally of one mailing)."""
+    """Deliver every pending or in-doubt message of the corporation (optionally of one mailing).
+
+    A message marked ``sending`` less than ``in_doubt_after`` ago may be in the hands of another
+    dispatcher right now, or not yet visible in Sent Items: it is left for a later run. Rows are
+    claimed with a conditional update, so two dispatchers never send the same message.
+    """
     report = DispatchReport()
     query = select(OutboxRow.id).where(
         OutboxRow.corporation_code == corporation,
@@ -117,9 +136,13 @@ def dispatch(
         with sessions() as session:
             row = session.get(OutboxRow, row_id)
             assert row is not None
-            action = next_action(OutboxStatus(row.status), row.attempts)
+            status = OutboxStatus(row.status)
+            action = next_action(status, row.attempts)
             body, message_id, since = row.body, row.message_id, row.sending_at or row.created_at
         if action is DispatchAction.SKIP:
+            continue
+        if action is DispatchAction.RECONCILE and clock() - since < in_doubt_after:
+            report.in_flight += 1
             continue
         if action is DispatchAction.RECONCILE:
             try:
@@ -137,19 +160,22 @@ def dispatch(
             if wait > 0:
                 sleep(wait)
         with sessions.begin() as session:
-            session.execute(
+            claimed = session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id == row_id)
+                .where(OutboxRow.id == row_id, OutboxRow.status == status.value)
                 .values(
                     status=OutboxStatus.SENDING.value,
                     sending_at=clock(),
                     attempts=OutboxRow.attempts + 1,
                 )
             )
+        if cast(CursorResult[Any], claimed).rowcount != 1:  # another dispatcher claimed it first
+            report.in_flight += 1
+            continue
         last_send = time.monotonic()
         try:
             transport.send(body, message_id)
-        except Exception as exc:  # the transport already retried what is retriable
+        except DeliveryRejected as exc:
             failed = _record_failure(sessions, row_id, f"{type(exc).__name__}: {exc}")
             if failed:
                 report.failed += 1
@@ -158,6 +184,10 @@ def dispatch(
                 report.failed_units.append(unit or "")
             else:
                 report.retried_later += 1
+            continue
+        except Exception as exc:  # may have gone out: stays 'sending', reconciled next run
+            _note_error(sessions, row_id, f"in doubt: {type(exc).__name__}: {exc}")
+            report.retried_later += 1
             continue
         _mark(sessions, row_id, OutboxStatus.SENT, clock())
         report.sent += 1
