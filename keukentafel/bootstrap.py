@@ -16,7 +16,7 @@ from email.policy import default as email_policy
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.config import (
@@ -26,6 +26,7 @@ from keukentafel.config import (
     load_config,
     load_yaml,
 )
+from keukentafel.domain.consent import COMPUTED_DETAILS
 from keukentafel.domain.model import Project
 from keukentafel.domain.register import Snapshot
 from keukentafel.settings import Settings
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from connectors.m365.config import M365Config
     from connectors.m365.graph import GraphClient
     from keukentafel.letters.config import LettersConfig
-    from keukentafel.letters.context import Event
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -293,8 +293,10 @@ class MailingContent(BaseModel):
 
     model_config = {"extra": "forbid"}
 
+    mailing_id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._-]+$")
     event: EventContent | None = None
     details: dict[str, object] = {}
+    units: list[str] | None = None  # only these units (e.g. the tenants who did not agree)
 
 
 def find_project(config: CorporationFile, code: str) -> Project:
@@ -307,24 +309,31 @@ def find_project(config: CorporationFile, code: str) -> Project:
 
 def mailing_content(
     kind: str, on: date, content_path: str | Path | None, *, sample: bool
-) -> tuple[Event | None, dict[str, object]]:
-    """The shared event and the details of a mailing: from a content file, or samples for demos."""
-    from keukentafel.letters.context import Event
+) -> MailingContent:
+    """What a mailing says besides each household's own details: a content file, or samples."""
     from keukentafel.letters.samples import sample_details, sample_event
 
     if sample:
-        return sample_event(kind, on), sample_details(kind, on)
+        event = sample_event(kind, on)
+        return MailingContent(
+            mailing_id=f"sample-{on.isoformat()}",
+            event=EventContent(**{f: getattr(event, f) for f in EventContent.model_fields})
+            if event
+            else None,
+            details={
+                k: v for k, v in sample_details(kind, on).items() if k not in COMPUTED_DETAILS
+            },
+        )
     if content_path is None:
         raise ConfigError(
-            f"mailing {kind}: give --content FILE with its event and details (see templates/README.md)"
+            f"mailing {kind}: give --content FILE with its mailing_id, event and details "
+            "(see templates/README.md)"
         )
     data = load_yaml(Path(content_path))
     try:
-        content = MailingContent.model_validate(data)
-        event = Event(**content.event.model_dump()) if content.event else None
-    except (ValidationError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{content_path}: {exc}") from None
-    return event, dict(content.details)
+        return MailingContent.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(Path(content_path), exc)) from None
 
 
 def prepare_mailing(
@@ -344,7 +353,13 @@ def prepare_mailing(
     config = load_corporation(config_path)
     letters = letters_config(config, config_path)
     project = find_project(config, project_code)
-    event, details = mailing_content(kind, on, content_path, sample=sample)
+    from keukentafel.letters.context import Event
+
+    content = mailing_content(kind, on, content_path, sample=sample)
+    try:
+        event = Event(**content.event.model_dump()) if content.event else None
+    except ValueError as exc:
+        raise ConfigError(f"{content_path}: event: {exc}") from None
     try:
         secret = read_link_secret(letters.link_secret_env)
     except Exception as exc:
@@ -359,7 +374,9 @@ def prepare_mailing(
         out_dir,
         on=on,
         secret=secret,
+        mailing_id=content.mailing_id,
         shared_event=event,
-        details=details,
+        details=content.details,
+        units=content.units,
     )
     return result.as_dict()

@@ -17,11 +17,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from keukentafel.domain.consent import MailingNotAllowed, check_mailing, objection_deadline
 from keukentafel.domain.model import Project
 from keukentafel.domain.outbox import OutgoingMessage
 from keukentafel.letters.batch import write_mailing
 from keukentafel.letters.config import LettersConfig
-from keukentafel.letters.context import Event
+from keukentafel.letters.context import Event, nl_date
 from keukentafel.usecases.outbox import enqueue
 from keukentafel.usecases.team_contacts import effective_households
 
@@ -56,8 +57,10 @@ class MailingResult:
         }
 
 
-def mailing_key(project: Project, kind: str, on: date) -> str:
-    return f"{project.corporation_code}/{project.code}/{kind}/{on.isoformat()}"
+def mailing_key(project: Project, kind: str, mailing_id: str) -> str:
+    """The mailing's identity in the outbox: the same mailing prepared again adds nothing,
+    also on another day (a re-run after an outage must not write to everyone twice)."""
+    return f"{project.corporation_code}/{project.code}/{kind}/{mailing_id}"
 
 
 def prepare_mailing(
@@ -69,16 +72,42 @@ def prepare_mailing(
     *,
     on: date,
     secret: bytes,
+    mailing_id: str,
     shared_event: Event | None = None,
     details: Mapping[str, Any] | None = None,
+    units: list[str] | None = None,
 ) -> MailingResult:
-    """Write the mailing for every occupied household of the project and enqueue its e-mails."""
-    key = mailing_key(project, kind, on)
+    """Write the mailing for the occupied households of the project (or only the named units)
+    and enqueue its e-mails. Consent letters are checked against art. 7:220 first."""
+    key = mailing_key(project, kind, mailing_id)
     households = effective_households(
         sessions, project.corporation_code, on, list(project.complex_codes)
     )
+    rented = [h for h in households if not h.is_vacant and not h.is_owner_occupied]
+    details = dict(details or {})
+    check_mailing(kind, project, homes_in_scope=len(rented), recipients=units, details=details)
+    if kind == "consent_reached":
+        details["notice_date_text"] = nl_date(on)
+        details["objection_deadline_text"] = nl_date(objection_deadline(on))
     skipped = [(h.unit.code, "vacant: nobody to write to") for h in households if h.is_vacant]
     occupied = [h for h in households if not h.is_vacant]
+    if units is not None:
+        wanted = set(units)
+        unknown = sorted(wanted - {h.unit.code for h in households})
+        if unknown:
+            raise MailingNotAllowed(
+                f"{kind}: unit(s) not in the project's register: {', '.join(unknown[:10])}"
+            )
+        occupied = [h for h in occupied if h.unit.code in wanted]
+    if kind == "consent_reached":
+        skipped += [
+            (h.unit.code, "owner-occupier: not in the 70% track")
+            for h in occupied
+            if h.is_owner_occupied
+        ]
+        occupied = [h for h in occupied if not h.is_owner_occupied]
+    if not occupied:
+        raise MailingNotAllowed(f"{kind}: no household to write to")
     summary = write_mailing(
         kind,
         occupied,

@@ -1,0 +1,69 @@
+"""Rules of art. 7:220 BW that decide whether, and to whom, a consent letter may go (pure).
+
+- Only renovation needs consent: a *demolition* project has no 70% route (leases end under
+  art. 7:274), so no proposal, reminder or 70% notice is ever sent for one.
+- The 70% presumption (lid 3) needs 10 or more homes in scope; below that the landlord must go to
+  court, so a "70% reached" notice would state the law wrongly.
+- The notice goes only to the tenants who did not agree; owner-occupiers never count and never
+  get it. Until consent is tracked in Keukentafel, the staff name those units explicitly.
+- The tenant who did not agree is bound unless they ask the court within 8 weeks of the notice.
+  The notice must state that period correctly (Hof Amsterdam 19-01-2006, LJN AV8247), so the end
+  date is computed from the letter date, never typed in.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from keukentafel.domain.model import Project, ProjectKind
+
+OBJECTION_PERIOD = timedelta(weeks=8)
+MIN_HOMES_FOR_PRESUMPTION = 10
+CONSENT_KINDS = frozenset({"proposal", "reminder", "consent_reached"})
+#: Kinds that go to a chosen set of households only (never to the whole project by default).
+TARGETED_KINDS = frozenset({"reminder", "consent_reached"})
+#: Details of consent_reached that are computed here and may not be given by hand.
+COMPUTED_DETAILS = frozenset({"notice_date_text", "objection_deadline_text"})
+
+
+class MailingNotAllowed(Exception):
+    """This mailing would state the law wrongly or reach the wrong people; nothing was written."""
+
+
+def objection_deadline(notice_date: date) -> date:
+    """The last day a tenant who did not agree can ask the court: 8 weeks after the notice."""
+    return notice_date + OBJECTION_PERIOD
+
+
+def check_mailing(
+    kind: str,
+    project: Project,
+    *,
+    homes_in_scope: int,
+    recipients: list[str] | None,
+    details: dict[str, object],
+) -> None:
+    if kind in CONSENT_KINDS and project.kind is ProjectKind.DEMOLITION:
+        raise MailingNotAllowed(
+            f"{kind}: project {project.code} is a demolition; art. 7:220 consent does not apply"
+        )
+    if kind in TARGETED_KINDS and not recipients:
+        raise MailingNotAllowed(
+            f"{kind}: name the units it goes to (content file key 'units'): "
+            + (
+                "the tenants who did not agree"
+                if kind == "consent_reached"
+                else "those who did not answer"
+            )
+        )
+    if kind == "consent_reached":
+        if homes_in_scope < MIN_HOMES_FOR_PRESUMPTION:
+            raise MailingNotAllowed(
+                f"consent_reached: project {project.code} has {homes_in_scope} rented homes in scope; "
+                f"the 70% presumption needs at least {MIN_HOMES_FOR_PRESUMPTION}"
+            )
+        given = sorted(COMPUTED_DETAILS & set(details))
+        if given:
+            raise MailingNotAllowed(
+                f"consent_reached: {', '.join(given)} are computed from the letter date; remove them"
+            )
