@@ -10,8 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.model import LeaseStatus, Project, Tenure
-from keukentafel.store.models import LeaseRow, UnitRow
+from keukentafel.store.models import LeaseRow, SyncRunRow, UnitRow
 from keukentafel.store.repositories import SyncRunRepository
+
+TEAM_SOURCES = ("m365_list", "m365_workbook")  # pulls of team lists, not of the register
 
 
 @dataclass(slots=True)
@@ -68,7 +70,16 @@ def register_summary(
             )
         ).all()
         runs = SyncRunRepository(session, corporation_code)
-        latest = runs.latest()
+        # The register's own source (the ERP); team-list pulls are reported by their own command.
+        latest = session.scalars(
+            select(SyncRunRow)
+            .where(
+                SyncRunRow.corporation_code == corporation_code,
+                SyncRunRow.source.not_in(TEAM_SOURCES),
+            )
+            .order_by(SyncRunRow.id.desc())
+            .limit(1)
+        ).first()
         kept = runs.rejected_of(latest.id) if latest else []
         last_run: dict[str, object] | None = None
         if latest:

@@ -1,0 +1,58 @@
+"""The register at a glance: counts per project and complex from the latest ERP sync."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from keukentafel.domain.model import LeaseParty, PartyRole, Project, ProjectKind, Tenure
+from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason
+from keukentafel.store.repositories import SyncRunRepository
+from keukentafel.usecases.register_summary import register_summary
+from tests import builders
+from tests.test_sync_register import CORP, run
+
+
+def test_counts_per_complex_and_the_erp_runs_kept_aside_rows(
+    sessions: sessionmaker[Session],
+) -> None:
+    snap = builders.register(6)
+    snap.units = [
+        replace(u, complex_code="CPX-2") if n >= 4 else u for n, u in enumerate(snap.units)
+    ]
+    snap.units[1] = replace(snap.units[1], tenure=Tenure.VACANT)
+    snap.leases.pop(1)
+    snap.residents.pop(1)
+    lease = snap.leases[0]
+    snap.leases[0] = replace(
+        lease, parties=(*lease.parties, LeaseParty("R99", PartyRole.CO_TENANT))
+    )
+    snap.residents.append(builders.resident(99))
+    snap.rejected.append(
+        RejectedRow(EntityKind.UNIT, "E77", "VHE00077", RejectReason.INVALID_POSTCODE, "postcode")
+    )
+    run(sessions, snap)
+    with sessions.begin() as s:  # a later team-list pull must not hide the ERP's findings
+        runs = SyncRunRepository(s, CORP)
+        run_id = runs.start("m365_list", builders_now())
+        runs.finish(run_id, outcome="succeeded", now=builders_now())
+
+    project = Project(
+        "P", "Renovatie", CORP, ProjectKind.RENOVATION_OCCUPIED, ("CPX-1", "CPX-2", "CPX-9")
+    )
+    summary = register_summary(sessions, CORP, [project], date(2026, 11, 28))
+    first, second, empty = summary.projects[0].complexes
+    assert (first.units, first.households, first.co_tenant_households) == (4, 3, 1)
+    assert first.tenure == {"corporation_rental": 3, "vacant": 1}
+    assert (second.units, second.households) == (2, 2)
+    assert empty.units == 0
+    assert summary.last_run is not None and summary.last_run["source"] == "static"
+    assert [(k[1], k[2]) for k in summary.kept_aside] == [("VHE00077", "invalid_postcode")]
+
+
+def builders_now():  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    return datetime(2026, 11, 28, 7, 0)
