@@ -173,6 +173,30 @@ def letters_preview(
     console.print(f"PDF:  {pdf_path}\nHTML: {html_path}")
 
 
+@letters_app.command("calibrate")
+def letters_calibrate(
+    config: ConfigOption = None,
+    out: Annotated[Path, typer.Option(help="Where to write the calibration page")] = Path(
+        "out/envelope-calibration.pdf"
+    ),
+) -> None:
+    """Print a page that outlines the configured envelope window, to hold against an envelope."""
+    settings = _settings()
+    path = config or settings.config_path
+    from keukentafel.bootstrap import letters_config, load_corporation
+    from keukentafel.letters.pdf import calibration_pdf
+
+    try:
+        letters = letters_config(load_corporation(path), path)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(calibration_pdf(letters.envelope, letters.branding.return_address))
+    e = letters.envelope
+    console.print(f"{out}: window {e.name} at x={e.x} y={e.y} mm, {e.width} x {e.height} mm")
+
+
 @letters_app.command("check")
 def letters_check(
     templates: Annotated[

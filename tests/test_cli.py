@@ -69,3 +69,13 @@ def test_letters_check_passes_on_the_shipped_templates() -> None:
     result = CliRunner().invoke(app, ["letters", "check"])
     assert result.exit_code == 0, result.output
     assert "announcement: ok" in result.output and "consent_reached: ok" in result.output
+
+
+def test_letters_calibrate_writes_the_window_page(tmp_path: Path) -> None:
+    out = tmp_path / "calibration.pdf"
+    result = CliRunner().invoke(
+        app,
+        ["letters", "calibrate", "--config", str(ROOT / "config" / "demo.yaml"), "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF") and "x=20.0 y=50.0" in result.output
