@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from keukentafel.cli import app
@@ -79,3 +81,35 @@ def test_letters_calibrate_writes_the_window_page(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert out.read_bytes().startswith(b"%PDF") and "x=20.0 y=50.0" in result.output
+
+
+def test_letters_preview_renders_one_household_from_the_register(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keukentafel.bootstrap import open_store
+    from keukentafel.usecases.sync_register import sync_register
+    from tests import builders
+    from tests.test_sync_register import StaticSource
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    snapshot = builders.register(3)
+    snapshot.units = [replace(u, complex_code="CPX-0001") for u in snapshot.units]
+    sync_register(open_store(url), "WSD", StaticSource(snapshot))
+    monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", url)
+    out = tmp_path / "preview"
+    args = [
+        "letters",
+        "preview",
+        "announcement",
+        "--unit",
+        "VHE00002",
+        "--config",
+        str(ROOT / "config" / "demo.yaml"),
+    ]
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = next(out.glob("*.html")).read_text(encoding="utf-8")
+    assert "Jansen2" in html and "Dorpsstraat 2" in html
+    assert next(out.glob("*.pdf")).read_bytes().startswith(b"%PDF")
+    unknown = CliRunner().invoke(app, [*args[:3], "--unit", "VHE99999", *args[5:]])
+    assert unknown.exit_code == 2 and "not in the register" in unknown.output
