@@ -28,7 +28,7 @@ from keukentafel.config import (
 )
 from keukentafel.domain.consent import COMPUTED_DETAILS
 from keukentafel.domain.model import Project
-from keukentafel.domain.register import Snapshot
+from keukentafel.domain.register import PageMemo, Snapshot
 from keukentafel.settings import Settings
 from keukentafel.store.db import make_engine, session_factory, upgrade
 from keukentafel.usecases.register_summary import RegisterSummary, register_summary
@@ -58,14 +58,18 @@ class VeraSource:
     env: Mapping[str, str]
     name: str = "vera"
 
-    def read(self, progress: ProgressFn | None = None) -> Snapshot:
+    def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
         from connectors.erp.vera import VeraClient, read_snapshot
 
         vera = self.config.source.vera
         assert vera is not None
         with VeraClient(vera, env=self.env) as client:
             return read_snapshot(
-                client, self.config.complexes(), cluster_kind=vera.cluster_kind, progress=progress
+                client,
+                self.config.complexes(),
+                cluster_kind=vera.cluster_kind,
+                progress=progress,
+                memo=memo,
             )
 
 
@@ -76,7 +80,7 @@ class SpreadsheetSource:
     config: CorporationFile
     name: str = "spreadsheet"
 
-    def read(self, progress: ProgressFn | None = None) -> Snapshot:
+    def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
         from connectors.erp.spreadsheet import read_snapshot
 
         sheet = self.config.source.spreadsheet

@@ -219,3 +219,75 @@ def test_shrink_guard() -> None:
 def test_empty_snapshot_validates_to_nothing() -> None:
     valid = validate(Snapshot(source="x"))
     assert not valid.units and not valid.rejected
+
+
+def test_content_hash_is_the_hash_of_the_repr_for_every_kind_of_value() -> None:
+    """The fast form of the repr must match repr() exactly, or stored hashes would all change."""
+    from keukentafel.domain.model import ContactKind, ContactPoint, PersonName, Resident
+    from keukentafel.domain.register import _fast_repr
+
+    organisation = Resident("R9", None, "Stichting Één", (), "ar")
+    one_need = replace(builders.resident(2), needs=frozenset({PracticalNeed.INTERPRETER}))
+    two_contacts = replace(
+        builders.resident(3),
+        contacts=(
+            ContactPoint(ContactKind.MOBILE, "06-1", True),
+            ContactPoint(ContactKind.PHONE, "010-'2\\"),
+        ),
+        name=PersonName("Ça'va", "J.", "Jan", "van der", "M"),
+    )
+    lease = replace(
+        builders.lease(4, LeaseStatus.ENDED),
+        parties=(LeaseParty("R1", PartyRole.TENANT), LeaseParty("R2", PartyRole.CO_TENANT)),
+    )
+    no_parties = replace(builders.lease(5), parties=(), start_date=None)
+    unit = replace(
+        builders.unit(6, tenure=Tenure.VACANT),
+        address=Address("Straat", 7, "1234 AB", "Dorp", "A", "bis"),
+    )
+    values = [
+        builders.unit(1),
+        unit,
+        builders.resident(1),
+        organisation,
+        one_need,
+        two_contacts,
+        builders.lease(1),
+        lease,
+        no_parties,
+    ]
+    for value in values:
+        assert _fast_repr(value) == repr(value)
+
+
+def test_validate_treats_digested_items_like_values() -> None:
+    from keukentafel.domain.register import digest_of
+
+    snap = builders.register(4)
+    snap.leases.append(builders.lease(3, relation=404))  # conflicting duplicate of L3
+    snap.units.append(replace(builders.unit(2), code="VHE-OTHER"))  # one ERP id, two codes
+    plain = validate(snap)
+    digested = Snapshot(source="x", rejected=list(snap.rejected))
+    for kind, values in (
+        (EntityKind.UNIT, snap.units),
+        (EntityKind.RESIDENT, snap.residents),
+        (EntityKind.LEASE, snap.leases),
+    ):
+        for value in values:
+            item = digest_of(kind, value)
+            item.item = None  # known by its digest only: the value is made from its "page"
+            item.page = _Page([value])
+            digested.digested.append(item)
+    known = validate(digested)
+    assert known.hashes == plain.hashes
+    assert known.held == plain.held and known.out_of_scope == plain.out_of_scope
+    assert sorted(map(repr, known.rejected)) == sorted(map(repr, plain.rejected))
+    assert dict(known.leases) == dict(plain.leases)
+
+
+class _Page:
+    def __init__(self, values: list[object]) -> None:
+        self._values = values
+
+    def values(self) -> list[object]:
+        return self._values

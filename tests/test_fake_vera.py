@@ -291,3 +291,16 @@ def test_runs_standalone_and_prints_its_url() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_cached_pages_are_the_same_bytes_and_follow_touch() -> None:
+    dataset = generate_dataset(120, seed=5, complexes=2)
+    with FakeVeraServer(dataset, api_key=None, cache_pages=True) as fake:
+        first = requests.get(fake.url + "/relaties", timeout=5).content
+        assert requests.get(fake.url + "/relaties", timeout=5).content == first
+        dataset.relations[0]["achternaam"] = "Anders"
+        dataset.touch()
+        changed = requests.get(fake.url + "/relaties", timeout=5).content
+    assert changed != first and b"Anders" in changed
+    with FakeVeraServer(dataset, api_key=None) as fake:
+        assert requests.get(fake.url + "/relaties", timeout=5).content == changed

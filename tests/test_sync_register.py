@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.erp import vera as vera_module
+from connectors.erp.vera import VeraClient, read_snapshot
+from connectors.fakes.vera_data import VeraDataset, generate_dataset
+from connectors.fakes.vera_server import FakeVeraServer, Fault
+from keukentafel.config import VeraConfig
 from keukentafel.domain.model import LeaseStatus
-from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, Snapshot
+from keukentafel.domain.register import (
+    DigestMismatch,
+    EntityKind,
+    PageMemo,
+    RejectedRow,
+    RejectReason,
+    Snapshot,
+)
 from keukentafel.store.models import (
     ChangeEventRow,
     RejectedRowRow,
     ResidentRow,
+    SourcePageRow,
     SyncRunRow,
     UnitRow,
 )
-from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
+from keukentafel.store.repositories import (
+    RegisterRepository,
+    SourcePageRepository,
+    SyncRunRepository,
+)
 from keukentafel.usecases.sync_register import (
     ProgressFn,
     SyncFailed,
@@ -39,7 +59,7 @@ class StaticSource:
     name: str = "static"
     error: Exception | None = None
 
-    def read(self, progress: ProgressFn | None = None) -> Snapshot:
+    def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
         if self.error:
             raise self.error
         assert self.snapshot is not None
@@ -266,3 +286,177 @@ def test_unit_kept_aside_keeps_a_lease_that_did_not_arrive(sessions: sessionmake
     result = run(sessions, snap)
     assert result.rows_written == 0
     assert result.counts["move_out"] == 0 and result.counts["resident_removed"] == 0
+
+
+# --- VERA with the page memo: a new client and source per run, as the nightly sync has ------
+
+
+@dataclass
+class FreshVeraSource:
+    """Reads the fake VERA server with a new client each run: nothing survives in the process."""
+
+    url: str
+    name: str = "vera"
+
+    def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
+        config = VeraConfig.model_validate(
+            {
+                "base_url": self.url,
+                "auth": {"mode": "api_key", "api_key_env": "VERA_KEY"},
+                "timeout_seconds": 5,
+                "max_retries": 1,
+            }
+        )
+        with VeraClient(config, env={"VERA_KEY": "k"}, backoff_base=0.001) as client:
+            return read_snapshot(client, [], progress=progress, memo=memo)
+
+
+@pytest.fixture
+def vera_data() -> VeraDataset:
+    return generate_dataset(300, seed=7, complexes=4)
+
+
+@pytest.fixture
+def fake_vera(vera_data: VeraDataset) -> Iterator[FakeVeraServer]:
+    with FakeVeraServer(vera_data, api_key="k") as fake:
+        yield fake
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Pages parsed (and so mapped) per endpoint."""
+    counts: Counter[str] = Counter()
+    real = vera_module.parse_page
+
+    def counting(endpoint: str, body: bytes, number: int) -> list[object]:
+        counts[endpoint] += 1
+        return real(endpoint, body, number)
+
+    monkeypatch.setattr(vera_module, "parse_page", counting)
+    return counts
+
+
+def vera_sync(sessions: sessionmaker[Session], fake: FakeVeraServer, **kw: object):  # type: ignore[no-untyped-def]
+    return sync_register(sessions, CORP, FreshVeraSource(fake.url), **kw)  # type: ignore[arg-type]
+
+
+def stored_pages(sessions: sessionmaker[Session]) -> dict[str, bytes]:
+    with sessions() as s:
+        return SourcePageRepository(s, CORP, "vera").load()
+
+
+def test_vera_re_sync_skips_unchanged_pages_but_sees_a_changed_item(
+    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, parsed: Counter[str]
+) -> None:
+    first = vera_sync(sessions, fake_vera)
+    assert first.rows_written > 0 and first.rejected == []
+    pages = sum(parsed.values())
+    assert len(stored_pages(sessions)) == pages  # every page summarised, in the store
+
+    parsed.clear()
+    again = vera_sync(sessions, fake_vera)
+    assert again.rows_written == 0 and sum(again.counts.values()) == 0
+    assert sum(parsed.values()) == 0  # nothing parsed or mapped
+
+    # one relation in the middle of an otherwise unchanged page gets a new e-mail address
+    relation = fake_vera.dataset.relations[150]
+    with sessions() as s:
+        assert relation["id"] in RegisterRepository(s, CORP).residents()
+    relation["contactgegevens"] = [
+        {"soort": {"code": "EMA"}, "waarde": "nieuw@example.org", "voorkeur": {"code": "EER"}}
+    ]
+    parsed.clear()
+    changed = vera_sync(sessions, fake_vera)
+    assert parsed == Counter({"/relaties": 1})  # only its page
+    assert changed.rows_written == 1
+    assert [(e.kind.value, e.entity_id) for e in changed.events] == [
+        ("contact_changed", relation["id"])
+    ]
+    with sessions() as s:
+        resident = RegisterRepository(s, CORP).residents([relation["id"]])[relation["id"]]
+        assert resident.contacts[0].value == "nieuw@example.org"
+    assert vera_sync(sessions, fake_vera).rows_written == 0
+
+
+def test_vera_re_sync_sees_a_removal_and_keeps_the_shrink_guard(
+    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, parsed: Counter[str]
+) -> None:
+    vera_sync(sessions, fake_vera)
+    data = fake_vera.dataset
+    gone = data.leases.pop(40)  # an agreement disappears from the ERP
+    result = vera_sync(sessions, fake_vera)
+    assert ("move_out", gone["id"]) in {(e.kind.value, e.entity_id) for e in result.events}
+    with sessions() as s:
+        assert gone["id"] not in RegisterRepository(s, CORP).leases()
+
+    memo_before = stored_pages(sessions)
+    kept = list(data.units)
+    del data.units[::4]  # the ERP lost a quarter of its units
+    with pytest.raises(SyncRefused, match="units"):
+        vera_sync(sessions, fake_vera)
+    assert stored_pages(sessions) == memo_before  # a refused run leaves the memo alone
+    with sessions() as s:
+        assert len(RegisterRepository(s, CORP).units()) == len(kept)
+    data.units[:] = kept
+    parsed.clear()
+    assert vera_sync(sessions, fake_vera).rows_written == 0
+    assert sum(parsed.values()) == 0
+
+
+def test_vera_kept_aside_row_still_holds_on_every_re_sync(
+    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, parsed: Counter[str]
+) -> None:
+    vera_sync(sessions, fake_vera)
+    unit = fake_vera.dataset.units[120]
+    before = unit["adres"]["postcode"]
+    unit["adres"]["postcode"] = "12AB"  # broken in the ERP
+    for _ in range(2):  # and it stays broken: the second run must still keep it aside
+        parsed.clear()
+        result = vera_sync(sessions, fake_vera)
+        assert [(r.unit_code, r.reason) for r in result.rejected] == [
+            (unit["code"], RejectReason.INVALID_POSTCODE)
+        ]
+        assert result.rows_written == 0 and sum(result.counts.values()) == 0
+        assert parsed["/eenheden"] == 1  # a page with a row kept aside is always mapped
+        with sessions() as s:
+            stored = RegisterRepository(s, CORP).units([unit["code"]])[unit["code"]]
+            assert stored.address.postcode.replace(" ", "") == before.replace(" ", "")
+            latest = SyncRunRepository(s, CORP).latest()
+            assert latest is not None and latest.rejected_count == 1
+    unit["adres"]["postcode"] = before
+    assert vera_sync(sessions, fake_vera).rejected == []
+
+
+def test_vera_incomplete_read_changes_nothing_and_keeps_the_memo(
+    sessions: sessionmaker[Session], fake_vera: FakeVeraServer
+) -> None:
+    vera_sync(sessions, fake_vera)
+    memo = stored_pages(sessions)
+    fake_vera.dataset.relations[5]["achternaam"] = "Anders"
+    fake_vera.faults.add(Fault("status", endpoint="/overeenkomsten", page=2, times=None))
+    with pytest.raises(SyncFailed):
+        vera_sync(sessions, fake_vera)
+    assert stored_pages(sessions) == memo
+    fake_vera.faults.clear()
+    assert vera_sync(sessions, fake_vera).counts["resident_changed"] == 1
+
+
+def test_vera_a_memo_that_disagrees_with_its_page_fails_the_run_safely(
+    sessions: sessionmaker[Session], fake_vera: FakeVeraServer
+) -> None:
+    vera_sync(sessions, fake_vera)
+    with sessions() as s:
+        events_before = s.scalar(select(func.count()).select_from(ChangeEventRow))
+    # Corrupt one stored summary: it now claims another content hash for a unit.
+    with sessions.begin() as s:
+        row = s.scalars(select(SourcePageRow).order_by(SourcePageRow.id)).first()
+        assert row is not None
+        summary = orjson.loads(row.summary)
+        summary["i"][0][1] = "0" * 24
+        row.summary = orjson.dumps(summary)
+    with pytest.raises(DigestMismatch):
+        vera_sync(sessions, fake_vera)
+    with sessions() as s:
+        latest = SyncRunRepository(s, CORP).latest()
+        assert latest is not None and latest.outcome == "failed"
+        assert s.scalar(select(func.count()).select_from(ChangeEventRow)) == events_before

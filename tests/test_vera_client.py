@@ -536,3 +536,41 @@ def test_other_4xx_answers_are_fatal_and_not_retried(
     assert caught.value.status == status and f"HTTP {status}" in str(caught.value)
     assert server.requests[UNITS] == 2
     assert API_KEY not in str(caught.value)
+
+
+def test_a_page_memo_skips_known_pages_and_their_values_are_made_on_demand(
+    client: VeraClient, dataset: VeraDataset
+) -> None:
+    from keukentafel.domain.register import PageMemo
+
+    plain = validate(read_snapshot(client, []))
+    memo = PageMemo()
+    first = read_snapshot(client, [], memo=memo)
+    assert not first.units and len(first.digested) == 300 + len(dataset.relations) + len(
+        dataset.leases
+    )
+    assert all(item.item is not None for item in first.digested)  # mapped this time
+    stored = dict(memo.new)
+    # a new process: the memo comes back from the store
+    again = PageMemo(stored)
+    second = read_snapshot(client, [], memo=again)
+    assert again.new == {} and again.used == set(stored) and not again.stale()
+    assert all(item.item is None for item in second.digested)  # nothing parsed or mapped
+    valid = validate(second)
+    assert valid.hashes == plain.hashes and valid.rejected == []
+    assert dict(valid.units) == dict(plain.units)  # values made from the page bytes on demand
+
+
+def test_a_page_memo_never_keeps_a_page_with_a_row_kept_aside(
+    client: VeraClient, server: FakeVeraServer
+) -> None:
+    from keukentafel.domain.register import PageMemo
+
+    server.faults.add(Fault("malformed", endpoint=UNITS, page=2, rows=("garbage",), times=None))
+    memo = PageMemo()
+    snapshot = read_snapshot(client, [], memo=memo)
+    assert [r.reason for r in snapshot.rejected] == [RejectReason.MALFORMED]
+    again = PageMemo(memo.new)
+    snapshot = read_snapshot(client, [], memo=again)
+    assert [r.reason for r in snapshot.rejected] == [RejectReason.MALFORMED]
+    assert len(again.new) == 0 and len(again.used) == len(memo.new)

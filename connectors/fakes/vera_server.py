@@ -178,6 +178,10 @@ class FakeVeraServer:
     ``client_secret`` set, bearer tokens from ``POST /oauth/token`` are accepted too (tokens live
     ``token_ttl`` seconds; ``revoke_tokens()`` makes the next request fail with 401). With
     neither, no auth is asked. ``cursors=False`` plays an ERP that pages by number only.
+
+    ``cache_pages=True`` keeps each page's serialised body per dataset version, as an ERP with
+    a response cache would; use it only while nobody edits the dataset in place (the standalone
+    server and the benchmark), or call ``dataset.touch()`` after each edit.
     """
 
     def __init__(
@@ -191,8 +195,11 @@ class FakeVeraServer:
         port: int = 0,
         token_ttl: float = 3600.0,
         cursors: bool = True,
+        cache_pages: bool = False,
     ) -> None:
         self.dataset = dataset
+        self.cache_pages = cache_pages
+        self._pages: dict[tuple[Any, ...], bytes] = {}
         self.api_key = api_key
         self.client_id = client_id
         self.client_secret = client_secret
@@ -272,6 +279,20 @@ class FakeVeraServer:
         with self._lock:
             expiry = self._tokens.get(token)
         return expiry is not None and time.monotonic() < expiry
+
+    def serialise(self, page: list[Item], where: tuple[Any, ...], *, cached: bool) -> bytes:
+        """A page as its JSON body; kept per dataset version with ``cache_pages``."""
+        if not (self.cache_pages and cached):
+            return json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
+        key = (self.dataset.version, *where)
+        body = self._pages.get(key)
+        if body is None:
+            body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
+            with self._lock:
+                if len(self._pages) > 100_000:  # a bound, not a policy: start over
+                    self._pages.clear()
+                self._pages[key] = body
+        return body
 
     def listing(self, endpoint: str, query: dict[str, list[str]]) -> tuple[list[Item], str]:
         """The items a list request selects, and a key that identifies the filter."""
@@ -436,7 +457,7 @@ class _Handler(BaseHTTPRequestHandler):
             "X-Parameters-AantalPerPagina": str(size),
             "X-Parameters-Pagina": str(page_number),
         }
-        truncated = False
+        truncated = malformed = False
         for fault in fake.faults.take(endpoint, page_number, number):
             if fault.kind == "status":
                 self._error(fault.status, str(fault.status), "storing (nagebootst)")
@@ -447,6 +468,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.kind == "timeout":
                 time.sleep(fault.delay)
             elif fault.kind == "malformed":
+                malformed = True
                 rows = list(fault.rows)
                 page[: len(rows)] = rows
             elif fault.kind == "truncated":
@@ -457,7 +479,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
         if fake.cursors and "X-Parameters-Cursor" not in headers and page and next_offset < total:
             headers["X-Parameters-Cursor"] = _encode_cursor(endpoint, next_offset, filter_key)
-        body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
+        body = fake.serialise(page, (endpoint, filter_key, offset, size), cached=not malformed)
         if truncated:
             body = body[: max(1, len(body) // 2)]
         self._send(200, body, headers)
@@ -485,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised 
         client_secret=args.client_secret,
         host=args.host,
         port=args.port,
+        cache_pages=True,  # nobody edits the dataset of a standalone server
     ).start()
     print(server.url, flush=True)
     print(

@@ -311,6 +311,7 @@ class _MailingJob:
     now: datetime
     mailing_name: str
     mailing_key: str | None  # the outbox's mailing key: our message ids derive from it
+    sequences: dict[str, int]  # iCalendar SEQUENCE per unit code, when the caller tracks them
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,12 +333,17 @@ class _JobResult:
 
 
 def _ics_for(
-    composed: Composed, project: Project, config: LettersConfig, now: datetime
+    composed: Composed,
+    project: Project,
+    config: LettersConfig,
+    now: datetime,
+    sequences: Mapping[str, int] | None = None,
 ) -> bytes | None:
     if composed.event is None or not composed.meta.attach_ics:
         return None
     recipient = first_email(composed.household)
-    sequence = 1 if composed.letter.kind == "appointment_change" else 0
+    default = 1 if composed.letter.kind == "appointment_change" else 0
+    sequence = (sequences or {}).get(composed.household.unit.code, default)
     return build_ics(
         composed.event,
         uid=event_uid(project.code, composed.event.event_id, composed.household.unit.code),
@@ -399,7 +405,7 @@ def _run_mailing_job(job: _MailingJob) -> _JobResult:
     rendered = render_and_split([item.letter_html for item in composed])
     letters = []
     for item, pdf, pages in zip(composed, rendered.letters, rendered.chunk.pages, strict=True):
-        ics = _ics_for(item, job.project, job.config, job.now)
+        ics = _ics_for(item, job.project, job.config, job.now, job.sequences)
         letters.append(
             _MailingLetter(
                 unit_code=item.household.unit.code,
@@ -444,6 +450,7 @@ def write_mailing(
     workers: int = 2,
     now: datetime | None = None,
     mailing_key: str | None = None,
+    sequences: Mapping[str, int] | None = None,
 ) -> MailingSummary:
     """Compose and write one mailing. ``events`` maps unit code to that household's event.
 
@@ -481,6 +488,11 @@ def write_mailing(
             now=now,
             mailing_name=name,
             mailing_key=mailing_key,
+            sequences={
+                h.unit.code: sequences[h.unit.code]
+                for h in households[i : i + size]
+                if sequences and h.unit.code in sequences
+            },
         )
         for i in range(0, len(households), size)
     ]

@@ -224,3 +224,24 @@ class ConnectorStateRow(Base):
     key: Mapped[str] = mapped_column(String(120))
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class SourcePageRow(Base):
+    """What validation needs about the items of one source page, by a digest of the page's bytes.
+
+    A sync that meets a page whose bytes (and mapping) are unchanged takes the items' ids,
+    content hashes and references from here instead of parsing and mapping the page again (see
+    ``keukentafel.domain.register.PageMemo``). ``summary`` holds ids and hashes only, no
+    personal data; pages with rows kept aside are never summarised. Written only in the
+    transaction of a successful sync, which also drops the pages that run did not see.
+    """
+
+    __tablename__ = "source_pages"
+    __table_args__ = (UniqueConstraint("corporation_code", "source", "page_key"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    source: Mapped[str] = mapped_column(String(32))
+    page_key: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]

@@ -5,12 +5,20 @@ snapshot → validate → diff against the store → apply in one transaction. E
 crashes or is refused leaves a trace. A source that fails (a page still failing after retries), or
 a snapshot that would shrink the register by more than the configured share, changes nothing and
 fails loudly: a broken ERP must never move out half a neighbourhood.
+
+Pages that did not change are not parsed or mapped again: the run loads the source's page
+memo (``source_pages``: per page, a digest of its bytes with the ids, content hashes and
+references of its items) and makes it available to the source while it reads (see
+:class:`~keukentafel.domain.register.PageMemo`). Validation and the diff work on those digests;
+only items that must be written are mapped. The memo is saved in the transaction of a
+successful run only, so a failed or refused run leaves it as it was.
 """
 
 from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from keukentafel.domain.register import (
     ChangeEvent,
     EntityKind,
+    PageMemo,
     RejectedRow,
     Snapshot,
     UnsafeSnapshot,
@@ -37,7 +46,11 @@ from keukentafel.domain.register import (
     validate,
 )
 from keukentafel.store.models import SyncRunRow
-from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
+from keukentafel.store.repositories import (
+    RegisterRepository,
+    SourcePageRepository,
+    SyncRunRepository,
+)
 
 ProgressFn = Callable[[str, int, int | None], None]
 
@@ -47,7 +60,10 @@ class RegisterSource(Protocol):
 
     name: str
 
-    def read(self, progress: ProgressFn | None = None) -> Snapshot: ...
+    def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
+        """The whole register. ``memo`` (kept by the store) lets a paged source skip parsing and
+        mapping pages it has seen unchanged before; a source may ignore it."""
+        ...
 
 
 class SyncFailed(Exception):
@@ -104,20 +120,32 @@ def sync_register(
     with sessions.begin() as session:
         _close_interrupted_runs(session, corporation_code, clock())
         run_id = SyncRunRepository(session, corporation_code).start(source.name, clock())
+        memo = PageMemo(SourcePageRepository(session, corporation_code, source.name).load())
 
-    try:
-        with _gc_paused():
-            snapshot = source.read(progress)
-    except Exception as exc:
-        message = f"source {source.name} could not deliver a complete snapshot: {exc}"
-        _finish(sessions, corporation_code, run_id, "failed", clock(), message=message)
-        raise SyncFailed(message) from exc
+    # The stored hashes are read while the source is paged (a sync is the only writer of its
+    # corporation's register: the deployment runs one at a time, see the architecture notes).
+    with ThreadPoolExecutor(1, thread_name_prefix="stored-hashes") as pool:
+        stored_future = pool.submit(_stored_hashes, sessions, corporation_code)
+        try:
+            with _gc_paused():
+                snapshot = source.read(progress, memo)
+        except Exception as exc:
+            message = f"source {source.name} could not deliver a complete snapshot: {exc}"
+            _finish(sessions, corporation_code, run_id, "failed", clock(), message=message)
+            raise SyncFailed(message) from exc
+        try:
+            stored: dict[EntityKind, dict[str, str]] | None = stored_future.result()
+        except Exception:  # read them again in the transaction below
+            stored = None
 
     with _gc_paused():
         valid = validate(snapshot)
     try:
         with _gc_paused(), sessions.begin() as session:
-            result = _apply(session, corporation_code, run_id, valid, max_shrink, clock())
+            result = _apply(session, corporation_code, run_id, valid, max_shrink, clock(), stored)
+            if memo.active:
+                pages = SourcePageRepository(session, corporation_code, source.name)
+                pages.save(memo.new, memo.stale(), clock())
     except UnsafeSnapshot as exc:
         _finish(
             sessions,
@@ -150,21 +178,31 @@ def _apply(
     valid: ValidSnapshot,
     max_shrink: float,
     now: datetime,
+    stored: dict[EntityKind, dict[str, str]] | None = None,
 ) -> SyncResult:
     register = RegisterRepository(session, corporation)
     runs = SyncRunRepository(session, corporation)
+    if stored is None:
+        stored = {kind: register.stored_hashes(kind) for kind in EntityKind}
 
-    stored_units = register.stored_hashes(EntityKind.UNIT)
-    units = diff_hashes(stored_units, valid.units, valid.held.get(EntityKind.UNIT, set()))
+    stored_units = stored[EntityKind.UNIT]
+    units = diff_hashes(
+        stored_units,
+        valid.units,
+        valid.held.get(EntityKind.UNIT, set()),
+        valid.hashes.get(EntityKind.UNIT),
+    )
     residents = diff_hashes(
-        register.stored_hashes(EntityKind.RESIDENT),
+        stored[EntityKind.RESIDENT],
         valid.residents,
         valid.held.get(EntityKind.RESIDENT, set()),
+        valid.hashes.get(EntityKind.RESIDENT),
     )
     leases = diff_hashes(
-        register.stored_hashes(EntityKind.LEASE),
+        stored[EntityKind.LEASE],
         valid.leases,
         valid.held.get(EntityKind.LEASE, set()),
+        valid.hashes.get(EntityKind.LEASE),
     )
 
     old_units = register.units(units.changed | units.removed)
@@ -205,6 +243,14 @@ def _apply(
         rejected_count=len(valid.rejected),
     )
     return SyncResult(run_id, "succeeded", counts, written, list(valid.rejected), events=events)
+
+
+def _stored_hashes(
+    sessions: sessionmaker[Session], corporation: str
+) -> dict[EntityKind, dict[str, str]]:
+    with sessions() as session:
+        register = RegisterRepository(session, corporation)
+        return {kind: register.stored_hashes(kind) for kind in EntityKind}
 
 
 def _finish(
