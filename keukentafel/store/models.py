@@ -245,3 +245,22 @@ class SourcePageRow(Base):
     page_key: Mapped[str] = mapped_column(String(64))
     summary: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime]
+
+
+class InvitationRow(Base):
+    """The last version of each calendar invitation sent: its UID, SEQUENCE and content.
+
+    RFC 5545 clients apply an update only when its SEQUENCE is higher than the one they have, so
+    every change of an event raises it; sending the same event again keeps it.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("corporation_code", "uid"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    uid: Mapped[str] = mapped_column(String(120))
+    unit_code: Mapped[Code]
+    sequence: Mapped[int]
+    content_hash: Mapped[Hash]
+    updated_at: Mapped[datetime]

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.consent import MailingNotAllowed, check_mailing, objection_deadline
+from keukentafel.domain.invitations import next_sequence
 from keukentafel.domain.model import Project
 from keukentafel.domain.outbox import OutgoingMessage
+from keukentafel.domain.register import content_hash
 from keukentafel.letters.batch import write_mailing
 from keukentafel.letters.config import LettersConfig
 from keukentafel.letters.context import Event, nl_date
+from keukentafel.letters.ics import event_uid
+from keukentafel.store.repositories import InvitationRepository
 from keukentafel.usecases.outbox import enqueue
 from keukentafel.usecases.team_contacts import effective_households
 
@@ -108,6 +112,19 @@ def prepare_mailing(
         occupied = [h for h in occupied if not h.is_owner_occupied]
     if not occupied:
         raise MailingNotAllowed(f"{kind}: no household to write to")
+    sequences: dict[str, int] = {}
+    versions: dict[str, tuple[str, int, str]] = {}
+    if shared_event is not None:
+        fingerprint = content_hash(shared_event)
+        uids = {
+            h.unit.code: event_uid(project.code, shared_event.event_id, h.unit.code)
+            for h in occupied
+        }
+        with sessions() as session:
+            stored = InvitationRepository(session, project.corporation_code).stored(uids.values())
+        for unit_code, uid in uids.items():
+            sequences[unit_code] = next_sequence(stored.get(uid), fingerprint)
+            versions[uid] = (unit_code, sequences[unit_code], fingerprint)
     summary = write_mailing(
         kind,
         occupied,
@@ -119,12 +136,18 @@ def prepare_mailing(
         details=details,
         secret=secret,
         mailing_key=key,
+        sequences=sequences,
     )
     messages = [
         OutgoingMessage(key, unit_code, "email", recipient, subject, body)
         for unit_code, recipient, subject, body in summary.messages
     ]
     enqueued = enqueue(sessions, project.corporation_code, messages)
+    if versions:
+        with sessions.begin() as session:
+            InvitationRepository(session, project.corporation_code).save(
+                versions, datetime.now(UTC).replace(tzinfo=None)
+            )
     return MailingResult(
         mailing_key=key,
         letters=summary.letters,
