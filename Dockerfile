@@ -8,8 +8,9 @@ COPY pyproject.toml README.md ./
 COPY keukentafel keukentafel
 COPY connectors connectors
 COPY flows flows
-RUN pip install --no-cache-dir .
 COPY templates templates
 COPY config config
+# Editable: the templates/ and config/ folders are found next to the package, as in a checkout.
+RUN pip install --no-cache-dir -e .
 ENV DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
 CMD ["python", "-m", "flows.deployments"]
