@@ -116,3 +116,37 @@ def test_consent_reached_goes_only_to_the_named_units_with_the_computed_deadline
         units=["VHE00003", "VHE00007"],
     )
     assert again.enqueued == 0
+
+
+@pytest.mark.parametrize(("homes", "mentions_70"), [(4, False), (12, True)])
+def test_proposal_explains_the_70_percent_rule_only_where_it_applies(
+    sessions: sessionmaker[Session], tmp_path: Path, homes: int, mentions_70: bool
+) -> None:
+    run(sessions, builders.register(homes))
+    result = prepare_mailing(
+        sessions,
+        RENOVATION,
+        "proposal",
+        letters_config(),
+        tmp_path,
+        on=date(2026, 11, 28),
+        secret=secrets.token_bytes(32),
+        mailing_id="voorstel",
+        details={
+            "packages": [
+                {
+                    "code": "A",
+                    "title": "Nieuwe kozijnen",
+                    "description": "HR++ glas",
+                    "is_renovation": True,
+                    "rent_increase_text": "€ 20,00 per maand",
+                }
+            ],
+            "moving_allowance_text": "",
+            "social_plan_url": "",
+        },
+    )
+    with pdfplumber.open(result.print_pdf) as pdf:
+        text = " ".join(page.extract_text() or "" for page in pdf.pages[:3])
+    assert ("70 procent" in text) is mentions_70
+    assert ("de rechter beslissen" in text) is not mentions_70

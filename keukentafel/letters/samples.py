@@ -212,6 +212,7 @@ def sample_details(kind: str, on: date) -> dict[str, Any]:
         }
     if kind == "proposal":
         return {
+            "presumption_applies": True,  # set by the mailing use case: 10+ rented homes in scope
             "packages": [
                 {
                     "code": "A",

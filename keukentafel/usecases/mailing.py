@@ -17,7 +17,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.domain.consent import MailingNotAllowed, check_mailing, objection_deadline
+from keukentafel.domain.consent import (
+    MIN_HOMES_FOR_PRESUMPTION,
+    MailingNotAllowed,
+    check_mailing,
+    objection_deadline,
+)
 from keukentafel.domain.invitations import next_sequence
 from keukentafel.domain.model import Project
 from keukentafel.domain.outbox import OutgoingMessage
@@ -90,6 +95,8 @@ def prepare_mailing(
     rented = [h for h in households if not h.is_vacant and not h.is_owner_occupied]
     details = dict(details or {})
     check_mailing(kind, project, homes_in_scope=len(rented), recipients=units, details=details)
+    if kind == "proposal":  # the 70% presumption of art. 7:220 lid 3 needs 10+ rented homes
+        details["presumption_applies"] = len(rented) >= MIN_HOMES_FOR_PRESUMPTION
     if kind == "consent_reached":
         details["notice_date_text"] = nl_date(on)
         details["objection_deadline_text"] = nl_date(objection_deadline(on))
