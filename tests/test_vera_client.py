@@ -16,7 +16,6 @@ from connectors.erp.vera import (
     UNITS,
     CursorLoop,
     HeaderCursorPaginator,
-    SnapshotCache,
     SnapshotIncomplete,
     VeraClient,
     VeraRequestError,
@@ -503,27 +502,6 @@ def test_agreements_that_are_not_about_living_there_are_out_of_scope(
 def test_base_dataset_is_deterministic(base_dataset: VeraDataset) -> None:
     again = generate_dataset(300, seed=7, complexes=4)
     assert again.units == base_dataset.units and again.relations == base_dataset.relations
-
-
-def test_a_cache_skips_unchanged_pages_on_a_re_read(
-    client: VeraClient, server: FakeVeraServer, dataset: VeraDataset
-) -> None:
-    cache = SnapshotCache()
-    first = read_snapshot(client, [], cache=cache)
-    pages = cache.misses
-    assert cache.hits == 0 and len(cache) == pages
-    dataset.relations[150]["contactgegevens"] = [
-        {"soort": {"code": "MOB"}, "waarde": "06-99999999", "voorkeur": {"code": "EER"}}
-    ]
-    second = read_snapshot(client, [], cache=cache)
-    assert (cache.hits, cache.misses) == (pages - 1, pages + 1)  # only the changed page mapped
-    changed = [r for r in second.residents if r.relation_id == dataset.relations[150]["id"]]
-    assert changed[0].contacts[0].value == "06-99999999"
-    assert first.units == second.units and len(first.residents) == len(second.residents)
-    server.faults.add(Fault("status", endpoint=UNITS, page=3, times=None))
-    with pytest.raises(SnapshotIncomplete):
-        read_snapshot(client, [], cache=cache)
-    assert len(cache) == pages  # a failed read leaves the cache as it was
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 422])

@@ -25,7 +25,6 @@ saves it again; it survives the process) each page's item ids, content hashes an
 kept by a digest of the page's bytes and of the mapping code, and such a page's items reach the
 snapshot as :class:`~keukentafel.domain.register.Digested` items whose values are mapped only
 when needed. Pages with rows kept aside or agreements that need the unit list are always mapped.
-An optional in-process :class:`SnapshotCache` does the same for mapped pages within one process.
 """
 
 from __future__ import annotations
@@ -539,7 +538,7 @@ def _secret(env: Mapping[str, str], name: str, what: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _MappedPage:
-    """One page of one endpoint, mapped. Shared between runs by :class:`SnapshotCache`."""
+    """One page of one endpoint, mapped."""
 
     count: int
     mapped: tuple[Any, ...]
@@ -547,48 +546,6 @@ class _MappedPage:
     deferred: tuple[Any, ...] = ()  # agreements that need the unit list to be mapped
     other: int = 0  # agreements that are not about living in a unit
     digested: tuple[Digested, ...] = ()  # with a page memo: the items, known by their digests
-
-
-class SnapshotCache:
-    """Mapped pages of the previous read, by a digest of the page body and mapping options.
-
-    Optional. Keep one per process and pass it to every :func:`read_snapshot`: a re-sync then
-    skips JSON parsing and mapping for every page whose bytes did not change (a changed page,
-    and the pages after an insertion, are parsed and mapped again). It holds the pages of the
-    last successful read only; a failed read leaves it as it was.
-    """
-
-    def __init__(self) -> None:
-        self._pages: dict[tuple[str, str, bytes], _MappedPage] = {}
-        self._next: dict[tuple[str, str, bytes], _MappedPage] = {}
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._pages)
-
-    def get(self, key: tuple[str, str, bytes]) -> _MappedPage | None:
-        with self._lock:
-            page = self._next.get(key) or self._pages.get(key)
-            if page is not None:
-                self._next[key] = page
-                self.hits += 1
-            else:
-                self.misses += 1
-            return page
-
-    def put(self, key: tuple[str, str, bytes], page: _MappedPage) -> None:
-        with self._lock:
-            self._next[key] = page
-
-    def commit(self) -> None:
-        with self._lock:
-            self._pages, self._next = self._next, {}
-
-    def discard(self) -> None:
-        with self._lock:
-            self._next = {}
 
 
 def _code_version() -> bytes:
@@ -660,18 +617,11 @@ def _from_summary(endpoint: str, summary: bytes, lazy: _LazyPage) -> _MappedPage
 
 
 class _Reader:
-    """Shared state of one snapshot read: progress, a stop flag and the optional cache or memo."""
+    """Shared state of one snapshot read: progress, a stop flag and the optional page memo."""
 
-    def __init__(
-        self,
-        client: VeraClient,
-        progress: Progress | None,
-        cache: SnapshotCache | None,
-        memo: PageMemo | None = None,
-    ):
+    def __init__(self, client: VeraClient, progress: Progress | None, memo: PageMemo | None = None):
         self.client = client
         self.progress = progress
-        self.cache = cache
         self.memo = memo
         self.stop = threading.Event()
         self._lock = threading.Lock()
@@ -688,19 +638,13 @@ class _Reader:
         options: str,
         map_page: Callable[[list[Any]], _MappedPage],
     ) -> Iterator[tuple[_MappedPage, int | None]]:
-        cache = self.cache
         memo = self.memo
         entity = _ENTITY.get(endpoint)
 
         def handle(body: bytes, number: int) -> tuple[int, _MappedPage]:
             if memo is not None and entity is not None:
                 return memoised(body, number, entity, memo)
-            key = (endpoint, options, hashlib.blake2b(body, digest_size=16).digest())
-            page = cache.get(key) if cache is not None else None
-            if page is None:
-                page = map_page(parse_page(endpoint, body, number))
-                if cache is not None:
-                    cache.put(key, page)
+            page = map_page(parse_page(endpoint, body, number))
             return page.count, page
 
         def memoised(
@@ -802,7 +746,6 @@ def read_snapshot(
     *,
     cluster_kind: str = "FIN",
     progress: Progress | None = None,
-    cache: SnapshotCache | None = None,
     memo: PageMemo | None = None,
 ) -> Snapshot:
     """Units of ``complexes`` (all units when empty), all relations and agreements, mapped.
@@ -812,15 +755,15 @@ def read_snapshot(
     (maintenance, service, ...) count as out of scope. Raises :class:`SnapshotIncomplete` or
     :class:`VeraError` when any endpoint fails: then nothing of this snapshot may be applied.
     ``progress(endpoint, items_so_far, total_or_None)`` is called after each page, from worker
-    threads but never concurrently. ``cache`` (optional) lets a re-read skip unchanged pages.
+    threads but never concurrently.
 
     ``memo`` (the sync's page memo, from the store) skips parsing and mapping of pages it
     knows; the items then arrive in ``Snapshot.digested`` (all of them, known or mapped, so
     that validation need not hash them again).
     """
-    reader = _Reader(client, progress, cache, memo if cache is None else None)
+    reader = _Reader(client, progress, memo)
     with _gc_paused():
-        return _read(reader, complexes, cluster_kind, cache)
+        return _read(reader, complexes, cluster_kind)
 
 
 class _GcPause:
@@ -855,9 +798,7 @@ class _GcPause:
 _gc_paused = _GcPause()
 
 
-def _read(
-    reader: _Reader, complexes: list[str], cluster_kind: str, cache: SnapshotCache | None
-) -> Snapshot:
+def _read(reader: _Reader, complexes: list[str], cluster_kind: str) -> Snapshot:
     def guarded(fn: Callable[..., _Collected], *args: Any) -> _Collected:
         try:
             return fn(reader, *args)
@@ -865,24 +806,17 @@ def _read(
             reader.stop.set()  # the others stop after their current page
             raise
 
-    try:
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="vera") as pool:
-            futures = (
-                pool.submit(guarded, _read_units, complexes, cluster_kind),
-                pool.submit(guarded, _read_all, RELATIONS, _map_relation_page),
-                pool.submit(guarded, _read_all, AGREEMENTS, _map_agreement_page),
-            )
-            for future in futures:  # a failure wins; the others stop after their current page
-                error = future.exception()
-                if error is not None:
-                    raise error
-            units, relations, agreements = (future.result() for future in futures)
-    except BaseException:
-        if cache is not None:
-            cache.discard()
-        raise
-    if cache is not None:
-        cache.commit()
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="vera") as pool:
+        futures = (
+            pool.submit(guarded, _read_units, complexes, cluster_kind),
+            pool.submit(guarded, _read_all, RELATIONS, _map_relation_page),
+            pool.submit(guarded, _read_all, AGREEMENTS, _map_agreement_page),
+        )
+        for future in futures:  # a failure wins; the others stop after their current page
+            error = future.exception()
+            if error is not None:
+                raise error
+        units, relations, agreements = (future.result() for future in futures)
 
     leases: list[Lease] = agreements.mapped
     rejected = units.rejected + relations.rejected + agreements.rejected
