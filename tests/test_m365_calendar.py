@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from connectors.fakes.graph_server import FakeMicrosoft365, FaultRule
-from connectors.m365.auth import GraphAuth
 from connectors.m365.calendar import (
     GRAPH_TIME_ZONE,
     StaffCalendar,
@@ -17,36 +15,20 @@ from connectors.m365.calendar import (
     event_json,
     transaction_id,
 )
-from connectors.m365.config import M365Config
 from connectors.m365.graph import GraphClient
+from tests.m365_fixtures import STAFF, fake_m365, graph_auth, graph_client, m365_config, m365_env  # noqa: F401
 
-TENANT = "00000000-0000-0000-0000-00000000f002"
-CLIENT = "11111111-1111-1111-1111-11111111f002"
-SECRET = "fake-secret-for-tests"
-GUIDE = "guide.a@corporatie.example"
+GUIDE = STAFF  # the guide's own mailbox and calendar in the fake tenant
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeMicrosoft365]:
-    with FakeMicrosoft365(tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET) as server:
-        server.state.add_mailbox(GUIDE)
-        yield server
+def fake(fake_m365: FakeMicrosoft365) -> FakeMicrosoft365:
+    return fake_m365
 
 
 @pytest.fixture
-def client(fake: FakeMicrosoft365) -> GraphClient:
-    config = M365Config(
-        tenant_id=TENANT,
-        client_id=CLIENT,
-        client_secret_env="KT_TEST_M365_SECRET",
-        authority_host=fake.authority_host,
-        graph_base_url=fake.graph_base_url,
-        ca_bundle=fake.ca_bundle_path,
-        max_retries=4,
-        staff_calendars=[GUIDE],
-    )
-    auth = GraphAuth(config, env={"KT_TEST_M365_SECRET": SECRET})
-    return GraphClient(auth, config, backoff_base=0.01)
+def client(graph_client: GraphClient) -> GraphClient:
+    return graph_client
 
 
 def visit(**changes: object) -> VisitEvent:

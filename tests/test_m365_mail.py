@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -12,8 +11,6 @@ from typing import Any
 import pytest
 
 from connectors.fakes.graph_server import FakeMicrosoft365
-from connectors.m365.auth import GraphAuth
-from connectors.m365.config import M365Config
 from connectors.m365.graph import GraphClient, GraphError
 from connectors.m365.mail import (
     DEFAULT_CHUNK_BYTES,
@@ -24,34 +21,17 @@ from connectors.m365.mail import (
     html_to_text,
     to_graph_message,
 )
-
-TENANT = "00000000-0000-0000-0000-00000000f001"
-CLIENT = "11111111-1111-1111-1111-11111111f001"
-SECRET = "fake-secret-for-tests"
-MAILBOX = "project-noord@corporatie.example"
+from tests.m365_fixtures import MAILBOX, fake_m365, graph_auth, graph_client, m365_config, m365_env  # noqa: F401
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeMicrosoft365]:
-    with FakeMicrosoft365(tenant_id=TENANT, client_id=CLIENT, client_secret=SECRET) as server:
-        server.state.add_mailbox(MAILBOX)
-        yield server
+def fake(fake_m365: FakeMicrosoft365) -> FakeMicrosoft365:
+    return fake_m365
 
 
 @pytest.fixture
-def client(fake: FakeMicrosoft365) -> GraphClient:
-    config = M365Config(
-        tenant_id=TENANT,
-        client_id=CLIENT,
-        client_secret_env="KT_TEST_M365_SECRET",
-        authority_host=fake.authority_host,
-        graph_base_url=fake.graph_base_url,
-        ca_bundle=fake.ca_bundle_path,
-        max_retries=4,
-        mailbox=MAILBOX,
-    )
-    auth = GraphAuth(config, env={"KT_TEST_M365_SECRET": SECRET})
-    return GraphClient(auth, config, backoff_base=0.01)
+def client(graph_client: GraphClient) -> GraphClient:
+    return graph_client
 
 
 def sender(client: GraphClient, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> MailboxSender:
