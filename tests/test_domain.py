@@ -291,3 +291,31 @@ class _Page:
 
     def values(self) -> list[object]:
         return self._values
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("12", (12, "", "")),
+        ("12A", (12, "A", "")),
+        ("12 a", (12, "A", "")),
+        ("12-2", (12, "", "2")),
+        ("12A-3", (12, "A", "3")),
+        ("12 A 3", (12, "A", "3")),
+        ("12 bis", (12, "", "bis")),
+        ("12-A", (12, "", "A")),
+        (" 7  /  hs ", (7, "", "hs")),
+    ],
+)
+def test_one_house_number_parser_for_every_source(text: str, parts: tuple[int, str, str]) -> None:
+    from keukentafel.domain.addressing import split_house_number
+
+    assert split_house_number(text) == parts
+
+
+@pytest.mark.parametrize("text", ["", "A12", "0", "-3"])
+def test_house_number_without_a_number_is_refused(text: str) -> None:
+    from keukentafel.domain.addressing import split_house_number
+
+    with pytest.raises(ValueError, match="no house number"):
+        split_house_number(text)

@@ -45,7 +45,11 @@ from pathlib import Path
 from typing import Any
 
 from keukentafel.config import ConfigError, SpreadsheetConfig
-from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode
+from keukentafel.domain.addressing import (
+    InvalidPostcode,
+    normalise_postcode,
+    split_house_number,
+)
 from keukentafel.domain.model import (
     Address,
     AgreementKind,
@@ -368,31 +372,6 @@ def _match_headers(
 
 
 # --- mapping: small pure parsers -----------------------------------------------------------------
-
-_HOUSE_NUMBER = re.compile(r"^(\d+)(.*)$")
-_LETTER = re.compile(r"^([A-Za-z])(?=$|[\s\-/]|\d)")
-
-
-def split_house_number(text: str) -> tuple[int, str, str]:
-    """'12A-3' → (12, 'A', '3'): number, huisletter, huisnummertoevoeging.
-
-    A single letter right after the number (or after a space) is the huisletter; what follows
-    (after '-', '/', or a space) is the addition. After a '-' even a single letter is an
-    addition, as the resident wrote it: '12-A' stays (12, '', 'A'). Raises ValueError when the
-    text does not start with a number above zero.
-    """
-    text = " ".join(text.split())
-    match = _HOUSE_NUMBER.match(text)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError("no house number")
-    number, rest = int(match.group(1)), match.group(2).strip()
-    letter = ""
-    letter_match = _LETTER.match(rest)
-    if letter_match:
-        letter = letter_match.group(1).upper()
-        rest = rest[1:]
-    addition = rest.strip().lstrip("-/").strip()
-    return number, letter, " ".join(addition.split())
 
 
 class _Private:

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode
+from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode, split_house_number
 from keukentafel.domain.model import (
     Address,
     AgreementKind,
@@ -114,7 +114,6 @@ LANGUAGES: dict[str, str] = {
 }  # fmt: skip
 
 _CANONICAL_INITIALS = re.compile(r"(?:[A-Z][a-z]{0,3}\.)+")
-_HOUSE_NUMBER = re.compile(r"^\s*(\d{1,5})(?:\s*([A-Za-z])(?![A-Za-z]))?\s*(?:[-/]\s*)?(.*?)\s*$")
 
 
 # --- small readers: every field may be missing, null or of the wrong type ------------------
@@ -266,19 +265,21 @@ def _unit_address(value: Any, code: str) -> Address:
     adres = _obj(value, "field adres")
     street = _text(adres, "straatnaam")
     number_text = _text(adres, "huisnummer")
-    match = _HOUSE_NUMBER.match(number_text)
-    if not street or not match or int(match.group(1)) == 0:
+    try:
+        number, letter_in_number, addition_in_number = split_house_number(number_text)
+    except ValueError:
+        number = 0
+    if not street or not number:
         missing = "straatnaam" if not street else "huisnummer"
         raise RowRejected(
             RejectReason.MISSING_ADDRESS,
             f"field adres.{missing} is missing or unusable",
             unit_code=code,
         )
-    number = int(match.group(1))
     # Some ERPs put the letter or addition into huisnummer ("12A", "12-2"): keep what they put
     # in the proper fields first.
-    letter = _text(adres, "huisletter") or match.group(2) or ""
-    addition = _text(adres, "huisnummerToevoeging") or match.group(3)
+    letter = _text(adres, "huisletter") or letter_in_number
+    addition = _text(adres, "huisnummerToevoeging") or addition_in_number
     if len(letter) > 1:  # not a BAG huisletter: it is an addition in the wrong field
         letter, addition = "", f"{letter} {addition}".strip()
     addition = addition.lstrip("-/ ").strip()

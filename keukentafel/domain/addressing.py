@@ -44,3 +44,29 @@ def postnl_address_lines(name_lines: list[str] | tuple[str, ...], address: Addre
     """
     names = [line.strip() for line in name_lines if line and line.strip()][:4]
     return [*names, address.street_line, postcode_town_line(address.postcode, address.town)]
+
+
+_HOUSE_NUMBER = re.compile(r"^(\d+)(.*)$")
+_LETTER = re.compile(r"^([A-Za-z])(?=$|[\s\-/]|\d)")
+
+
+def split_house_number(text: str) -> tuple[int, str, str]:
+    """'12A-3' -> (12, 'A', '3'): number, huisletter, huisnummertoevoeging.
+
+    A single letter right after the number (or after a space) is the huisletter; what follows
+    (after '-', '/', or a space) is the addition, in the case it was written: '12 bis' ->
+    (12, '', 'bis'). After a '-' even a single letter is an addition: '12-A' -> (12, '', 'A').
+    Raises ValueError when the text does not start with a number above zero.
+    """
+    text = " ".join(text.split())
+    match = _HOUSE_NUMBER.match(text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError("no house number")
+    number, rest = int(match.group(1)), match.group(2).strip()
+    letter = ""
+    letter_match = _LETTER.match(rest)
+    if letter_match:
+        letter = letter_match.group(1).upper()
+        rest = rest[1:]
+    addition = rest.strip().lstrip("-/").strip()
+    return number, letter, " ".join(addition.split())

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from keukentafel.domain import addressing
 from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode
 from keukentafel.domain.model import (
     Address,
@@ -105,8 +106,6 @@ class TeamContact:
 
 
 # --- parsing helpers (pure) -----------------------------------------------------------------
-
-_HOUSE_NUMBER = re.compile(r"^\s*(\d{1,5})\s*(?:([A-Za-z])(?![A-Za-z]))?\s*[-/ ]?\s*(.*?)\s*$")
 
 _TRUE = frozenset({"ja", "j", "yes", "y", "true", "waar", "1", "x", "v", "✓"})
 _FALSE = frozenset({"", "nee", "n", "no", "false", "onwaar", "0", "-"})
@@ -220,17 +219,10 @@ def parse_bool(value: Any, field_name: str) -> bool:
 
 
 def split_house_number(text: str) -> tuple[int, str, str]:
-    """'12' -> (12, '', ''); '12A' -> (12, 'A', ''); '12-2' -> (12, '', '2');
-    '12 A 3' -> (12, 'A', '3'); '12 bis' -> (12, '', 'BIS'). Raises ValueError otherwise."""
-    match = _HOUSE_NUMBER.match(text)
-    if not match:
-        raise ValueError("no house number")
-    number = int(match.group(1))
-    letter = (match.group(2) or "").upper()
-    addition = match.group(3).strip(" -/").upper()
-    if number <= 0:
-        raise ValueError("house number must be positive")
-    return number, letter, addition
+    """As keukentafel.domain.addressing.split_house_number, with the addition in capitals so
+    that team lists and the register compare alike: '12 bis' -> (12, '', 'BIS')."""
+    number, letter, addition = addressing.split_house_number(text)
+    return number, letter, addition.upper()
 
 
 def normalise_phone(text: str) -> str:
