@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from keukentafel.store.db import make_engine, session_factory, upgrade
 from keukentafel.store.models import Base
 
+pytest_plugins = ["tests.m365_fixtures"]  # the fake Microsoft 365 tenant and a Graph client
+
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 

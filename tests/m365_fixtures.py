@@ -1,11 +1,11 @@
 """Shared pytest fixtures for the Microsoft 365 tests: the fake tenant, config, auth and client.
 
-Import what a test module needs, e.g.::
+A pytest plugin (``pytest_plugins`` in ``tests/conftest.py``): every test can ask for the fixtures
+``fake_m365``, ``m365_env``, ``m365_config``, ``graph_auth`` and ``graph_client`` by name. Test
+modules import only the constants and helpers (``MAILBOX``, ``make_m365_config``, ...).
 
-    from tests.m365_fixtures import MAILBOX, fake_m365, graph_client, m365_config  # noqa: F401
-
-``fake_m365`` is a started :class:`~connectors.fakes.graph_server.FakeMicrosoft365` with a client
-secret, the shared mailbox ``MAILBOX`` and the staff mailbox ``STAFF``; ``graph_client`` is a real
+``fake_m365`` is a started :class:`~connectors.fakes.m365.FakeMicrosoft365` with a client secret,
+the shared mailbox ``MAILBOX`` and the staff mailbox ``STAFF``; ``graph_client`` is a real
 :class:`~connectors.m365.graph.GraphClient` (real msal underneath) with tiny back-off.
 """
 
@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from connectors.fakes.graph_server import FakeMicrosoft365
+from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.m365.auth import GraphAuth
 from connectors.m365.config import M365Config
 from connectors.m365.graph import GraphClient

@@ -16,7 +16,7 @@ import yaml
 from prefect.testing.utilities import prefect_test_harness
 
 from connectors.erp.vera import RELATIONS
-from connectors.fakes.graph_server import FakeMicrosoft365
+from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.fakes.vera_data import generate_dataset
 from connectors.fakes.vera_server import FakeVeraServer, Fault
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from connectors.fakes.graph_server import FakeMicrosoft365, FaultRule
+from connectors.fakes.m365 import FakeMicrosoft365, FaultRule
 from connectors.m365.auth import GraphAuth
 from connectors.m365.config import M365Config
 from connectors.m365.graph import (
@@ -16,20 +16,7 @@ from connectors.m365.graph import (
     mailbox_of,
     parse_retry_after,
 )
-from tests.m365_fixtures import (
-    LIST_ID,
-    MAILBOX,
-    SITE_ID,
-    STAFF,
-    fake_m365,
-    graph_auth,
-    graph_client,
-    m365_config,
-    m365_env,
-    make_m365_config,
-)
-
-__all__ = ["fake_m365", "graph_auth", "graph_client", "m365_config", "m365_env"]
+from tests.m365_fixtures import LIST_ID, MAILBOX, SITE_ID, STAFF, make_m365_config
 
 ITEMS = f"/sites/{SITE_ID}/lists/{LIST_ID}/items"
 DELTA = f"{ITEMS}/delta"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from connectors.fakes.graph_server import FakeMicrosoft365
+from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.m365.auth import GraphAuth, M365AuthError
 from connectors.m365.config import M365Config
 from connectors.m365.graph import GraphClient
@@ -16,16 +16,9 @@ from tests.m365_fixtures import (
     CLIENT_SECRET,
     SECRET_ENV,
     TENANT_ID,
-    fake_m365,
-    graph_auth,
-    graph_client,
-    m365_config,
-    m365_env,
     make_certificate,
     make_m365_config,
 )
-
-__all__ = ["fake_m365", "graph_auth", "graph_client", "m365_config", "m365_env"]
 
 
 def _config(**values: object) -> M365Config:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.fakes.graph_server import FakeMicrosoft365, FaultRule
+from connectors.fakes.m365 import FakeMicrosoft365, FaultRule
 from connectors.m365.calendar import (
     GRAPH_TIME_ZONE,
     StaffCalendar,
@@ -16,7 +16,7 @@ from connectors.m365.calendar import (
     transaction_id,
 )
 from connectors.m365.graph import GraphClient
-from tests.m365_fixtures import STAFF, fake_m365, graph_auth, graph_client, m365_config, m365_env  # noqa: F401
+from tests.m365_fixtures import STAFF
 
 GUIDE = STAFF  # the guide's own mailbox and calendar in the fake tenant
 

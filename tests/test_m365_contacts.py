@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.worksheet.table import Table
 
-from connectors.fakes.graph_server import FakeMicrosoft365
+from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.m365.auth import GraphAuth
 from connectors.m365.config import ContactListConfig, ContactWorkbookConfig, M365Config
 from connectors.m365.contacts import (

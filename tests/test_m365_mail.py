@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from connectors.fakes.graph_server import FakeMicrosoft365
+from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.m365.graph import GraphClient, GraphError
 from connectors.m365.mail import (
     DEFAULT_CHUNK_BYTES,
@@ -21,7 +21,7 @@ from connectors.m365.mail import (
     html_to_text,
     to_graph_message,
 )
-from tests.m365_fixtures import MAILBOX, fake_m365, graph_auth, graph_client, m365_config, m365_env  # noqa: F401
+from tests.m365_fixtures import MAILBOX
 
 
 @pytest.fixture

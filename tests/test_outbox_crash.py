@@ -15,10 +15,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from connectors.fakes.graph_server import FakeMicrosoft365
+from connectors.fakes.m365 import FakeMicrosoft365
 from keukentafel.bootstrap import open_store
 from keukentafel.usecases.outbox import enqueue, outbox_counts
-from tests.m365_fixtures import MAILBOX, SECRET_ENV, fake_m365, m365_env, make_m365_config  # noqa: F401
+from tests.m365_fixtures import MAILBOX, make_m365_config
 from tests.test_outbox import messages
 
 ROOT = Path(__file__).resolve().parents[1]

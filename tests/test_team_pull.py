@@ -6,13 +6,13 @@ from datetime import date
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.fakes.graph_server import FakeMicrosoft365
+from connectors.fakes.m365 import FakeMicrosoft365
 from keukentafel.bootstrap import GraphConnection, SharePointListSource
 from keukentafel.domain.model import ContactKind, PracticalNeed
 from keukentafel.domain.register import RejectReason
 from keukentafel.usecases.team_contacts import effective_households, pull_team_contacts
 from tests import builders
-from tests.m365_fixtures import LIST_ID, SITE_ID, fake_m365, m365_env, make_m365_config  # noqa: F401
+from tests.m365_fixtures import LIST_ID, SITE_ID, make_m365_config
 from tests.test_sync_register import CORP, run
 
 COLUMNS = {

@@ -1,10 +1,10 @@
 """In-memory data of the fake Microsoft 365 tenant: SharePoint lists, drives, mailboxes, calendars.
 
-This module owns what :mod:`connectors.fakes.graph_server` serves; tests and the demo read and edit
-it directly (``fake.state``). Objects are kept in Graph's JSON shape where that is simplest, so a
-test can compare what a client sent with what Graph would have stored. It is not thread-safe on its
-own: the server holds ``state.lock`` while it handles a request, and tests editing the state while
-a client runs should hold it too.
+This module owns what :class:`~connectors.fakes.m365.server.FakeMicrosoft365` serves; tests and
+the demo read and edit it directly (``fake.state``). Objects are kept in Graph's JSON shape where
+that is simplest, so a test can compare what a client sent with what Graph would have stored. It
+is not thread-safe on its own: the server holds ``state.lock`` while it handles a request, and
+tests editing the state while a client runs should hold it too.
 """
 
 from __future__ import annotations
