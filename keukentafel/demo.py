@@ -213,6 +213,8 @@ def _week_of_changes(
     complexes: list[str],
 ) -> list[str]:
     """Edit the fake ERP's raw VERA data the way a real week would; say what was done (no names)."""
+    # Over 60 lines on purpose: four edits of raw VERA records, each next to the sentence the demo
+    # prints about it; split up, the records and what is said about them would drift apart.
     in_scope = {
         u["code"]
         for u in units
