@@ -221,3 +221,26 @@ def test_utc_now_is_naive_utc() -> None:
     now = utc_now()
     assert now.tzinfo is None
     assert abs((datetime.now(UTC).replace(tzinfo=None) - now).total_seconds()) < 5
+
+
+def test_the_mailing_writer_writes_with_the_corporations_letters(tmp_path: Path) -> None:
+    from keukentafel.letters.samples import SAMPLE_DATE, sample_details, sample_households
+
+    corporation_file(tmp_path / "corporations", "wsd.yaml", DEMO)
+    with build(settings_for(tmp_path, KEUKENTAFEL_LINK_SECRET=LINK_SECRET)) as app:
+        corp = app.corporation("WSD")
+        writer = app.mailing_writer(corp)
+    households = sample_households()[:2]
+    summary = writer.write(
+        "announcement",
+        households,
+        tmp_path / "mailing",
+        on=SAMPLE_DATE,
+        project=corp.project("DIJK-RENO"),
+        details=sample_details("announcement", SAMPLE_DATE),
+        mailing_key="WSD/DIJK-RENO/announcement/m-1",
+    )
+    assert summary.letters == 2 and summary.print_pdf is not None
+    assert summary.print_pdf.name.startswith("DIJK-RENO-announcement")
+    assert summary.print_pdf.read_bytes().startswith(b"%PDF")
+    assert len(summary.messages) == summary.emails
