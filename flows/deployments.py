@@ -26,7 +26,7 @@ from prefect.schedules import Cron
 from flows.mailing import dispatch_flow
 from flows.sync_register import sync_register_flow
 from flows.team_contacts import pull_team_contacts_flow
-from keukentafel.bootstrap import CorporationRegistry, build, installed
+from keukentafel.bootstrap import CorporationRegistry
 from keukentafel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,9 @@ def deployments(
 
 
 def main() -> None:
-    """Serve every corporation's deployments; the flows run in this process, on this App."""
-    settings = Settings.from_env()
-    with build(settings) as app, installed(app):
-        serve(*deployments(settings, app.corporations))
+    """Serve every corporation's deployments. Prefect starts each flow run in a fresh process,
+    which builds its own App from the same environment (keukentafel.bootstrap.current_app)."""
+    serve(*deployments(Settings.from_env()))
 
 
 if __name__ == "__main__":
