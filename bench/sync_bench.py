@@ -36,8 +36,9 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from connectors.erp.sources import VeraSource
 from connectors.erp.vera import VeraClient, cluster_params
-from keukentafel.bootstrap import VeraSource, open_store
+from keukentafel.bootstrap import open_store
 from keukentafel.config import CorporationFile
 from keukentafel.usecases.sync_register import sync_register
 

@@ -1,85 +1,90 @@
 """Deployments with schedules, served by the long-running ``keukentafel-worker`` process.
 
-``python -m flows.deployments`` registers, per corporation file in the config folder, the register
-sync (every morning at 06:00 Europe/Amsterdam: the register must be current when the team starts),
-the team-list pull (06:30) and the outbox dispatcher (every 10 minutes in the daytime), and then
-serves them: it polls the Prefect server and runs what is due. Run it against a real Prefect
-server (docker-compose.yml), not in ephemeral mode.
+``python -m flows.deployments`` registers, per corporation file in the config folder
+(``KEUKENTAFEL_CONFIG_DIR``), the register sync (every morning at 06:00 Europe/Amsterdam: the
+register must be current when the team starts), the team-list pull (06:30) and the outbox
+dispatcher (every 10 minutes in the daytime), and then serves them: it polls the Prefect server and
+runs what is due. Run it against a real Prefect server (docker-compose.yml), not in ephemeral mode.
+The times come from the settings (``KEUKENTAFEL_*_CRON``); nothing is read when this module is
+imported.
 
 A corporation's sync never runs twice at once (concurrency limit 1): two syncs of one register
-would each see the other's half-applied state as a change.
+would each see the other's half-applied state as a change. A corporation file that is invalid gets
+no deployments and is reported on stderr; the other corporations are served as usual.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import logging
+from typing import Any
 
-from prefect import serve
+from prefect import Flow, serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from flows.mailing import dispatch_flow
 from flows.sync_register import sync_register_flow
 from flows.team_contacts import pull_team_contacts_flow
-from keukentafel.bootstrap import load_corporation
+from keukentafel.bootstrap import CorporationRegistry
+from keukentafel.settings import Settings
 
-SYNC_CRON = os.environ.get("KEUKENTAFEL_SYNC_CRON", "0 6 * * *")
-
-
-TEAM_CRON = os.environ.get("KEUKENTAFEL_TEAM_CRON", "30 6 * * *")
-DISPATCH_CRON = os.environ.get("KEUKENTAFEL_DISPATCH_CRON", "*/10 7-21 * * *")
+log = logging.getLogger(__name__)
+TIMEZONE = "Europe/Amsterdam"
 
 
-def _one_at_a_time() -> ConcurrencyLimitConfig:
-    return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+def _scheduled(flow: Flow[..., Any], name: str, code: str, cron: str, tag: str) -> RunnerDeployment:
+    """One corporation's deployment of a flow: on a cron in Amsterdam time, one run at a time."""
+    deployment = flow.to_deployment(
+        name=f"{name}-{code.lower()}",
+        parameters={"corporation": code},
+        schedule=Cron(cron, timezone=TIMEZONE),
+        concurrency_limit=ConcurrencyLimitConfig(
+            limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+        ),
+        tags=[tag, code],
+    )
+    assert isinstance(deployment, RunnerDeployment)  # called outside an event loop: not awaitable
+    return deployment
 
 
-def deployments(config_dir: Path) -> list[object]:
+def deployments(
+    settings: Settings, corporations: CorporationRegistry | None = None
+) -> list[RunnerDeployment]:
     """Per corporation: the register sync; the team-list pull and the outbox dispatcher when
-    Microsoft 365 is configured. Each runs at most once at a time."""
-    result: list[object] = []
-    for path in sorted(config_dir.glob("*.yaml")):
-        config = load_corporation(path)
-        code = config.corporation.code
-        params = {"config_path": str(path)}
+    Microsoft 365 is configured. Each runs at most once at a time; flows get the corporation code."""
+    if corporations is None:
+        corporations = CorporationRegistry.from_dir(settings.config_dir)
+    for entry in corporations.invalid():
+        log.error("%s: no deployments for this corporation file:\n%s", entry.path, entry.error)
+    result: list[RunnerDeployment] = []
+    for code in corporations.codes():
+        m365 = corporations.get(code).m365
         result.append(
-            sync_register_flow.to_deployment(
-                name=f"sync-register-{code.lower()}",
-                parameters=params,
-                schedule=Cron(SYNC_CRON, timezone="Europe/Amsterdam"),
-                concurrency_limit=_one_at_a_time(),
-                tags=["register", code],
-            )
+            _scheduled(sync_register_flow, "sync-register", code, settings.sync_cron, "register")
         )
-        m365 = config.m365
-        if m365.get("contact_list") or m365.get("contact_workbook"):
+        if m365 and (m365.contact_list or m365.contact_workbook):
             result.append(
-                pull_team_contacts_flow.to_deployment(
-                    name=f"pull-team-contacts-{code.lower()}",
-                    parameters=params,
-                    schedule=Cron(TEAM_CRON, timezone="Europe/Amsterdam"),
-                    concurrency_limit=_one_at_a_time(),
-                    tags=["team-contacts", code],
+                _scheduled(
+                    pull_team_contacts_flow,
+                    "pull-team-contacts",
+                    code,
+                    settings.team_cron,
+                    "team-contacts",
                 )
             )
-        if m365.get("mailbox"):
+        if m365 and m365.mailbox:
             # Delivers what a mailing left in the outbox and resolves in-doubt messages.
             result.append(
-                dispatch_flow.to_deployment(
-                    name=f"dispatch-outbox-{code.lower()}",
-                    parameters=params,
-                    schedule=Cron(DISPATCH_CRON, timezone="Europe/Amsterdam"),
-                    concurrency_limit=_one_at_a_time(),
-                    tags=["outbox", code],
-                )
+                _scheduled(dispatch_flow, "dispatch-outbox", code, settings.dispatch_cron, "outbox")
             )
     return result
 
 
 def main() -> None:
-    config_dir = Path(os.environ.get("KEUKENTAFEL_CONFIG_DIR", "config/corporations"))
-    serve(*deployments(config_dir))  # type: ignore[arg-type]
+    """Serve every corporation's deployments. Prefect starts each flow run in a fresh process,
+    which builds its own App from the same environment (keukentafel.bootstrap.current_app)."""
+    serve(*deployments(Settings.from_env()))
 
 
 if __name__ == "__main__":

@@ -1,329 +1,500 @@
-"""The composition root: the one place that picks real adapters and wires them to use cases.
+"""The composition root: ``build(settings) -> App``, built once per process and handed around.
 
-Flows and the CLI call these factories; nothing else constructs engines, HTTP clients or sources.
-Connector modules are imported here lazily, so the domain and use cases never import them.
+The App holds what a process shares: one engine and sessionmaker (the schema migrated once, on
+first use; ``close()`` disposes the engine), the corporation files (every file validated once, with
+its typed sections), a clock, and the factories that choose the real adapters: the register
+source, the team's contact sources, the mail transport and the mailing writer. Adapters get the
+settings' snapshot of the environment to look up the secrets a corporation file names. Flows, the
+CLI and the demo call App methods and do no wiring of their own.
+
+Entry points install their App (``installed(app)``) before they call a flow; a flow run by the
+worker gets the one built from the environment on first use (``current_app()``). Nothing here
+runs at import time, and connector modules are imported lazily, when an adapter is used.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+import atexit
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default as email_policy
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
-
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.orm import Session, sessionmaker
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from keukentafel.config import (
     ConfigError,
     CorporationFile,
-    format_validation_error,
+    LettersConfig,
+    M365Config,
     load_config,
     load_yaml,
 )
-from keukentafel.domain.consent import COMPUTED_DETAILS
-from keukentafel.domain.model import Project
-from keukentafel.domain.register import PageMemo, Snapshot
 from keukentafel.settings import Settings
-from keukentafel.store.db import make_engine, session_factory, upgrade
-from keukentafel.usecases.register_summary import RegisterSummary, register_summary
-from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult, sync_register
-from keukentafel.usecases.team_contacts import TeamListRead
 
 if TYPE_CHECKING:
-    from connectors.m365.config import M365Config
-    from connectors.m365.graph import GraphClient
-    from keukentafel.letters.config import LettersConfig
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
-_M = TypeVar("_M", bound=BaseModel)
+    from connectors.m365.adapters import GraphConnection
+    from keukentafel.config.mailing_content import MailingContent
+    from keukentafel.domain.model import Household, Project
+    from keukentafel.letters.batch import MailingSummary
+    from keukentafel.letters.context import Event
+    from keukentafel.usecases.mailing import MailingResult
+    from keukentafel.usecases.outbox import DispatchReport, MailTransport
+    from keukentafel.usecases.register_summary import RegisterSummary
+    from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult
+    from keukentafel.usecases.team_contacts import TeamContactSource, TeamPullReport
 
-
-def open_store(database_url: str) -> sessionmaker[Session]:
-    """An engine on the URL with the schema migrated to the newest revision."""
-    engine = make_engine(database_url)
-    upgrade(engine)
-    return session_factory(engine)
-
-
-@dataclass
-class VeraSource:
-    """The corporation's ERP over VERA REST, limited to the projects' complexes."""
-
-    config: CorporationFile
-    env: Mapping[str, str]
-    name: str = "vera"
-
-    def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
-        from connectors.erp.vera import VeraClient, read_snapshot
-
-        vera = self.config.source.vera
-        assert vera is not None
-        with VeraClient(vera, env=self.env) as client:
-            return read_snapshot(
-                client,
-                self.config.complexes(),
-                cluster_kind=vera.cluster_kind,
-                progress=progress,
-                memo=memo,
-            )
+#: What the use cases take as ``clock``: the current time.
+Clock = Callable[[], datetime]
 
 
-@dataclass
-class SpreadsheetSource:
-    """An ERP export (CSV or XLSX) read through the column mapping in config."""
-
-    config: CorporationFile
-    name: str = "spreadsheet"
-
-    def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
-        from connectors.erp.spreadsheet import read_snapshot
-
-        sheet = self.config.source.spreadsheet
-        assert sheet is not None
-        snapshot = read_snapshot(sheet, self.config.complexes())
-        if progress:
-            progress(Path(sheet.path).name, len(snapshot.units), len(snapshot.units))
-        return snapshot
+def utc_now() -> datetime:
+    """Naive UTC: what the store keeps and what the use cases compare with."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
-def register_source(
-    config: CorporationFile, env: Mapping[str, str] | None = None
-) -> RegisterSource:
-    if config.source.kind == "vera":
-        return VeraSource(config, os.environ if env is None else env)
-    return SpreadsheetSource(config)
+# --- corporation files --------------------------------------------------------------------------
 
 
-def run_sync(
-    config_path: str | Path,
-    settings: Settings,
-    *,
-    progress: ProgressFn | None = None,
-) -> SyncResult:
-    config = load_corporation(config_path)
-    sessions = open_store(settings.database_url)
-    return sync_register(
-        sessions,
-        config.corporation.code,
-        register_source(config),
-        max_shrink=config.sync.max_shrink,
-        progress=progress,
-    )
+@dataclass(frozen=True, slots=True)
+class CorporationEntry:
+    """One corporation file: its configuration, or the error that makes it unusable."""
+
+    path: Path
+    code: str  # from the file; for a file that cannot be read, its name without .yaml
+    config: CorporationFile | None = None
+    error: ConfigError | None = None
 
 
-def summarise(config_path: str | Path, settings: Settings, on: date) -> RegisterSummary:
-    config = load_config(config_path)
-    sessions = open_store(settings.database_url)
-    return register_summary(sessions, config.corporation.code, config.domain_projects(), on)
-
-
-# --- optional sections: letters and Microsoft 365 ---------------------------------------------
-
-
-def letters_config(config: CorporationFile, path: str | Path) -> LettersConfig:
-    """The validated ``letters:`` section; relative logo and template paths resolve next to the file."""
-    from keukentafel.letters.config import LettersConfig
-
-    letters = _section(LettersConfig, config.letters, path, "letters")
-    base = Path(path).resolve().parent
-    updates: dict[str, object] = {}
-    if letters.branding.logo_path and not Path(letters.branding.logo_path).is_absolute():
-        branding = letters.branding.model_copy(
-            update={"logo_path": str(base / letters.branding.logo_path)}
-        )
-        updates["branding"] = branding
-    if letters.templates_dir and not Path(letters.templates_dir).is_absolute():
-        updates["templates_dir"] = str(base / letters.templates_dir)
-    return letters.model_copy(update=updates) if updates else letters
-
-
-def m365_config(config: CorporationFile, path: str | Path) -> M365Config:
-    from connectors.m365.config import M365Config
-
-    return _section(M365Config, config.m365, path, "m365")
-
-
-def _section(model: type[_M], data: dict[str, object], path: str | Path, key: str) -> _M:
-    if not data:
-        raise ConfigError(f"{path}: the {key!r} section is missing")
+def _read_entry(path: Path) -> CorporationEntry:
     try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        message = format_validation_error(Path(path), exc)
-        raise ConfigError(message.replace("\n  - ", f"\n  - {key}.")) from None
+        config = load_config(path)
+    except ConfigError as exc:
+        return CorporationEntry(path, _code_in(path), error=exc)
+    return CorporationEntry(path, config.corporation.code, config=config)
 
 
-def load_corporation(path: str | Path) -> CorporationFile:
-    """Load a corporation file and validate every section it has, so errors show up front."""
-    config = load_config(path)
-    if config.letters:
-        letters_config(config, path)
-    if config.m365:
-        m365_config(config, path)
-    return config
+def _code_in(path: Path) -> str:
+    """The corporation code an invalid file means, so asking for it gets the file's error."""
+    try:
+        corporation = load_yaml(path).get("corporation")
+    except ConfigError:
+        return path.stem
+    code = corporation.get("code") if isinstance(corporation, dict) else None
+    return code if isinstance(code, str) and code else path.stem
 
 
-@dataclass
-class GraphConnection:
-    """One MSAL app and one Graph client per process, made on first use."""
+class CorporationRegistry:
+    """Every corporation file of the process, each validated once when the registry is made.
 
-    config: M365Config
-    env: Mapping[str, str]
-    _client: GraphClient | None = None
-
-    @property
-    def client(self) -> GraphClient:
-        if self._client is None:
-            from connectors.m365.auth import GraphAuth
-            from connectors.m365.graph import GraphClient
-
-            self._client = GraphClient(GraphAuth(self.config, self.env), self.config)
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-
-@dataclass
-class SharePointListSource:
-    """The team's SharePoint list, read by delta after the first full read."""
-
-    graph: GraphConnection
-    name: str = "m365_list"
-
-    def read(self, state: str | None) -> TeamListRead:
-        from connectors.m365.contacts import read_contact_list_changes
-
-        found = read_contact_list_changes(self.graph.client, self.graph.config, state)
-        return TeamListRead(
-            contacts=list(found.contacts),
-            rejected=list(found.rejected),
-            removed_keys=[str(key) for key in found.removed_ids],
-            state=found.delta_link,
-            full=found.full,
-        )
-
-
-@dataclass
-class WorkbookSource:
-    """The team's Excel file in SharePoint or OneDrive, read whole every time."""
-
-    graph: GraphConnection
-    name: str = "m365_workbook"
-
-    def read(self, state: str | None) -> TeamListRead:
-        from connectors.m365.contacts import read_contact_workbook
-
-        contacts, rejected = read_contact_workbook(self.graph.client, self.graph.config)
-        return TeamListRead(contacts=list(contacts), rejected=list(rejected), full=True)
-
-
-@dataclass
-class GraphMailTransport:
-    """The outbox's transport over a shared mailbox (sendMail, or draft + upload above 3 MB)."""
-
-    graph: GraphConnection
-
-    def __post_init__(self) -> None:
-        from connectors.m365.mail import MailboxSender
-
-        config = self.graph.config
-        if not config.mailbox:
-            raise ConfigError("m365.mailbox is not set: there is no shared mailbox to send from")
-        self.sender = MailboxSender(
-            self.graph.client, config.mailbox, pace_per_minute=config.send_pace_per_minute
-        )
-
-    def send(self, message: bytes, message_id: str) -> None:
-        """Send through Graph; only a refusal (4xx, or a message Graph cannot take) is certain."""
-        from connectors.m365.graph import GraphError
-        from keukentafel.usecases.outbox import DeliveryRejected
-
-        parsed = message_from_bytes(message, policy=email_policy)
-        assert isinstance(parsed, EmailMessage)
-        try:
-            self.sender.send(parsed, message_id)
-        except ValueError as exc:  # not a sendable message: it never left
-            raise DeliveryRejected(str(exc)) from exc
-        except GraphError as exc:
-            if 400 <= exc.status < 500:  # refused (after the client's throttling retries)
-                raise DeliveryRejected(str(exc)) from exc
-            raise  # 5xx or a broken connection: it may have been accepted
-
-    def already_sent(self, message_id: str, since: datetime) -> bool:
-        # The store keeps naive UTC times; Graph filters need an explicit zone.
-        aware = since if since.tzinfo else since.replace(tzinfo=UTC)
-        return self.sender.find_sent(message_id, aware)
-
-
-# --- mailings -----------------------------------------------------------------------------------
-
-
-class EventContent(BaseModel):
-    model_config = {"extra": "forbid"}
-
-    event_id: str
-    title: str
-    start: datetime
-    end: datetime
-    location_name: str
-    location_address: str
-    online_url: str = ""
-
-
-class MailingContent(BaseModel):
-    """What a mailing says besides the household: one shared event and the kind's details.
-
-    Read from a YAML file (``mailing send --content FILE``)::
-
-        event:                      # for invitations to one meeting (leave out otherwise)
-          event_id: bewonersavond-1
-          title: Informatieavond over de renovatie
-          start: 2026-12-10T19:30
-          end: 2026-12-10T21:00
-          location_name: Buurthuis De Schakel
-          location_address: Dijkstraat 4, 1234 AB Ons Dorp
-        details: {works_summary: [...], start_period_text: voorjaar 2027, moving_out: false}
-
-    The ``details`` keys per kind are documented in templates/README.md.
+    An invalid file is kept with its error: asking for that corporation raises the error, and
+    every other corporation works as usual. Two files with the same corporation code are both
+    unusable (which one is meant cannot be known).
     """
 
-    model_config = {"extra": "forbid"}
+    def __init__(self, entries: Iterable[CorporationEntry]) -> None:
+        found = list(entries)
+        paths: dict[str, list[Path]] = {}
+        for entry in found:
+            paths.setdefault(entry.code, []).append(entry.path)
+        self._entries: list[CorporationEntry] = []
+        for entry in found:
+            twins = paths[entry.code]
+            if len(twins) > 1:
+                listed = ", ".join(str(p) for p in twins)
+                entry = CorporationEntry(
+                    entry.path,
+                    entry.code,
+                    error=ConfigError(f"corporation {entry.code} is configured twice: {listed}"),
+                )
+            self._entries.append(entry)
 
-    mailing_id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._-]+$")
-    event: EventContent | None = None
-    details: dict[str, object] = {}
-    units: list[str] | None = None  # only these units (e.g. the tenants who did not agree)
+    @classmethod
+    def from_dir(cls, folder: Path) -> CorporationRegistry:
+        """Every ``*.yaml`` in the folder (none when the folder does not exist)."""
+        return cls(_read_entry(path) for path in sorted(Path(folder).glob("*.yaml")))
+
+    @classmethod
+    def from_files(cls, paths: Iterable[str | Path]) -> CorporationRegistry:
+        return cls(_read_entry(Path(path)) for path in paths)
+
+    def entries(self) -> list[CorporationEntry]:
+        """Every file, valid or not, in file-name order."""
+        return list(self._entries)
+
+    def codes(self) -> list[str]:
+        """The codes of the usable corporations."""
+        return [e.code for e in self._entries if e.config is not None]
+
+    def invalid(self) -> list[CorporationEntry]:
+        return [e for e in self._entries if e.error is not None]
+
+    def entry(self, code: str) -> CorporationEntry:
+        for entry in self._entries:
+            if entry.code == code:
+                return entry
+        known = ", ".join(e.code for e in self._entries) or "none"
+        raise ConfigError(f"no corporation file for {code!r} (configured: {known})")
+
+    def get(self, code: str) -> CorporationFile:
+        """The corporation's validated configuration, or the ConfigError of its file."""
+        entry = self.entry(code)
+        if entry.error is not None:
+            raise entry.error
+        assert entry.config is not None
+        return entry.config
+
+    def single(self) -> CorporationFile:
+        """The one corporation of a registry made from one file (the CLI's ``--config``)."""
+        if len(self._entries) != 1:
+            raise ConfigError(f"expected one corporation file, found {len(self._entries)}")
+        return self.get(self._entries[0].code)
+
+    def path(self, code: str) -> Path:
+        return self.entry(code).path
 
 
-def find_project(config: CorporationFile, code: str) -> Project:
-    for project in config.domain_projects():
-        if project.code == code:
-            return project
-    known = ", ".join(p.code for p in config.projects)
-    raise ConfigError(f"no project {code!r} in this corporation file (known: {known})")
+# --- the mailing writer (until letters/output.py offers the MailingWriter port) -----------------
+
+
+@dataclass(frozen=True)
+class LettersMailingWriter:
+    """Writes one corporation's mailings: its letters section and its link-signing secret."""
+
+    letters: LettersConfig
+    secret: bytes
+
+    def write(
+        self,
+        kind: str,
+        households: Sequence[Household],
+        out_dir: Path,
+        *,
+        on: date,
+        project: Project,
+        events: Mapping[str, Event] | None = None,
+        details: Mapping[str, Any] | None = None,
+        mailing_key: str | None = None,
+        sequences: Mapping[str, int] | None = None,
+    ) -> MailingSummary:
+        from keukentafel.letters.batch import write_mailing
+
+        return write_mailing(
+            kind,
+            households,
+            self.letters,
+            out_dir,
+            on=on,
+            project=project,
+            events=events,
+            details=details,
+            secret=self.secret,
+            mailing_key=mailing_key,
+            sequences=sequences,
+        )
+
+
+class UnitNotInRegister(LookupError):
+    """The unit asked for is not in the corporation's register (never synced, or another code)."""
+
+
+# --- the application ----------------------------------------------------------------------------
+
+
+class App:
+    """What one process shares; made by :func:`build`. Use it as a context manager, or close it."""
+
+    def __init__(
+        self, settings: Settings, corporations: CorporationRegistry, clock: Clock = utc_now
+    ) -> None:
+        self.settings = settings
+        self.corporations = corporations
+        self.clock = clock
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._lock = threading.Lock()
+
+    # -- store
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The sessionmaker on the store; the first use makes the engine and migrates the schema."""
+        with self._lock:
+            if self._sessions is None:
+                from keukentafel.store.db import make_engine, session_factory, upgrade
+
+                engine = make_engine(self.settings.database_url)
+                upgrade(engine)
+                self._engine, self._sessions = engine, session_factory(engine)
+            return self._sessions
+
+    def close(self) -> None:
+        """Dispose of the engine (a later use makes and migrates a new one)."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine, self._sessions = None, None
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- configuration
+
+    def corporation(self, code: str) -> CorporationFile:
+        """The validated corporation file; a ConfigError when it is missing or invalid."""
+        return self.corporations.get(code)
+
+    def letters(self, corp: CorporationFile) -> LettersConfig:
+        if corp.letters is None:
+            raise ConfigError(f"{self._where(corp)}: the 'letters' section is missing")
+        return corp.letters
+
+    def m365(self, corp: CorporationFile) -> M365Config:
+        if corp.m365 is None:
+            raise ConfigError(f"{self._where(corp)}: the 'm365' section is missing")
+        return corp.m365
+
+    def _where(self, corp: CorporationFile) -> str:
+        try:
+            return str(self.corporations.path(corp.code))
+        except ConfigError:
+            return corp.code
+
+    def link_secret(self, letters: LettersConfig) -> bytes:
+        """The secret that signs personal links, from the variable ``letters.link_secret_env``."""
+        name = letters.link_secret_env
+        value = self.settings.environ.get(name, "")
+        if len(value.encode()) < 16:
+            raise ConfigError(
+                f"letters.link_secret_env: environment variable {name} is unset or shorter "
+                "than 16 bytes"
+            )
+        return value.encode()
+
+    # -- factories: the real adapters for one corporation
+
+    def register_source(self, corp: CorporationFile) -> RegisterSource:
+        from connectors.erp.sources import SpreadsheetSource, VeraSource
+
+        if corp.source.kind == "vera":
+            return VeraSource(corp, self.settings.environ)
+        return SpreadsheetSource(corp)
+
+    def graph(self, corp: CorporationFile) -> GraphConnection:
+        """A new Graph connection for the corporation's tenant; the caller closes it."""
+        from connectors.m365.adapters import GraphConnection
+
+        return GraphConnection(self.m365(corp), self.settings.environ)
+
+    @contextmanager
+    def team_sources(self, corp: CorporationFile) -> Iterator[list[TeamContactSource]]:
+        """The team's lists configured in ``m365`` (SharePoint list, Excel file), for one task."""
+        from connectors.m365.adapters import SharePointListSource, WorkbookSource
+
+        graph = self.graph(corp)
+        sources: list[TeamContactSource] = []
+        if graph.config.contact_list:
+            sources.append(SharePointListSource(graph))
+        if graph.config.contact_workbook:
+            sources.append(WorkbookSource(graph))
+        try:
+            yield sources
+        finally:
+            graph.close()
+
+    @contextmanager
+    def mail_transport(self, corp: CorporationFile) -> Iterator[MailTransport | None]:
+        """The shared mailbox (``m365.mailbox``) for one task; None when there is none."""
+        if corp.m365 is None or not corp.m365.mailbox:
+            yield None
+            return
+        from connectors.m365.adapters import GraphMailTransport
+
+        graph = self.graph(corp)
+        try:
+            yield GraphMailTransport(graph)
+        finally:
+            graph.close()
+
+    def mailing_writer(self, corp: CorporationFile) -> LettersMailingWriter:
+        letters = self.letters(corp)
+        return LettersMailingWriter(letters, self.link_secret(letters))
+
+    # -- what the entry points do
+
+    def run_sync(self, code: str, *, progress: ProgressFn | None = None) -> SyncResult:
+        """Sync the corporation's register from its source (SyncFailed / SyncRefused as usual)."""
+        from keukentafel.usecases.sync_register import sync_register
+
+        corp = self.corporation(code)
+        return sync_register(
+            self.sessions,
+            corp.code,
+            self.register_source(corp),
+            max_shrink=corp.sync.max_shrink,
+            clock=self.clock,
+            progress=progress,
+        )
+
+    def summarise(self, code: str, on: date) -> RegisterSummary:
+        from keukentafel.usecases.register_summary import register_summary
+
+        corp = self.corporation(code)
+        return register_summary(self.sessions, corp.code, corp.domain_projects(), on)
+
+    def households(self, code: str, on: date) -> list[Household]:
+        """The register's households with the team's additions merged in."""
+        from keukentafel.usecases.team_contacts import effective_households
+
+        return effective_households(self.sessions, self.corporation(code).code, on)
+
+    def pull_team_contacts(self, code: str, on: date) -> dict[str, TeamPullReport]:
+        """Read every team list of the corporation into the store; a report per source name."""
+        from keukentafel.usecases.team_contacts import pull_team_contacts
+
+        corp = self.corporation(code)
+        reports: dict[str, TeamPullReport] = {}
+        with self.team_sources(corp) as sources:
+            for source in sources:
+                reports[source.name] = pull_team_contacts(
+                    self.sessions,
+                    corp.code,
+                    source,
+                    on=on,
+                    complexes=corp.complexes(),
+                    clock=self.clock,
+                )
+        return reports
+
+    def prepare_mailing(
+        self, code: str, project_code: str, kind: str, *, on: date, content: MailingContent
+    ) -> MailingResult:
+        """Compose, print and enqueue one mailing (counts and paths, no personal data)."""
+        from keukentafel.usecases.mailing import prepare_mailing
+
+        corp = self.corporation(code)
+        project = corp.project(project_code)
+        writer = self.mailing_writer(corp)
+        out_dir = self.settings.output_dir / "mailings" / f"{project.code}-{kind}-{on.isoformat()}"
+        return prepare_mailing(
+            self.sessions,
+            project,
+            kind,
+            writer.letters,
+            out_dir,
+            on=on,
+            secret=writer.secret,
+            mailing_id=content.mailing_id,
+            shared_event=content.event,
+            details=content.details,
+            units=content.units,
+        )
+
+    def dispatch(self, code: str, mailing_key: str | None = None) -> DispatchReport | None:
+        """Deliver the outbox through the shared mailbox; None when no mailbox is configured."""
+        from keukentafel.usecases.outbox import dispatch
+
+        corp = self.corporation(code)
+        with self.mail_transport(corp) as transport:
+            if transport is None:
+                return None
+            # The mailbox sender paces itself (m365.send_pace_per_minute): pacing in one layer.
+            return dispatch(
+                self.sessions, corp.code, transport, mailing_key=mailing_key, clock=self.clock
+            )
+
+    def outbox_counts(self, code: str, mailing_key: str | None = None) -> dict[str, int]:
+        from keukentafel.usecases.outbox import outbox_counts
+
+        return outbox_counts(self.sessions, self.corporation(code).code, mailing_key)
+
+    def preview_letter(
+        self, code: str, kind: str, unit_code: str, out_dir: Path, *, on: date
+    ) -> tuple[Path, Path]:
+        """One letter for one household of the register as (PDF, HTML), with sample content."""
+        from keukentafel.letters.batch import preview
+
+        corp = self.corporation(code)
+        letters = self.letters(corp)
+        household = next((h for h in self.households(code, on) if h.unit.code == unit_code), None)
+        if household is None:
+            raise UnitNotInRegister(
+                f"unit {unit_code} is not in the register of {corp.code}; run a sync first"
+            )
+        project = next(
+            (p for p in corp.domain_projects() if household.unit.complex_code in p.complex_codes),
+            None,
+        )
+        return preview(kind, household, letters, out_dir, project=project, on=on)
+
+
+def build(
+    settings: Settings, *, corporations: CorporationRegistry | None = None, clock: Clock = utc_now
+) -> App:
+    """The App for these settings: the corporation files of ``settings.config_dir`` unless given."""
+    if corporations is None:
+        corporations = CorporationRegistry.from_dir(settings.config_dir)
+    return App(settings, corporations, clock)
+
+
+# --- the process's App --------------------------------------------------------------------------
+
+_current: App | None = None
+_current_lock = threading.Lock()
+
+
+def current_app() -> App:
+    """The App installed by the entry point, or else one built from the environment on first use."""
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = build(Settings.from_env())
+            atexit.register(_current.close)
+        return _current
+
+
+@contextmanager
+def installed(app: App) -> Iterator[App]:
+    """Make ``app`` the process's App while the block runs (the CLI, the demo and tests)."""
+    global _current
+    with _current_lock:
+        previous, _current = _current, app
+    try:
+        yield app
+    finally:
+        with _current_lock:
+            _current = previous
+
+
+# --- mailing content ----------------------------------------------------------------------------
 
 
 def mailing_content(
     kind: str, on: date, content_path: str | Path | None, *, sample: bool
 ) -> MailingContent:
     """What a mailing says besides each household's own details: a content file, or samples."""
-    from keukentafel.letters.samples import sample_details, sample_event
+    from keukentafel.config.mailing_content import MailingContent, load_mailing_content
 
     if sample:
-        event = sample_event(kind, on)
+        from keukentafel.domain.consent import COMPUTED_DETAILS
+        from keukentafel.letters.samples import sample_details, sample_event
+
         return MailingContent(
             mailing_id=f"sample-{on.isoformat()}",
-            event=EventContent(**{f: getattr(event, f) for f in EventContent.model_fields})
-            if event
-            else None,
+            event=sample_event(kind, on),
             details={
                 k: v for k, v in sample_details(kind, on).items() if k not in COMPUTED_DETAILS
             },
@@ -333,54 +504,17 @@ def mailing_content(
             f"mailing {kind}: give --content FILE with its mailing_id, event and details "
             "(see templates/README.md)"
         )
-    data = load_yaml(Path(content_path))
-    try:
-        return MailingContent.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(Path(content_path), exc)) from None
+    return load_mailing_content(content_path)
 
 
-def prepare_mailing(
-    config_path: str | Path,
-    settings: Settings,
-    project_code: str,
-    kind: str,
-    *,
-    on: date,
-    content_path: str | Path | None = None,
-    sample: bool = False,
-) -> dict[str, object]:
-    """Compose, print and enqueue one mailing; returns counts and paths (no personal data)."""
-    from keukentafel.letters.links import read_link_secret
-    from keukentafel.usecases.mailing import prepare_mailing as prepare
+def open_store(database_url: str) -> sessionmaker[Session]:
+    """An engine on the URL with the schema migrated, for tests and benchmarks outside an App.
 
-    config = load_corporation(config_path)
-    letters = letters_config(config, config_path)
-    project = find_project(config, project_code)
-    from keukentafel.letters.context import Event
+    Entry points use ``App.sessions`` (one engine per process); the integrator removes this once
+    the remaining tests and bench/ use the App or the store fixtures.
+    """
+    from keukentafel.store.db import make_engine, session_factory, upgrade
 
-    content = mailing_content(kind, on, content_path, sample=sample)
-    try:
-        event = Event(**content.event.model_dump()) if content.event else None
-    except ValueError as exc:
-        raise ConfigError(f"{content_path}: event: {exc}") from None
-    try:
-        secret = read_link_secret(letters.link_secret_env)
-    except Exception as exc:
-        raise ConfigError(f"letters.link_secret_env: {exc}") from None
-    sessions = open_store(settings.database_url)
-    out_dir = settings.output_dir / "mailings" / f"{project.code}-{kind}-{on.isoformat()}"
-    result = prepare(
-        sessions,
-        project,
-        kind,
-        letters,
-        out_dir,
-        on=on,
-        secret=secret,
-        mailing_id=content.mailing_id,
-        shared_event=event,
-        details=content.details,
-        units=content.units,
-    )
-    return result.as_dict()
+    engine = make_engine(database_url)
+    upgrade(engine)
+    return session_factory(engine)

@@ -1,177 +1,184 @@
 """The demo: every capability built so far, end to end, on generated residents.
 
-It starts the fake servers (VERA ERP; later steps add Microsoft 365), writes an effective
-corporation file that points at them, and runs the real flows in Prefect's ephemeral mode into a
-local SQLite store under the output folder. Nothing here is used in production; it is the demo's
-composition root, as bootstrap.py is the real one.
+It starts the fake servers (a VERA ERP and a Microsoft 365 tenant), writes an effective corporation
+file that points at them, and runs the real flows in Prefect's ephemeral mode on one App
+(keukentafel/bootstrap.py) whose store, a local SQLite file, and output are under the demo folder.
+Its settings come from the command line; the fake servers' secrets go into the settings' own
+snapshot of the environment, never into the process environment. Nothing here is used in
+production. It prints through keukentafel/cli/present.py.
+
+``config/demo.yaml`` and the mailing content are read from the source tree (the demo runs from a
+checkout or an editable install, like the fake servers it starts).
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import yaml
 from rich.console import Console
 from rich.rule import Rule
 
+from keukentafel.settings import Settings, quiet_prefect_defaults
+
 if TYPE_CHECKING:
-    from connectors.fakes.graph_server import FakeMicrosoft365
+    from connectors.fakes.m365 import FakeMicrosoft365
+    from keukentafel.bootstrap import App
     from keukentafel.domain.model import Household, Resident
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "config" / "demo.yaml"
+DEMO_CONTENT = ROOT / "config" / "mailings" / "havenkwartier-info_evening.yaml"
 API_KEY_ENV = "KEUKENTAFEL_DEMO_VERA_API_KEY"
+M365_SECRET_ENV = "KEUKENTAFEL_DEMO_M365_SECRET"  # noqa: S105 - the name of a variable
+LINK_SECRET_ENV = "KEUKENTAFEL_LINK_SECRET"  # noqa: S105 - the name of a variable
 
 
-def _prepare_environment(out_dir: Path) -> None:
-    """Point the store and Prefect's ephemeral database at the demo folder (before Prefect loads)."""
-    os.environ["KEUKENTAFEL_DATABASE_URL"] = f"sqlite:///{out_dir / 'keukentafel.db'}"
-    os.environ["KEUKENTAFEL_DATA_DIR"] = str(out_dir / "data")
-    os.environ["KEUKENTAFEL_OUTPUT_DIR"] = str(out_dir)
-    os.environ.setdefault("PREFECT_HOME", str(out_dir / ".prefect"))
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+def demo_settings(settings: Settings, out_dir: Path, secrets_by_name: dict[str, str]) -> Settings:
+    """The store, local state and output under the demo folder; the fake servers' secrets (and a
+    link secret, unless one is set) in the settings' snapshot of the environment."""
+    environ = {**settings.environ, **secrets_by_name}  # the fakes' own secrets always win
+    environ.setdefault(LINK_SECRET_ENV, secrets.token_urlsafe(32))
+    return replace(
+        settings,
+        database_url=f"sqlite:///{out_dir / 'keukentafel.db'}",
+        data_dir=out_dir / "data",
+        output_dir=out_dir,
+        environ=MappingProxyType(environ),
+    )
 
 
-def _effective_config(out_dir: Path, vera_url: str) -> Path:
+def _effective_config(out_dir: Path, vera_url: str, tenant: FakeMicrosoft365) -> Path:
     data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
     data["source"]["vera"]["base_url"] = vera_url
+    data["m365"].update(
+        authority_host=tenant.authority_host,
+        graph_base_url=tenant.graph_base_url,
+        ca_bundle=tenant.ca_bundle_path,
+        client_secret_env=M365_SECRET_ENV,
+    )
     path = out_dir / "demo.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
 
-def run_demo(console: Console, *, out_dir: Path, units: int = 600) -> None:
+def run_demo(console: Console, settings: Settings, *, out_dir: Path, units: int = 600) -> None:
     out_dir = out_dir.resolve()
     if out_dir.exists():
         shutil.rmtree(out_dir)  # the demo starts from nothing every time
     out_dir.mkdir(parents=True)
-    _prepare_environment(out_dir)
+    # Prefect's ephemeral database and log level, before Prefect is first imported.
+    quiet_prefect_defaults(prefect_home=out_dir / ".prefect")
 
     from connectors.fakes.vera_data import generate_dataset
     from connectors.fakes.vera_server import FakeVeraServer
-    from flows.sync_register import sync_register_flow
-    from keukentafel.bootstrap import summarise
-    from keukentafel.cli import print_register, print_sync_summary, print_team_pull
-    from keukentafel.config import load_config
-    from keukentafel.settings import Settings
+    from keukentafel.bootstrap import CorporationRegistry, build, installed
 
     dataset = generate_dataset(units, seed=2, complexes=5)
-    api_key = secrets.token_urlsafe(24)
-    os.environ[API_KEY_ENV] = api_key  # the corporation file names this variable, never the key
-    with FakeVeraServer(dataset, api_key=api_key) as vera:
-        config_path = _effective_config(out_dir, vera.url)
-        config = load_config(config_path)
-        console.print(Rule("1. Register sync from the corporation's ERP (fake VERA server)"))
-        console.print(
-            f"Fake ERP at {vera.url}: {len(dataset.units)} units, {len(dataset.relations)} relations, "
-            f"{len(dataset.leases)} agreements; projects select complexes {', '.join(config.complexes())}."
-        )
-        print_sync_summary(sync_register_flow(str(config_path)))
-
-        console.print(Rule("2. A week later: the ERP changed (and one row is broken)"))
-        for line in _week_of_changes(
-            dataset.units, dataset.relations, dataset.leases, config.complexes()
-        ):
-            console.print(f"  - {line}")
-        print_sync_summary(sync_register_flow(str(config_path)))
-
-        console.print(Rule("3. The same sync again: nothing changed, nothing written"))
-        print_sync_summary(sync_register_flow(str(config_path)))
-
-    console.print(Rule("4. The register per project and complex"))
-    print_register(summarise(config_path, Settings.from_env(), date.today()))
-
-    with _fake_tenant(config_path) as tenant:
-        console.print(
-            Rule("5. The guidance team's SharePoint list (fake Microsoft 365, real msal)")
-        )
-        _seed_team_list(tenant, config_path)
-        from flows.team_contacts import pull_team_contacts_flow
-
-        print_team_pull(pull_team_contacts_flow(str(config_path)))
-
-        console.print(
-            Rule("6. A mailing: invitation to an information evening (letters, e-mail, agenda)")
-        )
-        from flows.mailing import dispatch_flow, mailing_flow
-        from keukentafel.cli import print_mailing
-
-        os.environ.setdefault("KEUKENTAFEL_LINK_SECRET", secrets.token_urlsafe(32))
-        content = ROOT / "config" / "mailings" / "havenkwartier-info_evening.yaml"
-        result = mailing_flow(
-            str(config_path), "HAVEN-SLOOP", "info_evening", content_path=str(content)
-        )
-        print_mailing(result)
-        mailbox = yaml.safe_load(config_path.read_text(encoding="utf-8"))["m365"]["mailbox"]
-        sent = tenant.state.messages(mailbox, "SentItems")
-        console.print(f"The shared mailbox's Sent Items now hold {len(sent)} message(s).")
-
-        console.print(
-            Rule("7. The outbox again: everything went out already, nothing is sent twice")
-        )
-        print_mailing({"prepared": None, "delivered": dispatch_flow(str(config_path))})
-        again = tenant.state.messages(mailbox, "SentItems")
-        console.print(f"Sent Items: still {len(again)} message(s).")
+    api_key, m365_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    fakes = {API_KEY_ENV: api_key, M365_SECRET_ENV: m365_secret}
+    with (
+        FakeVeraServer(dataset, api_key=api_key) as vera,
+        _fake_tenant(m365_secret) as tenant,
+    ):
+        config_path = _effective_config(out_dir, vera.url, tenant)
+        corporations = CorporationRegistry.from_files([config_path])
+        app_settings = replace(demo_settings(settings, out_dir, fakes), config_path=config_path)
+        with build(app_settings, corporations=corporations) as app, installed(app):
+            _steps(console, app, dataset, vera.url, tenant)
     console.print(f"\nDemo output and store: {out_dir}")
 
 
-M365_SECRET_ENV = "KEUKENTAFEL_DEMO_M365_SECRET"  # noqa: S105 - the name of a variable
+def _steps(
+    console: Console, app: App, dataset: Any, vera_url: str, tenant: FakeMicrosoft365
+) -> None:
+    from flows.mailing import dispatch_flow, mailing_flow
+    from flows.sync_register import sync_register_flow
+    from flows.team_contacts import pull_team_contacts_flow
+    from keukentafel.cli.present import (
+        print_delivery,
+        print_mailing,
+        print_register,
+        print_sync_summary,
+        print_team_pull,
+    )
+
+    config = app.corporations.single()
+    code = config.code
+    console.print(Rule("1. Register sync from the corporation's ERP (fake VERA server)"))
+    console.print(
+        f"Fake ERP at {vera_url}: {len(dataset.units)} units, {len(dataset.relations)} relations, "
+        f"{len(dataset.leases)} agreements; projects select complexes {', '.join(config.complexes())}."
+    )
+    print_sync_summary(sync_register_flow(code))
+
+    console.print(Rule("2. A week later: the ERP changed (and one row is broken)"))
+    for line in _week_of_changes(
+        dataset.units, dataset.relations, dataset.leases, config.complexes()
+    ):
+        console.print(f"  - {line}")
+    print_sync_summary(sync_register_flow(code))
+
+    console.print(Rule("3. The same sync again: nothing changed, nothing written"))
+    print_sync_summary(sync_register_flow(code))
+
+    console.print(Rule("4. The register per project and complex"))
+    print_register(app.summarise(code, date.today()))
+
+    console.print(Rule("5. The guidance team's SharePoint list (fake Microsoft 365, real msal)"))
+    _seed_team_list(tenant, app, code)
+    print_team_pull(pull_team_contacts_flow(code))
+
+    console.print(
+        Rule("6. A mailing: invitation to an information evening (letters, e-mail, agenda)")
+    )
+    print_mailing(mailing_flow(code, "HAVEN-SLOOP", "info_evening", content_path=str(DEMO_CONTENT)))
+    mailbox = app.m365(config).mailbox
+    assert mailbox is not None
+    sent = tenant.state.messages(mailbox, "SentItems")
+    console.print(f"The shared mailbox's Sent Items now hold {len(sent)} message(s).")
+
+    console.print(Rule("7. The outbox again: everything went out already, nothing is sent twice"))
+    print_delivery(dispatch_flow(code))
+    again = tenant.state.messages(mailbox, "SentItems")
+    console.print(f"Sent Items: still {len(again)} message(s).")
 
 
 @contextmanager
-def _fake_tenant(config_path: Path) -> Iterator[FakeMicrosoft365]:
-    """A fake Entra ID + Graph on 127.0.0.1 (https, test CA), and the config pointed at it."""
-    from connectors.fakes.graph_server import FakeMicrosoft365
+def _fake_tenant(client_secret: str) -> Iterator[FakeMicrosoft365]:
+    """A fake Entra ID + Graph on 127.0.0.1 (https, test CA) for the demo file's tenant."""
+    from connectors.fakes.m365 import FakeMicrosoft365
 
-    data = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    m365 = data["m365"]
-    secret = secrets.token_urlsafe(24)
-    os.environ[M365_SECRET_ENV] = secret
+    m365 = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))["m365"]
     fake = FakeMicrosoft365(
-        tenant_id=m365["tenant_id"], client_id=m365["client_id"], client_secret=secret
+        tenant_id=m365["tenant_id"], client_id=m365["client_id"], client_secret=client_secret
     )
     fake.state.add_mailbox(m365["mailbox"])
     for upn in m365.get("staff_calendars", []):
         fake.state.add_mailbox(upn)
     with fake:
-        m365.update(
-            authority_host=fake.authority_host,
-            graph_base_url=fake.graph_base_url,
-            ca_bundle=fake.ca_bundle_path,
-            client_secret_env=M365_SECRET_ENV,
-        )
-        config_path.write_text(
-            yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8"
-        )
         yield fake
 
 
-def _seed_team_list(tenant: FakeMicrosoft365, config_path: Path) -> None:
+def _seed_team_list(tenant: FakeMicrosoft365, app: App, code: str) -> None:
     """The team's own list, as a team keeps it: extra numbers, preferences, an interpreter, and
     the usual mistakes (a stale name, a different e-mail than the ERP has)."""
-    from keukentafel.bootstrap import load_corporation, open_store
     from keukentafel.domain.model import ContactKind
-    from keukentafel.settings import Settings
-    from keukentafel.usecases.team_contacts import effective_households
 
-    config = load_corporation(config_path)
-    m365 = config.m365
-    site, lst = m365["contact_list"]["site_id"], m365["contact_list"]["list_id"]
+    contact_list = app.m365(app.corporation(code)).contact_list
+    assert contact_list is not None
+    site, lst = contact_list.site_id, contact_list.list_id
     households = [
         h
-        for h in effective_households(
-            open_store(Settings.from_env().database_url), config.corporation.code, date.today()
-        )
+        for h in app.households(code, date.today())
         if h.members and not h.is_owner_occupied and h.members[0][0].name is not None
     ]
 
@@ -206,6 +213,8 @@ def _week_of_changes(
     complexes: list[str],
 ) -> list[str]:
     """Edit the fake ERP's raw VERA data the way a real week would; say what was done (no names)."""
+    # Over 60 lines on purpose: four edits of raw VERA records, each next to the sentence the demo
+    # prints about it; split up, the records and what is said about them would drift apart.
     in_scope = {
         u["code"]
         for u in units

@@ -6,17 +6,28 @@
 | KEUKENTAFEL_DATA_DIR | ./data | local state: the SQLite store, delta links, watermarks |
 | KEUKENTAFEL_OUTPUT_DIR | ./out | generated letters, print batches, e-mails |
 | KEUKENTAFEL_CONFIG | config/demo.yaml | the corporation file used when a command gets none |
+| KEUKENTAFEL_CONFIG_DIR | config/corporations | one file per corporation: the worker's deployments |
+| KEUKENTAFEL_SYNC_CRON | 0 6 * * * | when the register sync runs (Europe/Amsterdam) |
+| KEUKENTAFEL_TEAM_CRON | 30 6 * * * | when the team-list pull runs |
+| KEUKENTAFEL_DISPATCH_CRON | */10 7-21 * * * | when the outbox dispatcher runs |
 
 Secrets (API keys, client secrets, the link-signing key) are not settings: the corporation file
-names the environment variable that holds each one, and it is read when it is needed.
+names the environment variable that holds each one. ``Settings.environ`` is a read-only snapshot of
+the environment taken here; the composition root hands it to the adapters, which look the named
+variables up in it when they need them. No other module reads ``os.environ``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+
+DEFAULT_SYNC_CRON = "0 6 * * *"
+DEFAULT_TEAM_CRON = "30 6 * * *"
+DEFAULT_DISPATCH_CRON = "*/10 7-21 * * *"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,21 +36,42 @@ class Settings:
     data_dir: Path
     output_dir: Path
     config_path: Path
+    config_dir: Path = Path("config/corporations")
+    sync_cron: str = DEFAULT_SYNC_CRON
+    team_cron: str = DEFAULT_TEAM_CRON
+    dispatch_cron: str = DEFAULT_DISPATCH_CRON
+    # Where the adapters find the secrets that corporation files name (``*_env`` keys).
+    environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-        data_dir = Path(env.get("KEUKENTAFEL_DATA_DIR", "data")).resolve()
+        """Settings from ``env`` (default: this process's environment), with its snapshot."""
+        snapshot = MappingProxyType(dict(os.environ if env is None else env))
+        data_dir = Path(snapshot.get("KEUKENTAFEL_DATA_DIR", "data")).resolve()
         return cls(
-            database_url=env.get("KEUKENTAFEL_DATABASE_URL")
+            database_url=snapshot.get("KEUKENTAFEL_DATABASE_URL")
             or f"sqlite:///{data_dir / 'keukentafel.db'}",
             data_dir=data_dir,
-            output_dir=Path(env.get("KEUKENTAFEL_OUTPUT_DIR", "out")).resolve(),
-            config_path=Path(env.get("KEUKENTAFEL_CONFIG", "config/demo.yaml")),
+            output_dir=Path(snapshot.get("KEUKENTAFEL_OUTPUT_DIR", "out")).resolve(),
+            config_path=Path(snapshot.get("KEUKENTAFEL_CONFIG", "config/demo.yaml")),
+            config_dir=Path(snapshot.get("KEUKENTAFEL_CONFIG_DIR", "config/corporations")),
+            sync_cron=snapshot.get("KEUKENTAFEL_SYNC_CRON", DEFAULT_SYNC_CRON),
+            team_cron=snapshot.get("KEUKENTAFEL_TEAM_CRON", DEFAULT_TEAM_CRON),
+            dispatch_cron=snapshot.get("KEUKENTAFEL_DISPATCH_CRON", DEFAULT_DISPATCH_CRON),
+            environ=snapshot,
         )
 
 
-def quiet_prefect_defaults() -> None:
-    """No telemetry from the bundled Prefect server: this software runs without internet."""
+def quiet_prefect_defaults(prefect_home: Path | None = None) -> None:
+    """No telemetry from the bundled Prefect server: this software runs without internet.
+
+    With ``prefect_home`` (the demo) Prefect's ephemeral database goes there and its own log lines
+    are kept to warnings. Prefect reads its settings from the process environment when it is first
+    imported, so this is called before any flow module is imported; an operator's own values win.
+    """
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if prefect_home is not None:
+        os.environ.setdefault("PREFECT_HOME", str(prefect_home))
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")

@@ -86,3 +86,11 @@ def engine(request: pytest.FixtureRequest, _engines_by_backend: dict[str, Engine
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return session_factory(engine)
+
+
+@pytest.fixture(autouse=True)
+def _no_keukentafel_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test depends on the caller's KEUKENTAFEL_* variables (a developer's shell, CI)."""
+    for name in list(os.environ):
+        if name.startswith("KEUKENTAFEL_"):
+            monkeypatch.delenv(name)

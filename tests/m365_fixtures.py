@@ -25,8 +25,8 @@ from cryptography.x509.oid import NameOID
 
 from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.m365.auth import GraphAuth
-from connectors.m365.config import M365Config
 from connectors.m365.graph import GraphClient
+from keukentafel.config.m365 import M365Config
 
 TENANT_ID = "7a1c0f6e-0000-4000-8000-00000000c0de"
 CLIENT_ID = "5f2d9b1a-0000-4000-8000-0000000a11ce"

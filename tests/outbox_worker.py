@@ -9,8 +9,9 @@ import os
 import sys
 from datetime import timedelta
 
-from connectors.m365.config import M365Config
-from keukentafel.bootstrap import GraphConnection, GraphMailTransport, open_store
+from connectors.m365.adapters import GraphConnection, GraphMailTransport
+from keukentafel.bootstrap import open_store
+from keukentafel.config.m365 import M365Config
 from keukentafel.usecases.outbox import dispatch
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from keukentafel.cli import app
+from keukentafel.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +23,7 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from keukentafel.cli import app; app()",
+            "from keukentafel.cli.app import app; app()",
             "demo",
             "--units",
             "400",
@@ -86,7 +86,8 @@ def test_letters_calibrate_writes_the_window_page(tmp_path: Path) -> None:
 def test_letters_preview_renders_one_household_from_the_register(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from keukentafel.bootstrap import open_store
+    from keukentafel.bootstrap import CorporationRegistry, build
+    from keukentafel.settings import Settings
     from keukentafel.usecases.sync_register import sync_register
     from tests import builders
     from tests.test_sync_register import StaticSource
@@ -94,7 +95,9 @@ def test_letters_preview_renders_one_household_from_the_register(
     url = f"sqlite:///{tmp_path / 'store.db'}"
     snapshot = builders.register(3)
     snapshot.units = [replace(u, complex_code="CPX-0001") for u in snapshot.units]
-    sync_register(open_store(url), "WSD", StaticSource(snapshot))
+    settings = Settings.from_env({"KEUKENTAFEL_DATABASE_URL": url})
+    with build(settings, corporations=CorporationRegistry([])) as seeded:
+        sync_register(seeded.sessions, "WSD", StaticSource(snapshot))
     monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", url)
     out = tmp_path / "preview"
     args = [
@@ -113,3 +116,40 @@ def test_letters_preview_renders_one_household_from_the_register(
     assert next(out.glob("*.pdf")).read_bytes().startswith(b"%PDF")
     unknown = CliRunner().invoke(app, [*args[:3], "--unit", "VHE99999", *args[5:]])
     assert unknown.exit_code == 2 and "not in the register" in unknown.output
+
+
+def test_register_and_the_default_corporation_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("KEUKENTAFEL_CONFIG", str(ROOT / "config" / "demo.yaml"))
+    result = CliRunner().invoke(app, ["register"])
+    assert result.exit_code == 0, result.output
+    assert "Register of WSD: never synced" in result.output
+    assert "DIJK-RENO Renovatie Dijkwijk" in result.output
+
+
+def test_commands_say_what_is_missing_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("KEUKENTAFEL_CONFIG", str(ROOT / "config" / "demo.yaml"))
+    demo = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(demo[: demo.index("letters:")], encoding="utf-8")
+    send = ["mailing", "send", "info_evening", "--project", "HAVEN-SLOOP"]
+    cases: list[tuple[list[str], dict[str, str], str]] = [
+        (["letters", "calibrate", "-c", str(bare)], {}, "the 'letters' section is missing"),
+        (["team", "pull", "-c", str(bare)], {}, "the 'm365' section is missing"),
+        (["sync", "-c", str(tmp_path / "none.yaml")], {}, "cannot read"),
+        ([*send, "-c", str(bare)], {}, "the 'letters' section is missing"),
+        (send, {}, "KEUKENTAFEL_LINK_SECRET is unset"),
+        (send, {"KEUKENTAFEL_LINK_SECRET": "x" * 32}, "give --content FILE"),
+    ]
+    for args, env, message in cases:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output.replace("\n", " ")
+        assert "Traceback" not in result.output

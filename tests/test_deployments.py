@@ -2,24 +2,68 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from flows.deployments import deployments
+from keukentafel.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_each_corporation_gets_its_scheduled_flows() -> None:
-    found = {d.name: d for d in deployments(ROOT / "config")}  # type: ignore[attr-defined]
+    settings = Settings.from_env({"KEUKENTAFEL_CONFIG_DIR": str(ROOT / "config")})
+    found = {d.name: d for d in deployments(settings)}
     assert set(found) == {"sync-register-wsd", "pull-team-contacts-wsd", "dispatch-outbox-wsd"}
     sync = found["sync-register-wsd"]
     schedule = sync.schedules[0].schedule
     assert schedule.cron == "0 6 * * *" and schedule.timezone == "Europe/Amsterdam"
     assert sync.concurrency_limit == 1
     assert sync.concurrency_options.collision_strategy.value == "CANCEL_NEW"
-    assert sync.parameters == {"config_path": str(ROOT / "config" / "demo.yaml")}
+    assert sync.parameters == {"corporation": "WSD"}
+    assert found["pull-team-contacts-wsd"].schedules[0].schedule.cron == "30 6 * * *"
+    assert found["dispatch-outbox-wsd"].schedules[0].schedule.cron == "*/10 7-21 * * *"
+
+
+def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    demo = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+    (tmp_path / "wsd.yaml").write_text(demo, encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(
+        demo.replace("code: WSD", "code: BAD").replace("kind: demolition", "kind: knock_down"),
+        encoding="utf-8",
+    )
+    settings = Settings.from_env(
+        {
+            "KEUKENTAFEL_CONFIG_DIR": str(tmp_path),
+            "KEUKENTAFEL_SYNC_CRON": "15 5 * * *",
+            "KEUKENTAFEL_TEAM_CRON": "45 5 * * *",
+            "KEUKENTAFEL_DISPATCH_CRON": "*/5 8-18 * * *",
+        }
+    )
+    with caplog.at_level(logging.ERROR, logger="flows.deployments"):
+        found = {d.name: d for d in deployments(settings)}
+    assert set(found) == {"sync-register-wsd", "pull-team-contacts-wsd", "dispatch-outbox-wsd"}
+    crons = {name: d.schedules[0].schedule.cron for name, d in found.items()}
+    assert crons == {
+        "sync-register-wsd": "15 5 * * *",
+        "pull-team-contacts-wsd": "45 5 * * *",
+        "dispatch-outbox-wsd": "*/5 8-18 * * *",
+    }
+    assert "bad.yaml" in caplog.text and "projects.1.kind" in caplog.text
+
+
+def test_only_the_sync_without_microsoft_365(tmp_path: Path) -> None:
+    demo = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+    (tmp_path / "wsd.yaml").write_text(demo[: demo.index("m365:")], encoding="utf-8")
+    shutil.copy(ROOT / "config" / "corporations" / "README.md", tmp_path / "README.md")
+    settings = Settings.from_env({"KEUKENTAFEL_CONFIG_DIR": str(tmp_path)})
+    assert [d.name for d in deployments(settings)] == ["sync-register-wsd"]
 
 
 def test_compose_runs_server_database_and_worker_without_telemetry_or_secrets() -> None:

@@ -1,12 +1,12 @@
 """The Prefect flows end to end in ephemeral mode: fake ERP and fake tenant, real store.
 
 One Prefect test harness for the whole module (entering it costs seconds); the use cases are
-tested as plain functions elsewhere.
+tested as plain functions elsewhere. Each test installs its own App, built from settings given
+here (never from the caller's environment), as the CLI does.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +19,8 @@ from connectors.erp.vera import RELATIONS
 from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.fakes.vera_data import generate_dataset
 from connectors.fakes.vera_server import FakeVeraServer, Fault
+from keukentafel.bootstrap import App, CorporationRegistry, build, installed
+from keukentafel.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,17 +31,23 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+Corporation = tuple[App, FakeVeraServer, FakeMicrosoft365]
+
+
 @pytest.fixture
-def corporation(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Path, FakeVeraServer, FakeMicrosoft365]]:
-    """The demo corporation file pointed at a fake ERP and a fake tenant, with a fresh store."""
+def corporation(tmp_path: Path) -> Iterator[Corporation]:
+    """The demo corporation file pointed at a fake ERP and a fake tenant, with a fresh store, in
+    an App installed for the flows."""
     key, secret = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
-    monkeypatch.setenv("KEUKENTAFEL_OUTPUT_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("KEUKENTAFEL_DEMO_VERA_API_KEY", key)
-    monkeypatch.setenv("KEUKENTAFEL_DEMO_M365_SECRET", secret)
-    monkeypatch.setenv("KEUKENTAFEL_LINK_SECRET", secrets.token_urlsafe(32))
+    settings = Settings.from_env(
+        {
+            "KEUKENTAFEL_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+            "KEUKENTAFEL_OUTPUT_DIR": str(tmp_path / "out"),
+            "KEUKENTAFEL_DEMO_VERA_API_KEY": key,
+            "KEUKENTAFEL_DEMO_M365_SECRET": secret,
+            "KEUKENTAFEL_LINK_SECRET": secrets.token_urlsafe(32),
+        }
+    )
     data = yaml.safe_load((ROOT / "config" / "demo.yaml").read_text(encoding="utf-8"))
     m365 = data["m365"]
     tenant = FakeMicrosoft365(
@@ -56,92 +64,108 @@ def corporation(
         )
         path = tmp_path / "corporation.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        yield path, vera, tenant
+        corporations = CorporationRegistry.from_files([path])
+        with build(settings, corporations=corporations) as app, installed(app):
+            yield app, vera, tenant
 
 
-def test_sync_flow_applies_and_reports(
-    corporation: tuple[Path, FakeVeraServer, FakeMicrosoft365],
-) -> None:
+def test_sync_flow_applies_and_reports(corporation: Corporation) -> None:
     from flows.sync_register import sync_register_flow
 
-    path, _vera, _tenant = corporation
-    first = sync_register_flow(str(path))
-    assert first["outcome"] == "succeeded"
-    assert first["counts"]["unit_added"] > 100
-    assert first["kept_aside"] == []
-    again = sync_register_flow(str(path))
-    assert again["rows_written"] == 0
+    first = sync_register_flow("WSD")
+    assert first.outcome == "succeeded"
+    assert first.counts["unit_added"] > 100
+    assert first.kept_aside == []
+    again = sync_register_flow("WSD")
+    assert again.rows_written == 0
 
 
-def test_sync_flow_fails_loudly_on_a_broken_erp(
-    corporation: tuple[Path, FakeVeraServer, FakeMicrosoft365],
-) -> None:
+def test_an_unknown_or_invalid_corporation_fails_the_flow(corporation: Corporation) -> None:
     from flows.sync_register import sync_register_flow
-    from keukentafel.bootstrap import open_store
+    from keukentafel.config import ConfigError
+
+    with pytest.raises(ConfigError, match="no corporation file for 'NOPE'"):
+        sync_register_flow("NOPE")
+
+
+def test_sync_flow_fails_loudly_on_a_broken_erp(corporation: Corporation) -> None:
+    from flows.sync_register import sync_register_flow
     from keukentafel.store.repositories import SyncRunRepository
     from keukentafel.usecases.sync_register import SyncFailed
 
-    path, vera, _tenant = corporation
+    app, vera, _tenant = corporation
     vera.faults.add(Fault("status", endpoint=RELATIONS, times=None, status=500))
     with pytest.raises(SyncFailed):
-        sync_register_flow(str(path))
-    with open_store(os.environ["KEUKENTAFEL_DATABASE_URL"])() as session:
+        sync_register_flow("WSD")
+    with app.sessions() as session:
         latest = SyncRunRepository(session, "WSD").latest()
         assert latest is not None and latest.outcome == "failed"
 
 
-def test_team_pull_and_mailing_flows(
-    corporation: tuple[Path, FakeVeraServer, FakeMicrosoft365],
-) -> None:
+def test_team_pull_and_mailing_flows(corporation: Corporation) -> None:
     from flows.mailing import dispatch_flow, mailing_flow
     from flows.sync_register import sync_register_flow
     from flows.team_contacts import pull_team_contacts_flow
 
-    path, _vera, tenant = corporation
-    sync_register_flow(str(path))
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    site, lst = config["m365"]["contact_list"]["site_id"], config["m365"]["contact_list"]["list_id"]
+    app, _vera, tenant = corporation
+    sync_register_flow("WSD")
+    m365 = app.corporation("WSD").m365
+    assert m365 is not None and m365.contact_list is not None and m365.mailbox is not None
+    site, lst = m365.contact_list.site_id, m365.contact_list.list_id
     tenant.state.add_list_item(site, lst, {"VHE": "VHE999999", "Mobiel": "06-12345678"})
-    pulled = pull_team_contacts_flow(str(path))
-    assert pulled["counts"]["m365_list"]["unmatched"] == 1
+    pulled = pull_team_contacts_flow("WSD")
+    assert pulled.counts["m365_list"]["unmatched"] == 1
+    assert [(f.source, f.reason) for f in pulled.findings] == [("m365_list", "unmatched")]
 
     content = ROOT / "config" / "mailings" / "havenkwartier-info_evening.yaml"
-    result = mailing_flow(str(path), "HAVEN-SLOOP", "info_evening", content_path=str(content))
-    prepared, delivered = result["prepared"], result["delivered"]
-    assert prepared["letters"] > 0 and prepared["emails"] == prepared["enqueued"] > 0
-    assert delivered["sent"] == prepared["emails"]
-    assert Path(prepared["print_pdf"]).stat().st_size > 10_000
-    sent_items = tenant.state.messages(config["m365"]["mailbox"], "SentItems")
-    assert len(sent_items) == prepared["emails"]
+    result = mailing_flow("WSD", "HAVEN-SLOOP", "info_evening", content_path=str(content))
+    prepared, delivered = result.prepared, result.delivered
+    assert prepared is not None
+    assert prepared.letters > 0 and prepared.emails == prepared.enqueued > 0
+    assert delivered.dispatched and delivered.sent == prepared.emails
+    assert Path(prepared.print_pdf).stat().st_size > 10_000
+    assert Path(prepared.out_dir).is_relative_to(app.settings.output_dir)
+    sent_items = tenant.state.messages(m365.mailbox, "SentItems")
+    assert len(sent_items) == prepared.emails
 
-    again = mailing_flow(str(path), "HAVEN-SLOOP", "info_evening", content_path=str(content))
-    assert again["prepared"]["enqueued"] == 0 and again["delivered"]["sent"] == 0
-    assert dispatch_flow(str(path))["sent"] == 0
-    assert len(tenant.state.messages(config["m365"]["mailbox"], "SentItems")) == prepared["emails"]
+    again = mailing_flow("WSD", "HAVEN-SLOOP", "info_evening", content_path=str(content))
+    assert again.prepared is not None and again.prepared.enqueued == 0
+    assert again.delivered.sent == 0
+    assert dispatch_flow("WSD").sent == 0
+    assert len(tenant.state.messages(m365.mailbox, "SentItems")) == prepared.emails
 
 
-def test_artifacts_carry_counts_and_unit_codes_not_names(
-    corporation: tuple[Path, FakeVeraServer, FakeMicrosoft365],
-) -> None:
+def test_artifacts_carry_counts_and_unit_codes_not_names(corporation: Corporation) -> None:
     import asyncio
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
     from flows.sync_register import sync_register_flow
 
-    path, vera, _tenant = corporation
+    _app, vera, _tenant = corporation
     broken = vera.dataset.units[0]
     broken["adres"]["postcode"] = "12AB"
     surnames = {r.get("achternaam") for r in vera.dataset.relations if r.get("achternaam")}
-    sync_register_flow(str(path))
+    state = sync_register_flow("WSD", return_state=True)
+    run_id = state.state_details.flow_run_id
+    assert run_id is not None
 
     async def read(key: str) -> str:
+        # The harness keeps the artifacts of every test in this module: read this run's only.
         async with get_client() as client:
             found = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[key]),
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
+                )
             )
-            return str(found[-1].data)
+            assert len(found) == 1
+            return str(found[0].data)
 
     kept = asyncio.run(read("register-sync-kept-aside"))
     assert broken["code"] in kept and "invalid_postcode" in kept

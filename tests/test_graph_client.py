@@ -8,7 +8,6 @@ import pytest
 
 from connectors.fakes.m365 import FakeMicrosoft365, FaultRule
 from connectors.m365.auth import GraphAuth
-from connectors.m365.config import M365Config
 from connectors.m365.graph import (
     BatchRequest,
     GraphClient,
@@ -16,6 +15,7 @@ from connectors.m365.graph import (
     mailbox_of,
     parse_retry_after,
 )
+from keukentafel.config.m365 import M365Config
 from tests.m365_fixtures import LIST_ID, MAILBOX, SITE_ID, STAFF, make_m365_config
 
 ITEMS = f"/sites/{SITE_ID}/lists/{LIST_ID}/items"

@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.m365.auth import GraphAuth, M365AuthError
-from connectors.m365.config import M365Config
 from connectors.m365.graph import GraphClient
+from keukentafel.config.m365 import M365Config
 from tests.m365_fixtures import (
     CLIENT_ID,
     CLIENT_SECRET,

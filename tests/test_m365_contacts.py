@@ -12,7 +12,6 @@ from openpyxl.worksheet.table import Table
 
 from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.m365.auth import GraphAuth
-from connectors.m365.config import ContactListConfig, ContactWorkbookConfig, M365Config
 from connectors.m365.contacts import (
     ContactSourceError,
     read_contact_list,
@@ -21,6 +20,7 @@ from connectors.m365.contacts import (
     read_contact_workbook,
 )
 from connectors.m365.graph import GraphClient
+from keukentafel.config.m365 import ContactListConfig, ContactWorkbookConfig, M365Config
 from keukentafel.domain.model import (
     Address,
     ContactKind,

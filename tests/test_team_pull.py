@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.fakes.m365 import FakeMicrosoft365
-from keukentafel.bootstrap import GraphConnection, SharePointListSource
+from connectors.m365.adapters import GraphConnection, SharePointListSource
 from keukentafel.domain.model import ContactKind, PracticalNeed
 from keukentafel.domain.register import RejectReason
 from keukentafel.usecases.team_contacts import effective_households, pull_team_contacts

@@ -13,7 +13,6 @@ minutes left. Secrets are read from the environment at that moment and never app
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from collections.abc import Mapping
@@ -24,7 +23,7 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
-from connectors.m365.config import M365Config
+from keukentafel.config.m365 import M365Config
 
 
 class M365AuthError(Exception):
@@ -71,10 +70,11 @@ class GraphAuth:
 
     ``token()`` returns a bearer token for ``<graph resource>/.default``, from MSAL's cache while
     it is valid. ``invalidate(token)`` drops a token Graph rejected (401) so the next ``token()``
-    asks Entra ID for a fresh one.
+    asks Entra ID for a fresh one. ``env`` is where the secrets named in the config are looked up
+    (the settings' snapshot of the environment, handed over by the composition root).
     """
 
-    def __init__(self, config: M365Config, env: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, config: M365Config, env: Mapping[str, str]) -> None:
         self._config = config
         self._env = env
         self._lock = threading.Lock()

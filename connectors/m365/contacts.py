@@ -27,8 +27,8 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
-from connectors.m365.config import M365Config
 from connectors.m365.graph import GraphClient
+from keukentafel.config.m365 import M365Config
 from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, RowRejected
 from keukentafel.domain.team_contacts import TeamContact, team_contact_from_row, unknown_fields
 

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import requests
 
 from connectors.m365.auth import GraphAuth
-from connectors.m365.config import M365Config
+from keukentafel.config.m365 import M365Config
 
 MAX_BATCH_SIZE = 20
 MAX_CONCURRENT_PER_MAILBOX = 4
