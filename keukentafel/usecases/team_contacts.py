@@ -6,7 +6,7 @@ nothing), apart from the ERP's register. When households are read for letters or
 keukentafel/domain/team_contacts.py: the ERP decides who rents; the team list adds contact points
 and preferences; conflicts are reported, never silently won.
 
-Every pull is recorded as a sync run (source ``m365_list`` or ``m365_workbook``) with counts, and
+Every pull is recorded as a run of kind ``team_pull`` (labelled with the source's name) with counts, and
 its conflicts and unmatched rows are kept with the run for the operator (unit codes and fields,
 never names or values).
 """
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.model import Household
 from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, content_hash
+from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.domain.team_contacts import MergeResult, TeamContact, merge_team_contacts
 from keukentafel.store.repositories import (
     ConnectorState,
@@ -43,7 +44,7 @@ class TeamListRead:
 
 
 class TeamContactSource(Protocol):
-    name: str  # "m365_list" or "m365_workbook"
+    name: str  # a label for the operator and the key of its stored state: "m365_list"
 
     def read(self, state: str | None) -> TeamListRead: ...
 
@@ -71,14 +72,16 @@ def pull_team_contacts(
 ) -> TeamPullReport:
     state_key = f"{source.name}:state"
     with sessions.begin() as session:
-        run_id = SyncRunRepository(session, corporation).start(source.name, clock())
+        run_id = SyncRunRepository(session, corporation).start(
+            RunKind.TEAM_PULL, source.name, clock()
+        )
         state = ConnectorState(session, corporation).get(state_key)
     try:
         read = source.read(state)
     except Exception as exc:
         with sessions.begin() as session:
             SyncRunRepository(session, corporation).finish(
-                run_id, outcome="failed", now=clock(), message=f"{source.name}: {exc}"
+                run_id, outcome=RunOutcome.FAILED, now=clock(), message=f"{source.name}: {exc}"
             )
         raise
 
@@ -118,7 +121,7 @@ def pull_team_contacts(
         }
         runs.finish(
             run_id,
-            outcome="succeeded",
+            outcome=RunOutcome.SUCCEEDED,
             now=now,
             counts=counts,
             rows_written=written,
