@@ -351,7 +351,12 @@ def prepare_mailing(
     sample: bool = False,
 ) -> dict[str, object]:
     """Compose, print and enqueue one mailing; returns counts and paths (no personal data)."""
+    import getpass
+
+    from prefect.runtime import flow_run
+
     from keukentafel.letters.links import read_link_secret
+    from keukentafel.letters.output import LettersMailingWriter
     from keukentafel.usecases.mailing import prepare_mailing as prepare
 
     config = load_corporation(config_path)
@@ -369,17 +374,16 @@ def prepare_mailing(
     except Exception as exc:
         raise ConfigError(f"letters.link_secret_env: {exc}") from None
     sessions = open_store(settings.database_url)
-    out_dir = settings.output_dir / "mailings" / f"{project.code}-{kind}-{on.isoformat()}"
+    writer = LettersMailingWriter(letters, settings.output_dir / "mailings", secret)
     result = prepare(
         sessions,
         project,
         kind,
-        letters,
-        out_dir,
+        writer,
         on=on,
-        secret=secret,
         mailing_id=content.mailing_id,
-        shared_event=event,
+        started_by=f"prefect:{flow_run.id}" if flow_run.id else f"cli:{getpass.getuser()}",
+        event=event,
         details=content.details,
         units=content.units,
     )

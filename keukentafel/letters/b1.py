@@ -88,7 +88,7 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    rule: str  # "avoid_word", "sentence_length", "long_sentence", "long_words", "passive"
+    rule: str  # "avoid_word", "sentence_length", "long_sentence", "long_words", "passive", "meta"
     severity: Severity
     line: int  # 1-based line in the checked text; 0 for the whole text
     message: str
@@ -250,14 +250,16 @@ def check_template(
     Findings that repeat across households are reported once. Exposed for
     ``keukentafel letters check``.
     """
-    from keukentafel.letters.batch import render_kind_for
+    from keukentafel.letters.compose import throwaway_link_secret
+    from keukentafel.letters.preview import render_kind_for
     from keukentafel.letters.samples import SAMPLE_DATE, sample_households
 
     seen: set[tuple[str, int, str, str]] = set()
     out: list[Finding] = []
+    secret = throwaway_link_secret()  # the links are rendered to be read, never followed
     for household in sample_households():
         rendered = render_kind_for(
-            kind, household, templates_dir=templates_dir, on=on or SAMPLE_DATE
+            kind, household, templates_dir=templates_dir, on=on or SAMPLE_DATE, secret=secret
         )
         for source, text in (("subject.txt", rendered.subject), ("body.txt", rendered.text)):
             for finding in check_text(text, source=source, passive_hints=passive_hints):
@@ -287,10 +289,23 @@ def report(results: dict[str, list[Finding]]) -> tuple[str, int]:
 def check_all(
     templates_dir: str | Path | None = None, *, on: date | None = None
 ) -> dict[str, list[Finding]]:
-    """Every kind in the templates folder with its findings."""
-    from keukentafel.letters.render import available_kinds
+    """Every kind in the templates folder with its findings.
 
-    return {
-        kind: check_template(kind, templates_dir=templates_dir, on=on)
-        for kind in available_kinds(templates_dir)
-    }
+    Before any text is read, every kind folder and ``meta.yaml`` (shipped and the corporations'
+    overrides) is checked against the message-kind registry (keukentafel.domain.messages): a
+    disagreement is an error finding of the kind it names, and that kind is not rendered until
+    it agrees (a folder outside the registry never is: nothing could send it)."""
+    from keukentafel.domain.messages import find_policy
+    from keukentafel.letters.render import available_kinds, check_meta_files
+
+    results: dict[str, list[Finding]] = {}
+    for path, problems in check_meta_files(templates_dir).items():
+        kind = path.split("/")[2] if path.startswith("overrides/") else path.split("/")[0]
+        results.setdefault(kind, []).extend(
+            Finding("meta", Severity.ERROR, 0, problem, path) for problem in problems
+        )
+    for kind in available_kinds(templates_dir):
+        findings = results.setdefault(kind, [])
+        if find_policy(kind) is not None and not findings:  # it renders only once it agrees
+            findings.extend(check_template(kind, templates_dir=templates_dir, on=on))
+    return results
