@@ -150,88 +150,89 @@ def sentences(text: str) -> list[Sentence]:
 
 
 def check_text(text: str, *, source: str = "", passive_hints: bool = False) -> list[Finding]:
-    """Findings for one Dutch text (errors first is not guaranteed: sort as you need)."""
+    """Findings for one Dutch text (errors first is not guaranteed: sort as you need).
+
+    The rules run in turn: words to avoid and passive voice per line, then very long sentences,
+    then the averages and shares over the whole text (only for texts long enough to have them)."""
+    findings = _line_findings(text, source, passive_hints)
+    parsed = sentences(text)
+    findings += [
+        Finding(
+            "long_sentence",
+            Severity.WARNING,
+            sentence.line,
+            f"sentence of {len(sentence.words)} words (split it; aim for ≤ "
+            f"{TARGET_SENTENCE_WORDS})",
+            source,
+        )
+        for sentence in parsed
+        if len(sentence.words) > LONG_SENTENCE_WORDS
+    ]
+    if sum(len(s.words) for s in parsed) >= MIN_WORDS_FOR_SHARES:
+        findings += _average_findings(parsed, source) + _long_word_findings(parsed, source)
+    return findings
+
+
+def _line_findings(text: str, source: str, passive_hints: bool) -> list[Finding]:
     findings: list[Finding] = []
     for number, line in enumerate(text.splitlines(), start=1):
         cleaned = _URLS.sub(" ", line)
-        for word, alternative, pattern in _AVOID_PATTERNS:
-            if pattern.search(cleaned):
-                findings.append(
-                    Finding(
-                        "avoid_word",
-                        Severity.ERROR,
-                        number,
-                        f'avoid "{word}": write "{alternative}"',
-                        source,
-                    )
-                )
-        if passive_hints:
-            aux = _PASSIVE_AUX.search(cleaned)
-            participle = _PARTICIPLE.search(cleaned)
-            if aux and participle:
-                findings.append(
-                    Finding(
-                        "passive",
-                        Severity.HINT,
-                        number,
-                        f'passive voice? "{aux.group(0)} … {participle.group(0)}": say who does it',
-                        source,
-                    )
-                )
-    parsed = sentences(text)
-    if not parsed:
-        return findings
-    for sentence in parsed:
-        if len(sentence.words) > LONG_SENTENCE_WORDS:
+        findings += [
+            Finding(
+                "avoid_word",
+                Severity.ERROR,
+                number,
+                f'avoid "{word}": write "{alternative}"',
+                source,
+            )
+            for word, alternative, pattern in _AVOID_PATTERNS
+            if pattern.search(cleaned)
+        ]
+        aux = _PASSIVE_AUX.search(cleaned) if passive_hints else None
+        participle = _PARTICIPLE.search(cleaned) if aux else None
+        if aux and participle:
             findings.append(
                 Finding(
-                    "long_sentence",
-                    Severity.WARNING,
-                    sentence.line,
-                    f"sentence of {len(sentence.words)} words (split it; aim for ≤ "
-                    f"{TARGET_SENTENCE_WORDS})",
+                    "passive",
+                    Severity.HINT,
+                    number,
+                    f'passive voice? "{aux.group(0)} … {participle.group(0)}": say who does it',
                     source,
                 )
             )
-    all_words = [w for s in parsed for w in s.words]
-    if len(all_words) < MIN_WORDS_FOR_SHARES:
-        return findings
-    average = len(all_words) / len(parsed)
+    return findings
+
+
+def _average_findings(parsed: list[Sentence], source: str) -> list[Finding]:
+    average = sum(len(s.words) for s in parsed) / len(parsed)
     if average > MAX_AVERAGE_SENTENCE_WORDS:
-        findings.append(
-            Finding(
-                "sentence_length",
-                Severity.ERROR,
-                0,
-                f"average sentence length {average:.1f} words (fail above "
-                f"{MAX_AVERAGE_SENTENCE_WORDS}, aim for ≤ {TARGET_SENTENCE_WORDS})",
-                source,
-            )
+        message = (
+            f"average sentence length {average:.1f} words (fail above "
+            f"{MAX_AVERAGE_SENTENCE_WORDS}, aim for ≤ {TARGET_SENTENCE_WORDS})"
         )
-    elif average > TARGET_SENTENCE_WORDS:
-        findings.append(
-            Finding(
-                "sentence_length",
-                Severity.WARNING,
-                0,
-                f"average sentence length {average:.1f} words (aim for ≤ {TARGET_SENTENCE_WORDS})",
-                source,
-            )
-        )
+        return [Finding("sentence_length", Severity.ERROR, 0, message, source)]
+    if average > TARGET_SENTENCE_WORDS:
+        message = f"average sentence length {average:.1f} words (aim for ≤ {TARGET_SENTENCE_WORDS})"
+        return [Finding("sentence_length", Severity.WARNING, 0, message, source)]
+    return []
+
+
+def _long_word_findings(parsed: list[Sentence], source: str) -> list[Finding]:
+    all_words = [w for s in parsed for w in s.words]
     long_words = [w for w in all_words if is_long_word(w)]
     share = len(long_words) / len(all_words)
-    if share > LONG_WORD_WARN:
-        examples = ", ".join(sorted(set(long_words), key=lambda w: (-len(w), w))[:5])
-        findings.append(
-            Finding(
-                "long_words",
-                Severity.ERROR if share > LONG_WORD_ERROR else Severity.WARNING,
-                0,
-                f"{share:.0%} long words (aim for ≤ {LONG_WORD_WARN:.0%}), e.g. {examples}",
-                source,
-            )
+    if share <= LONG_WORD_WARN:
+        return []
+    examples = ", ".join(sorted(set(long_words), key=lambda w: (-len(w), w))[:5])
+    return [
+        Finding(
+            "long_words",
+            Severity.ERROR if share > LONG_WORD_ERROR else Severity.WARNING,
+            0,
+            f"{share:.0%} long words (aim for ≤ {LONG_WORD_WARN:.0%}), e.g. {examples}",
+            source,
         )
-    return findings
+    ]
 
 
 def errors(findings: list[Finding]) -> list[Finding]:

@@ -263,6 +263,9 @@ def build_context(
 ) -> dict[str, Any]:
     """The dict every template gets (see the contract). Pure; all keys are always present.
 
+    Long on purpose: the dict literal below *is* the template contract (templates/README.md),
+    one key per line, so it reads against the README without jumping around.
+
     ``response`` is None unless a ``response_link`` is given: the caller signs a link for kinds
     that ask something (``meta.yaml``: ``asks_response``). The deadline defaults to two weeks
     after ``on``. ``summary_languages`` are the languages the kind has a summary in; by default

@@ -314,29 +314,21 @@ def write_mailing(
     rendered_at = time.perf_counter()
     letters = [letter for result in results for letter in result.letters]
     files = write_files(out_dir, name, [result.chunk_pdf for result in results], letters)
-    summary = _summarise(kind, letters, files, out_dir, started, rendered_at)
-    log.info(
-        "mailing %s: %d letters, %d pages, %d e-mails, %d invitations, %d without e-mail",
-        name,
-        summary.letters,
-        summary.pages,
-        summary.emails,
-        summary.ics_files,
-        len(files.without_email),
-    )
-    return summary
+    return _summarise(kind, name, letters, files, out_dir, started, rendered_at)
 
 
 def _summarise(
     kind: str,
+    name: str,
     letters: Sequence[MailingLetter],
     files: WrittenFiles,
     out_dir: Path,
     started: float,
     rendered_at: float,
 ) -> MailingSummary:
+    """The counts, paths and timings of a written mailing (and one log line: unit-free)."""
     finished = time.perf_counter()
-    return MailingSummary(
+    summary = MailingSummary(
         kind=kind,
         letters=len(letters),
         pages=sum(letter.pages for letter in letters),
@@ -356,6 +348,16 @@ def _summarise(
             if letter.eml is not None
         ],
     )
+    log.info(
+        "mailing %s: %d letters, %d pages, %d e-mails, %d invitations, %d without e-mail",
+        name,
+        summary.letters,
+        summary.pages,
+        summary.emails,
+        summary.ics_files,
+        len(files.without_email),
+    )
+    return summary
 
 
 # --- the MailingWriter port ------------------------------------------------------------------------

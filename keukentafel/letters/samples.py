@@ -94,7 +94,9 @@ def _person(
 
 
 def sample_households() -> list[Household]:
-    """Generated households covering every salutation branch and hostile names."""
+    """Generated households covering every salutation branch and hostile names.
+
+    Long because it is data: one resident per case, written out so each case can be read."""
     de_vries = _person(
         "R1",
         PersonName(
@@ -204,7 +206,7 @@ def sample_details(kind: str, on: date) -> dict[str, Any]:
     """Kind-specific details as documented in templates/README.md.
 
     Invitations get a topic and appointments a purpose by their policy; the rest are written out
-    per kind."""
+    per kind (long because it is data: one block per kind, in the README's order)."""
     policy = find_policy(kind)
     if policy is not None and policy.event:
         details: dict[str, Any] = {"topic": "de plannen voor uw woning"}
