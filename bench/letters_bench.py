@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from keukentafel.letters.batch import write_sample_mailing
 from keukentafel.letters.pdf import harfbuzz_subset_available
+from keukentafel.letters.preview import write_sample_mailing
 from keukentafel.letters.samples import SAMPLE_DATE, generated_households, sample_letters_config
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.artifacts import create_table_artifact
+from prefect.runtime import flow_run
 
 from flows.results import Delivery, MailingOutcome
 from keukentafel.bootstrap import current_app, mailing_content
@@ -28,9 +29,17 @@ def prepare(
     on: date,
     content_path: str | None = None,
     sample: bool = False,
+    started_by: str | None = None,
 ) -> MailingResult:
     content = mailing_content(kind, on, content_path, sample=sample)
-    return current_app().prepare_mailing(corporation, project_code, kind, on=on, content=content)
+    return current_app().prepare_mailing(
+        corporation,
+        project_code,
+        kind,
+        on=on,
+        content=content,
+        started_by=started_by or f"prefect:{flow_run.id}",
+    )
 
 
 @task(name="dispatch-outbox")
@@ -59,7 +68,7 @@ def publish(prepared: MailingResult | None, delivered: Delivery) -> None:
     if prepared and prepared.skipped:
         create_table_artifact(
             key="mailing-skipped",
-            table=[{"unit_code": u, "reason": r} for u, r in prepared.skipped],
+            table=[{"unit_code": s.unit_code, "reason": s.reason.text} for s in prepared.skipped],
             description="Households without an e-mail or letter, and why",
         )
 
@@ -72,9 +81,14 @@ def mailing_flow(
     on: date | None = None,
     content_path: str | None = None,
     sample: bool = False,
+    started_by: str | None = None,
 ) -> MailingOutcome:
-    """Compose a mailing for a project, write the print batch, and deliver the e-mails."""
-    prepared = prepare(corporation, project_code, kind, on or date.today(), content_path, sample)
+    """Compose a mailing for a project, write the print batch, and deliver the e-mails.
+
+    ``started_by`` records who asked for it; by default this flow run (``prefect:<id>``)."""
+    prepared = prepare(
+        corporation, project_code, kind, on or date.today(), content_path, sample, started_by
+    )
     delivered = deliver(corporation, prepared.mailing_key)
     publish(prepared, delivered)
     return MailingOutcome(prepared, delivered)

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from keukentafel.config import (
     ConfigError,
@@ -40,10 +40,8 @@ if TYPE_CHECKING:
 
     from connectors.m365.adapters import GraphConnection
     from keukentafel.config.mailing_content import MailingContent
-    from keukentafel.domain.model import Household, Project
-    from keukentafel.letters.batch import MailingSummary
-    from keukentafel.letters.context import Event
-    from keukentafel.usecases.mailing import MailingResult
+    from keukentafel.domain.model import Household
+    from keukentafel.usecases.mailing import MailingResult, MailingWriter
     from keukentafel.usecases.outbox import DispatchReport, MailTransport
     from keukentafel.usecases.register_summary import RegisterSummary
     from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult
@@ -157,46 +155,6 @@ class CorporationRegistry:
 
     def path(self, code: str) -> Path:
         return self.entry(code).path
-
-
-# --- the mailing writer (until letters/output.py offers the MailingWriter port) -----------------
-
-
-@dataclass(frozen=True)
-class LettersMailingWriter:
-    """Writes one corporation's mailings: its letters section and its link-signing secret."""
-
-    letters: LettersConfig
-    secret: bytes
-
-    def write(
-        self,
-        kind: str,
-        households: Sequence[Household],
-        out_dir: Path,
-        *,
-        on: date,
-        project: Project,
-        events: Mapping[str, Event] | None = None,
-        details: Mapping[str, Any] | None = None,
-        mailing_key: str | None = None,
-        sequences: Mapping[str, int] | None = None,
-    ) -> MailingSummary:
-        from keukentafel.letters.batch import write_mailing
-
-        return write_mailing(
-            kind,
-            households,
-            self.letters,
-            out_dir,
-            on=on,
-            project=project,
-            events=events,
-            details=details,
-            secret=self.secret,
-            mailing_key=mailing_key,
-            sequences=sequences,
-        )
 
 
 class UnitNotInRegister(LookupError):
@@ -329,9 +287,14 @@ class App:
         finally:
             graph.close()
 
-    def mailing_writer(self, corp: CorporationFile) -> LettersMailingWriter:
+    def mailing_writer(self, corp: CorporationFile) -> MailingWriter:
+        """Letters, e-mails and invitations under ``<output>/mailings/<project>-<kind>-<date>``."""
+        from keukentafel.letters.output import LettersMailingWriter
+
         letters = self.letters(corp)
-        return LettersMailingWriter(letters, self.link_secret(letters))
+        return LettersMailingWriter(
+            letters, self.settings.output_dir / "mailings", self.link_secret(letters)
+        )
 
     # -- what the entry points do
 
@@ -380,27 +343,34 @@ class App:
         return reports
 
     def prepare_mailing(
-        self, code: str, project_code: str, kind: str, *, on: date, content: MailingContent
+        self,
+        code: str,
+        project_code: str,
+        kind: str,
+        *,
+        on: date,
+        content: MailingContent,
+        started_by: str,
     ) -> MailingResult:
-        """Compose, print and enqueue one mailing (counts and paths, no personal data)."""
+        """Compose, print and enqueue one mailing (counts and paths, no personal data).
+
+        ``started_by`` says who asked for it (``cli:<user>``, ``prefect:<flow run id>``); the
+        entry point knows, so it passes it."""
         from keukentafel.usecases.mailing import prepare_mailing
 
         corp = self.corporation(code)
-        project = corp.project(project_code)
-        writer = self.mailing_writer(corp)
-        out_dir = self.settings.output_dir / "mailings" / f"{project.code}-{kind}-{on.isoformat()}"
         return prepare_mailing(
             self.sessions,
-            project,
+            corp.project(project_code),
             kind,
-            writer.letters,
-            out_dir,
+            self.mailing_writer(corp),
             on=on,
-            secret=writer.secret,
             mailing_id=content.mailing_id,
-            shared_event=content.event,
+            started_by=started_by,
+            event=content.event,
             details=content.details,
             units=content.units,
+            clock=self.clock,
         )
 
     def dispatch(self, code: str, mailing_key: str | None = None) -> DispatchReport | None:
@@ -425,7 +395,7 @@ class App:
         self, code: str, kind: str, unit_code: str, out_dir: Path, *, on: date
     ) -> tuple[Path, Path]:
         """One letter for one household of the register as (PDF, HTML), with sample content."""
-        from keukentafel.letters.batch import preview
+        from keukentafel.letters.preview import preview
 
         corp = self.corporation(code)
         letters = self.letters(corp)

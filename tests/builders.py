@@ -1,10 +1,14 @@
-"""Small builders for domain values in tests (generated people, never real)."""
+"""Small builders for domain values in tests (generated people, never real), and a fake writer."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 
+from keukentafel.domain.mailing import MailingPlan, WrittenMailing
+from keukentafel.domain.messages import POLICIES, Event
 from keukentafel.domain.model import (
     Address,
     AgreementKind,
@@ -19,6 +23,7 @@ from keukentafel.domain.model import (
     Tenure,
     Unit,
 )
+from keukentafel.domain.outbox import OutgoingMessage
 from keukentafel.domain.register import Snapshot
 
 
@@ -63,3 +68,51 @@ def register(count: int, source: str = "test") -> Snapshot:
 
 def with_email(r: Resident, email: str) -> Resident:
     return replace(r, contacts=(ContactPoint(ContactKind.EMAIL, email, True),))
+
+
+@dataclass
+class MemoryWriter:
+    """A fake of the mailing use case's MailingWriter port: keeps what it was asked to write.
+
+    Every recipient with an e-mail address gets a message (its body carries our message id, as
+    the real e-mails do); nothing is rendered and no file is written."""
+
+    written: list[tuple[MailingPlan, str, Event | None, dict[str, int]]] = field(
+        default_factory=list
+    )
+
+    def write(
+        self,
+        plan: MailingPlan,
+        *,
+        mailing_key: str,
+        event: Event | None,
+        sequences: Mapping[str, int],
+    ) -> WrittenMailing:
+        self.written.append((plan, mailing_key, event, dict(sequences)))
+        messages, without = [], []
+        for household in plan.recipients:
+            address = next((r.contact(ContactKind.EMAIL) for r in household.residents), None)
+            if not address:
+                without.append(household.unit.code)
+                continue
+            probe = OutgoingMessage(mailing_key, household.unit.code, "email", address, "", b"")
+            body = f"X-Keukentafel-Message-Id: {probe.message_id}\r\n\r\n{plan.kind}".encode()
+            messages.append(replace(probe, subject=str(plan.kind), body=body))
+        policy = POLICIES[plan.kind]
+        letters = len(plan.recipients)
+        return WrittenMailing(
+            letters=letters,
+            pages=letters,
+            registered=letters if policy.registered_mail else 0,
+            invitations=len(sequences) if event is not None and policy.attach_ics else 0,
+            messages=tuple(messages),
+            without_email=tuple(without),
+            print_pdf=Path("memory/drukwerk.pdf"),
+            manifest=Path("memory/manifest.csv"),
+            out_dir=Path("memory"),
+        )
+
+    @property
+    def last(self) -> MailingPlan:
+        return self.written[-1][0]

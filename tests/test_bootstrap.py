@@ -12,7 +12,6 @@ from connectors.erp.sources import SpreadsheetSource, VeraSource
 from keukentafel.bootstrap import (
     App,
     CorporationRegistry,
-    LettersMailingWriter,
     build,
     current_app,
     installed,
@@ -20,6 +19,9 @@ from keukentafel.bootstrap import (
     utc_now,
 )
 from keukentafel.config import ConfigError
+from keukentafel.domain.mailing import plan_mailing
+from keukentafel.domain.messages import MessageKind
+from keukentafel.letters.output import LettersMailingWriter
 from keukentafel.settings import Settings
 from tests import builders
 from tests.test_sync_register import StaticSource
@@ -184,7 +186,7 @@ def test_factories_choose_the_adapters_from_the_corporation_file(tmp_path: Path)
             app.m365(app.corporation("NOM"))
         writer = app.mailing_writer(app.corporation("WSD"))
         assert isinstance(writer, LettersMailingWriter)
-        assert writer.secret == LINK_SECRET.encode() and writer.letters.envelope.width == 90
+        assert writer.secret == LINK_SECRET.encode() and writer.config.envelope.width == 90
 
 
 def test_secrets_come_from_the_settings_never_printed(tmp_path: Path) -> None:
@@ -231,16 +233,18 @@ def test_the_mailing_writer_writes_with_the_corporations_letters(tmp_path: Path)
         corp = app.corporation("WSD")
         writer = app.mailing_writer(corp)
     households = sample_households()[:2]
-    summary = writer.write(
-        "announcement",
+    plan = plan_mailing(
+        MessageKind.ANNOUNCEMENT,
+        corp.project("DIJK-RENO"),
         households,
-        tmp_path / "mailing",
-        on=SAMPLE_DATE,
-        project=corp.project("DIJK-RENO"),
-        details=sample_details("announcement", SAMPLE_DATE),
-        mailing_key="WSD/DIJK-RENO/announcement/m-1",
+        SAMPLE_DATE,
+        sample_details("announcement", SAMPLE_DATE),
     )
-    assert summary.letters == 2 and summary.print_pdf is not None
-    assert summary.print_pdf.name.startswith("DIJK-RENO-announcement")
-    assert summary.print_pdf.read_bytes().startswith(b"%PDF")
-    assert len(summary.messages) == summary.emails
+    written = writer.write(
+        plan, mailing_key="WSD/DIJK-RENO/announcement/m-1", event=None, sequences={}
+    )
+    assert written.letters == 2
+    assert written.out_dir.is_relative_to(tmp_path / "out" / "mailings")
+    assert written.print_pdf.name.startswith("DIJK-RENO-announcement")
+    assert written.print_pdf.read_bytes().startswith(b"%PDF")
+    assert len(written.messages) + len(written.without_email) == 2

@@ -1,19 +1,25 @@
-"""Art. 7:220 rules for consent letters: who may get them, and the computed 8-week deadline."""
+"""Art. 7:220 rules for consent letters: who may get them, and the computed 8-week deadline.
+
+The mailing use case runs on the real store with an in-memory writer (tests/builders.py): the
+rules decide recipients and details, which is what these tests look at; the letters themselves
+are tested in test_templates_static.py and, end to end, in test_mailing.py.
+"""
 
 from __future__ import annotations
 
-import secrets
+from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
-import pdfplumber
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.consent import MailingNotAllowed, check_mailing, objection_deadline
-from keukentafel.domain.model import Project, ProjectKind
+from keukentafel.domain.mailing import Skip, SkipReason
+from keukentafel.domain.model import LeaseParty, PartyRole, Project, ProjectKind
 from keukentafel.letters.config import LettersConfig
+from keukentafel.store.repositories import MailingRepository
 from keukentafel.usecases.mailing import prepare_mailing
+from keukentafel.usecases.outbox import outbox_counts
 from tests import builders
 from tests.test_sync_register import CORP, run
 
@@ -40,6 +46,14 @@ def test_objection_deadline_is_eight_weeks_after_the_notice() -> None:
             40,
             ["VHE00001"],
             {"objection_deadline_text": "1 januari"},
+            "computed",
+        ),
+        (
+            "consent_reached",
+            RENOVATION,
+            40,
+            ["VHE00001"],
+            {"notice_date": date(2026, 1, 1)},
             "computed",
         ),
     ],
@@ -81,72 +95,88 @@ def letters_config() -> LettersConfig:
     )
 
 
-def test_consent_reached_goes_only_to_the_named_units_with_the_computed_deadline(
-    sessions: sessionmaker[Session], tmp_path: Path
-) -> None:
-    run(sessions, builders.register(12))
-    result = prepare_mailing(
+def with_owner_occupier(count: int, owner: int):  # type: ignore[no-untyped-def]
+    """A register of ``count`` homes in which unit ``owner`` is lived in by its owner."""
+    snap = builders.register(count)
+    lease = snap.leases[owner - 1]
+    snap.leases[owner - 1] = replace(
+        lease, parties=(LeaseParty(lease.parties[0].relation_id, PartyRole.OWNER_OCCUPIER),)
+    )
+    return snap
+
+
+def notice(
+    sessions: sessionmaker[Session], writer: builders.MemoryWriter, on: date, units: list[str]
+):  # type: ignore[no-untyped-def]
+    return prepare_mailing(
         sessions,
         RENOVATION,
         "consent_reached",
-        letters_config(),
-        tmp_path,
-        on=date(2026, 11, 28),
-        secret=secrets.token_bytes(32),
+        writer,
+        on=on,
         mailing_id="zeventig-procent",
+        started_by="cli:test",
         details={"share_text": "75%", "court_name": "kantonrechter"},
-        units=["VHE00003", "VHE00007"],
+        units=units,
     )
-    assert result.letters == 2 and result.registered == 2
-    with pdfplumber.open(result.print_pdf) as pdf:
-        text = " ".join(page.extract_text() or "" for page in pdf.pages)
-    assert "23 januari 2027" in text and "28 november 2026" in text
-    assert "8 weken" in text
+
+
+def test_consent_reached_goes_only_to_the_named_tenants_with_the_computed_dates(
+    sessions: sessionmaker[Session],
+) -> None:
+    run(sessions, with_owner_occupier(13, owner=9))
+    writer = builders.MemoryWriter()
+    result = notice(sessions, writer, date(2026, 11, 28), ["VHE00003", "VHE00007", "VHE00009"])
+    plan = writer.last
+    assert [h.unit.code for h in plan.recipients] == ["VHE00003", "VHE00007"]
+    assert plan.details["notice_date"] == date(2026, 11, 28)
+    assert plan.details["objection_deadline"] == date(2027, 1, 23)
+    assert Skip("VHE00009", SkipReason.OWNER_OCCUPIER) in result.skipped
+    assert Skip("VHE00001", SkipReason.NOT_NAMED) in result.skipped
+    assert result.letters == result.registered == result.enqueued == 2
     # the same mailing again, even on another day, adds nothing to the outbox
-    again = prepare_mailing(
-        sessions,
-        RENOVATION,
-        "consent_reached",
-        letters_config(),
-        tmp_path / "again",
-        on=date(2026, 11, 30),
-        secret=secrets.token_bytes(32),
-        mailing_id="zeventig-procent",
-        details={"share_text": "75%", "court_name": "kantonrechter"},
-        units=["VHE00003", "VHE00007"],
-    )
+    again = notice(sessions, writer, date(2026, 11, 30), ["VHE00003", "VHE00007", "VHE00009"])
     assert again.enqueued == 0
+    assert outbox_counts(sessions, CORP)["pending"] == 2
 
 
-@pytest.mark.parametrize(("homes", "mentions_70"), [(4, False), (12, True)])
-def test_proposal_explains_the_70_percent_rule_only_where_it_applies(
-    sessions: sessionmaker[Session], tmp_path: Path, homes: int, mentions_70: bool
+@pytest.mark.parametrize(("homes", "applies"), [(4, False), (12, True)])
+def test_proposal_says_whether_the_70_percent_presumption_can_apply(
+    sessions: sessionmaker[Session], homes: int, applies: bool
 ) -> None:
-    run(sessions, builders.register(homes))
-    result = prepare_mailing(
+    run(sessions, with_owner_occupier(homes + 1, owner=1))  # owners do not count
+    writer = builders.MemoryWriter()
+    prepare_mailing(
         sessions,
         RENOVATION,
         "proposal",
-        letters_config(),
-        tmp_path,
+        writer,
         on=date(2026, 11, 28),
-        secret=secrets.token_bytes(32),
         mailing_id="voorstel",
-        details={
-            "packages": [
-                {
-                    "code": "A",
-                    "title": "Nieuwe kozijnen",
-                    "description": "HR++ glas",
-                    "is_renovation": True,
-                    "rent_increase_text": "€ 20,00 per maand",
-                }
-            ],
-            "moving_allowance_text": "",
-            "social_plan_url": "",
-        },
+        started_by="cli:test",
+        details={"packages": [], "moving_allowance_text": "", "social_plan_url": ""},
     )
-    with pdfplumber.open(result.print_pdf) as pdf:
-        text = " ".join(page.extract_text() or "" for page in pdf.pages[:3])
-    assert ("70 procent" in text) is mentions_70
-    assert ("de rechter beslissen" in text) is not mentions_70
+    assert writer.last.details["presumption_applies"] is applies
+    assert len(writer.last.recipients) == homes + 1  # the owner gets the owner's variant
+
+
+def test_a_refused_consent_letter_writes_and_records_nothing(
+    sessions: sessionmaker[Session],
+) -> None:
+    run(sessions, builders.register(12))
+    writer = builders.MemoryWriter()
+    demolition = replace(RENOVATION, kind=ProjectKind.DEMOLITION)
+    with pytest.raises(MailingNotAllowed, match="demolition"):
+        prepare_mailing(
+            sessions,
+            demolition,
+            "proposal",
+            writer,
+            on=date(2026, 11, 28),
+            mailing_id="voorstel",
+            started_by="cli:test",
+        )
+    assert writer.written == []
+    assert outbox_counts(sessions, CORP)["pending"] == 0
+    with sessions() as s:
+        assert MailingRepository(s, CORP).of_project("P") == []

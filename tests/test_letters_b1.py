@@ -1,11 +1,16 @@
-"""The B1 readability check: findings on a bad text, a pass on a good one, shipped templates."""
+"""``letters check``: the B1 readability check (findings on a bad text, a pass on a good one,
+the shipped templates) and every meta.yaml held to the message-kind registry."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
 from keukentafel.letters.b1 import (
     Severity,
+    check_all,
     check_template,
     check_text,
     errors,
@@ -14,7 +19,7 @@ from keukentafel.letters.b1 import (
     sentences,
     syllables,
 )
-from keukentafel.letters.render import SHIPPED_TEMPLATES, available_kinds
+from keukentafel.letters.render import available_kinds, check_meta_files, shipped_templates
 
 GOOD = """Beste mevrouw De Vries,
 
@@ -102,7 +107,7 @@ def test_sentences_keep_labels_and_bullets_apart() -> None:
     assert [s.line for s in parsed] == [1, 2, 4, 5]
 
 
-@pytest.mark.parametrize("kind", available_kinds(SHIPPED_TEMPLATES))
+@pytest.mark.parametrize("kind", available_kinds(shipped_templates()))
 def test_shipped_templates_pass_b1(kind: str) -> None:
     problems = errors(check_template(kind))
     assert problems == [], "\n".join(f"{f.source}:{f.line} {f.message}" for f in problems)
@@ -115,3 +120,31 @@ def test_report_counts_errors_per_kind() -> None:
     assert "bad_kind: FAIL" in text
     assert "good_kind: ok" in text
     assert "body.txt:3" in text  # line numbers for the author
+
+
+def test_the_shipped_meta_files_agree_with_the_registry() -> None:
+    assert check_meta_files() == {}
+
+
+def test_letters_check_fails_on_a_meta_yaml_that_contradicts_the_registry(tmp_path: Path) -> None:
+    root = tmp_path / "templates"
+    shipped = shipped_templates()
+    shutil.copytree(shipped / "_base", root / "_base")
+    shutil.copytree(shipped / "info_evening", root / "info_evening")
+    (root / "info_evening" / "meta.yaml").write_text("asks_response: true\nattach_ics: true\n")
+    shutil.copytree(shipped / "newsletter", root / "nieuwsbrief")  # a kind nothing could send
+    override = root / "overrides" / "WSO" / "consent_reached"
+    override.mkdir(parents=True)
+    (override / "meta.yaml").write_text("registered_mail: false\nregisterd: true\n")
+
+    text, error_count = report(check_all(root))
+    assert error_count > 0
+    assert "info_evening: FAIL" in text
+    assert (
+        "info_evening/meta.yaml  asks_response: true here, but the message-kind registry "
+        "(keukentafel/domain/messages.py) says false"
+    ) in text
+    assert "overrides/WSO/consent_reached/meta.yaml  registered_mail: false here" in text
+    assert "registerd: not a meta.yaml key" in text
+    assert "nieuwsbrief/  not in the message-kind registry" in text
+    assert "newsletter/  a registered message kind without templates" in text

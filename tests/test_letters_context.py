@@ -20,6 +20,7 @@ from keukentafel.letters.context import (
     Event,
     address_lines,
     build_context,
+    dutch_details,
     event_context,
     name_lines,
     nl_date,
@@ -249,3 +250,12 @@ def test_no_response_without_a_link() -> None:
         on=date(2026, 11, 28),
     )
     assert ctx["response"] is None
+
+
+def test_dates_in_the_details_are_written_out_in_dutch() -> None:
+    details = {"notice_date": date(2026, 11, 28), "objection_deadline": date(2027, 1, 23)}
+    found = dutch_details({**details, "share_text": "74%", "at": datetime(2027, 1, 1, 9, 0)})
+    assert found["notice_date_text"] == "28 november 2026"
+    assert found["objection_deadline_text"] == "23 januari 2027"
+    assert found["share_text"] == "74%" and "at_text" not in found  # moments are not days
+    assert found["notice_date"] == details["notice_date"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from keukentafel.letters.batch import render_kind_for
+from keukentafel.letters.preview import render_kind_for
 from keukentafel.letters.samples import SAMPLE_DATE, sample_households
 
 GOLDEN = Path(__file__).parent / "golden"

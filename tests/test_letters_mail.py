@@ -14,7 +14,6 @@ import pytest
 from icalendar import Calendar
 from pypdf import PdfReader
 
-from keukentafel.letters.batch import MailingSummary, preview, write_sample_mailing
 from keukentafel.letters.links import verify_link
 from keukentafel.letters.mail import (
     OUR_ID_HEADER,
@@ -22,6 +21,8 @@ from keukentafel.letters.mail import (
     ics_attachment,
     pdf_attachment,
 )
+from keukentafel.letters.output import MailingSummary
+from keukentafel.letters.preview import preview, write_sample_mailing
 from keukentafel.letters.samples import SAMPLE_DATE, sample_households, sample_letters_config
 
 SECRET = b"test-secret-0123456789abcdef"

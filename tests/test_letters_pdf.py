@@ -1,5 +1,5 @@
 """PDF letters: the address block inside the envelope window, page numbers, batches and splits,
-the print batch with its manifest, and the calibration page."""
+a mailing's files (print PDF, manifest, archive), and the calibration page."""
 
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ import pdfplumber
 import pytest
 from pypdf import PdfReader
 
-from keukentafel.letters.batch import PrintLetter, csv_safe, render_kind_for, write_print_batch
 from keukentafel.letters.config import EnvelopeProfile
+from keukentafel.letters.output import MailingLetter, csv_safe, write_files
 from keukentafel.letters.pdf import (
     calibration_pdf,
     harfbuzz_subset_available,
+    render_and_split,
     render_chunks,
     render_pdf,
     render_pdfs,
 )
-from keukentafel.letters.render import SHIPPED_TEMPLATES
+from keukentafel.letters.preview import render_kind_for
+from keukentafel.letters.render import shipped_templates
 from keukentafel.letters.samples import SAMPLE_DATE, sample_households, sample_letters_config
 
 PT_TO_MM = 25.4 / 72
@@ -130,7 +132,7 @@ def test_letter_pdf_is_a4_with_page_numbers_and_sans_serif_fonts() -> None:
 
 
 def test_shipped_letter_css_has_no_fixed_positioning() -> None:
-    for path in SHIPPED_TEMPLATES.rglob("*.html"):
+    for path in shipped_templates().rglob("*.html"):
         source = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.DOTALL)
         assert not re.search(r"position\s*:\s*fixed", source), path
 
@@ -165,25 +167,33 @@ def test_process_pool_gives_the_same_order() -> None:
     assert [f"Brief {i}" in text for i, text in enumerate(texts)] == [True] * 6
 
 
-def test_print_batch_writes_print_pdf_manifest_and_archive(tmp_path: Path) -> None:
+def test_mailing_files_print_pdf_manifest_archive_email_and_agenda(tmp_path: Path) -> None:
+    first = render_and_split([_tiny(1), _tiny(2, pages=2)])  # two chunks, as two workers make
+    second = render_and_split([_tiny(3)])
+    pdfs = [*first.letters, *second.letters]
     letters = [
-        PrintLetter("0001", _tiny(1)),
-        PrintLetter('=HYPERLINK("http://x")', _tiny(2, pages=2), registered=True),
-        PrintLetter("0003", _tiny(3)),
+        MailingLetter("0001", False, pdfs[0], 1, ics=b"BEGIN:VCALENDAR", eml=b"From: a"),
+        MailingLetter('=HYPERLINK("http://x")', True, pdfs[1], 2),
+        MailingLetter("0003", False, pdfs[2], 1, eml=b"From: c"),
     ]
-    summary, pdfs = write_print_batch(letters, tmp_path, name="test", workers=1)
-    assert (summary.letters, summary.pages, summary.registered) == (3, 4, 1)
-    assert len(PdfReader(summary.print_pdf).pages) == 4
+    files = write_files(tmp_path, "test", [first.chunk.pdf, second.chunk.pdf], letters)
+    assert files.without_email == ['=HYPERLINK("http://x")']
+    assert len(PdfReader(files.print_pdf).pages) == 4
     rows = list(
-        csv.reader(io.StringIO(summary.manifest.read_text(encoding="utf-8-sig")), delimiter=";")
+        csv.reader(io.StringIO(files.manifest.read_text(encoding="utf-8-sig")), delimiter=";")
     )
     assert rows[0] == ["volgnummer", "eenheid", "eerste_pagina", "paginas", "aangetekend"]
     assert rows[1] == ["1", "0001", "1", "1", "nee"]
     assert rows[2] == ["2", '\'=HYPERLINK("http://x")', "2", "2", "ja"]
     assert rows[3] == ["3", "0003", "4", "1", "nee"]
-    archive = sorted(p.name for p in summary.archive_dir.iterdir())
+    archive = sorted(p.name for p in (tmp_path / "archief").iterdir())
     assert archive == ["0001-0001.pdf", "0002-HYPERLINK_http_x.pdf", "0003-0003.pdf"]
-    assert [len(PdfReader(io.BytesIO(pdf)).pages) for pdf in pdfs] == [1, 2, 1]
+    assert [len(PdfReader(tmp_path / "archief" / name).pages) for name in archive] == [1, 2, 1]
+    assert sorted(p.name for p in (tmp_path / "email").iterdir()) == [
+        "0001-0001.eml",
+        "0003-0003.eml",
+    ]
+    assert [p.name for p in (tmp_path / "agenda").iterdir()] == ["0001-0001.ics"]
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+31", "-2", "@SUM(A1)", "\tx", "\rx", "\nx"])

@@ -9,17 +9,11 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
+from keukentafel.domain.messages import POLICIES, MessageKind
 from keukentafel.domain.model import Household
-from keukentafel.letters.batch import render_kind_for
-from keukentafel.letters.context import (
-    EMAIL_LAYOUT,
-    KINDS,
-    LETTER_LAYOUT,
-    SUMMARY_KINDS,
-    build_context,
-)
+from keukentafel.letters.context import EMAIL_LAYOUT, LETTER_LAYOUT, build_context
+from keukentafel.letters.preview import render_kind_for
 from keukentafel.letters.render import (
-    SHIPPED_TEMPLATES,
     TemplateProblem,
     available_kinds,
     get_environment,
@@ -27,6 +21,7 @@ from keukentafel.letters.render import (
     kind_meta,
     make_environment,
     render,
+    shipped_templates,
 )
 from keukentafel.letters.samples import (
     SAMPLE_DATE,
@@ -39,7 +34,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "templates"
 SECRET = b"test-secret-0123456789abcdef"
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 HOUSEHOLDS = sample_households()
-SHIPPED_KINDS = available_kinds(SHIPPED_TEMPLATES)
+SHIPPED_KINDS = available_kinds(shipped_templates())
+SUMMARY_KINDS = {kind for kind, policy in POLICIES.items() if policy.summary_languages}
 
 
 def _ctx(household: Household, **kw: object) -> dict[str, object]:
@@ -136,11 +132,19 @@ def test_arabic_summary_is_right_to_left_and_escaped() -> None:
     assert "&lt;br&gt;" not in html
 
 
-def test_meta_yaml_and_defaults() -> None:
+def test_kind_meta_is_the_registry_and_a_contradicting_meta_yaml_stops_rendering(
+    tmp_path: Path,
+) -> None:
     env = make_environment(FIXTURES)
-    meta = kind_meta("greeting", env)
-    assert (meta.asks_response, meta.registered_mail, meta.attach_ics) == (True, False, True)
-    assert kind_meta("consent_reached", env).registered_mail  # contract default without a file
+    assert kind_meta("consent_reached", env) == POLICIES[MessageKind.CONSENT_REACHED]  # no file
+    with pytest.raises(TemplateProblem, match="unknown message kind 'greeting'"):
+        kind_meta("greeting", env)
+    override = tmp_path / "overrides" / "WSO" / "proposal"
+    override.mkdir(parents=True)
+    (override / "meta.yaml").write_text("asks_response: false\nregistered_mail: false\n")
+    assert kind_meta("proposal", make_environment(tmp_path)).asks_response
+    with pytest.raises(TemplateProblem, match="asks_response: false here, but the message-kind"):
+        kind_meta("proposal", make_environment(tmp_path, "WSO"))
 
 
 def test_subject_is_one_line() -> None:
@@ -151,7 +155,7 @@ def test_subject_is_one_line() -> None:
 
 
 def test_every_contract_kind_is_shipped() -> None:
-    missing = sorted(set(KINDS) - set(SHIPPED_KINDS))
+    missing = sorted(set(MessageKind) - set(SHIPPED_KINDS))
     assert not missing, f"kinds without templates: {missing}"
 
 

@@ -61,6 +61,19 @@ def test_enqueue_twice_adds_once(sessions: sessionmaker[Session]) -> None:
     assert outbox_counts(sessions, CORP)["pending"] == 5
 
 
+def test_enqueue_counts_what_it_inserted_among_other_mailings(
+    sessions: sessionmaker[Session],
+) -> None:
+    enqueue(sessions, "OTHER", messages(4, mailing="OTHER/newsletter/1"))
+    mixed = messages(3) + messages(6, mailing="WSD/newsletter/2")
+    assert enqueue(sessions, CORP, mixed) == 9
+    again = messages(3) + messages(7, mailing="WSD/newsletter/2")  # one new unit
+    assert enqueue(sessions, CORP, again) == 1
+    assert outbox_counts(sessions, CORP)["pending"] == 10
+    assert outbox_counts(sessions, CORP, "WSD/newsletter/2")["pending"] == 7
+    assert outbox_counts(sessions, "OTHER") == {"pending": 4, "sending": 0, "sent": 0, "failed": 0}
+
+
 def test_dispatch_delivers_each_once_and_rerun_sends_nothing(
     sessions: sessionmaker[Session],
 ) -> None:
@@ -100,13 +113,6 @@ def test_failures_are_retried_then_marked_failed(sessions: sessionmaker[Session]
         row = s.query(OutboxRow).one()
         assert row.status == OutboxStatus.FAILED.value and "403" in row.last_error
     assert dispatch(sessions, CORP, RecordingMailbox()).sent == 0  # failed stays failed
-
-
-def test_pace_waits_between_messages(sessions: sessionmaker[Session]) -> None:
-    enqueue(sessions, CORP, messages(3))
-    waits: list[float] = []
-    dispatch(sessions, CORP, RecordingMailbox(), pace_per_minute=30, sleep=waits.append)
-    assert len(waits) == 2 and all(1.9 < w <= 2.0 for w in waits)
 
 
 @dataclass

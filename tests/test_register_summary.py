@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.model import LeaseParty, PartyRole, Project, ProjectKind, Tenure
 from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason
+from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.store.repositories import SyncRunRepository
 from keukentafel.usecases.register_summary import register_summary
 from tests import builders
@@ -36,8 +37,8 @@ def test_counts_per_complex_and_the_erp_runs_kept_aside_rows(
     run(sessions, snap)
     with sessions.begin() as s:  # a later team-list pull must not hide the ERP's findings
         runs = SyncRunRepository(s, CORP)
-        run_id = runs.start("m365_list", builders_now())
-        runs.finish(run_id, outcome="succeeded", now=builders_now())
+        run_id = runs.start(RunKind.TEAM_PULL, "m365_list", builders_now())
+        runs.finish(run_id, outcome=RunOutcome.SUCCEEDED, now=builders_now())
 
     project = Project(
         "P", "Renovatie", CORP, ProjectKind.RENOVATION_OCCUPIED, ("CPX-1", "CPX-2", "CPX-9")

@@ -27,6 +27,7 @@ from keukentafel.domain.register import (
     RejectReason,
     Snapshot,
 )
+from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.store.models import (
     ChangeEventRow,
     RejectedRowRow,
@@ -229,13 +230,24 @@ def test_failing_source_records_failure_and_changes_nothing(
         )
 
 
-def test_interrupted_run_is_closed_by_the_next(sessions: sessionmaker[Session]) -> None:
+def test_interrupted_run_is_closed_by_the_next_of_its_kind(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions.begin() as s:
-        SyncRunRepository(s, CORP).start("vera", builders_now())
+        runs = SyncRunRepository(s, CORP)
+        runs.start(RunKind.REGISTER_SYNC, "vera", builders_now())
+        runs.start(RunKind.TEAM_PULL, "m365_list", builders_now())  # running right now
     run(sessions, builders.register(3))
     with sessions() as s:
-        outcomes = [r.outcome for r in s.scalars(select(SyncRunRow).order_by(SyncRunRow.id))]
-    assert outcomes == ["failed", "succeeded"]
+        found = [(r.kind, r.outcome) for r in s.scalars(select(SyncRunRow).order_by(SyncRunRow.id))]
+    assert found == [
+        (RunKind.REGISTER_SYNC, RunOutcome.INTERRUPTED),
+        (RunKind.TEAM_PULL, RunOutcome.RUNNING),
+        (RunKind.REGISTER_SYNC, RunOutcome.SUCCEEDED),
+    ]
+    with sessions() as s:  # stored by value, read back as members
+        stored = s.connection().exec_driver_sql("SELECT kind, outcome FROM sync_runs ORDER BY id")
+        assert tuple(stored.first() or ()) == ("register_sync", "interrupted")
 
 
 def test_relations_without_a_lease_in_scope_are_not_stored(sessions: sessionmaker[Session]) -> None:

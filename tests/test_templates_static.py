@@ -1,6 +1,8 @@
 """Static checks of the shipped template set in ``templates/``, with nothing but jinja2.
 
-Owns: every template parses; every message kind renders with a complete sample context built
+Owns: the folder holds exactly the kinds of the message-kind registry
+(``keukentafel.domain.messages``), each ``meta.yaml`` and set of summaries as the registry says;
+every template parses; every message kind renders with a complete sample context built
 here to the letters contract (see ``templates/README.md``) without a hole; every translated
 summary starts with its non-binding notice; HTML escapes a hostile name; owner-occupiers never
 read about the 70% rule or a rent increase; the plain texts come out the same with and without
@@ -19,24 +21,14 @@ import pytest
 import yaml
 from markupsafe import Markup
 
+from keukentafel.domain.messages import POLICIES, policy_of
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
-KINDS = (
-    "announcement",
-    "info_evening",
-    "home_visit",
-    "workshop",
-    "milestone_talk",
-    "proposal",
-    "reminder",
-    "consent_reached",
-    "appointment_confirmation",
-    "appointment_change",
-    "delay_notice",
-    "newsletter",
-)
-SUMMARY_KINDS = ("announcement", "info_evening", "home_visit", "workshop", "milestone_talk")
-EVENT_KINDS = (*SUMMARY_KINDS[1:], "appointment_confirmation", "appointment_change")
+# The kinds come from the registry; the sample contexts below are this test's own oracle.
+KINDS = tuple(str(kind) for kind in POLICIES)
+SUMMARY_KINDS = tuple(str(kind) for kind, policy in POLICIES.items() if policy.summary_languages)
+EVENT_KINDS = tuple(str(kind) for kind, policy in POLICIES.items() if policy.has_slot)
 LAYOUTS = ("_base/letter.html", "_base/email.html")
 
 NOTICES = {
@@ -247,13 +239,21 @@ def visible_text(html: str) -> str:
 # --------------------------------------------------------------------------- structure
 
 
-def test_every_kind_has_its_files() -> None:
-    for kind in KINDS:
-        for name in ("subject.txt", "body.html", "body.txt"):
-            assert (TEMPLATES / kind / name).is_file(), f"{kind}/{name} missing"
-    for kind in SUMMARY_KINDS:
-        for lang in NOTICES:
-            assert (TEMPLATES / kind / f"summary.{lang}.txt").is_file(), f"{kind} {lang}"
+def test_the_folder_holds_exactly_the_registered_kinds() -> None:
+    folders = {p.name for p in TEMPLATES.iterdir() if p.is_dir()} - {"_base", "overrides"}
+    assert folders == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_has_its_files_and_meta_as_the_registry_says(kind: str) -> None:
+    policy = policy_of(kind)
+    for name in ("subject.txt", "body.html", "body.txt", "meta.yaml"):
+        assert (TEMPLATES / kind / name).is_file(), f"{kind}/{name} missing"
+    meta = yaml.safe_load((TEMPLATES / kind / "meta.yaml").read_text(encoding="utf-8"))
+    assert meta == policy.meta()
+    summaries = {p.name.split(".")[1] for p in (TEMPLATES / kind).glob("summary.*.txt")}
+    assert summaries == set(policy.summary_languages)
+    assert summaries <= set(NOTICES)
 
 
 def test_every_template_parses() -> None:
@@ -413,6 +413,20 @@ def test_proposal_has_one_form_per_tenancy_and_a_choice_per_renovation_package()
     assert ctx["response"]["url"] in text
     assert "per post" in text.lower() or "envelop" in text.lower()
     assert "bel" in text.lower()
+
+
+@pytest.mark.parametrize("applies", [True, False])
+def test_proposal_explains_the_70_percent_rule_only_where_it_applies(applies: bool) -> None:
+    env = make_env()
+    ctx = make_context("proposal")
+    ctx["details"] = {**ctx["details"], "presumption_applies": applies}
+    for out in (
+        render(env, "proposal", "body.txt", ctx),
+        visible_text(render(env, "proposal", "body.html", ctx)),
+    ):
+        flat = re.sub(r"\s+", " ", out)
+        assert ("70 procent" in flat) is applies
+        assert ("de rechter beslissen" in flat) is not applies
 
 
 @pytest.mark.parametrize("kind", ["proposal", "consent_reached", "reminder"])

@@ -8,6 +8,7 @@ configuration file are printed as the file, the key and what is wrong, without a
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -205,6 +206,7 @@ def mailing_send(
             kind,
             content_path=str(content) if content else None,
             sample=sample,
+            started_by=f"cli:{getpass.getuser()}",
         )
     present.print_mailing(result)
 

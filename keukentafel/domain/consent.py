@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from keukentafel.domain.messages import MessageKind, policy_of
 from keukentafel.domain.model import Project, ProjectKind
 
 OBJECTION_PERIOD = timedelta(weeks=8)
 MIN_HOMES_FOR_PRESUMPTION = 10
-CONSENT_KINDS = frozenset({"proposal", "reminder", "consent_reached"})
-#: Kinds that go to a chosen set of households only (never to the whole project by default).
-TARGETED_KINDS = frozenset({"reminder", "consent_reached"})
-#: Details of consent_reached that are computed here and may not be given by hand.
-COMPUTED_DETAILS = frozenset({"notice_date_text", "objection_deadline_text"})
+#: Details of consent_reached that are computed (keukentafel.domain.mailing) and may not be given
+#: by hand: the dates, and the Dutch text the letters write them as.
+COMPUTED_DETAILS = frozenset(
+    {"notice_date", "objection_deadline", "notice_date_text", "objection_deadline_text"}
+)
 
 
 class MailingNotAllowed(Exception):
@@ -43,20 +44,20 @@ def check_mailing(
     recipients: list[str] | None,
     details: dict[str, object],
 ) -> None:
-    if kind in CONSENT_KINDS and project.kind is ProjectKind.DEMOLITION:
+    """Refuse a mailing of ``kind`` that would state the law wrongly or reach the wrong people.
+
+    The kind's policy (keukentafel.domain.messages) says whether it is a consent letter and
+    whether it goes to named units only."""
+    policy = policy_of(kind)
+    if policy.consent and project.kind is ProjectKind.DEMOLITION:
         raise MailingNotAllowed(
             f"{kind}: project {project.code} is a demolition; art. 7:220 consent does not apply"
         )
-    if kind in TARGETED_KINDS and not recipients:
+    if policy.targeted and not recipients:
         raise MailingNotAllowed(
-            f"{kind}: name the units it goes to (content file key 'units'): "
-            + (
-                "the tenants who did not agree"
-                if kind == "consent_reached"
-                else "those who did not answer"
-            )
+            f"{kind}: name the units it goes to (content file key 'units'): {policy.audience}"
         )
-    if kind == "consent_reached":
+    if policy.kind is MessageKind.CONSENT_REACHED:
         if homes_in_scope < MIN_HOMES_FOR_PRESUMPTION:
             raise MailingNotAllowed(
                 f"consent_reached: project {project.code} has {homes_in_scope} rented homes in scope; "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -69,3 +70,20 @@ class OutgoingMessage:
     @property
     def message_id(self) -> str:
         return our_message_id(self.mailing_key, self.unit_code, self.channel)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMessage:
+    """A message as it stands in the outbox, with what the dispatcher decides on."""
+
+    id: int
+    unit_code: str
+    status: OutboxStatus
+    attempts: int
+    message_id: str
+    body: bytes
+    since: datetime  # when it was marked sending (in doubt from then), else when it was queued
+
+    @property
+    def action(self) -> DispatchAction:
+        return next_action(self.status, self.attempts)

@@ -1,26 +1,15 @@
 """Letters, e-mails and invitations for the households of the register.
 
-Entry points for the CLI and the flows:
+Nothing is imported here: ``import keukentafel.letters.config`` (to validate a configuration
+section) must not pull in Jinja2, WeasyPrint and the rest. Import the module you need:
 
-- ``preview(kind, household, config, out_dir) -> (pdf_path, html_path)``
-- ``write_sample_mailing(kind, households, config, out_dir, *, on) -> MailingSummary``
-- ``write_mailing(...)`` for a real mailing with its own events and details
-- ``b1.check_template(kind)`` / ``b1.check_all()`` for ``keukentafel letters check``
-- ``config.LettersConfig`` for the ``letters:`` section of a corporation file
-
-Modules: context (pure context builders), render (the Jinja2 environment), pdf (WeasyPrint),
-mail (MIME), ics (iCalendar), links (signed personal links and QR), b1 (readability),
-batch (print batch and mailings), samples (generated sample data).
+- compose: one message kind for one household (context, personal link, letter, e-mail, .ics);
+- output: writing a mailing to its folder in worker processes; ``LettersMailingWriter``, the
+  mailing use case's writer;
+- preview: ``preview`` (one letter as PDF and HTML), ``render_kind_for``,
+  ``write_sample_mailing``;
+- context (pure context builders), render (the Jinja2 environment, meta.yaml against the
+  message-kind registry), pdf (WeasyPrint), mail (MIME), ics (iCalendar), links (signed
+  personal links and QR), b1 (``letters check``: readability and meta.yaml), samples (generated
+  sample data), config (``LettersConfig``, the ``letters:`` section of a corporation file).
 """
-
-from __future__ import annotations
-
-from keukentafel.letters.batch import (
-    MailingSummary,
-    preview,
-    write_mailing,
-    write_sample_mailing,
-)
-from keukentafel.letters.config import LettersConfig
-
-__all__ = ["LettersConfig", "MailingSummary", "preview", "write_mailing", "write_sample_mailing"]

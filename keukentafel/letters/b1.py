@@ -88,7 +88,7 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    rule: str  # "avoid_word", "sentence_length", "long_sentence", "long_words", "passive"
+    rule: str  # "avoid_word", "sentence_length", "long_sentence", "long_words", "passive", "meta"
     severity: Severity
     line: int  # 1-based line in the checked text; 0 for the whole text
     message: str
@@ -150,88 +150,89 @@ def sentences(text: str) -> list[Sentence]:
 
 
 def check_text(text: str, *, source: str = "", passive_hints: bool = False) -> list[Finding]:
-    """Findings for one Dutch text (errors first is not guaranteed: sort as you need)."""
+    """Findings for one Dutch text (errors first is not guaranteed: sort as you need).
+
+    The rules run in turn: words to avoid and passive voice per line, then very long sentences,
+    then the averages and shares over the whole text (only for texts long enough to have them)."""
+    findings = _line_findings(text, source, passive_hints)
+    parsed = sentences(text)
+    findings += [
+        Finding(
+            "long_sentence",
+            Severity.WARNING,
+            sentence.line,
+            f"sentence of {len(sentence.words)} words (split it; aim for ≤ "
+            f"{TARGET_SENTENCE_WORDS})",
+            source,
+        )
+        for sentence in parsed
+        if len(sentence.words) > LONG_SENTENCE_WORDS
+    ]
+    if sum(len(s.words) for s in parsed) >= MIN_WORDS_FOR_SHARES:
+        findings += _average_findings(parsed, source) + _long_word_findings(parsed, source)
+    return findings
+
+
+def _line_findings(text: str, source: str, passive_hints: bool) -> list[Finding]:
     findings: list[Finding] = []
     for number, line in enumerate(text.splitlines(), start=1):
         cleaned = _URLS.sub(" ", line)
-        for word, alternative, pattern in _AVOID_PATTERNS:
-            if pattern.search(cleaned):
-                findings.append(
-                    Finding(
-                        "avoid_word",
-                        Severity.ERROR,
-                        number,
-                        f'avoid "{word}": write "{alternative}"',
-                        source,
-                    )
-                )
-        if passive_hints:
-            aux = _PASSIVE_AUX.search(cleaned)
-            participle = _PARTICIPLE.search(cleaned)
-            if aux and participle:
-                findings.append(
-                    Finding(
-                        "passive",
-                        Severity.HINT,
-                        number,
-                        f'passive voice? "{aux.group(0)} … {participle.group(0)}": say who does it',
-                        source,
-                    )
-                )
-    parsed = sentences(text)
-    if not parsed:
-        return findings
-    for sentence in parsed:
-        if len(sentence.words) > LONG_SENTENCE_WORDS:
+        findings += [
+            Finding(
+                "avoid_word",
+                Severity.ERROR,
+                number,
+                f'avoid "{word}": write "{alternative}"',
+                source,
+            )
+            for word, alternative, pattern in _AVOID_PATTERNS
+            if pattern.search(cleaned)
+        ]
+        aux = _PASSIVE_AUX.search(cleaned) if passive_hints else None
+        participle = _PARTICIPLE.search(cleaned) if aux else None
+        if aux and participle:
             findings.append(
                 Finding(
-                    "long_sentence",
-                    Severity.WARNING,
-                    sentence.line,
-                    f"sentence of {len(sentence.words)} words (split it; aim for ≤ "
-                    f"{TARGET_SENTENCE_WORDS})",
+                    "passive",
+                    Severity.HINT,
+                    number,
+                    f'passive voice? "{aux.group(0)} … {participle.group(0)}": say who does it',
                     source,
                 )
             )
-    all_words = [w for s in parsed for w in s.words]
-    if len(all_words) < MIN_WORDS_FOR_SHARES:
-        return findings
-    average = len(all_words) / len(parsed)
+    return findings
+
+
+def _average_findings(parsed: list[Sentence], source: str) -> list[Finding]:
+    average = sum(len(s.words) for s in parsed) / len(parsed)
     if average > MAX_AVERAGE_SENTENCE_WORDS:
-        findings.append(
-            Finding(
-                "sentence_length",
-                Severity.ERROR,
-                0,
-                f"average sentence length {average:.1f} words (fail above "
-                f"{MAX_AVERAGE_SENTENCE_WORDS}, aim for ≤ {TARGET_SENTENCE_WORDS})",
-                source,
-            )
+        message = (
+            f"average sentence length {average:.1f} words (fail above "
+            f"{MAX_AVERAGE_SENTENCE_WORDS}, aim for ≤ {TARGET_SENTENCE_WORDS})"
         )
-    elif average > TARGET_SENTENCE_WORDS:
-        findings.append(
-            Finding(
-                "sentence_length",
-                Severity.WARNING,
-                0,
-                f"average sentence length {average:.1f} words (aim for ≤ {TARGET_SENTENCE_WORDS})",
-                source,
-            )
-        )
+        return [Finding("sentence_length", Severity.ERROR, 0, message, source)]
+    if average > TARGET_SENTENCE_WORDS:
+        message = f"average sentence length {average:.1f} words (aim for ≤ {TARGET_SENTENCE_WORDS})"
+        return [Finding("sentence_length", Severity.WARNING, 0, message, source)]
+    return []
+
+
+def _long_word_findings(parsed: list[Sentence], source: str) -> list[Finding]:
+    all_words = [w for s in parsed for w in s.words]
     long_words = [w for w in all_words if is_long_word(w)]
     share = len(long_words) / len(all_words)
-    if share > LONG_WORD_WARN:
-        examples = ", ".join(sorted(set(long_words), key=lambda w: (-len(w), w))[:5])
-        findings.append(
-            Finding(
-                "long_words",
-                Severity.ERROR if share > LONG_WORD_ERROR else Severity.WARNING,
-                0,
-                f"{share:.0%} long words (aim for ≤ {LONG_WORD_WARN:.0%}), e.g. {examples}",
-                source,
-            )
+    if share <= LONG_WORD_WARN:
+        return []
+    examples = ", ".join(sorted(set(long_words), key=lambda w: (-len(w), w))[:5])
+    return [
+        Finding(
+            "long_words",
+            Severity.ERROR if share > LONG_WORD_ERROR else Severity.WARNING,
+            0,
+            f"{share:.0%} long words (aim for ≤ {LONG_WORD_WARN:.0%}), e.g. {examples}",
+            source,
         )
-    return findings
+    ]
 
 
 def errors(findings: list[Finding]) -> list[Finding]:
@@ -250,14 +251,16 @@ def check_template(
     Findings that repeat across households are reported once. Exposed for
     ``keukentafel letters check``.
     """
-    from keukentafel.letters.batch import render_kind_for
+    from keukentafel.letters.compose import throwaway_link_secret
+    from keukentafel.letters.preview import render_kind_for
     from keukentafel.letters.samples import SAMPLE_DATE, sample_households
 
     seen: set[tuple[str, int, str, str]] = set()
     out: list[Finding] = []
+    secret = throwaway_link_secret()  # the links are rendered to be read, never followed
     for household in sample_households():
         rendered = render_kind_for(
-            kind, household, templates_dir=templates_dir, on=on or SAMPLE_DATE
+            kind, household, templates_dir=templates_dir, on=on or SAMPLE_DATE, secret=secret
         )
         for source, text in (("subject.txt", rendered.subject), ("body.txt", rendered.text)):
             for finding in check_text(text, source=source, passive_hints=passive_hints):
@@ -287,10 +290,23 @@ def report(results: dict[str, list[Finding]]) -> tuple[str, int]:
 def check_all(
     templates_dir: str | Path | None = None, *, on: date | None = None
 ) -> dict[str, list[Finding]]:
-    """Every kind in the templates folder with its findings."""
-    from keukentafel.letters.render import available_kinds
+    """Every kind in the templates folder with its findings.
 
-    return {
-        kind: check_template(kind, templates_dir=templates_dir, on=on)
-        for kind in available_kinds(templates_dir)
-    }
+    Before any text is read, every kind folder and ``meta.yaml`` (shipped and the corporations'
+    overrides) is checked against the message-kind registry (keukentafel.domain.messages): a
+    disagreement is an error finding of the kind it names, and that kind is not rendered until
+    it agrees (a folder outside the registry never is: nothing could send it)."""
+    from keukentafel.domain.messages import find_policy
+    from keukentafel.letters.render import available_kinds, check_meta_files
+
+    results: dict[str, list[Finding]] = {}
+    for path, problems in check_meta_files(templates_dir).items():
+        kind = path.split("/")[2] if path.startswith("overrides/") else path.split("/")[0]
+        results.setdefault(kind, []).extend(
+            Finding("meta", Severity.ERROR, 0, problem, path) for problem in problems
+        )
+    for kind in available_kinds(templates_dir):
+        findings = results.setdefault(kind, [])
+        if find_policy(kind) is not None and not findings:  # it renders only once it agrees
+            findings.extend(check_template(kind, templates_dir=templates_dir, on=on))
+    return results

@@ -9,39 +9,21 @@ caller passes the household, the project, the configuration and "today".
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
 from keukentafel.domain.addressing import postnl_address_lines
+from keukentafel.domain.messages import AMSTERDAM, Event, find_policy, to_amsterdam
 from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
 from keukentafel.letters.config import LettersConfig
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+# Event and the Amsterdam clock live in the domain (the mailing rules need them); re-exported here.
+__all__ = ["AMSTERDAM", "EMAIL_LAYOUT", "LETTER_LAYOUT", "Event", "build_context", "to_amsterdam"]
+
 LETTER_LAYOUT = "_base/letter.html"
 EMAIL_LAYOUT = "_base/email.html"
-
-KINDS = (
-    "announcement",
-    "info_evening",
-    "home_visit",
-    "workshop",
-    "milestone_talk",
-    "proposal",
-    "reminder",
-    "consent_reached",
-    "appointment_confirmation",
-    "appointment_change",
-    "delay_notice",
-    "newsletter",
-)
-EVENT_KINDS = frozenset({"info_evening", "home_visit", "workshop", "milestone_talk"})
-APPOINTMENT_KINDS = frozenset({"appointment_confirmation", "appointment_change"})
-SUMMARY_KINDS = frozenset({"announcement", *EVENT_KINDS})
-SUMMARY_LANGUAGES = frozenset({"en", "tr", "ar"})
 
 _WEEKDAYS = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
 _MONTHS = (
@@ -82,13 +64,6 @@ def nl_datetime(moment: datetime) -> str:
     """dinsdag 3 maart 2026 om 19.30 uur, in Amsterdam time when the moment is aware."""
     local = to_amsterdam(moment)
     return f"{nl_weekday_date(local.date())} om {nl_time(local)}"
-
-
-def to_amsterdam(moment: datetime) -> datetime:
-    """An aware moment in Amsterdam time; a naive moment is taken to be Amsterdam time already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=AMSTERDAM)
-    return moment.astimezone(AMSTERDAM)
 
 
 # --- names --------------------------------------------------------------------------------------
@@ -237,23 +212,6 @@ def letter_language(household: Household, available: Collection[str]) -> str:
 # --- the whole context -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A meeting or appointment the letter invites to. Times are Amsterdam wall-clock times."""
-
-    event_id: str  # stable within the project: "bewonersavond-1", "visit-0012-1"
-    title: str
-    start: datetime
-    end: datetime
-    location_name: str
-    location_address: str
-    online_url: str = ""
-
-    def __post_init__(self) -> None:
-        if to_amsterdam(self.end) <= to_amsterdam(self.start):
-            raise ValueError(f"event {self.event_id}: end is not after start")
-
-
 def event_context(event: Event) -> dict[str, str]:
     start = to_amsterdam(event.start)
     end = to_amsterdam(event.end)
@@ -267,6 +225,19 @@ def event_context(event: Event) -> dict[str, str]:
         "location_address": event.location_address,
         "online_url": event.online_url,
     }
+
+
+def dutch_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    """The details with every date also written out in Dutch, as ``<key>_text``.
+
+    The mailing rules compute dates (the notice date and the last day to object, see
+    keukentafel.domain.mailing); how a date reads in a letter is decided here, once.
+    """
+    found = dict(details)
+    for key, value in details.items():
+        if isinstance(value, date) and not isinstance(value, datetime):
+            found[f"{key}_text"] = nl_date(value)
+    return found
 
 
 def reference(kind: str, project: Project, household: Household) -> str:
@@ -292,13 +263,17 @@ def build_context(
 ) -> dict[str, Any]:
     """The dict every template gets (see the contract). Pure; all keys are always present.
 
+    Long on purpose: the dict literal below *is* the template contract (templates/README.md),
+    one key per line, so it reads against the README without jumping around.
+
     ``response`` is None unless a ``response_link`` is given: the caller signs a link for kinds
     that ask something (``meta.yaml``: ``asks_response``). The deadline defaults to two weeks
     after ``on``. ``summary_languages`` are the languages the kind has a summary in; by default
     those of the contract (en, tr, ar for the announcement and the invitations).
     """
     if summary_languages is None:
-        summary_languages = SUMMARY_LANGUAGES if kind in SUMMARY_KINDS else frozenset()
+        policy = find_policy(kind)
+        summary_languages = policy.summary_languages if policy else frozenset()
     branding = letters_config.branding
     contact = letters_config.contact
     envelope = letters_config.envelope
@@ -348,7 +323,7 @@ def build_context(
         },
         "response": response,
         "event": event_context(event) if event is not None else None,
-        "details": dict(details or {}),
+        "details": dutch_details(details or {}),
         "envelope": {
             "x_mm": envelope.x,
             "y_mm": envelope.y,

@@ -8,7 +8,6 @@ it per invitation is ten times slower).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,10 +16,12 @@ from typing import Literal
 from icalendar import Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as VEvent
 
-from keukentafel.letters.context import Event, to_amsterdam
+from keukentafel.domain.invitations import event_uid
+from keukentafel.domain.messages import Event, to_amsterdam
+
+__all__ = ["Party", "amsterdam_vtimezone", "build_ics", "cancel", "event_uid", "reschedule"]
 
 PRODID = "-//Keukentafel//bewonersbegeleiding//NL"
-_UID_NAMESPACE = uuid.UUID("6f1c1a52-34a5-4b7e-9a63-1f0c6f0d9e11")
 Method = Literal["REQUEST", "CANCEL"]
 
 
@@ -28,11 +29,6 @@ Method = Literal["REQUEST", "CANCEL"]
 class Party:
     name: str
     email: str
-
-
-def event_uid(project_code: str, event_id: str, unit_code: str) -> str:
-    """The same UID for the same project, event and unit, on every run and every machine."""
-    return f"{uuid.uuid5(_UID_NAMESPACE, f'{project_code}/{event_id}/{unit_code}')}@keukentafel"
 
 
 # The EU rule since 1996 as two RRULEs (as tzurl.org publishes it): a dozen lines instead of

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,16 @@ from jinja2 import (
 )
 from markupsafe import escape
 
-from keukentafel.letters.context import (
-    EVENT_KINDS,
-    LETTER_LAYOUT,
+from keukentafel.domain.messages import (
     SUMMARY_LANGUAGES,
-    nl_date,
+    KindPolicy,
+    MessageKind,
+    UnknownMessageKind,
+    find_policy,
+    policy_of,
 )
+from keukentafel.letters.context import LETTER_LAYOUT, nl_date
 
-SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 _RESERVED = frozenset({"_base", "overrides"})
 _RTL = frozenset({"ar", "fa", "he", "ur"})
 
@@ -45,15 +48,18 @@ class TemplateProblem(Exception):
     """A kind that cannot be rendered: unknown, missing a file, or a broken meta.yaml."""
 
 
-@dataclass(frozen=True, slots=True)
-class KindMeta:
-    asks_response: bool
-    registered_mail: bool
-    attach_ics: bool
+@lru_cache(maxsize=1)
+def shipped_templates() -> Path:
+    """The templates folder shipped with Keukentafel.
 
-
-_DEFAULT_ASKS = frozenset({*EVENT_KINDS, "proposal", "reminder"})
-_DEFAULT_ICS = frozenset({*EVENT_KINDS, "appointment_confirmation", "appointment_change"})
+    An installed package carries it as package data (``keukentafel/templates``, mapped from the
+    repository's top-level ``templates/`` folder by setup.py). A checkout, or an editable
+    install, has no copy inside the package: there it is the folder next to the package.
+    """
+    packaged = Path(str(resources.files("keukentafel") / "templates"))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +80,7 @@ def _nl_date_filter(value: date | datetime) -> str:
 
 def make_environment(templates_dir: Path | None = None, corporation_code: str = "") -> Environment:
     """A new environment over the templates folder, with the corporation's overrides first."""
-    root = Path(templates_dir or SHIPPED_TEMPLATES)
+    root = Path(templates_dir or shipped_templates())
     loaders = []
     if corporation_code:
         loaders.append(FileSystemLoader(root / "overrides" / corporation_code))
@@ -101,7 +107,7 @@ def get_environment(templates_dir: str = "", corporation_code: str = "") -> Envi
 
 
 def templates_root(templates_dir: str | Path | None = None) -> Path:
-    return Path(templates_dir) if templates_dir else SHIPPED_TEMPLATES
+    return Path(templates_dir) if templates_dir else shipped_templates()
 
 
 def available_kinds(templates_dir: str | Path | None = None) -> list[str]:
@@ -125,25 +131,85 @@ def _source(env: Environment, name: str) -> str | None:
     return source
 
 
-@lru_cache(maxsize=512)
-def kind_meta(kind: str, env: Environment) -> KindMeta:
-    """The kind's meta.yaml, with contract defaults for anything it does not say.
+def _meta_file(source: str, name: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(source) or {}
+    except yaml.YAMLError as exc:
+        raise TemplateProblem(f"{name} is not valid YAML") from exc
+    if not isinstance(data, dict):
+        raise TemplateProblem(f"{name} must be a mapping")
+    return data
 
-    Cached per environment like the templates themselves (environments do not auto-reload)."""
-    source = _source(env, f"{kind}/meta.yaml")
-    data: Any = {}
+
+def meta_disagreements(policy: KindPolicy, data: Mapping[str, Any]) -> list[str]:
+    """Where a meta.yaml contradicts the kind's policy in the registry (empty when it agrees).
+
+    A key the file leaves out says nothing; an unknown key is reported (a typo would otherwise
+    look like a setting)."""
+    expected = policy.meta()
+    problems = [
+        f"{key}: {str(data[key]).lower()} here, but the message-kind registry "
+        f"(keukentafel/domain/messages.py) says {str(value).lower()}"
+        for key, value in expected.items()
+        if key in data and data[key] is not value
+    ]
+    problems += [f"{key}: not a meta.yaml key" for key in sorted(set(data) - set(expected))]
+    return problems
+
+
+@lru_cache(maxsize=512)
+def kind_meta(kind: str, env: Environment) -> KindPolicy:
+    """The kind's policy, after checking that the meta.yaml the environment finds agrees with it.
+
+    The registry decides; a meta.yaml (shipped or a corporation's override) that says otherwise
+    is a TemplateProblem, so a mailing stops before anything is written. Cached per environment
+    like the templates themselves (environments do not auto-reload)."""
+    try:
+        policy = policy_of(kind)
+    except UnknownMessageKind as exc:
+        raise TemplateProblem(str(exc)) from None
+    name = f"{kind}/meta.yaml"
+    source = _source(env, name)
     if source is not None:
+        problems = meta_disagreements(policy, _meta_file(source, name))
+        if problems:
+            raise TemplateProblem(f"{name}: " + "; ".join(problems))
+    return policy
+
+
+def check_meta_files(templates_dir: str | Path | None = None) -> dict[str, list[str]]:
+    """Every kind folder and meta.yaml, shipped and overrides, against the message-kind registry.
+
+    Returns the problems per path relative to the folder: a kind folder that is not in the
+    registry, a registered kind without its folder or its meta.yaml, and every meta.yaml that
+    contradicts the registry. Empty when everything agrees."""
+    root = templates_root(templates_dir)
+    problems: dict[str, list[str]] = {}
+    shipped = available_kinds(root)
+    for kind in shipped:
+        if find_policy(kind) is None:
+            problems[f"{kind}/"] = [
+                f"not in the message-kind registry (known: {', '.join(MessageKind)})"
+            ]
+        elif not (root / kind / "meta.yaml").is_file():
+            problems[f"{kind}/meta.yaml"] = ["missing"]
+    for kind in MessageKind:
+        if kind not in shipped:
+            problems[f"{kind}/"] = ["a registered message kind without templates"]
+    files = sorted(root.glob("*/meta.yaml")) + sorted(root.glob("overrides/*/*/meta.yaml"))
+    for path in files:
+        name = path.relative_to(root).as_posix()
+        policy = find_policy(path.parent.name)
+        if policy is None:
+            problems.setdefault(name, []).append("meta.yaml of a kind outside the registry")
+            continue
         try:
-            data = yaml.safe_load(source) or {}
-        except yaml.YAMLError as exc:
-            raise TemplateProblem(f"{kind}/meta.yaml is not valid YAML") from exc
-        if not isinstance(data, dict):
-            raise TemplateProblem(f"{kind}/meta.yaml must be a mapping")
-    return KindMeta(
-        asks_response=bool(data.get("asks_response", kind in _DEFAULT_ASKS)),
-        registered_mail=bool(data.get("registered_mail", kind == "consent_reached")),
-        attach_ics=bool(data.get("attach_ics", kind in _DEFAULT_ICS)),
-    )
+            found = meta_disagreements(policy, _meta_file(path.read_text("utf-8"), name))
+        except TemplateProblem as exc:
+            found = [str(exc)]
+        if found:
+            problems.setdefault(name, []).extend(found)
+    return problems
 
 
 @lru_cache(maxsize=512)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from keukentafel.domain.consent import objection_deadline
+from keukentafel.domain.messages import Event, MessageKind, find_policy
 from keukentafel.domain.model import (
     Address,
     ContactKind,
@@ -29,7 +31,6 @@ from keukentafel.letters.config import (
     EnvelopeProfile,
     LettersConfig,
 )
-from keukentafel.letters.context import APPOINTMENT_KINDS, EVENT_KINDS, Event
 
 SAMPLE_DATE = date(2026, 11, 28)
 
@@ -93,7 +94,9 @@ def _person(
 
 
 def sample_households() -> list[Household]:
-    """Generated households covering every salutation branch and hostile names."""
+    """Generated households covering every salutation branch and hostile names.
+
+    Long because it is data: one resident per case, written out so each case can be read."""
     de_vries = _person(
         "R1",
         PersonName(
@@ -161,7 +164,8 @@ def sample_households() -> list[Household]:
 
 def sample_event(kind: str, on: date, *, unit_code: str = "") -> Event | None:
     """A plausible event for the kinds that invite or confirm an appointment; else None."""
-    if kind not in EVENT_KINDS and kind not in APPOINTMENT_KINDS:
+    policy = find_policy(kind)
+    if policy is None or not policy.has_slot:
         return None
     day = on + timedelta(days=14)
     if kind == "info_evening":
@@ -199,8 +203,24 @@ def sample_event(kind: str, on: date, *, unit_code: str = "") -> Event | None:
 
 
 def sample_details(kind: str, on: date) -> dict[str, Any]:
-    """Kind-specific details as documented in templates/README.md."""
-    if kind == "announcement":
+    """Kind-specific details as documented in templates/README.md.
+
+    Invitations get a topic and appointments a purpose by their policy; the rest are written out
+    per kind (long because it is data: one block per kind, in the README's order)."""
+    policy = find_policy(kind)
+    if policy is not None and policy.event:
+        details: dict[str, Any] = {"topic": "de plannen voor uw woning"}
+        if kind == MessageKind.HOME_VISIT:
+            details["reschedule_hint"] = True
+        return details
+    if policy is not None and policy.appointment:
+        previous = ""
+        if kind == MessageKind.APPOINTMENT_CHANGE:
+            from keukentafel.letters.context import nl_datetime
+
+            previous = nl_datetime(datetime.combine(on + timedelta(days=10), time(9, 0)))
+        return {"purpose": "keukentafelgesprek", "previous_start_text": previous}
+    if kind == MessageKind.ANNOUNCEMENT:
         return {
             "works_summary": [
                 "nieuwe kozijnen met dubbel glas",
@@ -210,7 +230,7 @@ def sample_details(kind: str, on: date) -> dict[str, Any]:
             "start_period_text": "het voorjaar van 2027",
             "moving_out": False,
         }
-    if kind == "proposal":
+    if kind == MessageKind.PROPOSAL:
         return {
             "presumption_applies": True,  # set by the mailing use case: 10+ rented homes in scope
             "packages": [
@@ -232,41 +252,28 @@ def sample_details(kind: str, on: date) -> dict[str, Any]:
             "moving_allowance_text": "€ 7.428",
             "social_plan_url": "https://www.woonstichting-voorbeeld.example/sociaal-plan",
         }
-    if kind == "reminder":
+    if kind == MessageKind.REMINDER:
         return {"original_letter_date_text": "14 november 2026"}
-    if kind == "consent_reached":
-        from keukentafel.letters.context import nl_date
-
+    if kind == MessageKind.CONSENT_REACHED:
         return {
             "share_text": "74%",
-            "notice_date_text": nl_date(on),
-            "objection_deadline_text": nl_date(on + timedelta(weeks=8)),
+            # as keukentafel.domain.mailing computes them; the letters write them out in Dutch
+            "notice_date": on,
+            "objection_deadline": objection_deadline(on),
             "court_name": "kantonrechter",
         }
-    if kind in APPOINTMENT_KINDS:
-        previous = ""
-        if kind == "appointment_change":
-            from keukentafel.letters.context import nl_datetime
-
-            previous = nl_datetime(datetime.combine(on + timedelta(days=10), time(9, 0)))
-        return {"purpose": "keukentafelgesprek", "previous_start_text": previous}
-    if kind == "delay_notice":
+    if kind == MessageKind.DELAY_NOTICE:
         return {
             "reason_text": "de levering van de kozijnen is later",
             "new_period_text": "zomer 2027",
         }
-    if kind == "newsletter":
+    if kind == MessageKind.NEWSLETTER:
         return {
             "items": [
                 {"title": "De steiger staat", "text": "Deze week staat de steiger bij blok A."},
                 {"title": "Spreekuur", "text": "Elke dinsdag van 10.00 tot 12.00 uur in de keet."},
             ]
         }
-    if kind in EVENT_KINDS:
-        details: dict[str, Any] = {"topic": "de plannen voor uw woning"}
-        if kind == "home_visit":
-            details["reschedule_hint"] = True
-        return details
     return {}
 
 

@@ -12,10 +12,12 @@ Restricted notes (special-category data) live in their own table, which no expor
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Enum,
     ForeignKey,
     Index,
     LargeBinary,
@@ -25,6 +27,11 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from keukentafel.domain.mailing import MailingState
+from keukentafel.domain.messages import MessageKind
+from keukentafel.domain.outbox import OutboxStatus
+from keukentafel.domain.runs import RunKind, RunOutcome
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -38,6 +45,19 @@ IntPK = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
 Code = Annotated[str, mapped_column(String(64))]
 Text200 = Annotated[str, mapped_column(String(200), default="")]
 Hash = Annotated[str, mapped_column(String(32))]
+
+
+def by_value(enum: type[StrEnum], length: int) -> Enum:
+    """A column of a domain enum, stored as its value in a plain VARCHAR (no database enum type
+    and no CHECK constraint, so a new member needs no migration). Rows read back as members."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 class Base(DeclarativeBase):
@@ -123,14 +143,18 @@ class RestrictedNoteRow(Base):
 
 
 class SyncRunRow(Base):
+    """One run that read a source into the store: a register sync or a team-list pull."""
+
     __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_corp_kind", "corporation_code", "kind"),)
 
     id: Mapped[IntPK]
     corporation_code: Mapped[Code] = mapped_column(index=True)
-    source: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[RunKind] = mapped_column(by_value(RunKind, 16))
+    source: Mapped[str] = mapped_column(String(32))  # the source's name, for the operator
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    outcome: Mapped[str] = mapped_column(String(16))  # running | succeeded | refused | failed
+    outcome: Mapped[RunOutcome] = mapped_column(by_value(RunOutcome, 16))
     counts: Mapped[dict[str, Any]]
     rows_written: Mapped[int] = mapped_column(default=0)
     rejected_count: Mapped[int] = mapped_column(default=0)
@@ -185,7 +209,7 @@ class OutboxRow(Base):
     recipient: Mapped[Text200]
     subject: Mapped[Text200]
     body: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[OutboxStatus] = mapped_column(by_value(OutboxStatus, 16))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
@@ -263,4 +287,26 @@ class InvitationRow(Base):
     unit_code: Mapped[Code]
     sequence: Mapped[int]
     content_hash: Mapped[Hash]
+    updated_at: Mapped[datetime]
+
+
+class MailingRow(Base):
+    """One mailing of a project: what it said (a digest), where it is in its life, who started it.
+
+    The identity is (corporation, project, kind, mailing id); the outbox's rows carry the same
+    identity as their mailing key. See keukentafel/domain/mailing.py for the states.
+    """
+
+    __tablename__ = "mailings"
+    __table_args__ = (UniqueConstraint("corporation_code", "project_code", "kind", "mailing_id"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    project_code: Mapped[Code]
+    kind: Mapped[MessageKind] = mapped_column(by_value(MessageKind, 32))
+    mailing_id: Mapped[str] = mapped_column(String(60))
+    content_digest: Mapped[str] = mapped_column(String(64))
+    state: Mapped[MailingState] = mapped_column(by_value(MailingState, 16))
+    started_by: Mapped[Text200]
+    created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -3,28 +3,25 @@
 The dispatcher commits the ``sending`` mark before calling the transport and the ``sent`` mark
 right after, one message at a time ("send, then mark sent" per message), and reconciles in-doubt
 messages through the transport before it sends anything again. See keukentafel/domain/outbox.py.
+Pacing is the transport's business (the shared mailbox paces itself), so it lives in one layer.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Protocol
 
-from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.outbox import (
     MAX_ATTEMPTS,
     DispatchAction,
-    OutboxStatus,
     OutgoingMessage,
-    next_action,
+    QueuedMessage,
 )
-from keukentafel.store.models import OutboxRow
+from keukentafel.store.repositories import OutboxRepository
 
 
 class DeliveryRejected(Exception):
@@ -68,40 +65,10 @@ def enqueue(
     *,
     now: datetime | None = None,
 ) -> int:
-    """Add messages; one that is already in the outbox (same mailing, unit, channel) is skipped."""
-    now = now or _utcnow()
-    rows = [
-        {
-            "corporation_code": corporation,
-            "mailing_key": m.mailing_key,
-            "unit_code": m.unit_code,
-            "channel": m.channel,
-            "dedupe_key": m.dedupe_key,
-            "message_id": m.message_id,
-            "recipient": m.recipient,
-            "subject": m.subject[:200],
-            "body": m.body,
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "last_error": "",
-            "created_at": now,
-        }
-        for m in messages
-    ]
-    if not rows:
-        return 0
+    """Add messages; one that is already in the outbox (same mailing, unit, channel) is skipped.
+    Returns how many this call added."""
     with sessions.begin() as session:
-        before = session.scalar(select(func.count()).select_from(OutboxRow)) or 0
-        dialect = session.get_bind().dialect.name
-        stmt = (
-            postgresql.insert(OutboxRow).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            if dialect == "postgresql"
-            else sqlite.insert(OutboxRow).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        )
-        for start in range(0, len(rows), 1000):
-            session.execute(stmt, rows[start : start + 1000])
-        after = session.scalar(select(func.count()).select_from(OutboxRow)) or 0
-    return after - before
+        return OutboxRepository(session, corporation).enqueue(messages, now or _utcnow())
 
 
 def dispatch(
@@ -111,133 +78,111 @@ def dispatch(
     *,
     mailing_key: str | None = None,
     clock: Callable[[], datetime] = _utcnow,
-    pace_per_minute: float | None = None,
-    sleep: Callable[[float], None] = time.sleep,
     in_doubt_after: timedelta = timedelta(minutes=2),
 ) -> DispatchReport:
     """Deliver every pending or in-doubt message of the corporation (optionally of one mailing).
 
     A message marked ``sending`` less than ``in_doubt_after`` ago may be in the hands of another
-    dispatcher right now, or not yet visible in Sent Items: it is left for a later run. Rows are
-    claimed with a conditional update, so two dispatchers never send the same message.
+    dispatcher right now, or not yet visible in Sent Items: it is left for a later run. Messages
+    are claimed with a conditional update, so two dispatchers never send the same message.
     """
     report = DispatchReport()
-    query = select(OutboxRow.id).where(
-        OutboxRow.corporation_code == corporation,
-        OutboxRow.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
-    )
-    if mailing_key:
-        query = query.where(OutboxRow.mailing_key == mailing_key)
     with sessions() as session:
-        ids = list(session.scalars(query.order_by(OutboxRow.id)))
-    interval = 60.0 / pace_per_minute if pace_per_minute else 0.0
-    last_send: float | None = None
-    for row_id in ids:
+        due = OutboxRepository(session, corporation).due(mailing_key)
+    for message_id in due:
         with sessions() as session:
-            row = session.get(OutboxRow, row_id)
-            assert row is not None
-            status = OutboxStatus(row.status)
-            action = next_action(status, row.attempts)
-            body, message_id, since = row.body, row.message_id, row.sending_at or row.created_at
-        if action is DispatchAction.SKIP:
+            message = OutboxRepository(session, corporation).get(message_id)
+        if message is None or message.action is DispatchAction.SKIP:
             continue
-        if action is DispatchAction.RECONCILE and clock() - since < in_doubt_after:
-            report.in_flight += 1
-            continue
-        if action is DispatchAction.RECONCILE:
-            try:
-                delivered = transport.already_sent(message_id, since - timedelta(minutes=5))
-            except Exception as exc:  # cannot tell: leave it in doubt for the next run, never guess
-                _note_error(sessions, row_id, f"reconcile: {type(exc).__name__}: {exc}")
-                report.retried_later += 1
+        if message.action is DispatchAction.RECONCILE:
+            if clock() - message.since < in_doubt_after:
+                report.in_flight += 1
                 continue
-            if delivered:
-                _mark(sessions, row_id, OutboxStatus.SENT, clock())
-                report.reconciled += 1
+            if _reconciled(sessions, corporation, transport, message, report, clock):
                 continue
-        if interval and last_send is not None:
-            wait = interval - (time.monotonic() - last_send)
-            if wait > 0:
-                sleep(wait)
         with sessions.begin() as session:
-            claimed = session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id == row_id, OutboxRow.status == status.value)
-                .values(
-                    status=OutboxStatus.SENDING.value,
-                    sending_at=clock(),
-                    attempts=OutboxRow.attempts + 1,
-                )
+            claimed = OutboxRepository(session, corporation).claim(
+                message.id, message.status, clock()
             )
-        if cast(CursorResult[Any], claimed).rowcount != 1:  # another dispatcher claimed it first
+        if not claimed:  # another dispatcher claimed it first
             report.in_flight += 1
             continue
-        last_send = time.monotonic()
-        try:
-            transport.send(body, message_id)
-        except DeliveryRejected as exc:
-            failed = _record_failure(sessions, row_id, f"{type(exc).__name__}: {exc}")
-            if failed:
-                report.failed += 1
-                with sessions() as session:
-                    unit = session.scalar(select(OutboxRow.unit_code).where(OutboxRow.id == row_id))
-                report.failed_units.append(unit or "")
-            else:
-                report.retried_later += 1
-            continue
-        except Exception as exc:  # may have gone out: stays 'sending', reconciled next run
-            _note_error(sessions, row_id, f"in doubt: {type(exc).__name__}: {exc}")
-            report.retried_later += 1
-            continue
-        _mark(sessions, row_id, OutboxStatus.SENT, clock())
-        report.sent += 1
+        _deliver(sessions, corporation, transport, message, report, clock)
     return report
 
 
-def _mark(
-    sessions: sessionmaker[Session], row_id: int, status: OutboxStatus, now: datetime
+def _reconciled(
+    sessions: sessionmaker[Session],
+    corporation: str,
+    transport: MailTransport,
+    message: QueuedMessage,
+    report: DispatchReport,
+    clock: Callable[[], datetime],
+) -> bool:
+    """Ask the transport about an in-doubt message. True when nothing more is to be done now:
+    it went out (marked sent) or the transport cannot tell (left in doubt, never guessed)."""
+    try:
+        delivered = transport.already_sent(message.message_id, message.since - timedelta(minutes=5))
+    except Exception as exc:  # cannot tell: leave it in doubt for the next run
+        with sessions.begin() as session:
+            OutboxRepository(session, corporation).note_error(
+                message.id, f"reconcile: {type(exc).__name__}: {exc}"
+            )
+        report.retried_later += 1
+        return True
+    if delivered:
+        with sessions.begin() as session:
+            OutboxRepository(session, corporation).mark_sent(message.id, clock())
+        report.reconciled += 1
+    return delivered
+
+
+def _deliver(
+    sessions: sessionmaker[Session],
+    corporation: str,
+    transport: MailTransport,
+    message: QueuedMessage,
+    report: DispatchReport,
+    clock: Callable[[], datetime],
 ) -> None:
+    """Send a claimed message and record the outcome: sent, refused (retried or failed for
+    good), or in doubt (the transport broke off: reconciled on a later run)."""
+    try:
+        transport.send(message.body, message.message_id)
+    except DeliveryRejected as exc:
+        with sessions.begin() as session:
+            failed = OutboxRepository(session, corporation).record_failure(
+                message.id, f"{type(exc).__name__}: {exc}"
+            )
+        if failed:
+            report.failed += 1
+            report.failed_units.append(message.unit_code)
+        else:
+            report.retried_later += 1
+        return
+    except Exception as exc:  # may have gone out: stays 'sending', reconciled next run
+        with sessions.begin() as session:
+            OutboxRepository(session, corporation).note_error(
+                message.id, f"in doubt: {type(exc).__name__}: {exc}"
+            )
+        report.retried_later += 1
+        return
     with sessions.begin() as session:
-        session.execute(
-            update(OutboxRow).where(OutboxRow.id == row_id).values(status=status.value, sent_at=now)
-        )
-
-
-def _note_error(sessions: sessionmaker[Session], row_id: int, error: str) -> None:
-    with sessions.begin() as session:
-        session.execute(
-            update(OutboxRow).where(OutboxRow.id == row_id).values(last_error=error[:500])
-        )
-
-
-def _record_failure(sessions: sessionmaker[Session], row_id: int, error: str) -> bool:
-    """Back to pending for a later run, or failed for good after MAX_ATTEMPTS. True when failed."""
-    with sessions.begin() as session:
-        row = session.get(OutboxRow, row_id)
-        assert row is not None
-        row.last_error = error[:500]
-        failed = row.attempts >= MAX_ATTEMPTS
-        row.status = (OutboxStatus.FAILED if failed else OutboxStatus.PENDING).value
-    return failed
+        OutboxRepository(session, corporation).mark_sent(message.id, clock())
+    report.sent += 1
 
 
 def outbox_counts(
     sessions: sessionmaker[Session], corporation: str, mailing_key: str | None = None
 ) -> dict[str, int]:
-    query = (
-        select(OutboxRow.status, func.count())
-        .where(OutboxRow.corporation_code == corporation)
-        .group_by(OutboxRow.status)
-    )
-    if mailing_key:
-        query = query.where(OutboxRow.mailing_key == mailing_key)
+    """Messages per status, for the operator."""
     with sessions() as session:
-        found = {status: count for status, count in session.execute(query)}
-    return {s.value: found.get(s.value, 0) for s in OutboxStatus}
+        return OutboxRepository(session, corporation).counts(mailing_key)
 
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "DeliveryRejected",
     "DispatchReport",
     "MailTransport",
     "dispatch",

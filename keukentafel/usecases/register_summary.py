@@ -6,14 +6,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.domain.model import LeaseStatus, Project, Tenure
-from keukentafel.store.models import LeaseRow, SyncRunRow, UnitRow
-from keukentafel.store.repositories import SyncRunRepository
-
-TEAM_SOURCES = ("m365_list", "m365_workbook")  # pulls of team lists, not of the register
+from keukentafel.domain.model import Project, Tenure
+from keukentafel.domain.runs import RunKind
+from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
 
 
 @dataclass(slots=True)
@@ -51,38 +48,15 @@ def register_summary(
     sessions: sessionmaker[Session], corporation_code: str, projects: list[Project], on: date
 ) -> RegisterSummary:
     with sessions() as session:
-        units = session.execute(
-            select(UnitRow.code, UnitRow.complex_code, UnitRow.tenure).where(
-                UnitRow.corporation_code == corporation_code, UnitRow.removed_at.is_(None)
-            )
-        ).all()
-        leases = session.execute(
-            select(
-                LeaseRow.unit_code,
-                LeaseRow.status,
-                LeaseRow.start_date,
-                LeaseRow.end_date,
-                LeaseRow.parties,
-            ).where(
-                LeaseRow.corporation_code == corporation_code,
-                LeaseRow.removed_at.is_(None),
-                LeaseRow.status != LeaseStatus.ENDED.value,
-            )
-        ).all()
+        register = RegisterRepository(session, corporation_code)
+        units = register.units().values()
+        leases = [lease for lease in register.leases().values() if lease.is_current(on)]
         runs = SyncRunRepository(session, corporation_code)
-        # The register's own source (the ERP); team-list pulls are reported by their own command.
-        latest = session.scalars(
-            select(SyncRunRow)
-            .where(
-                SyncRunRow.corporation_code == corporation_code,
-                SyncRunRow.source.not_in(TEAM_SOURCES),
-            )
-            .order_by(SyncRunRow.id.desc())
-            .limit(1)
-        ).first()
-        kept = runs.rejected_of(latest.id) if latest else []
+        # The register's own sync (the ERP); team-list pulls are reported by their own command.
+        latest = runs.latest(kind=RunKind.REGISTER_SYNC)
         last_run: dict[str, object] | None = None
-        if latest:
+        kept_aside: list[tuple[str, str, str, str]] = []
+        if latest is not None:
             last_run = {
                 "id": latest.id,
                 "source": latest.source,
@@ -92,21 +66,22 @@ def register_summary(
                 "counts": dict(latest.counts),
                 "message": latest.message,
             }
-        kept_aside = [(r.entity, r.unit_code, r.reason, r.detail) for r in kept]
+            kept_aside = [
+                (r.entity, r.unit_code, r.reason, r.detail) for r in runs.rejected_of(latest.id)
+            ]
 
     occupied: dict[str, int] = defaultdict(int)  # unit code -> most parties on a current lease
-    for unit_code, _status, start, end, parties in leases:
-        if (start is None or start <= on) and (end is None or end >= on):
-            occupied[unit_code] = max(occupied[unit_code], len(parties))
+    for lease in leases:
+        occupied[lease.unit_code] = max(occupied[lease.unit_code], len(lease.parties))
 
     by_complex: dict[str, ComplexSummary] = {}
-    for code, complex_code, tenure in units:
-        summary = by_complex.setdefault(complex_code, ComplexSummary(complex_code))
+    for unit in units:
+        summary = by_complex.setdefault(unit.complex_code, ComplexSummary(unit.complex_code))
         summary.units += 1
-        summary.tenure[tenure] += 1
-        if code in occupied:
+        summary.tenure[unit.tenure] += 1
+        if unit.code in occupied:
             summary.households += 1
-            summary.co_tenant_households += occupied[code] > 1
+            summary.co_tenant_households += occupied[unit.code] > 1
 
     project_summaries = [
         ProjectSummary(p, [by_complex.get(c, ComplexSummary(c)) for c in p.complex_codes])

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.register import (
@@ -45,7 +44,7 @@ from keukentafel.domain.register import (
     unit_events,
     validate,
 )
-from keukentafel.store.models import SyncRunRow
+from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.store.repositories import (
     RegisterRepository,
     SourcePageRepository,
@@ -77,7 +76,7 @@ class SyncRefused(Exception):
 @dataclass(slots=True)
 class SyncResult:
     run_id: int
-    outcome: str  # succeeded | refused | failed
+    outcome: RunOutcome
     counts: dict[str, int]
     rows_written: int
     rejected: list[RejectedRow] = field(default_factory=list)
@@ -118,8 +117,9 @@ def sync_register(
 ) -> SyncResult:
     """Run one sync. Raises SyncFailed or SyncRefused after recording the run; else returns counts."""
     with sessions.begin() as session:
-        _close_interrupted_runs(session, corporation_code, clock())
-        run_id = SyncRunRepository(session, corporation_code).start(source.name, clock())
+        runs = SyncRunRepository(session, corporation_code)
+        runs.close_interrupted(RunKind.REGISTER_SYNC, clock())
+        run_id = runs.start(RunKind.REGISTER_SYNC, source.name, clock())
         memo = PageMemo(SourcePageRepository(session, corporation_code, source.name).load())
 
     # The stored hashes are read while the source is paged (a sync is the only writer of its
@@ -131,7 +131,7 @@ def sync_register(
                 snapshot = source.read(progress, memo)
         except Exception as exc:
             message = f"source {source.name} could not deliver a complete snapshot: {exc}"
-            _finish(sessions, corporation_code, run_id, "failed", clock(), message=message)
+            _finish(sessions, corporation_code, run_id, RunOutcome.FAILED, clock(), message=message)
             raise SyncFailed(message) from exc
         try:
             stored: dict[EntityKind, dict[str, str]] | None = stored_future.result()
@@ -151,7 +151,7 @@ def sync_register(
             sessions,
             corporation_code,
             run_id,
-            "refused",
+            RunOutcome.REFUSED,
             clock(),
             message=str(exc),
             rejected=valid.rejected,
@@ -162,7 +162,7 @@ def sync_register(
             sessions,
             corporation_code,
             run_id,
-            "failed",
+            RunOutcome.FAILED,
             clock(),
             message=f"{type(exc).__name__}: {exc}",
         )
@@ -236,13 +236,15 @@ def _apply(
     counts = count_by_kind(events)
     runs.finish(
         run_id,
-        outcome="succeeded",
+        outcome=RunOutcome.SUCCEEDED,
         now=now,
         counts=counts,
         rows_written=written,
         rejected_count=len(valid.rejected),
     )
-    return SyncResult(run_id, "succeeded", counts, written, list(valid.rejected), events=events)
+    return SyncResult(
+        run_id, RunOutcome.SUCCEEDED, counts, written, list(valid.rejected), events=events
+    )
 
 
 def _stored_hashes(
@@ -257,7 +259,7 @@ def _finish(
     sessions: sessionmaker[Session],
     corporation: str,
     run_id: int,
-    outcome: str,
+    outcome: RunOutcome,
     now: datetime,
     *,
     message: str,
@@ -270,14 +272,3 @@ def _finish(
         runs.finish(
             run_id, outcome=outcome, now=now, message=message, rejected_count=len(rejected or [])
         )
-
-
-def _close_interrupted_runs(session: Session, corporation: str, now: datetime) -> None:
-    """A run still 'running' at the start of a new one was killed; say so in its record."""
-    session.execute(
-        update(SyncRunRow)
-        .where(SyncRunRow.corporation_code == corporation, SyncRunRow.outcome == "running")
-        .values(
-            outcome="failed", finished_at=now, message="interrupted: the process stopped mid-run"
-        )
-    )

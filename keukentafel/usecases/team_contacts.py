@@ -6,9 +6,9 @@ nothing), apart from the ERP's register. When households are read for letters or
 keukentafel/domain/team_contacts.py: the ERP decides who rents; the team list adds contact points
 and preferences; conflicts are reported, never silently won.
 
-Every pull is recorded as a sync run (source ``m365_list`` or ``m365_workbook``) with counts, and
-its conflicts and unmatched rows are kept with the run for the operator (unit codes and fields,
-never names or values).
+Every pull is recorded as a run of kind ``team_pull`` (labelled with the source's name) with
+counts, and its conflicts and unmatched rows are kept with the run for the operator (unit codes
+and fields, never names or values).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.model import Household
 from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, content_hash
+from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.domain.team_contacts import MergeResult, TeamContact, merge_team_contacts
 from keukentafel.store.repositories import (
     ConnectorState,
@@ -43,7 +44,7 @@ class TeamListRead:
 
 
 class TeamContactSource(Protocol):
-    name: str  # "m365_list" or "m365_workbook"
+    name: str  # a label for the operator and the key of its stored state: "m365_list"
 
     def read(self, state: str | None) -> TeamListRead: ...
 
@@ -71,33 +72,23 @@ def pull_team_contacts(
 ) -> TeamPullReport:
     state_key = f"{source.name}:state"
     with sessions.begin() as session:
-        run_id = SyncRunRepository(session, corporation).start(source.name, clock())
+        run_id = SyncRunRepository(session, corporation).start(
+            RunKind.TEAM_PULL, source.name, clock()
+        )
         state = ConnectorState(session, corporation).get(state_key)
     try:
         read = source.read(state)
     except Exception as exc:
         with sessions.begin() as session:
             SyncRunRepository(session, corporation).finish(
-                run_id, outcome="failed", now=clock(), message=f"{source.name}: {exc}"
+                run_id, outcome=RunOutcome.FAILED, now=clock(), message=f"{source.name}: {exc}"
             )
         raise
 
     with sessions.begin() as session:
         now = clock()
         repo = TeamContactRepository(session, corporation)
-        stored = repo.stored_hashes(source.name)
-        incoming = {str(c.row): c for c in read.contacts}
-        hashes = {key: content_hash(c) for key, c in incoming.items()}
-        changed = {key: c for key, c in incoming.items() if stored.get(key) != hashes[key]}
-        held = {r.source_id for r in read.rejected if r.source_id}
-        gone = (
-            (set(stored) - set(incoming) - held)
-            if read.full
-            else set(read.removed_keys) & set(stored)
-        )
-        written = repo.upsert(source.name, changed, hashes, now) + repo.mark_removed(
-            source.name, gone, now
-        )
+        written, removed = _store_rows(repo, source.name, read, now)
         if read.state:
             ConnectorState(session, corporation).set(state_key, read.state, now)
 
@@ -109,7 +100,7 @@ def pull_team_contacts(
         counts = {
             "rows_read": len(read.contacts),
             "rows_written": written,
-            "rows_removed": len(gone),
+            "rows_removed": removed,
             "matched": len(merge.matches),
             "residents_enriched": len(merge.residents),
             "conflicts": len(merge.conflicts),
@@ -118,13 +109,30 @@ def pull_team_contacts(
         }
         runs.finish(
             run_id,
-            outcome="succeeded",
+            outcome=RunOutcome.SUCCEEDED,
             now=now,
             counts=counts,
             rows_written=written,
             rejected_count=len(findings),
         )
     return TeamPullReport(run_id, counts, merge, findings)
+
+
+def _store_rows(
+    repo: TeamContactRepository, source: str, read: TeamListRead, now: datetime
+) -> tuple[int, int]:
+    """Write the rows whose content changed and mark the ones gone (a full read: not delivered
+    and not held; a delta read: reported removed). Returns (rows written, rows removed)."""
+    stored = repo.stored_hashes(source)
+    incoming = {str(c.row): c for c in read.contacts}
+    hashes = {key: content_hash(c) for key, c in incoming.items()}
+    changed = {key: c for key, c in incoming.items() if stored.get(key) != hashes[key]}
+    held = {r.source_id for r in read.rejected if r.source_id}
+    gone = (
+        (set(stored) - set(incoming) - held) if read.full else set(read.removed_keys) & set(stored)
+    )
+    written = repo.upsert(source, changed, hashes, now) + repo.mark_removed(source, gone, now)
+    return written, len(gone)
 
 
 def _findings(merge: MergeResult) -> list[RejectedRow]:

@@ -1,0 +1,137 @@
+"""The outbox table: queueing rendered messages once, claiming them, and marking the outcome.
+
+Every method works in the caller's transaction; the dispatcher (keukentafel.usecases.outbox)
+commits each step on its own, so the ``sending`` mark is durable before the transport is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from keukentafel.domain.outbox import MAX_ATTEMPTS, OutboxStatus, OutgoingMessage, QueuedMessage
+from keukentafel.store.models import OutboxRow
+from keukentafel.store.repositories._bulk import chunks
+
+_DUE = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+class OutboxRepository:
+    """The outbox of one corporation."""
+
+    def __init__(self, session: Session, corporation_code: str) -> None:
+        self.session = session
+        self.corporation = corporation_code
+
+    def enqueue(self, messages: Iterable[OutgoingMessage], now: datetime) -> int:
+        """Add messages; one already queued (same mailing, unit, channel) is skipped.
+
+        Returns how many rows this call inserted (``RETURNING`` the new ids), so the count holds
+        with other writers at work and does not depend on what the outbox held before."""
+        rows = [
+            {
+                "corporation_code": self.corporation,
+                "mailing_key": m.mailing_key,
+                "unit_code": m.unit_code,
+                "channel": m.channel,
+                "dedupe_key": m.dedupe_key,
+                "message_id": m.message_id,
+                "recipient": m.recipient,
+                "subject": m.subject[:200],
+                "body": m.body,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "last_error": "",
+                "created_at": now,
+            }
+            for m in messages
+        ]
+        if not rows:
+            return 0
+        dialect = self.session.get_bind().dialect.name
+        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(OutboxRow)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxRow.id)
+        )
+        inserted = 0
+        for chunk in chunks(rows, 1000):
+            inserted += len(self.session.execute(stmt, list(chunk)).all())
+        return inserted
+
+    def due(self, mailing_key: str | None = None) -> list[int]:
+        """Ids of the pending and in-doubt (sending) messages, oldest first."""
+        query = select(OutboxRow.id).where(
+            OutboxRow.corporation_code == self.corporation, OutboxRow.status.in_(_DUE)
+        )
+        if mailing_key:
+            query = query.where(OutboxRow.mailing_key == mailing_key)
+        return list(self.session.scalars(query.order_by(OutboxRow.id)))
+
+    def get(self, message_id: int) -> QueuedMessage | None:
+        row = self.session.get(OutboxRow, message_id)
+        if row is None:
+            return None
+        return QueuedMessage(
+            id=row.id,
+            unit_code=row.unit_code,
+            status=row.status,
+            attempts=row.attempts,
+            message_id=row.message_id,
+            body=row.body,
+            since=row.sending_at or row.created_at,
+        )
+
+    def claim(self, message_id: int, seen: OutboxStatus, now: datetime) -> bool:
+        """Mark the message sending, if it is still in the status it was seen in; False when
+        another dispatcher claimed it first (a conditional update: only one can win)."""
+        claimed = self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == message_id, OutboxRow.status == seen)
+            .values(status=OutboxStatus.SENDING, sending_at=now, attempts=OutboxRow.attempts + 1)
+            .returning(OutboxRow.id)
+        )
+        return len(claimed.all()) == 1
+
+    def mark_sent(self, message_id: int, now: datetime) -> None:
+        self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == message_id)
+            .values(status=OutboxStatus.SENT, sent_at=now)
+        )
+
+    def note_error(self, message_id: int, error: str) -> None:
+        """Keep the last error with the message, and change nothing else (it stays in doubt)."""
+        self.session.execute(
+            update(OutboxRow).where(OutboxRow.id == message_id).values(last_error=error[:500])
+        )
+
+    def record_failure(self, message_id: int, error: str) -> bool:
+        """A refused delivery: back to pending for a later run, or failed for good after
+        MAX_ATTEMPTS. True when it failed for good."""
+        row = self.session.get(OutboxRow, message_id)
+        assert row is not None
+        row.last_error = error[:500]
+        failed = row.attempts >= MAX_ATTEMPTS
+        row.status = OutboxStatus.FAILED if failed else OutboxStatus.PENDING
+        return failed
+
+    def counts(self, mailing_key: str | None = None) -> dict[str, int]:
+        """Messages per status (every status present, zero included)."""
+        query = (
+            select(OutboxRow.status, func.count())
+            .where(OutboxRow.corporation_code == self.corporation)
+            .group_by(OutboxRow.status)
+        )
+        if mailing_key:
+            query = query.where(OutboxRow.mailing_key == mailing_key)
+        found: dict[OutboxStatus, int] = {
+            status: count for status, count in self.session.execute(query)
+        }
+        return {str(status): found.get(status, 0) for status in OutboxStatus}

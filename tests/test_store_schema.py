@@ -1,0 +1,88 @@
+"""The schema: the migrations build exactly what the models describe, and migration 0006 carries
+the runs recorded before it into run kinds and outcomes (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from keukentafel.store.db import downgrade, make_engine, upgrade
+from keukentafel.store.models import Base
+
+
+def test_migrations_build_what_the_models_describe(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of its own (the migration is run on it step by step)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+        yield engine
+        engine.dispose()
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL store tests skipped")
+    url = make_url(base)
+    name = f"kt_migrate_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_0006_gives_earlier_runs_their_kind_and_interrupted_outcome(fresh_engine: Engine) -> None:
+    upgrade(fresh_engine, "0005")
+    started = datetime(2026, 11, 27, 3, 0)
+    with fresh_engine.begin() as conn:
+        for source, outcome, message in (
+            ("vera", "succeeded", ""),
+            ("m365_list", "succeeded", ""),
+            ("m365_workbook", "failed", "m365_workbook: 403"),
+            ("spreadsheet", "failed", "interrupted: the process stopped mid-run"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO sync_runs (corporation_code, source, started_at, outcome, "
+                    "counts, rows_written, rejected_count, message) "
+                    "VALUES ('TST', :source, :started, :outcome, '{}', 0, 0, :message)"
+                ),
+                {"source": source, "started": started, "outcome": outcome, "message": message},
+            )
+    upgrade(fresh_engine)
+    with fresh_engine.connect() as conn:
+        rows = conn.execute(text("SELECT source, kind, outcome FROM sync_runs ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [
+        ("vera", "register_sync", "succeeded"),
+        ("m365_list", "team_pull", "succeeded"),
+        ("m365_workbook", "team_pull", "failed"),
+        ("spreadsheet", "register_sync", "interrupted"),
+    ]
+    assert "mailings" in inspect(fresh_engine).get_table_names()
+    downgrade(fresh_engine, "0005")
+    inspector = inspect(fresh_engine)
+    assert "mailings" not in inspector.get_table_names()
+    assert "kind" not in {column["name"] for column in inspector.get_columns("sync_runs")}
+    with fresh_engine.connect() as conn:
+        outcomes = conn.execute(text("SELECT outcome FROM sync_runs ORDER BY id")).scalars().all()
+    assert outcomes == ["succeeded", "succeeded", "failed", "failed"]
