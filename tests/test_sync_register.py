@@ -22,7 +22,6 @@ from keukentafel.domain.model import LeaseStatus
 from keukentafel.domain.register import (
     DigestMismatch,
     EntityKind,
-    PageMemo,
     RejectedRow,
     RejectReason,
     Snapshot,
@@ -40,6 +39,7 @@ from keukentafel.store.repositories import (
     SourcePageRepository,
     SyncRunRepository,
 )
+from keukentafel.usecases.page_memo import PageMemo
 from keukentafel.usecases.sync_register import (
     ProgressFn,
     SyncFailed,

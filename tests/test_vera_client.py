@@ -519,7 +519,7 @@ def test_other_4xx_answers_are_fatal_and_not_retried(
 def test_a_page_memo_skips_known_pages_and_their_values_are_made_on_demand(
     client: VeraClient, dataset: VeraDataset
 ) -> None:
-    from keukentafel.domain.register import PageMemo
+    from keukentafel.usecases.page_memo import PageMemo
 
     plain = validate(read_snapshot(client, []))
     memo = PageMemo()
@@ -542,7 +542,7 @@ def test_a_page_memo_skips_known_pages_and_their_values_are_made_on_demand(
 def test_a_page_memo_never_keeps_a_page_with_a_row_kept_aside(
     client: VeraClient, server: FakeVeraServer
 ) -> None:
-    from keukentafel.domain.register import PageMemo
+    from keukentafel.usecases.page_memo import PageMemo
 
     server.faults.add(Fault("malformed", endpoint=UNITS, page=2, rows=("garbage",), times=None))
     memo = PageMemo()
