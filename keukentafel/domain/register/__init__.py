@@ -44,6 +44,7 @@ from keukentafel.domain.register.digests import (
 )
 from keukentafel.domain.register.hashing import canonical, content_hash
 from keukentafel.domain.register.rejects import (
+    FINDINGS,
     REASON_TEXT,
     EntityKind,
     RejectedRow,
@@ -56,6 +57,7 @@ from keukentafel.domain.register.snapshot import Snapshot, SnapshotStats
 from keukentafel.domain.register.validate import ValidSnapshot, validate
 
 __all__ = [
+    "FINDINGS",
     "REASON_TEXT",
     "ChangeEvent",
     "ChangeKind",

@@ -20,7 +20,8 @@ class EntityKind(StrEnum):
 
 
 class RejectReason(StrEnum):
-    """Why a row was kept aside. Each has an operator-readable explanation below."""
+    """Why a row was kept aside (or, for the :data:`FINDINGS`, what is wrong with a row that was
+    used all the same). Each has an operator-readable explanation below."""
 
     MALFORMED = "malformed"
     MISSING_ID = "missing_id"
@@ -32,6 +33,8 @@ class RejectReason(StrEnum):
     DUPLICATE_UNIT_CODE = "duplicate_unit_code"
     NO_PARTIES = "no_parties"
     UNKNOWN_RELATION = "unknown_relation"
+    # A finding, not a row kept aside: the row was used without a value nobody could read.
+    UNKNOWN_VALUE = "unknown_value"
     # Team-list findings: they belong to the team lists, not to the register sync, but the store
     # records every finding of a run as a RejectedRow (see keukentafel/usecases/team_contacts.py).
     CONFLICT = "conflict"  # a team list disagrees with the ERP: the ERP value stays
@@ -49,9 +52,14 @@ REASON_TEXT: dict[RejectReason, str] = {
     RejectReason.DUPLICATE_UNIT_CODE: "two different units carry the same unit code",
     RejectReason.NO_PARTIES: "the lease names no tenant",
     RejectReason.UNKNOWN_RELATION: "the lease names a relation the source did not deliver",
+    RejectReason.UNKNOWN_VALUE: "a value is not one Keukentafel knows; the row was used without it",
     RejectReason.CONFLICT: "the team list disagrees with the ERP; the ERP value is kept",
     RejectReason.UNMATCHED: "the team list row fits no household in the register",
 }
+
+
+#: Reasons that report a row which was used all the same: validation holds nothing for them.
+FINDINGS: frozenset[RejectReason] = frozenset({RejectReason.UNKNOWN_VALUE})
 
 
 class RowRejected(Exception):

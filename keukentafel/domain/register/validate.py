@@ -29,6 +29,7 @@ from keukentafel.domain.register.digests import (
     digest_unit,
 )
 from keukentafel.domain.register.rejects import (
+    FINDINGS,
     REASON_TEXT,
     EntityKind,
     RejectedRow,
@@ -116,9 +117,12 @@ def validate(snapshot: Snapshot) -> ValidSnapshot:
 
 
 def _hold_rejected_ids(rejected: list[RejectedRow]) -> Held:
-    """Step 1: every id a source kept aside is held; a unit also by its unit code."""
+    """Step 1: every id a source kept aside is held; a unit also by its unit code. A finding
+    about a row that was used all the same holds nothing."""
     held: Held = defaultdict(set)
     for row in rejected:
+        if row.reason in FINDINGS:
+            continue
         if row.source_id:
             held[row.entity].add(row.source_id)
         if row.entity is EntityKind.UNIT and row.unit_code:
