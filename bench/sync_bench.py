@@ -92,7 +92,7 @@ def fetch_only(config: CorporationFile) -> tuple[float, int]:
     vera = config.source.vera
     assert vera is not None
     started = time.perf_counter()
-    with VeraClient(vera) as client:
+    with VeraClient(vera, env=os.environ) as client:
 
         def units() -> int:
             return sum(

@@ -13,10 +13,10 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.consent import MailingNotAllowed, check_mailing, objection_deadline
 from keukentafel.domain.mailing import Skip, SkipReason
 from keukentafel.domain.model import LeaseParty, PartyRole, Project, ProjectKind
-from keukentafel.letters.config import LettersConfig
 from keukentafel.store.repositories import MailingRepository
 from keukentafel.usecases.mailing import prepare_mailing
 from keukentafel.usecases.outbox import outbox_counts

@@ -191,6 +191,23 @@ def test_content_hash_ignores_set_order_across_processes() -> None:
     )
 
 
+def test_content_hashes_stored_by_earlier_versions_stay_valid() -> None:
+    """Pinned digests: a change here would rewrite every stored row on the next sync."""
+    two_needs = replace(
+        builders.resident(1),
+        needs=frozenset({PracticalNeed.VISIT_WITH_TWO, PracticalNeed.INTERPRETER}),
+    )
+    assert [
+        content_hash(value)
+        for value in (builders.unit(1), builders.resident(1), builders.lease(1), two_needs)
+    ] == [
+        "a4cb6ff0220175044bd6a311",
+        "acd57c55972649400a8b6b68",
+        "ce396b91d28c7b63abeb4f30",
+        "e6f491636e557b88f66014da",
+    ]
+
+
 def test_shrink_guard() -> None:
     check_shrink(
         stored_units=0, removed_units=0, stored_current_leases=0, lost_leases=0, max_share=0.1
@@ -224,7 +241,7 @@ def test_empty_snapshot_validates_to_nothing() -> None:
 def test_content_hash_is_the_hash_of_the_repr_for_every_kind_of_value() -> None:
     """The fast form of the repr must match repr() exactly, or stored hashes would all change."""
     from keukentafel.domain.model import ContactKind, ContactPoint, PersonName, Resident
-    from keukentafel.domain.register import _fast_repr
+    from keukentafel.domain.register.hashing import _fast_repr
 
     organisation = Resident("R9", None, "Stichting Één", (), "ar")
     one_need = replace(builders.resident(2), needs=frozenset({PracticalNeed.INTERPRETER}))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from connectors.erp.vera_mapping import (
+from connectors.erp.vera.mapping import (
     lease_id_of,
     map_lease,
     map_relation,

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 import pytest
 
 from connectors.fakes.m365 import FakeMicrosoft365, FaultRule
 from connectors.m365.auth import GraphAuth
-from connectors.m365.graph import (
-    BatchRequest,
-    GraphClient,
-    GraphError,
-    mailbox_of,
-    parse_retry_after,
-)
+from connectors.m365.graph import BatchRequest, GraphClient, GraphError, mailbox_of
 from keukentafel.config.m365 import M365Config
 from tests.m365_fixtures import LIST_ID, MAILBOX, SITE_ID, STAFF, make_m365_config
 
@@ -238,35 +232,65 @@ def test_batch_rejects_duplicate_ids(graph_client: GraphClient) -> None:
 # -- throttling and faults ---------------------------------------------------------------------
 
 
+class Waits(list[float]):
+    """An injected ``sleep`` that records the client's waits instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def waiting_client(
+    fake: FakeMicrosoft365, env: dict[str, str], waits: Waits, **config: Any
+) -> GraphClient:
+    settings = make_m365_config(fake, **config)
+    return GraphClient(GraphAuth(settings, env), settings, backoff_base=0.001, sleep=waits)
+
+
 def test_429_storm_with_decimal_retry_after_on_get(
-    fake_m365: FakeMicrosoft365, graph_client: GraphClient
+    fake_m365: FakeMicrosoft365, m365_env: dict[str, str]
 ) -> None:
     fake_m365.state.add_site(SITE_ID, "Noord")
     fake_m365.faults.throttle(3, "0.15")
+    waits = Waits()
 
-    started = time.monotonic()
-    site = graph_client.get(f"/sites/{SITE_ID}")
-    elapsed = time.monotonic() - started
+    site = waiting_client(fake_m365, m365_env, waits).get(f"/sites/{SITE_ID}")
 
     assert site["displayName"] == "Noord"
-    assert elapsed >= 0.45
+    assert waits == [0.15, 0.15, 0.15]
     statuses = [r.status for r in fake_m365.requests_log if r.path.endswith(SITE_ID)]
     assert statuses == [429, 429, 429, 200]
 
 
 def test_429_on_post_is_retried_and_the_mail_is_sent_once(
-    fake_m365: FakeMicrosoft365, graph_client: GraphClient
+    fake_m365: FakeMicrosoft365, m365_env: dict[str, str]
 ) -> None:
     fake_m365.faults.throttle(2, "0.1", method="POST")
+    waits = Waits()
+    client = waiting_client(fake_m365, m365_env, waits)
 
-    started = time.monotonic()
-    response = graph_client.post(f"/users/{MAILBOX}/sendMail", json=_mail("m-1"))
+    response = client.post(f"/users/{MAILBOX}/sendMail", json=_mail("m-1"))
 
     assert response.status == 202
     assert response.json is None
-    assert time.monotonic() - started >= 0.2
+    assert waits == [0.1, 0.1]
     sent = fake_m365.state.messages(MAILBOX, "SentItems")
     assert [m["subject"] for m in sent] == ["m-1"]
+
+
+def test_retry_after_is_capped_by_config_and_nan_falls_back_to_the_backoff(
+    fake_m365: FakeMicrosoft365, m365_env: dict[str, str]
+) -> None:
+    fake_m365.state.add_site(SITE_ID)
+    waits = Waits()
+    client = waiting_client(fake_m365, m365_env, waits, max_retry_after_seconds=2)
+
+    fake_m365.faults.throttle(1, "99999")
+    assert client.get(f"/sites/{SITE_ID}")["id"] == SITE_ID
+    fake_m365.faults.throttle(1, "NaN")
+    assert client.get(f"/sites/{SITE_ID}")["id"] == SITE_ID
+
+    assert waits[0] == 2.0
+    assert 0.0005 <= waits[1] <= 0.001  # the first back-off step, with jitter
 
 
 def test_503_then_success(fake_m365: FakeMicrosoft365, graph_client: GraphClient) -> None:
@@ -440,21 +464,6 @@ def test_patch_and_delete(fake_m365: FakeMicrosoft365, graph_client: GraphClient
 
 
 # -- pure helpers ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [("3", 3.0), ("1.5", 1.5), ("0.25", 0.25), ("", None), (None, None), ("soon", None)],
-)
-def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
-    assert parse_retry_after(header) == seconds
-
-
-def test_parse_retry_after_http_date_and_cap() -> None:
-    future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
-    value = parse_retry_after(future)
-    assert value is not None and 25 <= value <= 31
-    assert parse_retry_after("99999") == 300.0
 
 
 @pytest.mark.parametrize(

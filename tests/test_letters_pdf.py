@@ -14,7 +14,7 @@ import pdfplumber
 import pytest
 from pypdf import PdfReader
 
-from keukentafel.letters.config import EnvelopeProfile
+from keukentafel.config.letters import EnvelopeProfile
 from keukentafel.letters.output import MailingLetter, csv_safe, write_files
 from keukentafel.letters.pdf import (
     calibration_pdf,

@@ -16,11 +16,10 @@ from connectors.m365.mail import (
     DEFAULT_CHUNK_BYTES,
     OUR_HEADER,
     MailboxSender,
-    ReplyMatch,
     SendRoute,
-    html_to_text,
     to_graph_message,
 )
+from connectors.m365.replies import ReplyMatch, ReplyReader, html_to_text
 from tests.m365_fixtures import MAILBOX
 
 
@@ -262,7 +261,8 @@ def test_replies_are_matched_three_ways(fake: FakeMicrosoft365, client: GraphCli
         },
     )
 
-    replies, watermark = mailbox.read_replies(start + timedelta(seconds=15))
+    inbox = ReplyReader(client, MAILBOX)
+    replies, watermark = inbox.read_replies(start + timedelta(seconds=15))
 
     assert [(r.sender, r.our_message_id, r.match) for r in replies] == [
         ("b.werk@example.nl", "msg-B", ReplyMatch.CONVERSATION),
@@ -278,7 +278,7 @@ def test_replies_are_matched_three_ways(fake: FakeMicrosoft365, client: GraphCli
         ("lekkage.jpg", "image/jpeg", 4)
     ]
 
-    earlier, _ = mailbox.read_replies(start)
+    earlier, _ = inbox.read_replies(start)
     first = earlier[0]
     assert (first.our_message_id, first.match, first.body_text) == (
         "msg-A",
@@ -286,7 +286,7 @@ def test_replies_are_matched_three_ways(fake: FakeMicrosoft365, client: GraphCli
         "Dinsdag past goed.",
     )
 
-    again, same = mailbox.read_replies(watermark)
+    again, same = inbox.read_replies(watermark)
     assert [r.graph_id for r in again] == [photo.graph_id]  # inclusive: skip by graph_id
     assert same == watermark
 

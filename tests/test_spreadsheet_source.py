@@ -15,20 +15,17 @@ from typing import Any
 import openpyxl
 import pytest
 
-from connectors.erp.spreadsheet import (
+from connectors.erp.spreadsheet.mapping import (
     ROW_ERROR,
     ROW_NUMBER,
-    SpreadsheetError,
     derived_lease_id,
-    language_from_text,
-    read_rows,
-    read_snapshot,
     role_from_text,
     snapshot_from_rows,
-    split_house_number,
     tenure_from_text,
 )
+from connectors.erp.spreadsheet.read import SpreadsheetError, read_rows, read_snapshot
 from keukentafel.config import ConfigError, SpreadsheetConfig, load_config
+from keukentafel.domain.addressing import split_house_number
 from keukentafel.domain.model import (
     AgreementKind,
     ContactKind,
@@ -39,6 +36,7 @@ from keukentafel.domain.model import (
     household_of,
 )
 from keukentafel.domain.register import EntityKind, RejectReason, Snapshot, validate
+from keukentafel.domain.vocabulary import language_code
 
 SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
 TODAY = date(2026, 11, 28)
@@ -627,16 +625,53 @@ def test_role_from_text(text: str, expected: PartyRole | None) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("", "nl"),
+        ("", None),
         ("NL", "nl"),
         ("Turks", "tr"),
         ("tr", "tr"),
         ("Oekraïens", "uk"),
-        ("Klingon", "nl"),
+        ("oekraiens", "uk"),
+        ("Dari", "fa"),
+        ("Klingon", None),
     ],
 )
-def test_language_from_text(text: str, expected: str) -> None:
-    assert language_from_text(text) == expected
+def test_language_words_and_codes(text: str, expected: str | None) -> None:
+    assert language_code(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "language", "preferred", "detail"),
+    [
+        ("language", "Klingon", "nl", True, "not a known language"),
+        ("preferred_channel", "postduif", "pl", False, "not a known channel"),
+    ],
+)
+def test_an_unknown_language_or_channel_keeps_the_row_and_is_reported(
+    column: str, value: str, language: str, preferred: bool, detail: str
+) -> None:
+    row = person(
+        relation_id="R-1",
+        email="a@example.nl",
+        **{"language": "Pools", "preferred_channel": "mail", column: value},
+    )
+    snapshot = snapshot_from_rows(
+        [{**row, ROW_NUMBER: "7"}], None, date_format=DATE_FORMAT, today=TODAY, columns=COLUMNS
+    )
+    (resident,) = snapshot.residents  # the row is used: the register can do without the word
+    assert resident.language == language
+    assert resident.contacts == (ContactPoint(ContactKind.EMAIL, "a@example.nl", preferred),)
+    (finding,) = snapshot.rejected
+    assert (finding.reason, finding.entity, finding.source_id, finding.unit_code) == (
+        RejectReason.UNKNOWN_VALUE,
+        EntityKind.RESIDENT,
+        "R-1",
+        "U1",
+    )
+    assert finding.detail.startswith("row 7, column ") and detail in finding.detail
+    assert value not in finding.detail
+    valid = validate(snapshot)  # a finding holds nothing: the resident and its lease are stored
+    assert "R-1" in valid.residents and len(valid.leases) == 1
+    assert not any(valid.held.values())
 
 
 # --- mapping ------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.erp import vera as vera_module
-from connectors.erp.vera import VeraClient, read_snapshot
+from connectors.erp.vera.client import VeraClient
+from connectors.erp.vera.snapshot import read_snapshot
 from connectors.fakes.vera_data import VeraDataset, generate_dataset
 from connectors.fakes.vera_server import FakeVeraServer, Fault
 from keukentafel.config import VeraConfig
@@ -22,10 +22,10 @@ from keukentafel.domain.model import LeaseStatus
 from keukentafel.domain.register import (
     DigestMismatch,
     EntityKind,
-    PageMemo,
     RejectedRow,
     RejectReason,
     Snapshot,
+    SnapshotStats,
 )
 from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.store.models import (
@@ -41,6 +41,7 @@ from keukentafel.store.repositories import (
     SourcePageRepository,
     SyncRunRepository,
 )
+from keukentafel.usecases.page_memo import PageMemo
 from keukentafel.usecases.sync_register import (
     ProgressFn,
     SyncFailed,
@@ -305,10 +306,15 @@ def test_unit_kept_aside_keeps_a_lease_that_did_not_arrive(sessions: sessionmake
 
 @dataclass
 class FreshVeraSource:
-    """Reads the fake VERA server with a new client each run: nothing survives in the process."""
+    """Reads the fake VERA server with a new client each run: nothing survives in the process.
+
+    ``stats`` are the page counts of the last read (pages parsed include those parsed later, when
+    validation or the diff needed a value of a page known from the memo).
+    """
 
     url: str
     name: str = "vera"
+    stats: SnapshotStats | None = None
 
     def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
         config = VeraConfig.model_validate(
@@ -320,7 +326,15 @@ class FreshVeraSource:
             }
         )
         with VeraClient(config, env={"VERA_KEY": "k"}, backoff_base=0.001) as client:
-            return read_snapshot(client, [], progress=progress, memo=memo)
+            snapshot = read_snapshot(client, [], progress=progress, memo=memo)
+        self.stats = snapshot.stats
+        return snapshot
+
+    @property
+    def parsed(self) -> Counter[str]:
+        """Pages parsed (and so mapped) per endpoint in the last run."""
+        assert self.stats is not None
+        return Counter(self.stats.pages_parsed)
 
 
 @pytest.fixture
@@ -335,21 +349,12 @@ def fake_vera(vera_data: VeraDataset) -> Iterator[FakeVeraServer]:
 
 
 @pytest.fixture
-def parsed(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Pages parsed (and so mapped) per endpoint."""
-    counts: Counter[str] = Counter()
-    real = vera_module.parse_page
-
-    def counting(endpoint: str, body: bytes, number: int) -> list[object]:
-        counts[endpoint] += 1
-        return real(endpoint, body, number)
-
-    monkeypatch.setattr(vera_module, "parse_page", counting)
-    return counts
+def vera(fake_vera: FakeVeraServer) -> FreshVeraSource:
+    return FreshVeraSource(fake_vera.url)
 
 
-def vera_sync(sessions: sessionmaker[Session], fake: FakeVeraServer, **kw: object):  # type: ignore[no-untyped-def]
-    return sync_register(sessions, CORP, FreshVeraSource(fake.url), **kw)  # type: ignore[arg-type]
+def vera_sync(sessions: sessionmaker[Session], source: FreshVeraSource, **kw: object):  # type: ignore[no-untyped-def]
+    return sync_register(sessions, CORP, source, **kw)  # type: ignore[arg-type]
 
 
 def stored_pages(sessions: sessionmaker[Session]) -> dict[str, bytes]:
@@ -358,17 +363,18 @@ def stored_pages(sessions: sessionmaker[Session]) -> dict[str, bytes]:
 
 
 def test_vera_re_sync_skips_unchanged_pages_but_sees_a_changed_item(
-    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, parsed: Counter[str]
+    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, vera: FreshVeraSource
 ) -> None:
-    first = vera_sync(sessions, fake_vera)
+    first = vera_sync(sessions, vera)
     assert first.rows_written > 0 and first.rejected == []
-    pages = sum(parsed.values())
+    pages = sum(vera.parsed.values())
+    assert vera.stats is not None and sum(vera.stats.pages_read.values()) == pages
     assert len(stored_pages(sessions)) == pages  # every page summarised, in the store
 
-    parsed.clear()
-    again = vera_sync(sessions, fake_vera)
+    again = vera_sync(sessions, vera)
     assert again.rows_written == 0 and sum(again.counts.values()) == 0
-    assert sum(parsed.values()) == 0  # nothing parsed or mapped
+    assert sum(vera.parsed.values()) == 0  # nothing parsed or mapped
+    assert sum(vera.stats.pages_read.values()) == pages  # but every page was read
 
     # one relation in the middle of an otherwise unchanged page gets a new e-mail address
     relation = fake_vera.dataset.relations[150]
@@ -377,9 +383,8 @@ def test_vera_re_sync_skips_unchanged_pages_but_sees_a_changed_item(
     relation["contactgegevens"] = [
         {"soort": {"code": "EMA"}, "waarde": "nieuw@example.org", "voorkeur": {"code": "EER"}}
     ]
-    parsed.clear()
-    changed = vera_sync(sessions, fake_vera)
-    assert parsed == Counter({"/relaties": 1})  # only its page
+    changed = vera_sync(sessions, vera)
+    assert vera.parsed == Counter({"/relaties": 1})  # only its page
     assert changed.rows_written == 1
     assert [(e.kind.value, e.entity_id) for e in changed.events] == [
         ("contact_changed", relation["id"])
@@ -387,16 +392,16 @@ def test_vera_re_sync_skips_unchanged_pages_but_sees_a_changed_item(
     with sessions() as s:
         resident = RegisterRepository(s, CORP).residents([relation["id"]])[relation["id"]]
         assert resident.contacts[0].value == "nieuw@example.org"
-    assert vera_sync(sessions, fake_vera).rows_written == 0
+    assert vera_sync(sessions, vera).rows_written == 0
 
 
 def test_vera_re_sync_sees_a_removal_and_keeps_the_shrink_guard(
-    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, parsed: Counter[str]
+    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, vera: FreshVeraSource
 ) -> None:
-    vera_sync(sessions, fake_vera)
+    vera_sync(sessions, vera)
     data = fake_vera.dataset
     gone = data.leases.pop(40)  # an agreement disappears from the ERP
-    result = vera_sync(sessions, fake_vera)
+    result = vera_sync(sessions, vera)
     assert ("move_out", gone["id"]) in {(e.kind.value, e.entity_id) for e in result.events}
     with sessions() as s:
         assert gone["id"] not in RegisterRepository(s, CORP).leases()
@@ -405,58 +410,56 @@ def test_vera_re_sync_sees_a_removal_and_keeps_the_shrink_guard(
     kept = list(data.units)
     del data.units[::4]  # the ERP lost a quarter of its units
     with pytest.raises(SyncRefused, match="units"):
-        vera_sync(sessions, fake_vera)
+        vera_sync(sessions, vera)
     assert stored_pages(sessions) == memo_before  # a refused run leaves the memo alone
     with sessions() as s:
         assert len(RegisterRepository(s, CORP).units()) == len(kept)
     data.units[:] = kept
-    parsed.clear()
-    assert vera_sync(sessions, fake_vera).rows_written == 0
-    assert sum(parsed.values()) == 0
+    assert vera_sync(sessions, vera).rows_written == 0
+    assert sum(vera.parsed.values()) == 0
 
 
 def test_vera_kept_aside_row_still_holds_on_every_re_sync(
-    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, parsed: Counter[str]
+    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, vera: FreshVeraSource
 ) -> None:
-    vera_sync(sessions, fake_vera)
+    vera_sync(sessions, vera)
     unit = fake_vera.dataset.units[120]
     before = unit["adres"]["postcode"]
     unit["adres"]["postcode"] = "12AB"  # broken in the ERP
     for _ in range(2):  # and it stays broken: the second run must still keep it aside
-        parsed.clear()
-        result = vera_sync(sessions, fake_vera)
+        result = vera_sync(sessions, vera)
         assert [(r.unit_code, r.reason) for r in result.rejected] == [
             (unit["code"], RejectReason.INVALID_POSTCODE)
         ]
         assert result.rows_written == 0 and sum(result.counts.values()) == 0
-        assert parsed["/eenheden"] == 1  # a page with a row kept aside is always mapped
+        assert vera.parsed["/eenheden"] == 1  # a page with a row kept aside is always mapped
         with sessions() as s:
             stored = RegisterRepository(s, CORP).units([unit["code"]])[unit["code"]]
             assert stored.address.postcode.replace(" ", "") == before.replace(" ", "")
             latest = SyncRunRepository(s, CORP).latest()
             assert latest is not None and latest.rejected_count == 1
     unit["adres"]["postcode"] = before
-    assert vera_sync(sessions, fake_vera).rejected == []
+    assert vera_sync(sessions, vera).rejected == []
 
 
 def test_vera_incomplete_read_changes_nothing_and_keeps_the_memo(
-    sessions: sessionmaker[Session], fake_vera: FakeVeraServer
+    sessions: sessionmaker[Session], fake_vera: FakeVeraServer, vera: FreshVeraSource
 ) -> None:
-    vera_sync(sessions, fake_vera)
+    vera_sync(sessions, vera)
     memo = stored_pages(sessions)
     fake_vera.dataset.relations[5]["achternaam"] = "Anders"
     fake_vera.faults.add(Fault("status", endpoint="/overeenkomsten", page=2, times=None))
     with pytest.raises(SyncFailed):
-        vera_sync(sessions, fake_vera)
+        vera_sync(sessions, vera)
     assert stored_pages(sessions) == memo
     fake_vera.faults.clear()
-    assert vera_sync(sessions, fake_vera).counts["resident_changed"] == 1
+    assert vera_sync(sessions, vera).counts["resident_changed"] == 1
 
 
 def test_vera_a_memo_that_disagrees_with_its_page_fails_the_run_safely(
-    sessions: sessionmaker[Session], fake_vera: FakeVeraServer
+    sessions: sessionmaker[Session], vera: FreshVeraSource
 ) -> None:
-    vera_sync(sessions, fake_vera)
+    vera_sync(sessions, vera)
     with sessions() as s:
         events_before = s.scalar(select(func.count()).select_from(ChangeEventRow))
     # Corrupt one stored summary: it now claims another content hash for a unit.
@@ -467,7 +470,7 @@ def test_vera_a_memo_that_disagrees_with_its_page_fails_the_run_safely(
         summary["i"][0][1] = "0" * 24
         row.summary = orjson.dumps(summary)
     with pytest.raises(DigestMismatch):
-        vera_sync(sessions, fake_vera)
+        vera_sync(sessions, vera)
     with sessions() as s:
         latest = SyncRunRepository(s, CORP).latest()
         assert latest is not None and latest.outcome == "failed"

@@ -398,6 +398,22 @@ REJECT_CASES = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("raw", "channel", "language"),
+    [
+        # words the spreadsheet source knew and the team lists once rejected: one vocabulary now
+        ({"Voorkeur": "GSM", "Taal": "Italiaans"}, PreferredChannel.MOBILE, "it"),
+        ({"Voorkeur": "e-mail", "Taal": "Oekraïens"}, PreferredChannel.EMAIL, "uk"),
+        ({"Voorkeur": "Huisbezoek", "Taal": "DARI"}, PreferredChannel.VISIT, "fa"),
+    ],
+)
+def test_team_lists_read_the_shared_vocabulary(
+    raw: dict[str, Any], channel: PreferredChannel, language: str
+) -> None:
+    contact = team_contact_from_row({"VHE": "V1", **raw}, COLUMNS, row=3, source="excel")
+    assert (contact.preferred_channel, contact.language) == (channel, language)
+
+
 @pytest.mark.parametrize(("raw", "reason", "detail"), REJECT_CASES)
 def test_row_rejects(raw: dict[str, Any], reason: RejectReason, detail: str) -> None:
     with pytest.raises(RowRejected) as caught:

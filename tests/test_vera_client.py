@@ -1,29 +1,26 @@
-"""The VERA client: paging state without a network, then auth, faults and snapshots against the
-fake VERA server on 127.0.0.1."""
+"""The VERA client: auth, paging, faults and snapshots against the fake VERA server on 127.0.0.1.
+
+The paging state, the retry rules and ``Retry-After`` are tested without a network in
+tests/test_http.py. Waits and the token clock are injected here: nothing sleeps for real.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from email.utils import formatdate
 from typing import Any
 
 import pytest
 
-from connectors.erp.vera import (
+from connectors.erp.vera.client import (
     AGREEMENTS,
     RELATIONS,
     UNITS,
-    CursorLoop,
-    HeaderCursorPaginator,
     SnapshotIncomplete,
     VeraClient,
     VeraRequestError,
     cluster_params,
-    parse_retry_after,
-    read_snapshot,
-    redact_url,
 )
+from connectors.erp.vera.snapshot import read_snapshot
 from connectors.fakes.vera_data import VeraDataset, generate_dataset
 from connectors.fakes.vera_server import FakeVeraServer, Fault
 from keukentafel.config import ConfigError, VeraConfig
@@ -84,66 +81,24 @@ def client(server: FakeVeraServer) -> Iterator[VeraClient]:
         yield vera
 
 
-# --- the paginator, without a network ----------------------------------------------------
+class Waits(list[float]):
+    """An injected ``sleep`` that records the client's waits instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
 
 
-def headers(cursor: str | None = None, total: int | None = None) -> dict[str, str]:
-    result = {}
-    if cursor is not None:
-        result["X-Parameters-Cursor"] = cursor
-    if total is not None:
-        result["X-Parameters-Aantal"] = str(total)
-    return result
+class Clock:
+    """An injected monotonic clock that moves only when a test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-def test_paginator_follows_cursors_until_there_is_none() -> None:
-    pages = HeaderCursorPaginator()
-    assert pages.params() == {}
-    pages.advance(100, headers("c1", 250))
-    assert (pages.done, pages.params(), pages.total) == (False, {"cursor": "c1"}, 250)
-    pages.advance(100, headers("c2", 250))
-    pages.advance(40, headers(None, 250))
-    assert pages.done
-    assert (pages.seen, pages.pages) == (240, 3)
-
-
-def test_paginator_stops_on_an_empty_page_even_with_a_cursor() -> None:
-    pages = HeaderCursorPaginator()
-    pages.advance(100, headers("c1"))
-    pages.advance(0, headers("c2"))
-    assert pages.done
-    assert pages.params() == {}
-
-
-def test_paginator_stops_when_the_total_is_reached() -> None:
-    pages = HeaderCursorPaginator()
-    pages.advance(100, headers("c1", 200))
-    pages.advance(100, headers("c2", 200))  # a cursor, but nothing more to get
-    assert pages.done
-
-
-def test_paginator_without_a_total_goes_on_while_there_is_a_cursor() -> None:
-    pages = HeaderCursorPaginator()
-    pages.advance(100, headers("c1", None))
-    assert not pages.done
-    pages.advance(100, {"X-Parameters-Cursor": "c2", "X-Parameters-Aantal": "veel"})
-    assert not pages.done and pages.total is None
-
-
-def test_paginator_stops_without_a_cursor_on_the_first_page() -> None:
-    pages = HeaderCursorPaginator()
-    pages.advance(7, headers(None, None))
-    assert pages.done and pages.seen == 7
-
-
-def test_paginator_pages_by_number_when_the_server_sends_no_cursors() -> None:
-    pages = HeaderCursorPaginator()
-    pages.advance(100, headers(None, 250))
-    assert (pages.done, pages.params()) == (False, {"pagina": "2"})
-    pages.advance(100, headers(None, 250))
-    assert pages.params() == {"pagina": "3"}
-    pages.advance(50, headers(None, 250))
-    assert pages.done and pages.seen == 250 and pages.params() == {}
+# --- paging ------------------------------------------------------------------------------
 
 
 def test_a_server_without_cursors_is_read_by_page_number(dataset: VeraDataset) -> None:
@@ -152,44 +107,6 @@ def test_a_server_without_cursors_is_read_by_page_number(dataset: VeraDataset) -
             ids = [item["id"] for page in vera.pages(UNITS, {}) for item in page]
         assert fake.requests[UNITS] == 3
     assert ids == [u["id"] for u in dataset.units]
-
-
-@pytest.mark.parametrize("repeat", ["c1", "c2"])
-def test_paginator_refuses_a_repeated_cursor(repeat: str) -> None:
-    pages = HeaderCursorPaginator()
-    pages.advance(100, headers("c1", 1000))
-    pages.advance(100, headers("c2", 1000))
-    with pytest.raises(CursorLoop):
-        pages.advance(100, headers(repeat, 1000))
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        ("3", 3.0),
-        ("0.25", 0.25),
-        (" 2 ", 2.0),
-        ("-4", 0.0),
-        ("soon", None),
-        ("", None),
-        (None, None),
-    ],
-)
-def test_retry_after_in_seconds(value: str | None, seconds: float | None) -> None:
-    assert parse_retry_after(value) == seconds
-
-
-def test_retry_after_as_an_http_date() -> None:
-    seconds = parse_retry_after(formatdate(time.time() + 30, usegmt=True))
-    assert seconds is not None and 25 <= seconds <= 31
-    assert parse_retry_after(formatdate(time.time() - 30, usegmt=True)) == 0.0
-
-
-def test_redaction_hides_credentials_and_secret_parameters() -> None:
-    url = "https://user:pw@vera.example.org/eenheden?cursor=abc&api_key=XYZ&access_token=T0K"
-    redacted = redact_url(url)
-    assert "XYZ" not in redacted and "T0K" not in redacted and "pw" not in redacted
-    assert "cursor=abc" in redacted and "vera.example.org/eenheden" in redacted
 
 
 # --- api key auth ------------------------------------------------------------------------
@@ -263,10 +180,14 @@ def test_oauth2_token_is_fetched_once_and_reused(oauth_server: FakeVeraServer) -
 
 
 def test_oauth2_token_is_renewed_after_expiry(oauth_server: FakeVeraServer) -> None:
-    oauth_server.token_ttl = 0.3
-    with VeraClient(oauth_config(oauth_server), env=ENV) as vera:
+    oauth_server.token_ttl = 300  # the server would accept it longer: our clock decides
+    clock = Clock()
+    with VeraClient(oauth_config(oauth_server), env=ENV, clock=clock) as vera:
         assert len(next(vera.pages(UNITS, {}))) == 100
-        time.sleep(0.35)
+        clock.now += 269  # 300 s minus the 10% margin, not yet
+        assert len(next(vera.pages(UNITS, {}))) == 100
+        assert oauth_server.tokens_issued == 1
+        clock.now += 2
         assert len(next(vera.pages(UNITS, {}))) == 100
     assert oauth_server.tokens_issued == 2
 
@@ -333,22 +254,29 @@ def test_timeouts_always_are_an_incomplete_snapshot(server: FakeVeraServer) -> N
         list(vera.pages(UNITS, {}))
 
 
-def test_429_retry_after_is_honoured(client: VeraClient, server: FakeVeraServer) -> None:
+def test_429_retry_after_is_honoured(server: FakeVeraServer) -> None:
     server.faults.add(Fault("retry_after", endpoint=UNITS, page=1, retry_after="0.3"))
-    started = time.monotonic()
-    items = [item for page in client.pages(UNITS, {}) for item in page]
-    assert time.monotonic() - started >= 0.3  # not the tiny back-off base
+    waits = Waits()
+    with VeraClient(api_key_config(server.url), env=ENV, backoff_base=0.001, sleep=waits) as vera:
+        items = [item for page in vera.pages(UNITS, {}) for item in page]
+    assert waits == [0.3]  # not the tiny back-off base
     assert len(items) == 300
     assert server.requests[UNITS] == 4
 
 
-def test_retry_after_is_capped_by_config(server: FakeVeraServer) -> None:
+@pytest.mark.parametrize(("retry_after", "waited"), [("3600", 0.05), ("nan", None)])
+def test_retry_after_is_capped_by_config_and_nan_is_ignored(
+    server: FakeVeraServer, retry_after: str, waited: float | None
+) -> None:
     config = api_key_config(server.url, max_retry_after_seconds=0.05)
-    server.faults.add(Fault("retry_after", endpoint=UNITS, page=1, retry_after="3600"))
-    started = time.monotonic()
-    with VeraClient(config, env=ENV) as vera:
+    server.faults.add(Fault("retry_after", endpoint=UNITS, page=1, retry_after=retry_after))
+    waits = Waits()
+    with VeraClient(config, env=ENV, backoff_base=0.001, sleep=waits) as vera:
         assert len(list(vera.pages(UNITS, {}))) == 3
-    assert time.monotonic() - started < 2
+    if waited is not None:
+        assert waits == [waited]
+    else:  # the back-off instead: the first step, with jitter
+        assert len(waits) == 1 and 0.0005 <= waits[0] <= 0.001
 
 
 def test_a_truncated_page_is_an_incomplete_snapshot(
@@ -519,7 +447,7 @@ def test_other_4xx_answers_are_fatal_and_not_retried(
 def test_a_page_memo_skips_known_pages_and_their_values_are_made_on_demand(
     client: VeraClient, dataset: VeraDataset
 ) -> None:
-    from keukentafel.domain.register import PageMemo
+    from keukentafel.usecases.page_memo import PageMemo
 
     plain = validate(read_snapshot(client, []))
     memo = PageMemo()
@@ -534,15 +462,40 @@ def test_a_page_memo_skips_known_pages_and_their_values_are_made_on_demand(
     second = read_snapshot(client, [], memo=again)
     assert again.new == {} and again.used == set(stored) and not again.stale()
     assert all(item.item is None for item in second.digested)  # nothing parsed or mapped
+    assert second.stats.pages_parsed == {} and second.stats.pages_read[UNITS] == 3
     valid = validate(second)
     assert valid.hashes == plain.hashes and valid.rejected == []
     assert dict(valid.units) == dict(plain.units)  # values made from the page bytes on demand
+    assert second.stats.pages_parsed == {UNITS: 3}  # only the pages whose values were asked for
+
+
+def test_the_page_memo_key_covers_the_mapping_and_hashing_code_only() -> None:
+    import subprocess
+    import sys
+
+    from connectors.erp.vera.snapshot import SUMMARY_CODE
+
+    assert {"connectors.erp.vera.mapping", "keukentafel.domain.register.hashing"} <= set(
+        SUMMARY_CODE
+    )
+    # editing the client, validation, the diff or the shrink guard keeps every memoised page
+    for name in ("client", "validate", "diff", "shrink"):
+        assert not [module for module in SUMMARY_CODE if module.endswith(f".{name}")]
+    # and the code is read on first use, not when the module is imported
+    code = (
+        "import connectors.erp.vera.snapshot as s;"
+        "print(s.code_version.cache_info().currsize);"
+        "s.page_key('/eenheden', '', b'[]');"
+        "print(s.code_version.cache_info().currsize)"
+    )
+    lazy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert lazy.stdout.split() == ["0", "1"]
 
 
 def test_a_page_memo_never_keeps_a_page_with_a_row_kept_aside(
     client: VeraClient, server: FakeVeraServer
 ) -> None:
-    from keukentafel.domain.register import PageMemo
+    from keukentafel.usecases.page_memo import PageMemo
 
     server.faults.add(Fault("malformed", endpoint=UNITS, page=2, rows=("garbage",), times=None))
     memo = PageMemo()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connectors.erp.vera_mapping import (
+from connectors.erp.vera.mapping import (
     agreement_kind,
     language_of,
     lease_id_of,

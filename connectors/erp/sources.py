@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from keukentafel.config import CorporationFile
 
 if TYPE_CHECKING:
-    from keukentafel.domain.register import PageMemo, Snapshot
+    from keukentafel.domain.register import Snapshot
+    from keukentafel.usecases.page_memo import PageMemo
     from keukentafel.usecases.sync_register import ProgressFn
 
 

@@ -12,22 +12,26 @@ list item id as source id) with a reason that names the field, never its value.
   the mapping names the columns' *internal* names (``field_3`` for a renamed column).
 - Excel: the file is downloaded (``…/root:/{path}:/content``, a 302 to the bytes) and read with
   openpyxl; the Excel workbook API is not used (unreliable app-only). ``sheet`` names a worksheet
-  or an Excel table; the header row is the first row that holds the mapped column headers.
+  or an Excel table; the header row is the first row that holds the mapped column headers
+  (:func:`connectors.sheets.find_header`, shared with the register's spreadsheet source).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from io import BytesIO
 from typing import Any
 from urllib.parse import quote
 
-from openpyxl import load_workbook
-from openpyxl.utils.cell import range_boundaries
-from openpyxl.worksheet.worksheet import Worksheet
-
 from connectors.m365.graph import GraphClient
+from connectors.sheets import (
+    DuplicateHeader,
+    Header,
+    HeaderNotFound,
+    SheetError,
+    find_header,
+    open_sheet,
+)
 from keukentafel.config.m365 import M365Config
 from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, RowRejected
 from keukentafel.domain.team_contacts import TeamContact, team_contact_from_row, unknown_fields
@@ -211,73 +215,42 @@ def read_contact_workbook(
 def contacts_from_workbook(
     data: bytes, columns: Mapping[str, str], *, sheet: str | None = None
 ) -> tuple[list[TeamContact], list[RejectedRow]]:
-    """Read the rows of an XLSX file (bytes) through the column mapping."""
+    """Read the rows of an XLSX file (bytes) through the column mapping.
+
+    The sheet (a worksheet or an Excel table) and its header row are found by the shared
+    :mod:`connectors.sheets` reader, as for the register's spreadsheet source.
+    """
     try:
-        workbook = load_workbook(BytesIO(data), data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not XLSX
-        raise ContactSourceError(
-            f"the contact workbook cannot be read ({type(exc).__name__})"
-        ) from None
+        rows = open_sheet(data, sheet, tables=True)
+    except SheetError as exc:
+        raise ContactSourceError(f"the contact workbook: {exc}") from None
     try:
-        rows = _sheet_rows(workbook, sheet)
-        header_at, header = _find_header(rows, columns)
+        header = _header(rows.rows, columns)
         records: list[tuple[int, str, Mapping[str, Any]]] = []
-        for number, cells in rows[header_at + 1 :]:
-            values = {name: cells[i] for i, name in header.items() if i < len(cells)}
+        for number, cells in rows.rows:
+            values = {
+                columns[name]: cells[i] for name, i in header.positions.items() if i < len(cells)
+            }
             records.append((number, f"row {number}", values))
     finally:
-        workbook.close()
+        rows.close()
     return _map_rows(records, columns, SOURCE_EXCEL)
 
 
-def _sheet_rows(workbook: Any, sheet: str | None) -> list[tuple[int, tuple[Any, ...]]]:
-    """(Excel row number, cell values) of the named worksheet or Excel table."""
-    if sheet is None:
-        ws: Worksheet = workbook.worksheets[0]
-        return [(i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
-    if sheet in workbook.sheetnames:
-        ws = workbook[sheet]
-        return [(i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
-    for ws in workbook.worksheets:
-        for name, table in ws.tables.items():
-            if name.lower() == sheet.lower():
-                ref = table if isinstance(table, str) else table.ref
-                min_col, min_row, max_col, max_row = range_boundaries(ref)
-                cells = ws.iter_rows(
-                    min_row=min_row,
-                    max_row=max_row,
-                    min_col=min_col,
-                    max_col=max_col,
-                    values_only=True,
-                )
-                return [(i, tuple(r)) for i, r in enumerate(cells, start=min_row)]
-    raise ContactSourceError(f"the contact workbook has no sheet or table named {sheet!r}")
-
-
-def _find_header(
-    rows: list[tuple[int, tuple[Any, ...]]], columns: Mapping[str, str]
-) -> tuple[int, dict[int, str]]:
-    """The index of the header row in ``rows`` and {cell index: header text} of mapped columns."""
-    wanted = {c.strip().lower(): c for c in columns.values()}
-    best: tuple[int, dict[int, str]] | None = None
-    for index, (_, cells) in enumerate(rows[:_HEADER_SEARCH_ROWS]):
-        found = {
-            i: wanted[str(v).strip().lower()]
-            for i, v in enumerate(cells)
-            if v is not None and str(v).strip().lower() in wanted
-        }
-        if found and (best is None or len(found) > len(best[1])):
-            best = (index, found)
-        if len(found) == len(wanted):
-            break
-    if best is None:
-        raise ContactSourceError("the contact workbook has no header row with the mapped columns")
-    missing = sorted(set(columns.values()) - set(best[1].values()))
-    if missing:
+def _header(rows: Iterable[tuple[int, tuple[Any, ...]]], columns: Mapping[str, str]) -> Header:
+    try:
+        return find_header(rows, columns, scan_rows=_HEADER_SEARCH_ROWS)
+    except DuplicateHeader as exc:
+        raise ContactSourceError(f"the contact workbook: {exc}") from None
+    except HeaderNotFound as exc:
+        if not exc.found:
+            raise ContactSourceError(
+                "the contact workbook has no header row with the mapped columns"
+            ) from None
+        missing = sorted(columns[name] for name in exc.missing)
         raise ContactSourceError(
             f"the contact workbook lacks mapped column(s): {', '.join(missing)}"
-        )
-    return best
+        ) from None
 
 
 def _mapped_only(values: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:

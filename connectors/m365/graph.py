@@ -5,12 +5,14 @@ build on it. It does, in one layer only:
 
 - authentication with a bearer token from :class:`~connectors.m365.auth.GraphAuth`; a 401 makes it
   drop the token, get a fresh one and retry once. The token is only ever sent to the Graph host.
-- throttling: 429 and 503 are retried after ``Retry-After`` (seconds, also decimal such as
-  ``"1.5"``, or an HTTP date) or an exponential back-off from ``backoff_base``; bounded by
+- throttling, with the shared :mod:`connectors.http` toolkit: 429 and 503 are retried after
+  ``Retry-After`` (seconds, also decimal such as ``"1.5"``, or an HTTP date; capped by
+  ``m365.max_retry_after_seconds``) or an exponential back-off from ``backoff_base``; bounded by
   ``max_retries``; POST included (a throttled request was not executed). Network errors are
-  retried for GET only (a POST may have been executed).
-- paging: ``@odata.nextLink`` (absolute URLs) with a loop guard; delta: ``@odata.deltaLink``
-  stored by the caller, and a 410 Gone restarts from a full sync (``resynced=True``).
+  retried for GET only (a POST may have been executed: the outbox reconciles it instead).
+- paging: ``@odata.nextLink`` (absolute URLs) with a loop guard
+  (:class:`~connectors.http.NextLinkPaginator`); delta: ``@odata.deltaLink`` stored by the
+  caller, and a 410 Gone restarts from a full sync (``resynced=True``).
 - ``$batch``: at most 20 requests per batch and at most 4 per mailbox (Outlook's concurrency
   limit per app and mailbox), answers matched by id, throttled sub-requests retried later.
 - errors: :class:`GraphError` with Graph's error code, message and request-id.
@@ -23,8 +25,6 @@ Graph's error shape::
 
 from __future__ import annotations
 
-import email.utils
-import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -34,12 +34,20 @@ from urllib.parse import urlsplit
 
 import requests
 
+from connectors.http import (
+    HttpRequest,
+    NextLinkPaginator,
+    PagingLoop,
+    RequestFailed,
+    RetryPolicy,
+    send_with_retries,
+)
 from connectors.m365.auth import GraphAuth
 from keukentafel.config.m365 import M365Config
 
 MAX_BATCH_SIZE = 20
 MAX_CONCURRENT_PER_MAILBOX = 4
-_MAX_RETRY_AFTER_SECONDS = 300.0
+#: Graph asks to retry only these; other 5xx answers are errors for the caller.
 _RETRIABLE_STATUSES = frozenset({429, 503})
 _MAILBOX_RE = re.compile(r"^/?(?:users|groups)/([^/?]+)", re.IGNORECASE)
 
@@ -138,24 +146,6 @@ class BatchResponse:
         return GraphError.from_parts(self.status, self.body, self.headers)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: ``"3"``, ``"1.5"`` or an HTTP date."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), _MAX_RETRY_AFTER_SECONDS)
-
-
 def mailbox_of(url: str) -> str | None:
     """The mailbox (user or group) a Graph URL addresses, lower-cased, or None."""
     match = _MAILBOX_RE.match(url)
@@ -172,12 +162,21 @@ class GraphClient:
         *,
         session: requests.Session | None = None,
         backoff_base: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._auth = auth
         self._config = config
         self._owns_session = session is None
         self._session = session or requests.Session()
-        self._backoff_base = backoff_base
+        self._policy = RetryPolicy(
+            max_retries=config.max_retries,
+            statuses=_RETRIABLE_STATUSES,
+            backoff_base=backoff_base,
+            max_retry_after=config.max_retry_after_seconds,
+            sleep=sleep,
+            clock=clock,
+        )
         self._base = config.graph_base_url.rstrip("/")
         base_parts = urlsplit(self._base)
         self._graph_origin = f"{base_parts.scheme}://{base_parts.netloc}".lower()
@@ -232,19 +231,15 @@ class GraphClient:
         self, path: str, params: Mapping[str, Any] | None = None
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield the ``value`` of each page, following ``@odata.nextLink``."""
-        url: str | None = path
-        query: Mapping[str, Any] | None = params
-        seen: set[str] = set()
-        while url is not None:
+        paginator = NextLinkPaginator()
+        url, query = path, params
+        while True:
             page = self.get(url, query)
             yield list(page.get("value", []))
-            next_link = page.get("@odata.nextLink")
-            if not next_link:
+            _advance(paginator, page)
+            if paginator.next_url is None:
                 return
-            if next_link in seen:
-                raise GraphError(0, "pagingLoop", "the same @odata.nextLink came back twice")
-            seen.add(next_link)
-            url, query = str(next_link), None
+            url, query = paginator.next_url, None
 
     def delta(self, path: str, delta_link: str | None) -> DeltaResult:
         """One delta round from ``delta_link`` (or a full sync from ``path`` when None).
@@ -272,23 +267,21 @@ class GraphClient:
             raise ValueError("batch request ids must be unique")
         answers: dict[str, BatchResponse] = {}
         pending = list(requests_)
-        for round_no in range(self._config.max_retries + 1):
+        policy = self._policy
+        for round_no in range(policy.max_retries + 1):
             retry: list[BatchRequest] = []
             wait = 0.0
             for chunk in _chunks(pending, self._relative):
                 for answer in self._send_batch(chunk):
                     answers[answer.id] = answer
-                    if answer.status in _RETRIABLE_STATUSES:
+                    if answer.status in policy.statuses:
                         retry.append(next(r for r in chunk if r.id == answer.id))
-                        wait = max(
-                            wait,
-                            parse_retry_after(_header(answer.headers, "Retry-After"))
-                            or self._backoff(round_no),
-                        )
+                        retry_after = _header(answer.headers, "Retry-After")
+                        wait = max(wait, policy.delay(round_no, retry_after))
             if not retry:
                 break
-            if round_no < self._config.max_retries:
-                time.sleep(wait)
+            if round_no < policy.max_retries:
+                policy.sleep(wait)
             pending = retry
         return [answers[i] for i in ids]
 
@@ -339,8 +332,8 @@ class GraphClient:
     def _delta_round(self, start: str, *, resynced: bool) -> DeltaResult:
         items: list[dict[str, Any]] = []
         removed: list[str] = []
+        paginator = NextLinkPaginator()
         url = start
-        seen: set[str] = set()
         while True:
             page = self.get(url)
             for item in page.get("value", []):
@@ -348,15 +341,12 @@ class GraphClient:
                     removed.append(str(item.get("id")))
                 else:
                     items.append(item)
-            if page.get("@odata.deltaLink"):
-                return DeltaResult(items, removed, str(page["@odata.deltaLink"]), resynced)
-            next_link = page.get("@odata.nextLink")
-            if not next_link:
+            _advance(paginator, page)
+            if paginator.delta_link is not None:
+                return DeltaResult(items, removed, paginator.delta_link, resynced)
+            if paginator.next_url is None:
                 raise GraphError(0, "deltaIncomplete", "delta page without nextLink or deltaLink")
-            if next_link in seen:
-                raise GraphError(0, "pagingLoop", "the same @odata.nextLink came back twice")
-            seen.add(str(next_link))
-            url = str(next_link)
+            url = paginator.next_url
 
     def _url(self, path: str) -> str:
         if path.startswith(("https://", "http://")):
@@ -366,9 +356,6 @@ class GraphClient:
     def _is_graph(self, url: str) -> bool:
         parts = urlsplit(url)
         return f"{parts.scheme}://{parts.netloc}".lower() == self._graph_origin
-
-    def _backoff(self, attempt: int) -> float:
-        return float(self._backoff_base * (2**attempt) * (0.5 + random.random() / 2))
 
     def _request(
         self,
@@ -386,52 +373,49 @@ class GraphClient:
         if authenticate and not self._is_graph(url):
             # Never hand our token to another host (a nextLink or Location we did not expect).
             raise GraphError(0, "foreignHost", "refusing to send the Graph token to another host")
-        max_retries = self._config.max_retries
-        refreshed = False
-        attempt = 0
-        while True:
-            send_headers = dict(headers or {})
-            token = None
-            if authenticate:
-                token = self._auth.token()
-                send_headers["Authorization"] = f"Bearer {token}"
-            try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    data=data,
-                    headers=send_headers,
-                    timeout=self._config.timeout_seconds,
-                    verify=self._verify,
-                    allow_redirects=allow_redirects,
-                )
-            except requests.RequestException as exc:
-                if method == "GET" and attempt < max_retries:
-                    time.sleep(self._backoff(attempt))
-                    attempt += 1
-                    continue
-                raise GraphError(
-                    0, "transportError", f"{method} to {_host(url)} failed: {type(exc).__name__}"
-                ) from None
-            status = response.status_code
-            if status == 401 and token is not None and not refreshed:
-                self._auth.invalidate(token)
-                refreshed = True
-                continue
-            if status in _RETRIABLE_STATUSES:
-                if attempt >= max_retries:
-                    raise GraphError.from_response(
-                        response, note=f"gave up after {max_retries} retries"
-                    )
-                delay = parse_retry_after(response.headers.get("Retry-After"))
-                time.sleep(self._backoff(attempt) if delay is None else delay)
-                attempt += 1
-                continue
-            if status >= 400:
-                raise GraphError.from_response(response)
-            return response
+        request = HttpRequest(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            data=data,
+            json=json,
+            timeout=self._config.timeout_seconds,
+            auth_headers=self._bearer if authenticate else None,
+            options={"verify": self._verify, "allow_redirects": allow_redirects},
+        )
+        on_401 = self._renew if authenticate else None
+        try:
+            response = send_with_retries(self._session, request, self._policy, on_401)
+        except RequestFailed as exc:
+            if exc.response is not None:
+                note = f"gave up after {exc.retries} retries"
+                raise GraphError.from_response(exc.response, note=note) from None
+            what = type(exc.error).__name__
+            raise GraphError(
+                0, "transportError", f"{method} to {_host(url)} failed: {what}"
+            ) from None
+        if response.status_code >= 400:
+            raise GraphError.from_response(response)
+        return response
+
+    def _bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._auth.token()}"}
+
+    def _renew(self, sent: Mapping[str, str]) -> bool:
+        """A 401: drop the token that was sent, so the next attempt gets a fresh one."""
+        token = sent.get("Authorization", "").removeprefix("Bearer ")
+        if not token:
+            return False
+        self._auth.invalidate(token)
+        return True
+
+
+def _advance(paginator: NextLinkPaginator, page: Mapping[str, Any]) -> None:
+    try:
+        paginator.advance(page)
+    except PagingLoop:
+        raise GraphError(0, "pagingLoop", "the same @odata.nextLink came back twice") from None
 
 
 def _chunks(

@@ -1,8 +1,8 @@
-"""Mail through a shared Microsoft 365 mailbox: send, reconcile after a crash, read replies.
+"""Mail through a shared Microsoft 365 mailbox: send, and reconcile after a crash.
 
 This module owns the translation of a standard-library ``EmailMessage`` into Graph's message JSON,
-the choice between the two ways Graph sends, the pacing of one mailbox, the Sent Items lookup by
-our own header and the matching of inbox replies to the messages we sent.
+the choice between the two ways Graph sends, the pacing of one mailbox and the Sent Items lookup
+by our own header. Reading and matching replies is :mod:`connectors.m365.replies`.
 
 - Small messages (request under 3 MB) go in one ``POST /users/{mailbox}/sendMail`` (202, no
   message id in the answer). Larger ones become a draft (``POST /users/{mailbox}/messages``), the
@@ -11,9 +11,6 @@ our own header and the matching of inbox replies to the messages we sent.
 - Every message carries ``X-Keukentafel-Message-Id: <our id>`` in ``internetMessageHeaders`` and
   is saved to Sent Items. After a crash, an in-doubt message is resent only when ``find_sent``
   does not find that header in Sent Items (measured: 0 duplicates this way).
-- Replies are matched to our message ids, strongest first: our header (rarely kept by mail
-  programs) or ``In-Reply-To``/``References`` naming a message we sent; the ``conversationId``
-  of a message we sent; the sender's address being a recipient of a message we sent.
 
 The message shape sent (``sendMail`` wraps it as ``{"message": …, "saveToSentItems": true}``)::
 
@@ -33,12 +30,11 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
 from enum import StrEnum
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote
 
@@ -52,7 +48,7 @@ UPLOAD_SESSION_FROM_BYTES = 3 * 1024 * 1024
 #: Upload chunks: at most 4 MB each; a multiple of 320 KiB as Graph's upload sessions prefer.
 DEFAULT_CHUNK_BYTES = 10 * 320 * 1024
 
-_MESSAGE_FIELDS = (
+MESSAGE_FIELDS = (
     "id,subject,from,toRecipients,receivedDateTime,sentDateTime,conversationId,"
     "internetMessageId,internetMessageHeaders,hasAttachments,body"
 )
@@ -180,11 +176,8 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def _headers_of(item: Mapping[str, Any]) -> dict[str, str]:
+def headers_of(item: Mapping[str, Any]) -> dict[str, str]:
+    """A Graph message's internet message headers by lower-case name (the first of each)."""
     out: dict[str, str] = {}
     for header in item.get("internetMessageHeaders") or []:
         name, value = str(header.get("name", "")), str(header.get("value", ""))
@@ -192,84 +185,28 @@ def _headers_of(item: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _address(entry: Any) -> str:
-    if isinstance(entry, Mapping):
-        inner = entry.get("emailAddress") or {}
-        return str(inner.get("address", "")).strip().lower()
-    return ""
+def mailbox_path(mailbox: str) -> str:
+    """The Graph path of a mailbox: ``/users/{address}``."""
+    return f"/users/{quote(mailbox, safe='@')}"
 
 
-class _TextOfHtml(HTMLParser):
-    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "blockquote"})
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("style", "script", "head"):
-            self._skip += 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("style", "script", "head") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    parser = _TextOfHtml()
-    parser.feed(html)
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
-    return "\n".join(line for line in lines if line).strip()
-
-
-class ReplyMatch(StrEnum):
-    HEADER = "header"  # our header, or In-Reply-To/References naming a message we sent
-    CONVERSATION = "conversation"  # the conversationId of a message we sent
-    SENDER = "sender"  # the sender was a recipient of a message we sent
-
-
-@dataclass(frozen=True, slots=True)
-class AttachmentInfo:
-    attachment_id: str
-    name: str
-    content_type: str
-    size: int
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """An inbox message since the watermark, matched to one of our messages when possible."""
-
-    graph_id: str  # stable: use it to skip a reply seen before (the watermark is inclusive)
-    received: datetime
-    sender: str  # the sender's address (personal data: store it, do not log it)
-    subject: str
-    body_text: str
-    conversation_id: str
-    attachments: tuple[AttachmentInfo, ...]
-    our_message_id: str | None  # None when nothing matched
-    match: ReplyMatch | None
-
-
-@dataclass(slots=True)
-class SentIndex:
-    """What Sent Items tells about our messages: by internet message id, conversation, recipient."""
-
-    by_internet_id: dict[str, str] = field(default_factory=dict)
-    by_conversation: dict[str, str] = field(default_factory=dict)
-    by_recipient: dict[str, str] = field(default_factory=dict)  # the latest message per address
-    ours: set[str] = field(default_factory=set)
+def folder_messages(
+    client: GraphClient, mailbox: str, folder: str, since: datetime, select: str = MESSAGE_FIELDS
+) -> Iterable[dict[str, Any]]:
+    """The messages of a mail folder received at or after ``since``, oldest first."""
+    params = {
+        "$filter": f"receivedDateTime ge {_utc_text(since)}",
+        "$orderby": "receivedDateTime asc",
+        "$select": select,
+        "$top": "50",
+    }
+    path = f"{mailbox_path(mailbox)}/mailFolders/{folder}/messages"
+    for page in client.iter_pages(path, params):
+        yield from page
 
 
 class MailboxSender:
-    """Sends from one shared mailbox, paced, and reads its Sent Items and Inbox.
+    """Sends from one shared mailbox, paced, and finds its own messages in Sent Items.
 
     Make one per mailbox per process and use it from one thread: the pace is kept here.
     """
@@ -291,7 +228,7 @@ class MailboxSender:
             raise ValueError("chunk_bytes must be between 1 byte and 4 MB")
         self._client = client
         self._mailbox = mailbox
-        self._user = f"/users/{quote(mailbox, safe='@')}"
+        self._user = mailbox_path(mailbox)
         self._interval = 60.0 / pace_per_minute
         self._chunk = chunk_bytes
         self._limit = sendmail_limit_bytes
@@ -409,133 +346,14 @@ class MailboxSender:
 
     # -- Sent Items ----------------------------------------------------------------------------
 
-    def _folder_messages(
-        self, folder: str, since: datetime, select: str = _MESSAGE_FIELDS
-    ) -> Iterable[dict[str, Any]]:
-        params = {
-            "$filter": f"receivedDateTime ge {_utc_text(since)}",
-            "$orderby": "receivedDateTime asc",
-            "$select": select,
-            "$top": "50",
-        }
-        path = f"{self._user}/mailFolders/{folder}/messages"
-        for page in self._client.iter_pages(path, params):
-            yield from page
-
     def find_sent(self, our_message_id: str, since: datetime) -> bool:
         """Whether Sent Items holds a message with our header since ``since`` (reconciliation).
 
         Sent Items fills a few seconds after ``sendMail``'s 202: wait a little after a crash
         before deciding a message was not sent.
         """
-        for item in self._folder_messages(
-            "SentItems", since, "id,receivedDateTime,internetMessageHeaders"
-        ):
-            if _headers_of(item).get(OUR_HEADER.lower()) == our_message_id:
+        select = "id,receivedDateTime,internetMessageHeaders"
+        for item in folder_messages(self._client, self._mailbox, "SentItems", since, select):
+            if headers_of(item).get(OUR_HEADER.lower()) == our_message_id:
                 return True
         return False
-
-    def sent_index(self, since: datetime) -> SentIndex:
-        """Our messages in Sent Items since ``since``, indexed for matching replies."""
-        index = SentIndex()
-        for item in self._folder_messages("SentItems", since):
-            ours = _headers_of(item).get(OUR_HEADER.lower())
-            if not ours:
-                continue
-            index.ours.add(ours)
-            if item.get("internetMessageId"):
-                index.by_internet_id[str(item["internetMessageId"]).strip()] = ours
-            if item.get("conversationId"):
-                index.by_conversation[str(item["conversationId"])] = ours
-            for key in ("toRecipients", "ccRecipients"):
-                for entry in item.get(key) or []:
-                    address = _address(entry)
-                    if address:
-                        index.by_recipient[address] = ours  # ascending: the latest wins
-        return index
-
-    # -- replies -----------------------------------------------------------------------------
-
-    def read_replies(
-        self,
-        since_watermark: datetime,
-        *,
-        sent_since: datetime | None = None,
-        index: SentIndex | None = None,
-    ) -> tuple[list[Reply], datetime]:
-        """Inbox messages received at or after the watermark, matched to our message ids.
-
-        Returns the replies (oldest first) and the new watermark (the latest receivedDateTime
-        seen, or the old one). The watermark is inclusive: skip replies whose ``graph_id`` was
-        seen before. ``sent_since`` (default 90 days before the watermark) bounds the Sent Items
-        read that builds the index, unless an ``index`` is passed.
-        """
-        if index is None:
-            index = self.sent_index(sent_since or since_watermark - timedelta(days=90))
-        replies: list[Reply] = []
-        watermark = since_watermark
-        own = self._mailbox.lower()
-        for item in self._folder_messages("Inbox", since_watermark):
-            received = _parse_time(str(item.get("receivedDateTime")))
-            watermark = max(watermark, received)
-            sender = _address(item.get("from"))
-            if sender == own:
-                continue
-            our_id, how = _match(item, sender, index)
-            body = item.get("body") or {}
-            content = str(body.get("content", ""))
-            text = (
-                html_to_text(content)
-                if str(body.get("contentType", "")).lower() == "html"
-                else content
-            )
-            replies.append(
-                Reply(
-                    graph_id=str(item.get("id")),
-                    received=received,
-                    sender=sender,
-                    subject=str(item.get("subject") or ""),
-                    body_text=text.strip(),
-                    conversation_id=str(item.get("conversationId") or ""),
-                    attachments=self._attachments(item),
-                    our_message_id=our_id,
-                    match=how,
-                )
-            )
-        return replies, watermark
-
-    def _attachments(self, item: Mapping[str, Any]) -> tuple[AttachmentInfo, ...]:
-        if not item.get("hasAttachments"):
-            return ()
-        path = f"{self._user}/messages/{quote(str(item['id']), safe='')}/attachments"
-        found: list[AttachmentInfo] = []
-        for page in self._client.iter_pages(path, {"$select": "id,name,contentType,size"}):
-            for entry in page:
-                found.append(
-                    AttachmentInfo(
-                        str(entry.get("id", "")),
-                        str(entry.get("name", "")),
-                        str(entry.get("contentType", "")),
-                        int(entry.get("size") or 0),
-                    )
-                )
-        return tuple(found)
-
-
-def _match(
-    item: Mapping[str, Any], sender: str, index: SentIndex
-) -> tuple[str | None, ReplyMatch | None]:
-    headers = _headers_of(item)
-    ours = headers.get(OUR_HEADER.lower())
-    if ours:  # kept by the resident's mail program, or an auto-reply that copies headers
-        return ours, ReplyMatch.HEADER
-    referenced = f"{headers.get('in-reply-to', '')} {headers.get('references', '')}".split()
-    for internet_id in referenced:
-        if internet_id in index.by_internet_id:
-            return index.by_internet_id[internet_id], ReplyMatch.HEADER
-    conversation = str(item.get("conversationId") or "")
-    if conversation in index.by_conversation:
-        return index.by_conversation[conversation], ReplyMatch.CONVERSATION
-    if sender in index.by_recipient:
-        return index.by_recipient[sender], ReplyMatch.SENDER
-    return None, None

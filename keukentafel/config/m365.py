@@ -96,6 +96,7 @@ class M365Config(_Model):
     ca_bundle: str | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=5, ge=0, le=20)
+    max_retry_after_seconds: float = Field(default=300.0, gt=0)
     mailbox: str | None = None
     contact_list: ContactListConfig | None = None
     contact_workbook: ContactWorkbookConfig | None = None

@@ -22,9 +22,9 @@ from typing import Any
 
 from jinja2 import Environment
 
+from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.messages import Event, KindPolicy
 from keukentafel.domain.model import Household, Project
-from keukentafel.letters.config import LettersConfig
 from keukentafel.letters.context import (
     EMAIL_LAYOUT,
     LETTER_LAYOUT,

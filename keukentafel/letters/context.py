@@ -14,10 +14,10 @@ from typing import Any
 
 from markupsafe import Markup
 
+from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.addressing import postnl_address_lines
 from keukentafel.domain.messages import AMSTERDAM, Event, find_policy, to_amsterdam
 from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
-from keukentafel.letters.config import LettersConfig
 
 # Event and the Amsterdam clock live in the domain (the mailing rules need them); re-exported here.
 __all__ = ["AMSTERDAM", "EMAIL_LAYOUT", "LETTER_LAYOUT", "Event", "build_context", "to_amsterdam"]

@@ -27,12 +27,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.mailing import MailingPlan, WrittenMailing
 from keukentafel.domain.messages import Event
 from keukentafel.domain.model import Household, Project
 from keukentafel.domain.outbox import OutgoingMessage, our_message_id
 from keukentafel.letters.compose import compose, eml_for, ics_for, safe_filename
-from keukentafel.letters.config import LettersConfig
 from keukentafel.letters.context import first_email
 from keukentafel.letters.pdf import (
     POOL_THRESHOLD,

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from markupsafe import escape
 
-from keukentafel.letters.config import EnvelopeProfile
+from keukentafel.config.letters import EnvelopeProfile
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

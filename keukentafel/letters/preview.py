@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.messages import Event
 from keukentafel.domain.model import Household, Project
 from keukentafel.letters.compose import compose, link_secret_or_throwaway, safe_filename
-from keukentafel.letters.config import LettersConfig
 from keukentafel.letters.context import EMAIL_LAYOUT, LETTER_LAYOUT
 from keukentafel.letters.output import MailingSummary, write_mailing
 from keukentafel.letters.render import Rendered, get_environment

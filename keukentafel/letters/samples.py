@@ -10,6 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from keukentafel.config.letters import (
+    BrandingConfig,
+    ContactConfig,
+    EnvelopeProfile,
+    LettersConfig,
+)
 from keukentafel.domain.consent import objection_deadline
 from keukentafel.domain.messages import Event, MessageKind, find_policy
 from keukentafel.domain.model import (
@@ -24,12 +30,6 @@ from keukentafel.domain.model import (
     Resident,
     Tenure,
     Unit,
-)
-from keukentafel.letters.config import (
-    BrandingConfig,
-    ContactConfig,
-    EnvelopeProfile,
-    LettersConfig,
 )
 
 SAMPLE_DATE = date(2026, 11, 28)

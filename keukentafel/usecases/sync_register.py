@@ -9,7 +9,7 @@ fails loudly: a broken ERP must never move out half a neighbourhood.
 Pages that did not change are not parsed or mapped again: the run loads the source's page
 memo (``source_pages``: per page, a digest of its bytes with the ids, content hashes and
 references of its items) and makes it available to the source while it reads (see
-:class:`~keukentafel.domain.register.PageMemo`). Validation and the diff work on those digests;
+:class:`~keukentafel.usecases.page_memo.PageMemo`). Validation and the diff work on those digests;
 only items that must be written are mapped. The memo is saved in the transaction of a
 successful run only, so a failed or refused run leaves it as it was.
 """
@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from keukentafel.domain.register import (
     ChangeEvent,
     EntityKind,
-    PageMemo,
     RejectedRow,
     Snapshot,
     UnsafeSnapshot,
@@ -50,6 +49,7 @@ from keukentafel.store.repositories import (
     SourcePageRepository,
     SyncRunRepository,
 )
+from keukentafel.usecases.page_memo import PageMemo
 
 ProgressFn = Callable[[str, int, int | None], None]
 

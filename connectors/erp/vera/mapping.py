@@ -48,7 +48,7 @@ from keukentafel.domain.model import (
     Tenure,
     Unit,
 )
-from keukentafel.domain.register import RejectReason, RowRejected
+from keukentafel.domain.register.rejects import RejectReason, RowRejected
 
 # --- code lists (Referentiedata.csv) -------------------------------------------------------
 

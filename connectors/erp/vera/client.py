@@ -1,0 +1,390 @@
+"""The VERA REST client: authentication, paging and retries over one keep-alive session.
+
+This module owns talking to a corporation's ERP through VERA: authentication (``X-API-KEY`` or
+OAuth2 client credentials, the token renewed shortly before it expires and once on a 401), header
+cursor paging, timeouts, bounded retries that honour ``Retry-After``, and the cluster filter on
+``/eenheden``. Retrying, ``Retry-After`` and paging come from the shared :mod:`connectors.http`
+toolkit; reading a whole register snapshot is :mod:`connectors.erp.vera.snapshot`.
+
+Paging (VERA headers): each response is a bare JSON array of at most 100 items with
+``X-Parameters-Cursor`` (send it back as ``?cursor=`` for the next page), ``X-Parameters-Aantal``
+(total count), ``X-Parameters-AantalPerPagina`` and ``X-Parameters-Pagina``. We stop on a missing
+cursor, an empty page, or when the items seen reach the total, and refuse a cursor we already
+sent (a loop). A server that sends no cursor at all but a total is paged with ``?pagina=N``.
+
+Failures: 429/500/502/503/504, connection errors and timeouts are retried here, and only here
+(callers such as Prefect tasks must not retry again). Every VERA request may be sent twice: the
+listings are reads, and the OAuth2 token request changes nothing. A page that still fails, or a
+body that is not a JSON array, raises :class:`SnapshotIncomplete`: the sync must then change
+nothing. Other 4xx answers raise :class:`VeraRequestError`. No message carries a secret or
+personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+
+from connectors.http import (
+    HeaderCursorPaginator,
+    HttpRequest,
+    PagingLoop,
+    RequestFailed,
+    RetryPolicy,
+    redact_url,
+    secret_from_env,
+    send_with_retries,
+)
+from keukentafel.config import VeraConfig
+
+UNITS = "/eenheden"
+RELATIONS = "/relaties"
+AGREEMENTS = "/overeenkomsten"
+
+RETRIABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_BACKOFF_SECONDS = 30.0
+
+Progress = Callable[[str, int, int | None], None]
+T = TypeVar("T")
+
+
+class VeraError(Exception):
+    """A VERA request failed in a way retrying cannot fix (auth, a bad request, no resource)."""
+
+
+class VeraRequestError(VeraError):
+    def __init__(self, endpoint: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.status = status
+
+
+class SnapshotIncomplete(Exception):
+    """A page could not be read completely; a snapshot built so far must not be applied."""
+
+    def __init__(self, endpoint: str, reason: str) -> None:
+        super().__init__(f"VERA {endpoint}: snapshot incomplete: {reason}")
+        self.endpoint = endpoint
+        self.reason = reason
+
+
+# --- auth --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    value: str
+    refresh_at: float  # monotonic time after which we fetch a new one
+
+
+# --- the client --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Any]
+    total: int | None
+    number: int
+
+
+class VeraClient:
+    """A VERA API client over one keep-alive ``requests.Session`` (thread-safe for reading).
+
+    ``env`` supplies the secrets named in the config (``api_key_env``, ``client_secret_env``);
+    ``backoff_base`` is the first retry delay in seconds (tests use a tiny one). ``sleep`` waits
+    between retries and ``clock`` (monotonic seconds) times the OAuth2 token: tests inject both.
+    """
+
+    def __init__(
+        self,
+        config: VeraConfig,
+        *,
+        env: Mapping[str, str],
+        session: requests.Session | None = None,
+        backoff_base: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.base_url = config.base_url.rstrip("/")
+        self._clock = clock
+        self._policy = RetryPolicy(
+            max_retries=config.max_retries,
+            statuses=RETRIABLE_STATUS,
+            backoff_base=backoff_base,
+            max_backoff=MAX_BACKOFF_SECONDS,
+            max_retry_after=config.max_retry_after_seconds,
+            sleep=sleep,
+        )
+        auth = config.auth
+        self._api_key: str | None = None
+        self._client_secret: str | None = None
+        if auth.mode == "api_key":
+            assert auth.api_key_env is not None  # guaranteed by VeraAuthConfig
+            self._api_key = secret_from_env(env, auth.api_key_env, "VERA api key")
+        elif auth.mode == "oauth2":
+            assert auth.client_secret_env is not None
+            self._client_secret = secret_from_env(
+                env, auth.client_secret_env, "VERA OAuth2 client secret"
+            )
+        self._own_session = session is None
+        self.session = session or requests.Session()
+        # Proxy, CA bundle and client certificate settings from the environment, per origin:
+        # requests reads them (and ~/.netrc) on every request, which cost a quarter of the
+        # client's time per page; our own session reads them once per origin instead.
+        self._environment: dict[str, dict[str, Any]] = {}
+        self._environment_lock = threading.Lock()
+        if self._own_session:
+            self.session.trust_env = False  # see _settings_for
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+        self.session.headers.update({"Accept": "application/json"})
+        self._token: _Token | None = None
+        self._token_lock = threading.Lock()
+        self.token_fetches = 0
+        self.retries = 0
+
+    # --- lifecycle ---
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> VeraClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- auth ---
+
+    def _auth_headers(self) -> dict[str, str]:
+        mode = self.config.auth.mode
+        if mode == "api_key" and self._api_key is not None:
+            return {"X-API-KEY": self._api_key}
+        if mode == "oauth2":
+            return {"Authorization": f"Bearer {self._bearer()}"}
+        return {}
+
+    def _bearer(self, *, renew: bool = False, stale: str | None = None) -> str:
+        with self._token_lock:
+            token = self._token
+            if token is not None and stale is not None and token.value != stale:
+                return token.value  # another thread already renewed it
+            if token is None or renew or self._clock() >= token.refresh_at:
+                self._token = token = self._fetch_token()
+            return token.value
+
+    def _fetch_token(self) -> _Token:
+        auth = self.config.auth
+        assert auth.token_url is not None and auth.client_id is not None
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": auth.client_id,
+            "client_secret": self._client_secret or "",
+            "scope": " ".join(auth.scopes),
+        }
+        response = self._send("token", "POST", auth.token_url, data=form)
+        if response.status_code != 200:
+            raise VeraRequestError(
+                "token",
+                response.status_code,
+                f"VERA OAuth2 token request to {redact_url(auth.token_url)} was refused "
+                f"(HTTP {response.status_code}); check client_id and the secret in "
+                f"${auth.client_secret_env}",
+            )
+        try:
+            answer = response.json()
+            value = str(answer["access_token"])
+            expires_in = float(answer.get("expires_in") or 3600)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise VeraError("VERA OAuth2 token answer is not a valid token response") from exc
+        self.token_fetches += 1
+        # Renew shortly before expiry: 10% of the lifetime, at most a minute.
+        margin = min(60.0, expires_in * 0.1)
+        return _Token(value, self._clock() + max(0.0, expires_in - margin))
+
+    # --- requests with retries ---
+
+    def _settings_for(self, url: str) -> dict[str, Any]:
+        """``proxies``, ``verify`` and ``cert`` for a URL as requests would take them from the
+        environment, looked up once per origin (only for our own session; a session handed in
+        keeps its own ``trust_env`` behaviour)."""
+        if not self._own_session:
+            return {}
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        with self._environment_lock:
+            settings = self._environment.get(origin)
+            if settings is None:
+                with requests.Session() as probe:  # trust_env on: reads the environment
+                    merged = probe.merge_environment_settings(origin + "/", {}, None, None, None)
+                settings = {k: merged[k] for k in ("proxies", "verify", "cert")}
+                self._environment[origin] = settings
+        return settings
+
+    def _timeout(self) -> tuple[float, float]:
+        timeout = self.config.timeout_seconds
+        return (min(10.0, timeout), timeout)
+
+    def _send(
+        self,
+        endpoint: str,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
+        auth: bool = False,
+    ) -> requests.Response:
+        """One request with the shared retry policy; a 401 renews an OAuth2 token once.
+
+        Returns the final response for any status that is not retriable; raises
+        :class:`SnapshotIncomplete` when the retries run out.
+        """
+        request = HttpRequest(
+            method,
+            url,
+            params=params,
+            headers=headers,
+            data=data,
+            timeout=self._timeout(),
+            auth_headers=self._auth_headers if auth else None,
+            idempotent=True,  # reads, and a token request: sending one twice changes nothing
+            options=self._settings_for(url),
+        )
+        renew = self._renew_token if auth and self.config.auth.mode == "oauth2" else None
+        try:
+            return send_with_retries(
+                self.session, request, self._policy, renew, on_retry=self._count_retry
+            )
+        except RequestFailed as exc:
+            reason = exc.reason
+            if isinstance(exc.error, requests.Timeout):
+                reason = f"timed out after {self.config.timeout_seconds:g} s"
+            raise SnapshotIncomplete(
+                endpoint, f"{reason}, still failing after {exc.attempts} attempt(s)"
+            ) from None
+
+    def _renew_token(self, sent: Mapping[str, str]) -> bool:
+        """The token may have been revoked or expired early: renew it, unless another thread
+        already did since this request was sent."""
+        stale = sent.get("Authorization", "").removeprefix("Bearer ")
+        self._bearer(renew=True, stale=stale)
+        return True
+
+    def _count_retry(self, attempt: int, wait: float, reason: str) -> None:
+        self.retries += 1
+
+    def _get_page(
+        self, path: str, params: Mapping[str, str], headers: Mapping[str, str]
+    ) -> requests.Response:
+        url = self.base_url + path
+        response = self._send(path, "GET", url, params=params, headers=headers, auth=True)
+        status = response.status_code
+        if status >= 400:
+            raise VeraRequestError(path, status, self._fatal_message(path, url, status))
+        return response
+
+    def _fatal_message(self, path: str, url: str, status: int) -> str:
+        auth = self.config.auth
+        where = f"VERA GET {redact_url(url)}"
+        if status == 401:
+            if auth.mode == "api_key":
+                hint = f"the API key in ${auth.api_key_env} was refused"
+            elif auth.mode == "oauth2":
+                hint = "the OAuth2 token was refused even after renewing it"
+            else:
+                hint = "the server asks for credentials; configure source.vera.auth"
+            return f"{where}: HTTP 401 Unauthorized: {hint}"
+        if status == 403:
+            scopes = " ".join(auth.scopes) if auth.mode == "oauth2" else "(api key)"
+            return f"{where}: HTTP 403 Forbidden: the credentials may not read {path} ({scopes})"
+        if status == 404:
+            return f"{where}: HTTP 404 Not Found: check source.vera.base_url"
+        return f"{where}: HTTP {status}: the request was refused"
+
+    # --- paging ---
+
+    def walk(
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        handle: Callable[[bytes, int], tuple[int, T]],
+    ) -> Iterator[tuple[T, int | None]]:
+        """Page through a listing, turning each raw body into a result with ``handle``.
+
+        ``handle(body, page_number)`` returns the page's item count and its result; it raises
+        :class:`SnapshotIncomplete` for a body it cannot read. Yields ``(result, total)``.
+        """
+        paginator = HeaderCursorPaginator(page_size=self.config.page_size)
+        base_params = dict(params or {})
+        while not paginator.done:
+            query = {**base_params, **paginator.params()}
+            response = self._get_page(path, query, paginator.request_headers())
+            count, result = handle(response.content, paginator.pages + 1)
+            try:
+                paginator.advance(count, response.headers)
+            except PagingLoop as exc:
+                raise SnapshotIncomplete(path, str(exc)) from None
+            yield result, paginator.total
+
+    def iter_pages(self, path: str, params: Mapping[str, str] | None = None) -> Iterator[Page]:
+        """Every page of a listing with its total count (see :class:`HeaderCursorPaginator`)."""
+
+        def parse(body: bytes, number: int) -> tuple[int, list[Any]]:
+            items = parse_page(path, body, number)
+            return len(items), items
+
+        for number, (items, total) in enumerate(self.walk(path, params, parse), start=1):
+            yield Page(items, total, number)
+
+    def pages(self, path: str, params: dict[str, str]) -> Iterator[list[Any]]:
+        """Each page's JSON array as-is."""
+        for page in self.iter_pages(path, params):
+            yield page.items
+
+    def ping(self) -> bool:
+        response = self._send("/ping", "GET", self.base_url + "/ping", auth=True)
+        return response.status_code == 200
+
+
+def parse_page(endpoint: str, body: bytes, number: int) -> list[Any]:
+    """A page body as the JSON array it must be, else :class:`SnapshotIncomplete`."""
+    try:
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses but JSON parsers commonly accept (NaN, huge integers)
+            items = json.loads(body)
+        except ValueError:
+            raise SnapshotIncomplete(
+                endpoint, f"page {number} is not valid JSON (truncated?)"
+            ) from None
+    if not isinstance(items, list):
+        raise SnapshotIncomplete(
+            endpoint, f"page {number} is a JSON {type(items).__name__}, not an array"
+        )
+    return items
+
+
+def cluster_params(complex_code: str, cluster_kind: str) -> dict[str, str]:
+    """The ``params`` query object for /eenheden that selects the units of one cluster.
+
+    VHE.yaml declares ``params`` (style form, explode) over ``Eenheden-Eenheid``, whose
+    ``clusters`` is an array of ``{code, soort: {code}}``; nested keys are written dotted.
+    """
+    params = {"clusters.code": complex_code}
+    if cluster_kind:
+        params["clusters.soort.code"] = cluster_kind
+    return params

@@ -1,0 +1,372 @@
+"""The register snapshot read from VERA: three endpoints in parallel, each page mapped as it arrives.
+
+:func:`read_snapshot` pulls units, relations and agreements concurrently (one thread each) with a
+:class:`~connectors.erp.vera.client.VeraClient` and maps each page with the pure functions in
+:mod:`connectors.erp.vera.mapping`; JSON is parsed with orjson. The caller (the sync use case)
+pauses the cyclic garbage collector around the read: it makes hundreds of thousands of small
+objects and no cycles.
+
+A page whose bytes did not change since a successful run is not parsed or mapped at all: with a
+page memo (:class:`PageSummaries`; the sync use case loads one from the store and saves it again,
+so it survives the process) each page's item ids, content hashes and references are kept by a key
+made of the page's bytes and of the mapping code, and such a page's items reach the snapshot as
+:class:`~keukentafel.domain.register.digests.Digested` items whose values are mapped only when
+needed. Pages with rows kept aside or agreements that need the unit list are always mapped.
+``Snapshot.stats`` counts the pages read and the pages parsed per endpoint.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from connectors.erp.vera.client import (
+    AGREEMENTS,
+    RELATIONS,
+    UNITS,
+    VeraClient,
+    cluster_params,
+    parse_page,
+)
+from connectors.erp.vera.mapping import (
+    agreement_kind,
+    lease_id_of,
+    map_lease,
+    map_relation,
+    map_unit,
+    needs_unit_lookup,
+    relation_id_of,
+    unit_id_of,
+)
+from keukentafel.domain.model import Lease, Resident, Unit
+from keukentafel.domain.register.digests import Digested, DigestMismatch, digest_of
+from keukentafel.domain.register.rejects import EntityKind, RejectedRow, map_rows
+from keukentafel.domain.register.snapshot import Snapshot, SnapshotStats
+
+Progress = Callable[[str, int, int | None], None]
+
+#: The code that turns a page's bytes into its summary. A memo made by other code is never used:
+#: a change to any of these maps every page again. The client, validation, the diff and the shrink
+#: guard are not here: they do not change what a page's summary says, so editing them keeps the
+#: memo. (This module is, because it holds the page mappers and the summary's format.)
+SUMMARY_CODE = (
+    "connectors.erp.vera.mapping",
+    "connectors.erp.vera.snapshot",
+    "keukentafel.domain.model",
+    "keukentafel.domain.addressing",
+    "keukentafel.domain.register.rejects",
+    "keukentafel.domain.register.hashing",
+    "keukentafel.domain.register.digests",
+)
+_SUMMARY_FORMAT = b"vera-page-summary/2"
+_ENTITY = {UNITS: EntityKind.UNIT, RELATIONS: EntityKind.RESIDENT, AGREEMENTS: EntityKind.LEASE}
+
+
+class PageSummaries(Protocol):
+    """The page memo as a source sees it (the sync's :class:`~keukentafel.usecases.page_memo.
+    PageMemo`): a summary by page key, and a new summary to keep. Thread-safe."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, summary: bytes) -> None: ...
+
+
+@functools.cache
+def code_version() -> bytes:
+    """A digest of the source files in :data:`SUMMARY_CODE`, read once, on first use."""
+    digest = hashlib.blake2b(_SUMMARY_FORMAT, digest_size=16)
+    for name in SUMMARY_CODE:
+        digest.update(Path(importlib.import_module(name).__file__ or "").read_bytes())
+    return digest.digest()
+
+
+def page_key(endpoint: str, options: str, body: bytes) -> str:
+    """The memo key of a page: its bytes, the endpoint, the mapping options and the code."""
+    digest = hashlib.sha256(code_version())  # SHA-256: twice as fast as BLAKE2 with SHA-NI
+    digest.update(f"{endpoint}\0{options}\0".encode())
+    digest.update(body)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class _MappedPage:
+    """One page of one endpoint, mapped."""
+
+    count: int
+    mapped: tuple[Any, ...]
+    rejected: tuple[RejectedRow, ...]
+    deferred: tuple[Any, ...] = ()  # agreements that need the unit list to be mapped
+    other: int = 0  # agreements that are not about living in a unit
+    digested: tuple[Digested, ...] = ()  # with a page memo: the items, known by their digests
+
+
+MapPage = Callable[[list[Any]], _MappedPage]
+
+
+def _summary(page: _MappedPage) -> bytes:
+    """What validation needs about a clean page's items (ids, hashes, references), as JSON."""
+    items = [[d.key, d.digest, *d.refs] for d in page.digested]
+    return orjson.dumps({"n": page.count, "o": page.other, "i": items})
+
+
+class _LazyPage:
+    """A page known from the memo: parsed and mapped only if one of its values is needed."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        number: int,
+        body: bytes,
+        map_page: MapPage,
+        parsed: Callable[[str], None],
+    ) -> None:
+        self._endpoint = endpoint
+        self._number = number
+        self._body: bytes | None = body
+        self._map_page = map_page
+        self._parsed = parsed
+        self._values: tuple[Any, ...] | None = None
+        self._lock = threading.Lock()
+
+    def values(self) -> tuple[Any, ...]:
+        with self._lock:
+            if self._values is None:
+                assert self._body is not None
+                self._parsed(self._endpoint)
+                page = self._map_page(parse_page(self._endpoint, self._body, self._number))
+                if page.rejected or page.deferred:
+                    raise DigestMismatch(
+                        f"VERA {self._endpoint} page {self._number} no longer maps cleanly"
+                    )
+                self._values, self._body = page.mapped, None
+            return self._values
+
+
+def _from_summary(endpoint: str, summary: bytes, lazy: _LazyPage) -> _MappedPage:
+    data = orjson.loads(summary)
+    entity = _ENTITY[endpoint]
+    new = Digested
+    digested = tuple(
+        [
+            new(entity, item[0], item[1], tuple(item[2:]), None, lazy, index)
+            for index, item in enumerate(data["i"])
+        ]
+    )
+    return _MappedPage(int(data["n"]), (), (), (), int(data["o"]), digested)
+
+
+class _Reader:
+    """Shared state of one snapshot read: progress, page counts, a stop flag and the memo."""
+
+    def __init__(
+        self, client: VeraClient, progress: Progress | None, memo: PageSummaries | None = None
+    ) -> None:
+        self.client = client
+        self.progress = progress
+        self.memo = memo
+        self.stats = SnapshotStats()
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def report(self, endpoint: str, seen: int, total: int | None) -> None:
+        if self.progress is not None:
+            with self._lock:
+                self.progress(endpoint, seen, total)
+
+    def count_read(self, endpoint: str) -> None:
+        with self._lock:
+            self.stats.pages_read[endpoint] = self.stats.pages_read.get(endpoint, 0) + 1
+
+    def count_parsed(self, endpoint: str) -> None:
+        with self._lock:
+            self.stats.pages_parsed[endpoint] = self.stats.pages_parsed.get(endpoint, 0) + 1
+
+    def read(
+        self, endpoint: str, params: Mapping[str, str] | None, options: str, map_page: MapPage
+    ) -> Iterator[tuple[_MappedPage, int | None]]:
+        memo = self.memo
+        entity = _ENTITY.get(endpoint)
+
+        def handle(body: bytes, number: int) -> tuple[int, _MappedPage]:
+            self.count_read(endpoint)
+            if memo is not None and entity is not None:
+                return memoised(body, number, entity, memo)
+            self.count_parsed(endpoint)
+            page = map_page(parse_page(endpoint, body, number))
+            return page.count, page
+
+        def memoised(
+            body: bytes, number: int, entity: EntityKind, memo: PageSummaries
+        ) -> tuple[int, _MappedPage]:
+            key = page_key(endpoint, options, body)
+            summary = memo.get(key)
+            if summary is not None:
+                lazy = _LazyPage(endpoint, number, body, map_page, self.count_parsed)
+                page = _from_summary(endpoint, summary, lazy)
+                return page.count, page
+            self.count_parsed(endpoint)
+            page = map_page(parse_page(endpoint, body, number))
+            digested = tuple(digest_of(entity, value) for value in page.mapped)
+            page = _MappedPage(page.count, (), page.rejected, page.deferred, page.other, digested)
+            if not page.rejected and not page.deferred:  # only clean pages may be skipped
+                memo.put(key, _summary(page))
+            return page.count, page
+
+        for page, total in self.client.walk(endpoint, params, handle):
+            if self.stop.is_set():
+                return
+            yield page, total
+
+
+def _map_unit_page(cluster_kind: str) -> MapPage:
+    def mapper(item: Any) -> Unit:
+        return map_unit(item, cluster_kind=cluster_kind)
+
+    def map_page(items: list[Any]) -> _MappedPage:
+        mapped, rejected = map_rows(EntityKind.UNIT, items, mapper, unit_id_of)
+        return _MappedPage(len(items), tuple(mapped), tuple(rejected))
+
+    return map_page
+
+
+def _map_relation_page(items: list[Any]) -> _MappedPage:
+    mapped, rejected = map_rows(EntityKind.RESIDENT, items, map_relation, relation_id_of)
+    return _MappedPage(len(items), tuple(mapped), tuple(rejected))
+
+
+def _map_agreement_page(items: list[Any]) -> _MappedPage:
+    now: list[Any] = []
+    deferred: list[Any] = []
+    other = 0
+    for item in items:
+        if agreement_kind(item) is None:
+            other += 1
+        elif needs_unit_lookup(item):
+            deferred.append(item)
+        else:
+            now.append(item)
+    mapped, rejected = map_rows(EntityKind.LEASE, now, map_lease, lease_id_of)
+    return _MappedPage(len(items), tuple(mapped), tuple(rejected), tuple(deferred), other)
+
+
+@dataclass
+class _Collected:
+    mapped: list[Any] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    deferred: list[Any] = field(default_factory=list)
+    digested: list[Digested] = field(default_factory=list)
+    other: int = 0
+
+    def add(self, page: _MappedPage) -> None:
+        self.mapped += page.mapped
+        self.rejected += page.rejected
+        self.deferred += page.deferred
+        self.digested += page.digested
+        self.other += page.other
+
+
+def _read_units(reader: _Reader, complexes: list[str], cluster_kind: str) -> _Collected:
+    result = _Collected()
+    selections = [cluster_params(code, cluster_kind) for code in complexes] or [{}]
+    map_page = _map_unit_page(cluster_kind)
+    seen = 0
+    for params in selections:
+        for page, total in reader.read(UNITS, params, cluster_kind, map_page):
+            result.add(page)
+            seen += page.count
+            reader.report(UNITS, seen, total if len(selections) == 1 else None)
+    return result
+
+
+def _read_all(reader: _Reader, endpoint: str, map_page: MapPage) -> _Collected:
+    result = _Collected()
+    seen = 0
+    for page, total in reader.read(endpoint, None, "", map_page):
+        result.add(page)
+        seen += page.count
+        reader.report(endpoint, seen, total)
+    return result
+
+
+def read_snapshot(
+    client: VeraClient,
+    complexes: list[str],
+    *,
+    cluster_kind: str = "FIN",
+    progress: Progress | None = None,
+    memo: PageSummaries | None = None,
+) -> Snapshot:
+    """Units of ``complexes`` (all units when empty), all relations and agreements, mapped.
+
+    The three endpoints are paged concurrently; each page is mapped as it arrives. Rows that
+    cannot be used are in ``Snapshot.rejected``; agreements that are not about living in a unit
+    (maintenance, service, ...) count as out of scope. Raises
+    :class:`~connectors.erp.vera.client.SnapshotIncomplete` or
+    :class:`~connectors.erp.vera.client.VeraError` when any endpoint fails: then nothing of this
+    snapshot may be applied. ``progress(endpoint, items_so_far, total_or_None)`` is called after
+    each page, from worker threads but never concurrently.
+
+    ``memo`` (the sync's page memo, from the store) skips parsing and mapping of pages it
+    knows; the items then arrive in ``Snapshot.digested`` (all of them, known or mapped, so
+    that validation need not hash them again).
+    """
+    reader = _Reader(client, progress, memo)
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="vera") as pool:
+        futures = (
+            pool.submit(_guarded, reader, _read_units, complexes, cluster_kind),
+            pool.submit(_guarded, reader, _read_all, RELATIONS, _map_relation_page),
+            pool.submit(_guarded, reader, _read_all, AGREEMENTS, _map_agreement_page),
+        )
+        for future in futures:  # a failure wins; the others stop after their current page
+            error = future.exception()
+            if error is not None:
+                raise error
+        units, relations, agreements = (future.result() for future in futures)
+    return _assemble(units, relations, agreements, reader.stats)
+
+
+def _guarded(reader: _Reader, read: Callable[..., _Collected], *args: Any) -> _Collected:
+    try:
+        return read(reader, *args)
+    except BaseException:
+        reader.stop.set()  # the others stop after their current page
+        raise
+
+
+def _assemble(
+    units: _Collected, relations: _Collected, agreements: _Collected, stats: SnapshotStats
+) -> Snapshot:
+    """The snapshot of the three endpoints; agreements that name their unit by ERP id only are
+    mapped now that the units are known."""
+    leases: list[Lease] = agreements.mapped
+    rejected = units.rejected + relations.rejected + agreements.rejected
+    if agreements.deferred:
+        unit_codes = {unit.vera_id: unit.code for unit in units.mapped if unit.vera_id}
+        unit_codes.update((d.refs[0], d.key) for d in units.digested if d.refs[0])
+
+        def lease_with_units(item: Any) -> Lease:
+            return map_lease(item, unit_codes=unit_codes)
+
+        mapped, bad = map_rows(EntityKind.LEASE, agreements.deferred, lease_with_units, lease_id_of)
+        leases += mapped
+        rejected += bad
+    residents: list[Resident] = relations.mapped
+    return Snapshot(
+        source="vera",
+        units=units.mapped,
+        residents=residents,
+        leases=leases,
+        rejected=rejected,
+        out_of_scope=agreements.other,
+        digested=units.digested + relations.digested + agreements.digested,
+        stats=stats,
+    )

@@ -1,0 +1,417 @@
+"""One HTTP toolkit for the connectors: retries, ``Retry-After``, redaction, secrets and paging.
+
+VERA, Microsoft Graph and the feeds still to come talk HTTP through this module, so that retrying,
+paging and the handling of secrets are written once and behave alike. It owns:
+
+- :class:`RetryPolicy` and :func:`send_with_retries`: bounded retries of one request, in this
+  layer only (callers such as Prefect tasks must not retry again);
+- :func:`parse_retry_after`, :func:`redact_url` and :func:`secret_from_env`;
+- the paging state objects :class:`HeaderCursorPaginator` (VERA's ``X-Parameters-*`` headers) and
+  :class:`NextLinkPaginator` (Graph's ``@odata.nextLink``), pure and tested without a network;
+  both refuse a cursor or link they already followed (:class:`PagingLoop`).
+
+Decisions where the VERA and Graph clients used to differ (one behaviour for both now):
+
+1. **Connection errors and timeouts** are retried only for a request that may be sent twice:
+   the safe methods (GET, HEAD, OPTIONS) and a request marked ``idempotent`` (VERA's OAuth2 token
+   request, which changes nothing). Never for a POST with effects (Graph ``sendMail``, a draft, an
+   upload chunk): it may have been executed before the connection broke, and sending it again
+   could mail a resident twice; the outbox reconciles such a message through Sent Items instead.
+   (VERA retried every method, which in practice meant GETs and its token POST; Graph GET only.)
+2. **Statuses.** 429 and 503 mean the server did not execute the request, so they are retried
+   for every method (a throttled POST included). A policy's other retriable statuses (VERA: 500,
+   502, 504) are retried only where connection errors are.
+3. **Retry-After** is seconds (decimals allowed, ``"1.5"``) or an HTTP date. NaN, infinity and
+   unreadable values are ignored (the back-off is used instead); a negative value or a date in
+   the past means "now". The wait is capped by the policy's ``max_retry_after``, which both clients
+   take from their configuration (``source.vera.max_retry_after_seconds``, default 120 s;
+   ``m365.max_retry_after_seconds``, default 300 s). (Graph had a hard-coded 300 s cap and handled
+   NaN; VERA took its cap from config and did not handle NaN.)
+4. **Back-off** without ``Retry-After``: ``backoff_base * 2**attempt``, at most ``max_backoff``,
+   with jitter (between half and all of it) so that VERA's three parallel readers do not all come
+   back at the same moment.
+5. A **401** is handed to ``on_401`` once per request (to renew a token); sending it again does not
+   count as a retry.
+
+Nothing here reads the environment or the clock at import time; ``sleep`` and ``clock`` are
+injectable so tests never wait for real. No message carries a URL's secrets or a secret value.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from keukentafel.config import ConfigError
+
+#: Methods that change nothing on the server: safe to send again after a broken connection.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Statuses that say the request was not executed (throttled, unavailable): any method may retry.
+UNEXECUTED_STATUSES = frozenset({429, 503})
+#: Transport failures worth another attempt; others (a malformed URL, too many redirects) are not.
+_TRANSIENT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+On401 = Callable[[Mapping[str, str]], bool]
+OnRetry = Callable[[int, float, str], None]
+
+
+# --- one request -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One request as :func:`send_with_retries` sends it (and sends it again).
+
+    ``auth_headers`` is called before every attempt, so a token renewed by ``on_401`` (or by
+    another thread) is used on the next one. ``options`` are passed to ``Session.request`` as they
+    are (``verify``, ``proxies``, ``cert``, ``allow_redirects``). ``idempotent`` marks a request
+    whose method is not safe but which may be sent twice all the same (an OAuth2 token request).
+    """
+
+    method: str
+    url: str
+    params: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    data: Any = None
+    json: Any = None
+    timeout: float | tuple[float, float] | None = None
+    auth_headers: Callable[[], Mapping[str, str]] | None = None
+    idempotent: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def resendable(self) -> bool:
+        """Whether sending this request twice is harmless (see decision 1 above)."""
+        return self.idempotent or self.method.upper() in SAFE_METHODS
+
+
+class RequestFailed(Exception):
+    """A request did not get a usable answer: its retries ran out, or it may not be sent again.
+
+    ``response`` is the last answer (a retriable status) or None; ``error`` the last transport
+    error or None. The message names neither the URL nor anything sent.
+    """
+
+    def __init__(
+        self,
+        attempts: int,
+        *,
+        response: requests.Response | None = None,
+        error: requests.RequestException | None = None,
+    ) -> None:
+        self.attempts = attempts
+        self.response = response
+        self.error = error
+        super().__init__(f"{self.reason}, still failing after {attempts} attempt(s)")
+
+    @property
+    def retries(self) -> int:
+        return self.attempts - 1
+
+    @property
+    def reason(self) -> str:
+        if self.response is not None:
+            return f"HTTP {self.response.status_code}"
+        return describe_error(self.error)
+
+
+def describe_error(error: BaseException | None) -> str:
+    """A transport error in a few words, without its message (which may hold a URL)."""
+    if isinstance(error, requests.Timeout):  # before ConnectionError: ConnectTimeout is both
+        return "timed out"
+    if isinstance(error, requests.ConnectionError):
+        return f"connection failed ({type(error).__name__})"
+    return f"request failed ({type(error).__name__})"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how long to wait before sending a request again (decisions 1 to 4 above).
+
+    ``statuses`` are the retriable answers (a POST is retried only on those that are also in
+    :data:`UNEXECUTED_STATUSES`); ``max_retries`` bounds the attempts after the first one.
+    ``sleep`` waits, ``clock`` is the wall clock an HTTP-date ``Retry-After`` is measured against.
+    """
+
+    max_retries: int = 5
+    statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+    backoff_base: float = 0.5
+    max_backoff: float = 30.0
+    max_retry_after: float = 120.0
+    jitter: bool = True
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+
+    def retries_status(self, request: HttpRequest, status: int) -> bool:
+        """Whether an answer with ``status`` may be retried for this request."""
+        if status not in self.statuses:
+            return False
+        return request.resendable or status in UNEXECUTED_STATUSES
+
+    def retries_error(self, request: HttpRequest, error: BaseException) -> bool:
+        """Whether a transport error may be retried for this request."""
+        return request.resendable and isinstance(error, _TRANSIENT_ERRORS)
+
+    def backoff(self, attempt: int) -> float:
+        """The wait before retry number ``attempt + 1`` when the server named none."""
+        delay = min(self.max_backoff, self.backoff_base * 2.0 ** min(attempt, 64))
+        if self.jitter:
+            delay *= 0.5 + random.random() / 2
+        return float(delay)
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        """The server's ``Retry-After`` (capped) when usable, else the back-off."""
+        seconds = parse_retry_after(retry_after, now=self.clock())
+        if seconds is None:
+            return self.backoff(attempt)
+        return min(seconds, self.max_retry_after)
+
+
+def send_with_retries(
+    session: requests.Session,
+    request: HttpRequest,
+    policy: RetryPolicy,
+    on_401: On401 | None = None,
+    *,
+    on_retry: OnRetry | None = None,
+) -> requests.Response:
+    """Send ``request`` with the policy's bounded retries; return the first final answer.
+
+    A final answer is any status the policy does not retry for this request (2xx, 404, ...), or
+    a 401 that ``on_401`` did not fix. ``on_401(sent_headers)`` is called for the first 401 only;
+    it returns True when it renewed the credentials (the request is then sent again, not counted
+    as a retry). ``on_retry(retry_number, wait_seconds, reason)`` is told of every retry before
+    the wait. Raises :class:`RequestFailed` when the retries run out or a transport error may not
+    be retried.
+    """
+    renewed = False
+    attempt = 0
+    while True:
+        headers = dict(request.headers or {})
+        if request.auth_headers is not None:
+            headers.update(request.auth_headers())
+        try:
+            response = session.request(
+                request.method,
+                request.url,
+                params=request.params,
+                headers=headers,
+                data=request.data,
+                json=request.json,
+                timeout=request.timeout,
+                **request.options,
+            )
+        except requests.RequestException as exc:
+            if attempt >= policy.max_retries or not policy.retries_error(request, exc):
+                raise RequestFailed(attempt + 1, error=exc) from None
+            wait, reason = policy.delay(attempt), describe_error(exc)
+        else:
+            status = response.status_code
+            if status == 401 and on_401 is not None and not renewed:
+                renewed = True
+                if on_401(headers):
+                    response.close()
+                    continue
+            if not policy.retries_status(request, status):
+                return response
+            if attempt >= policy.max_retries:
+                raise RequestFailed(attempt + 1, response=response)
+            wait = policy.delay(attempt, response.headers.get("Retry-After"))
+            reason = f"HTTP {status}"
+            response.close()
+        attempt += 1
+        if on_retry is not None:
+            on_retry(attempt, wait, reason)
+        policy.sleep(wait)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds to wait, or None when absent or unusable.
+
+    Seconds may have decimals (``"1.5"``); an HTTP date is measured against ``now`` (the wall
+    clock, ``time.time()`` by default). NaN and infinity are unusable; a negative value or a date
+    in the past gives 0.0. No cap here: the :class:`RetryPolicy` caps.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:  # "-0000": an HTTP date is always GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+_SECRET_PARAM = re.compile(r"(key|token|secret|password|passwd|auth|signature)", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """The URL with credentials and secret-looking query values replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = urlencode(
+        [
+            (name, "***" if _SECRET_PARAM.search(name) else value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="*",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+class MissingSecret(ConfigError):
+    """A secret named in the configuration is not in the environment."""
+
+
+def secret_from_env(env: Mapping[str, str], name: str, what: str) -> str:
+    """The secret in environment variable ``name``; ``what`` says what it is for the message.
+
+    Raises :class:`MissingSecret` (a ``ConfigError``) naming the variable, never a value.
+    """
+    value = env.get(name, "")
+    if not value:
+        raise MissingSecret(f"{what}: environment variable {name} is not set")
+    return value
+
+
+# --- paging ----------------------------------------------------------------------------------
+
+
+class PagingLoop(Exception):
+    """The server handed back a cursor or link we already followed: paging would never end."""
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+@dataclass
+class HeaderCursorPaginator:
+    """Where we are in one listing paged by response headers (VERA's ``X-Parameters-*``).
+
+    Each response is one page; ``X-Parameters-Cursor`` is sent back as ``?cursor=`` for the next
+    one, ``X-Parameters-Aantal`` is the total count. Send :meth:`request_headers` (the page size,
+    ``X-Parameters-AantalPerPagina``) and :meth:`params` with each request; call :meth:`advance`
+    with each page's item count and response headers; stop when ``done``.
+
+    Stops on a missing cursor, an empty page, or when the items seen reach the total; raises
+    :class:`PagingLoop` for a cursor already sent (meltano's loop guard). VERA also allows page
+    numbers (``?pagina=N``): a server that sends no cursor at all on its first page while its
+    total says there is more is paged by number instead, so an ERP without cursors is not
+    silently read as its first page only. Mirrors dlt's ``HeaderCursorPaginator``.
+    """
+
+    cursor_header: str = "X-Parameters-Cursor"
+    total_header: str = "X-Parameters-Aantal"
+    page_size_header: str = "X-Parameters-AantalPerPagina"
+    cursor_param: str = "cursor"
+    page_param: str = "pagina"
+    page_size: int | None = None
+    cursor: str | None = None
+    seen: int = 0
+    total: int | None = None
+    pages: int = 0
+    done: bool = False
+    by_page_number: bool = False
+    _sent: set[str] = field(default_factory=set, repr=False)
+
+    def request_headers(self) -> dict[str, str]:
+        return {self.page_size_header: str(self.page_size)} if self.page_size else {}
+
+    def params(self) -> dict[str, str]:
+        if self.by_page_number:
+            return {self.page_param: str(self.pages + 1)}
+        return {self.cursor_param: self.cursor} if self.cursor else {}
+
+    def advance(self, item_count: int, headers: Mapping[str, str]) -> None:
+        if self.cursor:
+            self._sent.add(self.cursor)
+        self.pages += 1
+        self.seen += item_count
+        total = _header_int(headers, self.total_header)
+        if total is not None:
+            self.total = total
+        next_cursor = (headers.get(self.cursor_header) or "").strip() or None
+        more = self.total is None or self.seen < self.total
+        if item_count == 0 or not more:
+            self._finish()
+            return
+        if next_cursor is None:
+            if self.pages == 1 and self.total is not None:
+                self.by_page_number = True  # no cursors on this server: page by number
+            if not self.by_page_number:
+                self._finish()
+            return
+        if next_cursor in self._sent:
+            raise PagingLoop(f"the server repeated a cursor after page {self.pages}")
+        self.cursor = next_cursor
+
+    def _finish(self) -> None:
+        self.done = True
+        self.cursor = None
+        self.by_page_number = False
+
+
+@dataclass
+class NextLinkPaginator:
+    """Where we are in one OData listing (Microsoft Graph): follow ``@odata.nextLink``.
+
+    Call :meth:`advance` with each page's JSON body; request ``next_url`` (absolute, with its own
+    query) while not ``done``. A delta round ends at the page with ``@odata.deltaLink``, which is
+    kept in ``delta_link``; a plain listing ends at the page without a next link. A next link that
+    comes back a second time raises :class:`PagingLoop`.
+    """
+
+    next_key: str = "@odata.nextLink"
+    delta_key: str = "@odata.deltaLink"
+    next_url: str | None = None
+    delta_link: str | None = None
+    pages: int = 0
+    done: bool = False
+    _seen: set[str] = field(default_factory=set, repr=False)
+
+    def advance(self, page: Mapping[str, Any]) -> None:
+        self.pages += 1
+        delta_link = page.get(self.delta_key)
+        next_link = page.get(self.next_key)
+        if delta_link or not next_link:
+            self.delta_link = str(delta_link) if delta_link else None
+            self.done, self.next_url = True, None
+            return
+        link = str(next_link)
+        if link in self._seen:
+            raise PagingLoop(f"the same {self.next_key} came back twice")
+        self._seen.add(link)
+        self.next_url = link
