@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.mailing import MailingPlan, WrittenMailing
 from keukentafel.domain.messages import POLICIES, Event
 from keukentafel.domain.model import (
@@ -19,12 +24,16 @@ from keukentafel.domain.model import (
     LeaseStatus,
     PartyRole,
     PersonName,
+    Project,
+    ProjectKind,
     Resident,
     Tenure,
     Unit,
 )
 from keukentafel.domain.outbox import OutgoingMessage
 from keukentafel.domain.register import Snapshot
+from keukentafel.usecases.page_memo import PageMemo
+from keukentafel.usecases.sync_register import ProgressFn, SyncResult, sync_register
 
 
 def unit(n: int, complex_code: str = "CPX-1", tenure: Tenure = Tenure.CORPORATION_RENTAL) -> Unit:
@@ -116,3 +125,75 @@ class MemoryWriter:
     @property
     def last(self) -> MailingPlan:
         return self.written[-1][0]
+
+
+# --- a register in the store, through the real sync use case ----------------------------------
+
+CORP = "TST"
+RENOVATION = Project("P", "Renovatie", CORP, ProjectKind.RENOVATION_OCCUPIED, ("CPX-1",))
+DEMOLITION = Project("S", "Sloop", CORP, ProjectKind.DEMOLITION, ("CPX-1",))
+
+
+@dataclass
+class StaticSource:
+    """A source that hands out a prepared snapshot (a fake of the RegisterSource interface)."""
+
+    snapshot: Snapshot | None
+    name: str = "static"
+    error: Exception | None = None
+
+    def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
+        if self.error:
+            raise self.error
+        assert self.snapshot is not None
+        return copy.deepcopy(self.snapshot)
+
+
+def run(sessions: sessionmaker[Session], snapshot: Snapshot, **kw: Any) -> SyncResult:
+    """Sync ``snapshot`` into the store of corporation CORP."""
+    return sync_register(sessions, CORP, StaticSource(snapshot), **kw)
+
+
+def with_owner_occupier(count: int, owner: int) -> Snapshot:
+    """A register of ``count`` homes in which unit ``owner`` is lived in by its owner."""
+    snap = register(count)
+    lease = snap.leases[owner - 1]
+    snap.leases[owner - 1] = replace(
+        lease, parties=(LeaseParty(lease.parties[0].relation_id, PartyRole.OWNER_OCCUPIER),)
+    )
+    return snap
+
+
+def letters_config() -> LettersConfig:
+    return LettersConfig.model_validate(
+        {
+            "branding": {
+                "name": "Woonstichting Test",
+                "return_address": "Woonstichting Test, Postbus 1, 1000 AA  AMSTERDAM",
+            },
+            "contact": {
+                "name": "Bea Begeleider",
+                "phone": "020-1234567",
+                "email": "team@example.org",
+            },
+            "link_base_url": "https://bewoners.example.org/a",
+        }
+    )
+
+
+def messages(n: int, mailing: str = "WSD/announcement/2026-11") -> list[OutgoingMessage]:
+    """``n`` e-mails of one mailing as the outbox keeps them, each carrying our message id."""
+    result = []
+    for i in range(n):
+        probe = OutgoingMessage(
+            mailing, f"VHE{i:05d}", "email", f"r{i}@example.org", "Uw woning", b""
+        )
+        body = (
+            f"From: Woonstichting <dijkwijk@example.org>\r\nTo: {probe.recipient}\r\n"
+            f"X-Keukentafel-Message-Id: {probe.message_id}\r\nSubject: Uw woning\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nHallo"
+        ).encode()
+        result.append(
+            OutgoingMessage(mailing, probe.unit_code, "email", probe.recipient, "Uw woning", body)
+        )
+    return result

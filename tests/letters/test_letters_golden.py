@@ -1,7 +1,7 @@
 """Golden texts: body.txt of several kinds for one fixed sample household and date.
 
 A change in a shipped text (or in the context builders) shows up here as a diff to review.
-Regenerate after a reviewed change: ``KT_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_letters_golden.py``.
+Regenerate after a reviewed change: ``KT_UPDATE_GOLDEN=1 .venv/bin/pytest tests/letters/test_letters_golden.py``.
 """
 
 from __future__ import annotations

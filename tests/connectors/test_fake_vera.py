@@ -273,7 +273,7 @@ def test_generate_a_single_unit_and_few_complexes() -> None:
 
 
 def test_runs_standalone_and_prints_its_url() -> None:
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
         [sys.executable, "-m", "connectors.fakes.vera_server", "--units", "120", "--port", "0",
          "--api-key", "KEY"],

@@ -8,7 +8,7 @@ import pytest
 
 from keukentafel.config import ConfigError, load_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_config_loads() -> None:

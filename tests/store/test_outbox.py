@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.domain.outbox import MAX_ATTEMPTS, OutboxStatus, OutgoingMessage
+from keukentafel.domain.outbox import MAX_ATTEMPTS, OutboxStatus
 from keukentafel.store.models import OutboxRow
 from keukentafel.usecases.outbox import DeliveryRejected, dispatch, enqueue, outbox_counts
-
-CORP = "TST"
+from tests.builders import CORP, messages
 
 
 @dataclass
@@ -36,23 +35,6 @@ class RecordingMailbox:
 
     def already_sent(self, message_id: str, since: datetime) -> bool:
         return message_id in self.delivered
-
-
-def messages(n: int, mailing: str = "WSD/announcement/2026-11") -> list[OutgoingMessage]:
-    result = []
-    for i in range(n):
-        probe = OutgoingMessage(
-            mailing, f"VHE{i:05d}", "email", f"r{i}@example.org", "Uw woning", b""
-        )
-        body = (
-            f"From: Woonstichting <dijkwijk@example.org>\r\nTo: {probe.recipient}\r\n"
-            f"X-Keukentafel-Message-Id: {probe.message_id}\r\nSubject: Uw woning\r\n"
-            "Content-Type: text/plain; charset=utf-8\r\n\r\nHallo"
-        ).encode()
-        result.append(
-            OutgoingMessage(mailing, probe.unit_code, "email", probe.recipient, "Uw woning", body)
-        )
-    return result
 
 
 def test_enqueue_twice_adds_once(sessions: sessionmaker[Session]) -> None:

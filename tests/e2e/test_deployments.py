@@ -12,7 +12,7 @@ import yaml
 from flows.deployments import deployments
 from keukentafel.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_each_corporation_gets_its_scheduled_flows() -> None:

@@ -6,7 +6,7 @@ every template parses; every message kind renders with a complete sample context
 here to the letters contract (see ``templates/README.md``) without a hole; every translated
 summary starts with its non-binding notice; HTML escapes a hostile name; owner-occupiers never
 read about the 70% rule or a rent increase; the plain texts come out the same with and without
-``trim_blocks``/``lstrip_blocks``. Engine-level tests live in ``tests/test_letters_*.py``.
+``trim_blocks``/``lstrip_blocks``. Engine-level tests live in ``tests/letters/``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from keukentafel.domain.messages import POLICIES, policy_of
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 # The kinds come from the registry; the sample contexts below are this test's own oracle.
 KINDS = tuple(str(kind) for kind in POLICIES)

@@ -12,8 +12,8 @@ from keukentafel.domain.model import ContactKind, PracticalNeed
 from keukentafel.domain.register import RejectReason
 from keukentafel.usecases.team_contacts import effective_households, pull_team_contacts
 from tests import builders
+from tests.builders import CORP, run
 from tests.m365_fixtures import LIST_ID, SITE_ID, make_m365_config
-from tests.test_sync_register import CORP, run
 
 COLUMNS = {
     "unit_code": "VHE",

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from keukentafel.cli.app import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_letters_preview_renders_one_household_from_the_register(
     from keukentafel.settings import Settings
     from keukentafel.usecases.sync_register import sync_register
     from tests import builders
-    from tests.test_sync_register import StaticSource
+    from tests.builders import StaticSource
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     snapshot = builders.register(3)
@@ -151,5 +151,5 @@ def test_commands_say_what_is_missing_without_a_traceback(
             monkeypatch.setenv(name, value)
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
-        assert message in result.output.replace("\n", " ")
+        assert message in " ".join(result.output.split())
         assert "Traceback" not in result.output

@@ -13,18 +13,20 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.consent import MailingNotAllowed, check_mailing, objection_deadline
 from keukentafel.domain.mailing import Skip, SkipReason
-from keukentafel.domain.model import LeaseParty, PartyRole, Project, ProjectKind
+from keukentafel.domain.model import Project, ProjectKind
 from keukentafel.store.repositories import MailingRepository
 from keukentafel.usecases.mailing import prepare_mailing
 from keukentafel.usecases.outbox import outbox_counts
 from tests import builders
-from tests.test_sync_register import CORP, run
-
-RENOVATION = Project("P", "Renovatie", CORP, ProjectKind.RENOVATION_OCCUPIED, ("CPX-1",))
-DEMOLITION = Project("S", "Sloop", CORP, ProjectKind.DEMOLITION, ("CPX-1",))
+from tests.builders import (
+    CORP,
+    DEMOLITION,
+    RENOVATION,
+    run,
+    with_owner_occupier,
+)
 
 
 def test_objection_deadline_is_eight_weeks_after_the_notice() -> None:
@@ -76,33 +78,6 @@ def test_allowed_consent_letters_pass() -> None:
         "consent_reached", RENOVATION, homes_in_scope=10, recipients=["VHE00001"], details={}
     )
     check_mailing("info_evening", DEMOLITION, homes_in_scope=1, recipients=None, details={})
-
-
-def letters_config() -> LettersConfig:
-    return LettersConfig.model_validate(
-        {
-            "branding": {
-                "name": "Woonstichting Test",
-                "return_address": "Woonstichting Test, Postbus 1, 1000 AA  AMSTERDAM",
-            },
-            "contact": {
-                "name": "Bea Begeleider",
-                "phone": "020-1234567",
-                "email": "team@example.org",
-            },
-            "link_base_url": "https://bewoners.example.org/a",
-        }
-    )
-
-
-def with_owner_occupier(count: int, owner: int):  # type: ignore[no-untyped-def]
-    """A register of ``count`` homes in which unit ``owner`` is lived in by its owner."""
-    snap = builders.register(count)
-    lease = snap.leases[owner - 1]
-    snap.leases[owner - 1] = replace(
-        lease, parties=(LeaseParty(lease.parties[0].relation_id, PartyRole.OWNER_OCCUPIER),)
-    )
-    return snap
 
 
 def notice(

@@ -18,10 +18,10 @@ from pathlib import Path
 from connectors.fakes.m365 import FakeMicrosoft365
 from keukentafel.bootstrap import open_store
 from keukentafel.usecases.outbox import enqueue, outbox_counts
+from tests.builders import messages
 from tests.m365_fixtures import MAILBOX, make_m365_config
-from tests.test_outbox import messages
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def header_ids(fake: FakeMicrosoft365) -> Counter[str]:

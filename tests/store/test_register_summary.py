@@ -13,7 +13,7 @@ from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.store.repositories import SyncRunRepository
 from keukentafel.usecases.register_summary import register_summary
 from tests import builders
-from tests.test_sync_register import CORP, run
+from tests.builders import CORP, run
 
 
 def test_counts_per_complex_and_the_erp_runs_kept_aside_rows(

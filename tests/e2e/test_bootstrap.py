@@ -24,9 +24,9 @@ from keukentafel.domain.messages import MessageKind
 from keukentafel.letters.output import LettersMailingWriter
 from keukentafel.settings import Settings
 from tests import builders
-from tests.test_sync_register import StaticSource
+from tests.builders import StaticSource
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
 LINK_SECRET = "a-link-secret-of-32-characters!!"
 

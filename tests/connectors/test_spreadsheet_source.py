@@ -38,7 +38,7 @@ from keukentafel.domain.model import (
 from keukentafel.domain.register import EntityKind, RejectReason, Snapshot, validate
 from keukentafel.domain.vocabulary import language_code
 
-SAMPLES = Path(__file__).resolve().parent.parent / "config" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "config" / "samples"
 TODAY = date(2026, 11, 28)
 DATE_FORMAT = "%d-%m-%Y"
 

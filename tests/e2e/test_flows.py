@@ -22,7 +22,7 @@ from connectors.fakes.vera_server import FakeVeraServer, Fault
 from keukentafel.bootstrap import App, CorporationRegistry, build, installed
 from keukentafel.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module", autouse=True)

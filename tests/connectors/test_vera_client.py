@@ -1,7 +1,7 @@
 """The VERA client: auth, paging, faults and snapshots against the fake VERA server on 127.0.0.1.
 
 The paging state, the retry rules and ``Retry-After`` are tested without a network in
-tests/test_http.py. Waits and the token clock are injected here: nothing sleeps for real.
+tests/unit/test_http.py. Waits and the token clock are injected here: nothing sleeps for real.
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -49,27 +48,11 @@ from keukentafel.usecases.sync_register import (
     sync_register,
 )
 from tests import builders
-
-CORP = "TST"
-
-
-@dataclass
-class StaticSource:
-    """A source that hands out a prepared snapshot (a fake of the RegisterSource interface)."""
-
-    snapshot: Snapshot | None
-    name: str = "static"
-    error: Exception | None = None
-
-    def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
-        if self.error:
-            raise self.error
-        assert self.snapshot is not None
-        return copy.deepcopy(self.snapshot)
-
-
-def run(sessions: sessionmaker[Session], snapshot: Snapshot, **kw: object):  # type: ignore[no-untyped-def]
-    return sync_register(sessions, CORP, StaticSource(snapshot), **kw)  # type: ignore[arg-type]
+from tests.builders import (
+    CORP,
+    StaticSource,
+    run,
+)
 
 
 def test_first_sync_adds_everything_and_second_writes_nothing(

@@ -32,8 +32,7 @@ from keukentafel.store.repositories import MailingRepository
 from keukentafel.usecases.mailing import prepare_mailing
 from keukentafel.usecases.outbox import outbox_counts
 from tests import builders
-from tests.test_consent_rules import RENOVATION, letters_config, with_owner_occupier
-from tests.test_sync_register import CORP, run
+from tests.builders import CORP, RENOVATION, letters_config, run, with_owner_occupier
 
 EVENING = Event(
     event_id="bewonersavond-1",
