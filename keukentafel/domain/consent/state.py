@@ -1,0 +1,607 @@
+"""The compact consent state of one project, derived from its ledger in one replay (pure).
+
+``fold(scope, entries)`` replays the ledger unit by unit into:
+
+- per unit a timeline of snapshots, one per day on which something about the unit changed (its
+  tenancy, a party's role, an answer, an exclusion), so the unit on any date is one bisect;
+- per ballot (the whole proposal, or each renovation package) a history of the counts on each
+  day they changed, with the threshold and presumption runs already walked, so the tally on any
+  date, "since when" and "lost again" are one bisect too;
+- the entries it could not count, with the reason (an answer after the deadline, a withdrawal
+  of nothing, a lease the register no longer has...).
+
+The state is end-of-day: what counts on a date is the state after every entry of that local day,
+taken in time order (ties in ledger order). The threshold is compared in integers, which is the
+exact-fraction comparison ``agreed / denominator >= threshold`` without floats.
+
+The same checks that refuse an entry on admission (``ledger.Ledger``) run here again, because the
+register can change after an answer was taken (a corrected lease date); the ledger is the truth
+of what was recorded, this replay the truth of what counts.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from keukentafel.domain.consent.entries import (
+    OBJECTION_DAYS,
+    Answer,
+    Choice,
+    Correction,
+    Exclusion,
+    ExclusionReversal,
+    LedgerEntry,
+    NoticeSent,
+    Refusal,
+    RefusalCode,
+    TimedEntry,
+    Withdrawal,
+)
+from keukentafel.domain.consent.profile import (
+    ConsentMode,
+    ConsentProfile,
+    Denominator,
+    PackageKind,
+)
+from keukentafel.domain.consent.scope import ConsentUnit, ContractParty, ProjectScope, Tenancy
+from keukentafel.domain.model import PartyRole
+
+
+class UnitStatus(StrEnum):
+    """A unit's status for one ballot, in code order (the ints below index this)."""
+
+    AGREED = "agreed"  # every party whose role runs agreed
+    DECLINED = "declined"  # answered, not agreed: a party declined or withdrew
+    INCOMPLETE = "incomplete"  # some parties agreed, the others did not answer: not agreed
+    NO_ANSWER = "no_answer"
+    EXCLUDED = "excluded"  # out of the denominator, with a reason and who decided
+    OWNER = "owner"  # owners' track: never counts
+    VACANT = "vacant"  # no running tenancy: does not count
+
+
+class PartyAnswer(StrEnum):
+    NONE = "none"
+    AGREE = "agree"
+    DECLINE = "decline"
+    WITHDRAWN = "withdrawn"
+
+
+STATUSES = tuple(UnitStatus)
+PARTY_ANSWERS = tuple(PartyAnswer)
+AGREED, DECLINED, INCOMPLETE, NO_ANSWER, EXCLUDED, OWNER, VACANT = range(7)
+N_STATUS = len(STATUSES)
+NONE, AGREE, DECLINE, WITHDRAWN = range(4)
+#: The first day of the calendar: every timeline starts with the unit as it was then.
+DAY_ONE = date.min.toordinal()
+
+
+class Refused(Exception):
+    """Internal: an entry cannot be counted. Carries the refusal code and reason."""
+
+    def __init__(self, code: RefusalCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class PartySnapshot:
+    party_id: str
+    role: PartyRole
+    answers: tuple[int, ...]  # per ballot, an index into PARTY_ANSWERS
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    day: int  # date ordinal from which this holds
+    lease_id: str | None  # the running tenancy, if any
+    statuses: tuple[int, ...]  # per ballot, an index into STATUSES
+    parties: tuple[PartySnapshot, ...]  # parties whose role runs, with their answers
+    exclusion: Exclusion | None  # the exclusion in force, if any
+
+
+@dataclass(frozen=True, slots=True)
+class UnitTimeline:
+    unit: ConsentUnit
+    days: tuple[int, ...]
+    snapshots: tuple[Snapshot, ...]
+
+    def on(self, day: int) -> Snapshot:
+        return self.snapshots[bisect_right(self.days, day) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One ballot's counts from ``day`` on, with the runs of threshold and presumption so far."""
+
+    day: int
+    counts: tuple[int, ...]  # per status index
+    met: bool
+    presumption: bool
+    met_since: int | None
+    presumption_since: int | None
+    met_lost_on: int | None  # the last day the threshold stopped being met, if ever
+    presumption_lost_on: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BallotHistory:
+    ballot: str
+    days: tuple[int, ...]
+    points: tuple[Point, ...]
+
+    def on(self, day: int) -> Point | None:
+        index = bisect_right(self.days, day) - 1
+        return self.points[index] if index >= 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentState:
+    scope: ProjectScope
+    ballots: tuple[str, ...]
+    units: tuple[UnitTimeline, ...]
+    histories: tuple[BallotHistory, ...]
+    notices: dict[str, tuple[int, ...]]  # lease id -> notice days (ordinals), ascending
+    ignored: tuple[tuple[int, Refusal], ...]  # (day the entry took effect, why it does not count)
+    known_at: datetime | None
+
+
+# --- checks shared with admission (ledger.py) ------------------------------------------------
+
+
+def ballots_for(profile: ConsentProfile, package: str | None) -> tuple[int, ...]:
+    """Which ballots an answer covers: all for the whole proposal, else its package's."""
+    ballots = profile.ballots
+    if package is None:
+        return tuple(range(len(ballots)))
+    if profile.mode is ConsentMode.WHOLE:
+        raise Refused(
+            RefusalCode.WHOLE_PROPOSAL_ONLY,
+            f"package {package}: this project asks consent for the whole proposal only",
+        )
+    found = profile.package(package)
+    if found is None:
+        raise Refused(RefusalCode.UNKNOWN_PACKAGE, f"package {package} is not in the proposal")
+    if found.kind is PackageKind.MAINTENANCE:
+        raise Refused(
+            RefusalCode.NOT_VOTED,
+            f"package {package} is maintenance: it needs no consent and is not voted on",
+        )
+    return (ballots.index(package),)
+
+
+def tenancy_for(scope: ProjectScope, unit_code: str, lease_id: str, day: date) -> Tenancy:
+    """The tenancy an entry on a unit belongs to: the given lease, or the one running that day."""
+    if not lease_id:
+        tenancy = scope.tenancy_on(unit_code, day)
+        if tenancy is None:
+            raise Refused(RefusalCode.VACANT, f"unit {unit_code} has no running lease on {day}")
+        return tenancy
+    tenancy = scope.tenancy(lease_id)
+    if tenancy is None or tenancy.unit_code != unit_code:
+        raise Refused(RefusalCode.UNKNOWN_LEASE, f"unit {unit_code} has no lease {lease_id}")
+    if not tenancy.runs_on(day):
+        raise Refused(
+            RefusalCode.LEASE_NOT_RUNNING,
+            f"lease {lease_id} of unit {unit_code} does not run on {day}",
+        )
+    return tenancy
+
+
+def parties_for(tenancy: Tenancy, party_ids: Sequence[str], day: date) -> tuple[ContractParty, ...]:
+    """The answering parties: those named (each must be on the lease with a running role), or
+    the whole household (every party whose role runs that day)."""
+    if not party_ids:
+        running = tenancy.running_parties(day)
+        if not running:
+            raise Refused(
+                RefusalCode.PARTY_NOT_ON_LEASE,
+                f"lease {tenancy.lease_id}: no party's role runs on {day}",
+            )
+        return running
+    parties: list[ContractParty] = []
+    for party_id in party_ids:
+        party = tenancy.party(party_id)
+        if party is None:
+            raise Refused(
+                RefusalCode.PARTY_NOT_ON_LEASE,
+                f"party {party_id} is not on lease {tenancy.lease_id} of unit {tenancy.unit_code}",
+            )
+        if not party.runs_on(day):
+            raise Refused(
+                RefusalCode.PARTY_NOT_ON_LEASE,
+                f"party {party_id}'s role on lease {tenancy.lease_id} does not run on {day}",
+            )
+        parties.append(party)
+    return tuple(parties)
+
+
+def check_deadline(notice_days: Sequence[int], tenancy: Tenancy, day: date) -> None:
+    """Refuse an answer after the last day of the latest notice sent to the tenancy by then."""
+    index = bisect_right(notice_days, day.toordinal()) - 1
+    if index < 0:
+        return
+    last = notice_days[index] + OBJECTION_DAYS
+    if day.toordinal() > last:
+        raise Refused(
+            RefusalCode.AFTER_DEADLINE,
+            f"lease {tenancy.lease_id} of unit {tenancy.unit_code}: answered on {day}, after the "
+            f"last day {date.fromordinal(last)} of the notice of "
+            f"{date.fromordinal(notice_days[index])}",
+        )
+
+
+def voided_ids(entries: Sequence[LedgerEntry]) -> set[str]:
+    """Ids of entries voided by a correction that is itself not voided.
+
+    A correction always comes after the entry it corrects, so walking the ledger backwards
+    decides every correction before the entry it points at.
+    """
+    correctors: dict[str, list[str]] = {}
+    for entry in entries:
+        if isinstance(entry, Correction):
+            correctors.setdefault(entry.corrects, []).append(entry.id)
+    void: set[str] = set()
+    if not correctors:
+        return void
+    for entry in reversed(entries):
+        if any(c not in void for c in correctors.get(entry.id, ())):
+            void.add(entry.id)
+    return void
+
+
+# --- replay of one unit -----------------------------------------------------------------------
+
+
+class _UnitReplay:
+    """Replays one unit's entries day by day and keeps a snapshot whenever the unit changed."""
+
+    def __init__(
+        self, scope: ProjectScope, unit: ConsentUnit, notices: dict[str, tuple[int, ...]]
+    ) -> None:
+        self.scope = scope
+        self.unit = unit
+        self.notices = notices
+        self.width = len(scope.profile.ballots)
+        self.answers: dict[tuple[str, str], list[int]] = {}
+        self.exclusions: dict[str, Exclusion] = {}  # in force, by id
+        self.ignored: list[tuple[int, Refusal]] = []
+        self.snapshots: list[Snapshot] = []
+
+    def run(self, entries: list[TimedEntry]) -> UnitTimeline:
+        if self.unit.owners_track:
+            for entry in entries:
+                self._ignore(entry, Refused(RefusalCode.OWNERS_TRACK, self._owner_reason()))
+            owner = Snapshot(DAY_ONE, None, (OWNER,) * self.width, (), None)
+            return UnitTimeline(self.unit, (DAY_ONE,), (owner,))
+        # Sorting is stable: entries of one moment stay in ledger order.
+        entries.sort(key=lambda entry: entry.utc)
+        change_days = {e.day.toordinal() for e in entries}
+        for tenancy in self.scope.tenancies_of(self.unit.code):
+            change_days.update(day.toordinal() for day in tenancy.change_days())
+        self._snapshot(DAY_ONE)
+        position = 0
+        for day in sorted(change_days):
+            while position < len(entries) and entries[position].day.toordinal() <= day:
+                self._apply(entries[position])
+                position += 1
+            self._snapshot(day)
+        return UnitTimeline(self.unit, tuple(s.day for s in self.snapshots), tuple(self.snapshots))
+
+    def _owner_reason(self) -> str:
+        return f"unit {self.unit.code} is {self.unit.tenure.value}: the owners' track never counts"
+
+    def _ignore(self, entry: TimedEntry, refused: Refused) -> None:
+        self.ignored.append(
+            (entry.day.toordinal(), Refusal(entry.id, refused.code, refused.reason))
+        )
+
+    def _apply(self, entry: TimedEntry) -> None:
+        try:
+            if isinstance(entry, Answer):
+                self._answer(entry)
+            elif isinstance(entry, Withdrawal):
+                self._withdraw(entry)
+            elif isinstance(entry, Exclusion):
+                self._exclude(entry)
+            elif isinstance(entry, ExclusionReversal):
+                self._reverse(entry)
+        except Refused as refused:
+            self._ignore(entry, refused)
+
+    def _answer_rows(self, entry: Answer | Withdrawal) -> tuple[tuple[int, ...], list[list[int]]]:
+        covered = ballots_for(self.scope.profile, entry.package)
+        tenancy = tenancy_for(self.scope, self.unit.code, entry.lease_id, entry.day)
+        parties = parties_for(tenancy, entry.parties, entry.day)
+        check_deadline(self.notices.get(tenancy.lease_id, ()), tenancy, entry.day)
+        rows = [
+            self.answers.setdefault((tenancy.lease_id, p.party_id), [NONE] * self.width)
+            for p in parties
+        ]
+        return covered, rows
+
+    def _answer(self, entry: Answer) -> None:
+        covered, rows = self._answer_rows(entry)
+        value = AGREE if entry.choice is Choice.AGREE else DECLINE
+        for row in rows:
+            for ballot in covered:
+                row[ballot] = value
+
+    def _withdraw(self, entry: Withdrawal) -> None:
+        covered, rows = self._answer_rows(entry)
+        agreed = [(row, b) for row in rows for b in covered if row[b] == AGREE]
+        if not agreed:
+            raise Refused(
+                RefusalCode.NOTHING_TO_WITHDRAW,
+                f"unit {self.unit.code}: no agreement of these parties to withdraw on {entry.day}",
+            )
+        for row, ballot in agreed:
+            row[ballot] = WITHDRAWN
+
+    def _exclude(self, entry: Exclusion) -> None:
+        if not entry.reason.strip():
+            raise Refused(RefusalCode.REASON_REQUIRED, "an exclusion needs a reason")
+        if not entry.decided_by.strip():
+            raise Refused(RefusalCode.DECIDED_BY_REQUIRED, "an exclusion needs who decided")
+        if self.exclusions:
+            current = next(iter(self.exclusions.values()))
+            raise Refused(
+                RefusalCode.ALREADY_EXCLUDED,
+                f"unit {self.unit.code} is already excluded since {current.day} ({current.id})",
+            )
+        self.exclusions[entry.id] = entry
+
+    def _reverse(self, entry: ExclusionReversal) -> None:
+        if self.exclusions.pop(entry.exclusion_id, None) is None:
+            raise Refused(
+                RefusalCode.NOT_EXCLUDED,
+                f"exclusion {entry.exclusion_id} of unit {self.unit.code} is not in force "
+                f"on {entry.day}",
+            )
+
+    def _snapshot(self, day: int) -> None:
+        on = date.fromordinal(day)
+        tenancy = self.scope.tenancy_on(self.unit.code, on)
+        exclusion = next(iter(self.exclusions.values()), None)
+        parties: tuple[PartySnapshot, ...] = ()
+        if tenancy is not None:
+            none = (NONE,) * self.width
+            parties = tuple(
+                PartySnapshot(
+                    p.party_id,
+                    p.role,
+                    tuple(self.answers.get((tenancy.lease_id, p.party_id), none)),
+                )
+                for p in tenancy.running_parties(on)
+            )
+        if exclusion is not None:
+            statuses = (EXCLUDED,) * self.width
+        elif tenancy is None:
+            statuses = (VACANT,) * self.width
+        else:
+            statuses = tuple(_household(parties, b) for b in range(self.width))
+        lease_id = tenancy.lease_id if tenancy else None
+        if self.snapshots:
+            last = self.snapshots[-1]
+            if (last.lease_id, last.statuses, last.parties, last.exclusion) == (
+                lease_id,
+                statuses,
+                parties,
+                exclusion,
+            ):
+                return
+        self.snapshots.append(Snapshot(day, lease_id, statuses, parties, exclusion))
+
+
+def replay_unit(
+    scope: ProjectScope,
+    unit: ConsentUnit,
+    notices: dict[str, tuple[int, ...]],
+    entries: list[TimedEntry],
+) -> tuple[UnitTimeline, list[tuple[int, Refusal]]]:
+    """Replay one unit's live entries (ledger order): its timeline and what did not count."""
+    replay = _UnitReplay(scope, unit, notices)
+    return replay.run(entries), replay.ignored
+
+
+def _household(parties: tuple[PartySnapshot, ...], ballot: int) -> int:
+    """Agreed only when every party whose role runs agreed; one alone is incomplete."""
+    agree = other = 0
+    for party in parties:
+        answer = party.answers[ballot]
+        if answer in (DECLINE, WITHDRAWN):
+            return DECLINED
+        if answer == AGREE:
+            agree += 1
+        else:
+            other += 1
+    if agree and not other:
+        return AGREED
+    return INCOMPLETE if agree else NO_ANSWER
+
+
+# --- the fold --------------------------------------------------------------------------------
+
+
+def fold(
+    scope: ProjectScope, entries: Sequence[LedgerEntry], known_at: datetime | None = None
+) -> ConsentState:
+    """Replay a project's ledger (in recorded order) into its compact consent state.
+
+    ``known_at`` replays only what was recorded by then: "what did the register say then",
+    as against the default "what do we know now about then" (see tally.tally).
+    """
+    if known_at is not None:
+        entries = [e for e in entries if e.recorded_at <= known_at]
+    void = voided_ids(entries)
+    live = [e for e in entries if e.id not in void]
+    notices, by_unit, ignored = _sort_out(scope, live)
+    timelines: list[UnitTimeline] = []
+    for unit in scope.units:
+        timeline, not_counted = replay_unit(scope, unit, notices, by_unit.get(unit.code, []))
+        timelines.append(timeline)
+        ignored.extend(not_counted)
+    ignored.sort(key=lambda item: item[0])
+    return ConsentState(
+        scope=scope,
+        ballots=scope.profile.ballots,
+        units=tuple(timelines),
+        histories=histories(scope.profile, timelines),
+        notices=notices,
+        ignored=tuple(ignored),
+        known_at=known_at,
+    )
+
+
+def _sort_out(
+    scope: ProjectScope, live: list[LedgerEntry]
+) -> tuple[dict[str, tuple[int, ...]], dict[str, list[TimedEntry]], list[tuple[int, Refusal]]]:
+    """Notices per lease, timed entries per unit, and the entries no unit can take."""
+    notices: dict[str, list[int]] = {}
+    by_unit: dict[str, list[TimedEntry]] = {}
+    ignored: list[tuple[int, Refusal]] = []
+    exclusions = {e.id: e for e in live if isinstance(e, Exclusion)}
+    for entry in live:
+        if isinstance(entry, Correction):
+            continue
+        if isinstance(entry, NoticeSent):
+            try:
+                lease_id = notice_lease(scope, entry)
+            except Refused as refused:
+                refusal = Refusal(entry.id, refused.code, refused.reason)
+                ignored.append((entry.sent_on.toordinal(), refusal))
+                continue
+            notices.setdefault(lease_id, []).append(entry.sent_on.toordinal())
+            continue
+        try:
+            unit_code = _unit_of(scope, entry, exclusions)
+        except Refused as refused:
+            refusal = Refusal(entry.id, refused.code, refused.reason)
+            ignored.append((entry.day.toordinal(), refusal))
+            continue
+        by_unit.setdefault(unit_code, []).append(entry)
+    return {lease: tuple(sorted(days)) for lease, days in notices.items()}, by_unit, ignored
+
+
+def _unit_of(
+    scope: ProjectScope,
+    entry: Answer | Withdrawal | Exclusion | ExclusionReversal,
+    exclusions: dict[str, Exclusion],
+) -> str:
+    unit_code = entry.unit_code
+    if isinstance(entry, ExclusionReversal):
+        target = exclusions.get(entry.exclusion_id)
+        if target is None:
+            raise Refused(
+                RefusalCode.UNKNOWN_ENTRY, f"there is no exclusion {entry.exclusion_id} to reverse"
+            )
+        unit_code = target.unit_code
+    if scope.unit(unit_code) is None:
+        raise Refused(
+            RefusalCode.UNKNOWN_UNIT, f"unit {unit_code} is not in project {scope.project_code}"
+        )
+    return unit_code
+
+
+def notice_lease(scope: ProjectScope, entry: NoticeSent) -> str:
+    """The tenancy a notice went to: the one given, or the one running on the day it was sent."""
+    unit = scope.unit(entry.unit_code)
+    if unit is None:
+        raise Refused(
+            RefusalCode.UNKNOWN_UNIT,
+            f"unit {entry.unit_code} is not in project {scope.project_code}",
+        )
+    if unit.owners_track:
+        raise Refused(
+            RefusalCode.OWNERS_TRACK,
+            f"unit {unit.code} is {unit.tenure.value}: owners never get the tenants' notice",
+        )
+    return tenancy_for(scope, unit.code, entry.lease_id, entry.sent_on).lease_id
+
+
+# --- per-ballot history ----------------------------------------------------------------------
+
+
+def histories(
+    profile: ConsentProfile, timelines: Sequence[UnitTimeline]
+) -> tuple[BallotHistory, ...]:
+    """Count every unit's status changes per day and walk the runs of each ballot."""
+    width = len(profile.ballots)
+    deltas: dict[int, list[int]] = {}
+    for timeline in timelines:
+        previous: tuple[int, ...] | None = None
+        for snapshot in timeline.snapshots:
+            current = snapshot.statuses
+            if current == previous:
+                continue
+            row = deltas.get(snapshot.day)
+            if row is None:
+                row = deltas[snapshot.day] = [0] * (N_STATUS * width)
+            for ballot in range(width):
+                row[ballot * N_STATUS + current[ballot]] += 1
+                if previous is not None:
+                    row[ballot * N_STATUS + previous[ballot]] -= 1
+            previous = current
+    days = sorted(deltas)
+    totals = [0] * (N_STATUS * width)
+    counts_by_ballot: list[list[tuple[int, ...]]] = [[] for _ in range(width)]
+    for day in days:
+        for index, delta in enumerate(deltas[day]):
+            totals[index] += delta
+        for ballot in range(width):
+            counts_by_ballot[ballot].append(
+                tuple(totals[ballot * N_STATUS : (ballot + 1) * N_STATUS])
+            )
+    return tuple(
+        _walk(profile, code, days, counts_by_ballot[index])
+        for index, code in enumerate(profile.ballots)
+    )
+
+
+def denominator_of(profile: ConsentProfile, counts: Sequence[int]) -> int:
+    respondents = counts[AGREED] + counts[DECLINED] + counts[INCOMPLETE]
+    if profile.denominator is Denominator.RESPONDENTS:
+        return respondents
+    return respondents + counts[NO_ANSWER]
+
+
+def rented_of(counts: Sequence[int]) -> int:
+    """Rented homes in scope: a running tenancy, not excluded (the 10-homes rule counts these)."""
+    return counts[AGREED] + counts[DECLINED] + counts[INCOMPLETE] + counts[NO_ANSWER]
+
+
+def meets(profile: ConsentProfile, agreed: int, denominator: int) -> bool:
+    """agreed / denominator >= threshold, exactly (integers, no floats, no rounding)."""
+    threshold = profile.threshold
+    return denominator > 0 and agreed * threshold.denominator >= threshold.numerator * denominator
+
+
+def _walk(
+    profile: ConsentProfile, ballot: str, days: list[int], counts: list[tuple[int, ...]]
+) -> BallotHistory:
+    points: list[Point] = []
+    met_since: int | None = None
+    presumption_since: int | None = None
+    met_lost: int | None = None
+    presumption_lost: int | None = None
+    for day, row in zip(days, counts, strict=True):
+        met = meets(profile, row[AGREED], denominator_of(profile, row))
+        presumption = met and rented_of(row) >= profile.min_homes
+        if met and met_since is None:
+            met_since = day
+        elif not met and met_since is not None:
+            met_since, met_lost = None, day
+        if presumption and presumption_since is None:
+            presumption_since = day
+        elif not presumption and presumption_since is not None:
+            presumption_since, presumption_lost = None, day
+        points.append(
+            Point(
+                day, row, met, presumption, met_since, presumption_since, met_lost, presumption_lost
+            )
+        )
+    return BallotHistory(ballot, tuple(days), tuple(points))
