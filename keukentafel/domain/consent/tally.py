@@ -334,3 +334,91 @@ def _recipient(unit: UnitTally, status: UnitStatus) -> Recipient:
         unit.notice_date,
         unit.last_day,
     )
+
+
+# --- JSON-able form ----------------------------------------------------------------------------
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _fraction_text(value: Fraction | None) -> str | None:
+    return None if value is None else f"{value.numerator}/{value.denominator}"
+
+
+def ballot_as_dict(ballot: BallotTally, profile: ConsentProfile) -> dict[str, object]:
+    package = profile.package(ballot.ballot)
+    return {
+        "ballot": ballot.ballot,
+        "title": package.title if package else "whole proposal",
+        "agreed": ballot.agreed,
+        "declined": ballot.declined,
+        "incomplete": ballot.incomplete,
+        "no_answer": ballot.no_answer,
+        "respondents": ballot.respondents,
+        "homes": ballot.homes,
+        "denominator": ballot.denominator,
+        "fraction": _fraction_text(ballot.fraction),
+        "percentage": None if ballot.percentage is None else str(ballot.percentage),
+        "threshold": _fraction_text(ballot.threshold),
+        "threshold_met": ballot.threshold_met,
+        "min_homes": ballot.min_homes,
+        "enough_homes": ballot.enough_homes,
+        "presumption_applies": ballot.presumption_applies,
+        "threshold_met_since": _iso(ballot.threshold_met_since),
+        "presumption_since": _iso(ballot.presumption_since),
+        "threshold_lost_on": _iso(ballot.threshold_lost_on),
+        "presumption_lost_on": _iso(ballot.presumption_lost_on),
+        "lost_again": ballot.lost_again,
+    }
+
+
+def unit_as_dict(unit: UnitTally, *, parties: bool = True) -> dict[str, object]:
+    """One unit's line; ``parties=False`` leaves out party ids (unit codes and counts only)."""
+    exclusion = unit.exclusion
+    status = unit.status
+    line: dict[str, object] = {
+        "unit": unit.unit_code,
+        "tenure": unit.tenure.value,
+        "status": status.value if status else "mixed",
+        "statuses": {ballot: s.value for ballot, s in unit.statuses.items()},
+        "lease": unit.lease_id,
+        "excluded": None
+        if exclusion is None
+        else {
+            "id": exclusion.id,
+            "since": exclusion.day.isoformat(),
+            "reason": exclusion.reason,
+            "decided_by": exclusion.decided_by,
+        },
+        "notice_date": _iso(unit.notice_date),
+        "last_day": _iso(unit.last_day),
+    }
+    if parties:
+        line["parties"] = [
+            {
+                "party": p.party_id,
+                "role": p.role.value,
+                "answers": {ballot: a.value for ballot, a in p.answers.items()},
+            }
+            for p in unit.parties
+        ]
+    return line
+
+
+def tally_as_dict(tally: ProjectTally, *, parties: bool = True) -> dict[str, object]:
+    """The tally as plain JSON types: dates ISO, fractions "n/d", percentages as text."""
+    return {
+        "project": tally.project_code,
+        "as_of": tally.as_of.isoformat(),
+        "counts": {
+            "units": tally.units_total,
+            "homes": tally.homes,
+            "excluded": tally.excluded,
+            "owners": tally.owners,
+            "vacant": tally.vacant,
+        },
+        "ballots": [ballot_as_dict(b, tally.profile) for b in tally.ballots],
+        "units": [unit_as_dict(u, parties=parties) for u in tally.units],
+    }
