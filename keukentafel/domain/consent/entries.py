@@ -103,16 +103,20 @@ class Entry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TimedEntry(Entry):
-    """An entry that takes effect at a moment: ``day`` is its local date, ``utc`` sorts a day."""
+    """An entry that takes effect at a moment: ``day`` is its local date (``ordinal`` its day
+    number, for the replay), ``utc`` orders entries within a day."""
 
     at: datetime
     day: date = field(init=False, compare=False, repr=False)
+    ordinal: int = field(init=False, compare=False, repr=False)
     utc: float = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         Entry.__post_init__(self)
         _aware("at", self.at)
-        object.__setattr__(self, "day", local_day(self.at))
+        day = local_day(self.at)
+        object.__setattr__(self, "day", day)
+        object.__setattr__(self, "ordinal", day.toordinal())
         object.__setattr__(self, "utc", self.at.timestamp())
 
 

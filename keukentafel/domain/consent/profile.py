@@ -15,7 +15,7 @@ prefix the file and key path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from fractions import Fraction
@@ -86,6 +86,7 @@ class ConsentProfile:
     min_homes: int = DEFAULT_MIN_HOMES
     mode: ConsentMode = ConsentMode.WHOLE
     packages: tuple[Package, ...] = ()
+    _ballots: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.threshold, Fraction):
@@ -108,6 +109,13 @@ class ConsentProfile:
         if not isinstance(self.mode, ConsentMode):
             raise ProfileError("consent", f"must be one of {_choices(ConsentMode)}")
         self._check_packages()
+        # Computed once: the replay asks for the ballots of every answer it applies.
+        ballots = (
+            (WHOLE,)
+            if self.mode is ConsentMode.WHOLE
+            else tuple(p.code for p in self.renovation_packages)
+        )
+        object.__setattr__(self, "_ballots", ballots)
 
     def _check_packages(self) -> None:
         seen: set[str] = set()
@@ -127,9 +135,7 @@ class ConsentProfile:
     @property
     def ballots(self) -> tuple[str, ...]:
         """What is voted on: ``("whole",)`` or the renovation package codes, in profile order."""
-        if self.mode is ConsentMode.WHOLE:
-            return (WHOLE,)
-        return tuple(p.code for p in self.renovation_packages)
+        return self._ballots
 
     def package(self, code: str) -> Package | None:
         for package in self.packages:

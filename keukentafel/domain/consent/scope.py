@@ -31,6 +31,9 @@ from keukentafel.domain.model import (
 #: Tenures that belong to the owners' track: the corporation is not the landlord there.
 OWNER_TENURES = frozenset({Tenure.OWNER_OCCUPIED, Tenure.PRIVATE_RENTAL})
 TENANT_ROLES = frozenset({PartyRole.TENANT, PartyRole.CO_TENANT})
+#: Day numbers (``date.toordinal``) of an open start and an open end.
+OPEN_START = 0
+OPEN_END = date.max.toordinal()
 
 
 class ScopeError(ValueError):
@@ -50,6 +53,8 @@ class ContractParty:
     role: PartyRole
     start: date | None = None
     end: date | None = None
+    first: int = field(init=False, repr=False, compare=False)  # day numbers, for the replay
+    last: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.party_id:
@@ -58,6 +63,8 @@ class ContractParty:
             raise ScopeError(f"party {self.party_id}: role must be tenant or co_tenant")
         if self.start and self.end and self.end < self.start:
             raise ScopeError(f"party {self.party_id}: role ends before it starts")
+        object.__setattr__(self, "first", self.start.toordinal() if self.start else OPEN_START)
+        object.__setattr__(self, "last", self.end.toordinal() if self.end else OPEN_END)
 
     def runs_on(self, day: date) -> bool:
         return runs_on(self.start, self.end, day)
@@ -72,6 +79,9 @@ class Tenancy:
     start: date | None
     end: date | None
     parties: tuple[ContractParty, ...]
+    first: int = field(init=False, repr=False, compare=False)  # day numbers, for the replay
+    last: int = field(init=False, repr=False, compare=False)
+    change_days: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.lease_id or not self.unit_code:
@@ -83,6 +93,16 @@ class Tenancy:
         ids = [p.party_id for p in self.parties]
         if len(set(ids)) != len(ids):
             raise ScopeError(f"lease {self.lease_id}: a party appears twice")
+        object.__setattr__(self, "first", self.start.toordinal() if self.start else OPEN_START)
+        object.__setattr__(self, "last", self.end.toordinal() if self.end else OPEN_END)
+        # Days on which who may (or must) answer changes: starts and the day after each end.
+        days: set[int] = set()
+        for first, last in [(self.first, self.last), *((p.first, p.last) for p in self.parties)]:
+            if first != OPEN_START:
+                days.add(first)
+            if last != OPEN_END:
+                days.add(last + 1)
+        object.__setattr__(self, "change_days", frozenset(days))
 
     def runs_on(self, day: date) -> bool:
         return runs_on(self.start, self.end, day)
@@ -96,16 +116,6 @@ class Tenancy:
             if party.party_id == party_id:
                 return party
         return None
-
-    def change_days(self) -> set[date]:
-        """Days on which who may (or must) answer changes: starts and the day after each end."""
-        days: set[date] = set()
-        for start, end in [(self.start, self.end), *((p.start, p.end) for p in self.parties)]:
-            if start is not None:
-                days.add(start)
-            if end is not None and end < date.max:
-                days.add(date.fromordinal(end.toordinal() + 1))
-        return days
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +201,7 @@ class ProjectScope:
 
 
 def _start_key(tenancy: Tenancy) -> tuple[int, str]:
-    return (tenancy.start.toordinal() if tenancy.start else 0, tenancy.lease_id)
+    return (tenancy.first, tenancy.lease_id)
 
 
 def _day_key(day: date) -> tuple[int, str]:

@@ -48,7 +48,6 @@ from keukentafel.domain.consent.profile import (
     PackageKind,
 )
 from keukentafel.domain.consent.scope import ConsentUnit, ContractParty, ProjectScope, Tenancy
-from keukentafel.domain.model import PartyRole
 
 
 class UnitStatus(StrEnum):
@@ -88,19 +87,17 @@ class Refused(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class PartySnapshot:
-    party_id: str
-    role: PartyRole
-    answers: tuple[int, ...]  # per ballot, an index into PARTY_ANSWERS
+#: A party whose role runs, with its answer per ballot (an index into PARTY_ANSWERS). Plain
+#: tuples, not objects: the replay makes one per party per change day for 80,000 units.
+PartyRow = tuple[str, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     day: int  # date ordinal from which this holds
-    lease_id: str | None  # the running tenancy, if any
+    tenancy: Tenancy | None  # the running tenancy, if any
     statuses: tuple[int, ...]  # per ballot, an index into STATUSES
-    parties: tuple[PartySnapshot, ...]  # parties whose role runs, with their answers
+    parties: tuple[PartyRow, ...]  # parties whose role runs, with their answers
     exclusion: Exclusion | None  # the exclusion in force, if any
 
 
@@ -184,7 +181,7 @@ def tenancy_for(scope: ProjectScope, unit_code: str, lease_id: str, day: date) -
     tenancy = scope.tenancy(lease_id)
     if tenancy is None or tenancy.unit_code != unit_code:
         raise Refused(RefusalCode.UNKNOWN_LEASE, f"unit {unit_code} has no lease {lease_id}")
-    if not tenancy.runs_on(day):
+    if not tenancy.first <= day.toordinal() <= tenancy.last:
         raise Refused(
             RefusalCode.LEASE_NOT_RUNNING,
             f"lease {lease_id} of unit {unit_code} does not run on {day}",
@@ -266,7 +263,9 @@ class _UnitReplay:
         self.scope = scope
         self.unit = unit
         self.notices = notices
+        self.tenancies = scope.tenancies_of(unit.code)
         self.width = len(scope.profile.ballots)
+        self.no_answers = (NONE,) * self.width
         self.answers: dict[tuple[str, str], list[int]] = {}
         self.exclusions: dict[str, Exclusion] = {}  # in force, by id
         self.ignored: list[tuple[int, Refusal]] = []
@@ -279,26 +278,26 @@ class _UnitReplay:
             owner = Snapshot(DAY_ONE, None, (OWNER,) * self.width, (), None)
             return UnitTimeline(self.unit, (DAY_ONE,), (owner,))
         # Sorting is stable: entries of one moment stay in ledger order.
-        entries.sort(key=lambda entry: entry.utc)
-        change_days = {e.day.toordinal() for e in entries}
-        for tenancy in self.scope.tenancies_of(self.unit.code):
-            change_days.update(day.toordinal() for day in tenancy.change_days())
+        entries.sort(key=_moment)
+        change_days = {e.ordinal for e in entries}
+        for tenancy in self.tenancies:
+            change_days |= tenancy.change_days
         self._snapshot(DAY_ONE)
-        position = 0
+        position, count = 0, len(entries)
         for day in sorted(change_days):
-            while position < len(entries) and entries[position].day.toordinal() <= day:
+            while position < count and entries[position].ordinal <= day:
                 self._apply(entries[position])
                 position += 1
             self._snapshot(day)
-        return UnitTimeline(self.unit, tuple(s.day for s in self.snapshots), tuple(self.snapshots))
+        return UnitTimeline(
+            self.unit, tuple([s.day for s in self.snapshots]), tuple(self.snapshots)
+        )
 
     def _owner_reason(self) -> str:
         return f"unit {self.unit.code} is {self.unit.tenure.value}: the owners' track never counts"
 
     def _ignore(self, entry: TimedEntry, refused: Refused) -> None:
-        self.ignored.append(
-            (entry.day.toordinal(), Refusal(entry.id, refused.code, refused.reason))
-        )
+        self.ignored.append((entry.ordinal, Refusal(entry.id, refused.code, refused.reason)))
 
     def _apply(self, entry: TimedEntry) -> None:
         try:
@@ -364,37 +363,43 @@ class _UnitReplay:
             )
 
     def _snapshot(self, day: int) -> None:
-        on = date.fromordinal(day)
-        tenancy = self.scope.tenancy_on(self.unit.code, on)
-        exclusion = next(iter(self.exclusions.values()), None)
-        parties: tuple[PartySnapshot, ...] = ()
+        tenancy: Tenancy | None = None
+        for candidate in self.tenancies:  # by start: the latest started that runs wins
+            if candidate.first <= day <= candidate.last:
+                tenancy = candidate
+        parties: tuple[PartyRow, ...] = ()
         if tenancy is not None:
-            none = (NONE,) * self.width
+            none, lease, answers = self.no_answers, tenancy.lease_id, self.answers
             parties = tuple(
-                PartySnapshot(
-                    p.party_id,
-                    p.role,
-                    tuple(self.answers.get((tenancy.lease_id, p.party_id), none)),
-                )
-                for p in tenancy.running_parties(on)
+                [
+                    (p.party_id, tuple(answers.get((lease, p.party_id), none)))
+                    for p in tenancy.parties
+                    if p.first <= day <= p.last
+                ]
             )
+        exclusion = next(iter(self.exclusions.values()), None) if self.exclusions else None
         if exclusion is not None:
             statuses = (EXCLUDED,) * self.width
         elif tenancy is None:
             statuses = (VACANT,) * self.width
+        elif self.width == 1:
+            statuses = (_household(parties, 0),)
         else:
-            statuses = tuple(_household(parties, b) for b in range(self.width))
-        lease_id = tenancy.lease_id if tenancy else None
+            statuses = tuple([_household(parties, b) for b in range(self.width)])
         if self.snapshots:
             last = self.snapshots[-1]
-            if (last.lease_id, last.statuses, last.parties, last.exclusion) == (
-                lease_id,
-                statuses,
-                parties,
-                exclusion,
+            if (
+                last.tenancy is tenancy
+                and last.statuses == statuses
+                and last.parties == parties
+                and last.exclusion is exclusion
             ):
                 return
-        self.snapshots.append(Snapshot(day, lease_id, statuses, parties, exclusion))
+        self.snapshots.append(Snapshot(day, tenancy, statuses, parties, exclusion))
+
+
+def _moment(entry: TimedEntry) -> float:
+    return entry.utc
 
 
 def replay_unit(
@@ -408,11 +413,11 @@ def replay_unit(
     return replay.run(entries), replay.ignored
 
 
-def _household(parties: tuple[PartySnapshot, ...], ballot: int) -> int:
+def _household(parties: tuple[PartyRow, ...], ballot: int) -> int:
     """Agreed only when every party whose role runs agreed; one alone is incomplete."""
     agree = other = 0
-    for party in parties:
-        answer = party.answers[ballot]
+    for _, answers in parties:
+        answer = answers[ballot]
         if answer in (DECLINE, WITHDRAWN):
             return DECLINED
         if answer == AGREE:
@@ -541,10 +546,15 @@ def histories(
             row = deltas.get(snapshot.day)
             if row is None:
                 row = deltas[snapshot.day] = [0] * (N_STATUS * width)
-            for ballot in range(width):
-                row[ballot * N_STATUS + current[ballot]] += 1
+            if width == 1:  # the common case, without the loop over ballots
+                row[current[0]] += 1
                 if previous is not None:
-                    row[ballot * N_STATUS + previous[ballot]] -= 1
+                    row[previous[0]] -= 1
+            else:
+                for ballot in range(width):
+                    row[ballot * N_STATUS + current[ballot]] += 1
+                    if previous is not None:
+                        row[ballot * N_STATUS + previous[ballot]] -= 1
             previous = current
     days = sorted(deltas)
     totals = [0] * (N_STATUS * width)

@@ -19,11 +19,13 @@ goes to households without any answer. Owners are never in either.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 
 from keukentafel.domain.consent.entries import Exclusion, LedgerEntry, Refusal, last_day
 from keukentafel.domain.consent.profile import WHOLE, ConsentMode, ConsentProfile
@@ -129,8 +131,10 @@ class UnitTally:
         return values.pop() if len(values) == 1 else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ProjectTally:
+    """The counts are read at once; ``units`` (a line per unit) when first asked for."""
+
     project_code: str
     as_of: date
     profile: ConsentProfile
@@ -140,8 +144,13 @@ class ProjectTally:
     owners: int
     vacant: int
     ballots: tuple[BallotTally, ...]
-    units: tuple[UnitTally, ...]
     ignored: tuple[Refusal, ...]  # entries in effect by as_of that do not count, with why
+    state: ConsentState = field(repr=False, compare=False)
+
+    @cached_property
+    def units(self) -> tuple[UnitTally, ...]:
+        day = self.as_of.toordinal()
+        return tuple(_unit(self.state, timeline, day) for timeline in self.state.units)
 
     def ballot(self, code: str | None = None) -> BallotTally:
         """A ballot by package code; ``None`` is the whole proposal (or the only ballot)."""
@@ -163,7 +172,6 @@ def tally_of(state: ConsentState, as_of: date) -> ProjectTally:
     day = as_of.toordinal()
     profile = state.scope.profile
     ballots = tuple(_ballot(profile, history, day) for history in state.histories)
-    units = tuple(_unit(state, timeline, day) for timeline in state.units)
     first = state.histories[0].on(day) if state.histories else None
     counts = first.counts if first else (0,) * N_STATUS
     return ProjectTally(
@@ -176,8 +184,8 @@ def tally_of(state: ConsentState, as_of: date) -> ProjectTally:
         owners=counts[OWNER],
         vacant=counts[VACANT],
         ballots=ballots,
-        units=units,
         ignored=tuple(refusal for when, refusal in state.ignored if when <= day),
+        state=state,
     )
 
 
@@ -221,24 +229,28 @@ def _ballot(profile: ConsentProfile, history: BallotHistory, day: int) -> Ballot
 def _unit(state: ConsentState, timeline: UnitTimeline, day: int) -> UnitTally:
     snapshot = timeline.on(day)
     ballots = state.ballots
-    notice: int | None = None
-    if snapshot.lease_id is not None:
-        sent = [d for d in state.notices.get(snapshot.lease_id, ()) if d <= day]
-        notice = sent[-1] if sent else None
-    notice_date = _day(notice)
+    tenancy = snapshot.tenancy
+    notice_date: date | None = None
+    parties: tuple[PartyAnswers, ...] = ()
+    if tenancy is not None:
+        sent = state.notices.get(tenancy.lease_id, ())
+        index = bisect_right(sent, day) - 1
+        notice_date = date.fromordinal(sent[index]) if index >= 0 else None
+        roles = {p.party_id: p.role for p in tenancy.parties}
+        parties = tuple(
+            PartyAnswers(
+                party_id,
+                roles[party_id],
+                {b: PARTY_ANSWERS[a] for b, a in zip(ballots, answers, strict=True)},
+            )
+            for party_id, answers in snapshot.parties
+        )
     return UnitTally(
         unit_code=timeline.unit.code,
         tenure=timeline.unit.tenure,
-        lease_id=snapshot.lease_id,
+        lease_id=tenancy.lease_id if tenancy else None,
         statuses={b: STATUSES[s] for b, s in zip(ballots, snapshot.statuses, strict=True)},
-        parties=tuple(
-            PartyAnswers(
-                p.party_id,
-                p.role,
-                {b: PARTY_ANSWERS[a] for b, a in zip(ballots, p.answers, strict=True)},
-            )
-            for p in snapshot.parties
-        ),
+        parties=parties,
         exclusion=snapshot.exclusion,
         notice_date=notice_date,
         last_day=last_day(notice_date) if notice_date else None,
