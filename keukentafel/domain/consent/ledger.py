@@ -46,6 +46,7 @@ from keukentafel.domain.consent.state import (
     fold,
     notice_lease,
     parties_for,
+    refold_units,
     replay_unit,
     tenancy_for,
     voided_ids,
@@ -73,6 +74,7 @@ class Ledger:
         self._void: set[str] | None = None
         self._notices: dict[str, tuple[int, ...]] | None = None
         self._state: ConsentState | None = None
+        self._dirty: set[str] = set()  # units whose entries changed since the state was made
         for entry in entries:
             self._append(entry)
 
@@ -84,9 +86,22 @@ class Ledger:
         return self._by_id.get(entry_id)
 
     def state(self) -> ConsentState:
-        """The folded state of everything in the ledger (cached until the next append)."""
+        """The compact state of everything in the ledger.
+
+        Made by one fold, then kept: an admitted entry replays only its own unit again (a
+        correction, which may touch any unit through a chain of corrections, folds anew).
+        """
         if self._state is None:
             self._state = fold(self.scope, self._entries)
+        elif self._dirty:
+            void = self._voided()
+            changed = {
+                code: [e for e in self._by_unit.get(code, []) if e.id not in void]
+                for code in self._dirty
+                if self.scope.unit(code) is not None
+            }
+            self._state = refold_units(self._state, changed, self._notice_days())
+        self._dirty.clear()
         return self._state
 
     def tally(self, as_of: date, *, known_at: datetime | None = None) -> ProjectTally:
@@ -140,11 +155,12 @@ class Ledger:
         if isinstance(entry, TimedEntry):
             unit_code = self._unit_code(entry)
             self._by_unit.setdefault(unit_code, []).append(entry)
-        if isinstance(entry, Correction):
-            self._void = None
-        if isinstance(entry, Correction | NoticeSent):
+            self._dirty.add(unit_code)
+        elif isinstance(entry, NoticeSent):
             self._notices = None
-        self._state = None
+            self._dirty.add(entry.unit_code)  # its deadline decides the unit's later answers
+        else:
+            self._void = self._notices = self._state = None
 
     def _unit_code(self, entry: TimedEntry) -> str:
         if isinstance(entry, ExclusionReversal) and not entry.unit_code:
@@ -237,8 +253,8 @@ class Ledger:
         void = self._voided()
         entries = [e for e in self._by_unit.get(unit_code, []) if e.id not in void]
         entries.append(entry)
-        _, ignored = replay_unit(self.scope, unit, self._notice_days(), entries)
-        for _, refusal in ignored:
+        timeline = replay_unit(self.scope, unit, self._notice_days(), entries)
+        for _, refusal in timeline.ignored:
             if refusal.entry_id == entry.id:
                 return refusal
         return None

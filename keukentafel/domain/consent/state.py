@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from operator import add
 
 from keukentafel.domain.consent.entries import (
     OBJECTION_DAYS,
@@ -71,6 +72,7 @@ class PartyAnswer(StrEnum):
 
 STATUSES = tuple(UnitStatus)
 PARTY_ANSWERS = tuple(PartyAnswer)
+# The four statuses of a rented home in scope come first: the counts slice them together.
 AGREED, DECLINED, INCOMPLETE, NO_ANSWER, EXCLUDED, OWNER, VACANT = range(7)
 N_STATUS = len(STATUSES)
 NONE, AGREE, DECLINE, WITHDRAWN = range(4)
@@ -106,6 +108,7 @@ class UnitTimeline:
     unit: ConsentUnit
     days: tuple[int, ...]
     snapshots: tuple[Snapshot, ...]
+    ignored: tuple[tuple[int, Refusal], ...] = ()  # this unit's entries that do not count
 
     def on(self, day: int) -> Snapshot:
         return self.snapshots[bisect_right(self.days, day) - 1]
@@ -125,15 +128,35 @@ class Point:
     presumption_lost_on: int | None
 
 
+#: (met since, presumption since, threshold last lost on, presumption last lost on) as day
+#: numbers: one tuple per change in a run, shared by the days in between.
+Runs = tuple[int | None, int | None, int | None, int | None]
+
+
 @dataclass(frozen=True, slots=True)
 class BallotHistory:
+    """One ballot's counts on each day they changed, with the runs walked up to that day."""
+
     ballot: str
     days: tuple[int, ...]
-    points: tuple[Point, ...]
+    counts: tuple[tuple[int, ...], ...]  # per day, per status index
+    runs: tuple[Runs, ...]  # per day
 
     def on(self, day: int) -> Point | None:
         index = bisect_right(self.days, day) - 1
-        return self.points[index] if index >= 0 else None
+        if index < 0:
+            return None
+        met_since, presumption_since, met_lost, presumption_lost = self.runs[index]
+        return Point(
+            self.days[index],
+            self.counts[index],
+            met_since is not None,
+            presumption_since is not None,
+            met_since,
+            presumption_since,
+            met_lost,
+            presumption_lost,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +166,15 @@ class ConsentState:
     units: tuple[UnitTimeline, ...]
     histories: tuple[BallotHistory, ...]
     notices: dict[str, tuple[int, ...]]  # lease id -> notice days (ordinals), ascending
-    ignored: tuple[tuple[int, Refusal], ...]  # (day the entry took effect, why it does not count)
+    unplaced: tuple[tuple[int, Refusal], ...]  # entries no unit of the project takes
     known_at: datetime | None
+
+    @property
+    def ignored(self) -> list[tuple[int, Refusal]]:
+        """(day the entry took effect, why it does not count), by day."""
+        found = [*self.unplaced, *(item for unit in self.units for item in unit.ignored)]
+        found.sort(key=lambda item: item[0])
+        return found
 
 
 # --- checks shared with admission (ledger.py) ------------------------------------------------
@@ -265,8 +295,13 @@ class _UnitReplay:
         self.notices = notices
         self.tenancies = scope.tenancies_of(unit.code)
         self.width = len(scope.profile.ballots)
-        self.no_answers = (NONE,) * self.width
-        self.answers: dict[tuple[str, str], list[int]] = {}
+        self.excluded = (EXCLUDED,) * self.width
+        self.vacant = (VACANT,) * self.width
+        # Every party's row, made once and replaced on an answer: snapshots share the rows.
+        blank = (NONE,) * self.width
+        self.rows: dict[tuple[str, str], PartyRow] = {
+            (t.lease_id, p.party_id): (p.party_id, blank) for t in self.tenancies for p in t.parties
+        }
         self.exclusions: dict[str, Exclusion] = {}  # in force, by id
         self.ignored: list[tuple[int, Refusal]] = []
         self.snapshots: list[Snapshot] = []
@@ -276,7 +311,7 @@ class _UnitReplay:
             for entry in entries:
                 self._ignore(entry, Refused(RefusalCode.OWNERS_TRACK, self._owner_reason()))
             owner = Snapshot(DAY_ONE, None, (OWNER,) * self.width, (), None)
-            return UnitTimeline(self.unit, (DAY_ONE,), (owner,))
+            return UnitTimeline(self.unit, (DAY_ONE,), (owner,), tuple(self.ignored))
         # Sorting is stable: entries of one moment stay in ledger order.
         entries.sort(key=_moment)
         change_days = {e.ordinal for e in entries}
@@ -289,9 +324,8 @@ class _UnitReplay:
                 self._apply(entries[position])
                 position += 1
             self._snapshot(day)
-        return UnitTimeline(
-            self.unit, tuple([s.day for s in self.snapshots]), tuple(self.snapshots)
-        )
+        days = tuple([s.day for s in self.snapshots])
+        return UnitTimeline(self.unit, days, tuple(self.snapshots), tuple(self.ignored))
 
     def _owner_reason(self) -> str:
         return f"unit {self.unit.code} is {self.unit.tenure.value}: the owners' track never counts"
@@ -312,34 +346,41 @@ class _UnitReplay:
         except Refused as refused:
             self._ignore(entry, refused)
 
-    def _answer_rows(self, entry: Answer | Withdrawal) -> tuple[tuple[int, ...], list[list[int]]]:
+    def _answer_keys(
+        self, entry: Answer | Withdrawal
+    ) -> tuple[tuple[int, ...], list[tuple[str, str]]]:
+        """The ballots the entry covers and the (lease, party) rows it changes."""
         covered = ballots_for(self.scope.profile, entry.package)
         tenancy = tenancy_for(self.scope, self.unit.code, entry.lease_id, entry.day)
         parties = parties_for(tenancy, entry.parties, entry.day)
         check_deadline(self.notices.get(tenancy.lease_id, ()), tenancy, entry.day)
-        rows = [
-            self.answers.setdefault((tenancy.lease_id, p.party_id), [NONE] * self.width)
-            for p in parties
-        ]
-        return covered, rows
+        return covered, [(tenancy.lease_id, p.party_id) for p in parties]
+
+    def _set(self, key: tuple[str, str], ballots: Sequence[int], value: int) -> None:
+        party_id, old = self.rows[key]
+        answers = list(old)
+        for ballot in ballots:
+            answers[ballot] = value
+        self.rows[key] = (party_id, tuple(answers))
 
     def _answer(self, entry: Answer) -> None:
-        covered, rows = self._answer_rows(entry)
+        covered, keys = self._answer_keys(entry)
         value = AGREE if entry.choice is Choice.AGREE else DECLINE
-        for row in rows:
-            for ballot in covered:
-                row[ballot] = value
+        for key in keys:
+            self._set(key, covered, value)
 
     def _withdraw(self, entry: Withdrawal) -> None:
-        covered, rows = self._answer_rows(entry)
-        agreed = [(row, b) for row in rows for b in covered if row[b] == AGREE]
-        if not agreed:
+        covered, keys = self._answer_keys(entry)
+        withdrawn = 0
+        for key in keys:
+            agreed = [b for b in covered if self.rows[key][1][b] == AGREE]
+            self._set(key, agreed, WITHDRAWN)
+            withdrawn += len(agreed)
+        if not withdrawn:
             raise Refused(
                 RefusalCode.NOTHING_TO_WITHDRAW,
                 f"unit {self.unit.code}: no agreement of these parties to withdraw on {entry.day}",
             )
-        for row, ballot in agreed:
-            row[ballot] = WITHDRAWN
 
     def _exclude(self, entry: Exclusion) -> None:
         if not entry.reason.strip():
@@ -369,21 +410,17 @@ class _UnitReplay:
                 tenancy = candidate
         parties: tuple[PartyRow, ...] = ()
         if tenancy is not None:
-            none, lease, answers = self.no_answers, tenancy.lease_id, self.answers
+            lease, rows = tenancy.lease_id, self.rows
             parties = tuple(
-                [
-                    (p.party_id, tuple(answers.get((lease, p.party_id), none)))
-                    for p in tenancy.parties
-                    if p.first <= day <= p.last
-                ]
+                [rows[lease, p.party_id] for p in tenancy.parties if p.first <= day <= p.last]
             )
         exclusion = next(iter(self.exclusions.values()), None) if self.exclusions else None
         if exclusion is not None:
-            statuses = (EXCLUDED,) * self.width
+            statuses = self.excluded
         elif tenancy is None:
-            statuses = (VACANT,) * self.width
+            statuses = self.vacant
         elif self.width == 1:
-            statuses = (_household(parties, 0),)
+            statuses = _ONE_BALLOT[_household(parties, 0)]
         else:
             statuses = tuple([_household(parties, b) for b in range(self.width)])
         if self.snapshots:
@@ -398,6 +435,10 @@ class _UnitReplay:
         self.snapshots.append(Snapshot(day, tenancy, statuses, parties, exclusion))
 
 
+#: Status tuples of a single ballot, shared by every snapshot (no tuple per snapshot).
+_ONE_BALLOT = tuple((status,) for status in range(N_STATUS))
+
+
 def _moment(entry: TimedEntry) -> float:
     return entry.utc
 
@@ -407,10 +448,9 @@ def replay_unit(
     unit: ConsentUnit,
     notices: dict[str, tuple[int, ...]],
     entries: list[TimedEntry],
-) -> tuple[UnitTimeline, list[tuple[int, Refusal]]]:
-    """Replay one unit's live entries (ledger order): its timeline and what did not count."""
-    replay = _UnitReplay(scope, unit, notices)
-    return replay.run(entries), replay.ignored
+) -> UnitTimeline:
+    """Replay one unit's live entries (ledger order) into its timeline, with what did not count."""
+    return _UnitReplay(scope, unit, notices).run(entries)
 
 
 def _household(parties: tuple[PartyRow, ...], ballot: int) -> int:
@@ -438,27 +478,49 @@ def fold(
     """Replay a project's ledger (in recorded order) into its compact consent state.
 
     ``known_at`` replays only what was recorded by then: "what did the register say then",
-    as against the default "what do we know now about then" (see tally.tally).
+    as against the default "what do we know now about then" (see tally.py).
     """
     if known_at is not None:
         entries = [e for e in entries if e.recorded_at <= known_at]
     void = voided_ids(entries)
     live = [e for e in entries if e.id not in void]
-    notices, by_unit, ignored = _sort_out(scope, live)
-    timelines: list[UnitTimeline] = []
-    for unit in scope.units:
-        timeline, not_counted = replay_unit(scope, unit, notices, by_unit.get(unit.code, []))
-        timelines.append(timeline)
-        ignored.extend(not_counted)
-    ignored.sort(key=lambda item: item[0])
+    notices, by_unit, unplaced = _sort_out(scope, live)
+    timelines = [
+        replay_unit(scope, unit, notices, by_unit.get(unit.code, [])) for unit in scope.units
+    ]
     return ConsentState(
         scope=scope,
         ballots=scope.profile.ballots,
         units=tuple(timelines),
         histories=histories(scope.profile, timelines),
         notices=notices,
-        ignored=tuple(ignored),
+        unplaced=tuple(unplaced),
         known_at=known_at,
+    )
+
+
+def refold_units(
+    state: ConsentState,
+    entries_by_unit: dict[str, list[TimedEntry]],
+    notices: dict[str, tuple[int, ...]],
+) -> ConsentState:
+    """The state with only the given units replayed again (their live entries changed, or a
+    notice to them did); every other unit's timeline is kept, the histories are recounted."""
+    scope = state.scope
+    timelines = [
+        replay_unit(scope, t.unit, notices, list(entries_by_unit[t.unit.code]))
+        if t.unit.code in entries_by_unit
+        else t
+        for t in state.units
+    ]
+    return ConsentState(
+        scope=scope,
+        ballots=state.ballots,
+        units=tuple(timelines),
+        histories=histories(scope.profile, timelines),
+        notices=notices,
+        unplaced=state.unplaced,
+        known_at=state.known_at,
     )
 
 
@@ -560,12 +622,9 @@ def histories(
     totals = [0] * (N_STATUS * width)
     counts_by_ballot: list[list[tuple[int, ...]]] = [[] for _ in range(width)]
     for day in days:
-        for index, delta in enumerate(deltas[day]):
-            totals[index] += delta
-        for ballot in range(width):
-            counts_by_ballot[ballot].append(
-                tuple(totals[ballot * N_STATUS : (ballot + 1) * N_STATUS])
-            )
+        totals = list(map(add, totals, deltas[day]))
+        for ballot, counts in enumerate(counts_by_ballot):
+            counts.append(tuple(totals[ballot * N_STATUS : (ballot + 1) * N_STATUS]))
     return tuple(
         _walk(profile, code, days, counts_by_ballot[index])
         for index, code in enumerate(profile.ballots)
@@ -593,25 +652,27 @@ def meets(profile: ConsentProfile, agreed: int, denominator: int) -> bool:
 def _walk(
     profile: ConsentProfile, ballot: str, days: list[int], counts: list[tuple[int, ...]]
 ) -> BallotHistory:
-    points: list[Point] = []
-    met_since: int | None = None
-    presumption_since: int | None = None
-    met_lost: int | None = None
-    presumption_lost: int | None = None
+    """Walk the days in order, deciding threshold and presumption on each (exactly)."""
+    numerator, denominator = profile.threshold.numerator, profile.threshold.denominator
+    respondents_only = profile.denominator is Denominator.RESPONDENTS
+    runs: list[Runs] = []
+    current: Runs = (None, None, None, None)
     for day, row in zip(days, counts, strict=True):
-        met = meets(profile, row[AGREED], denominator_of(profile, row))
-        presumption = met and rented_of(row) >= profile.min_homes
-        if met and met_since is None:
-            met_since = day
-        elif not met and met_since is not None:
-            met_since, met_lost = None, day
-        if presumption and presumption_since is None:
-            presumption_since = day
-        elif not presumption and presumption_since is not None:
-            presumption_since, presumption_lost = None, day
-        points.append(
-            Point(
-                day, row, met, presumption, met_since, presumption_since, met_lost, presumption_lost
-            )
-        )
-    return BallotHistory(ballot, tuple(days), tuple(points))
+        agreed, declined, incomplete, no_answer = row[AGREED : NO_ANSWER + 1]
+        homes = agreed + declined + incomplete + no_answer
+        base = homes - no_answer if respondents_only else homes
+        met = base > 0 and agreed * denominator >= numerator * base
+        presumption = met and homes >= profile.min_homes
+        met_since, presumption_since, met_lost, presumption_lost = current
+        if met != (met_since is not None) or presumption != (presumption_since is not None):
+            if met and met_since is None:
+                met_since = day
+            elif not met and met_since is not None:
+                met_since, met_lost = None, day
+            if presumption and presumption_since is None:
+                presumption_since = day
+            elif not presumption and presumption_since is not None:
+                presumption_since, presumption_lost = None, day
+            current = (met_since, presumption_since, met_lost, presumption_lost)
+        runs.append(current)
+    return BallotHistory(ballot, tuple(days), tuple(counts), tuple(runs))
