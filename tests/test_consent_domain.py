@@ -39,11 +39,14 @@ from keukentafel.domain.consent import (
     Tenancy,
     UnitStatus,
     evaluate,
+    evaluate_ledger,
     local_moment,
     notice_recipients,
     parse_profile,
     percentage,
+    read_case,
     reminder_recipients,
+    tally_as_dict,
     tenancy_from_lease,
 )
 from keukentafel.domain.consent.state import meets
@@ -1215,3 +1218,20 @@ def test_tenancy_from_a_register_lease() -> None:
     assert tenancy_from_lease(purchase) is None
     undated = Lease("L2", "U1", AgreementKind.RENTAL, LeaseStatus.ENDED, None, None, parties)
     assert tenancy_from_lease(undated) is None
+
+
+def test_the_kept_state_equals_a_fresh_replay_after_every_admission() -> None:
+    """The ledger replays only the changed unit on admission; a full fold must agree."""
+    case = read_case(yaml.safe_load(FIXTURE.read_text(encoding="utf-8")))
+    ledger = Ledger(case.scope)
+    days = [date(2027, 2, 20), date(2027, 3, 1), date(2027, 3, 16), date(2027, 6, 1)]
+    for entry in case.entries:
+        ledger.admit(entry)
+        for day in days:
+            kept = ledger.tally(day)
+            fresh = evaluate_ledger(case.scope, ledger.entries, day)
+            assert tally_as_dict(kept) == tally_as_dict(fresh)
+            assert kept.ignored == fresh.ignored
+    reloaded = Ledger(case.scope, ledger.entries)
+    assert tally_as_dict(reloaded.tally(days[-1])) == tally_as_dict(ledger.tally(days[-1]))
+    assert len(ledger.entries) == len(case.entries) - 4  # the four refused rows

@@ -215,15 +215,19 @@ def evaluate(
     ledger = Ledger(read.scope)
     report = ledger.admit_all(read.entries)
     tally = ledger.tally(as_of)
-    result = tally_as_dict(tally)
-    result["project"] = {"code": read.scope.project_code, "kind": read.scope.kind.value}
-    result["profile"] = _profile_dict(read.scope)
-    result["notice_recipients"] = _notice_lists(tally)
-    result["reminder_recipients"] = [r.unit_code for r in reminder_recipients(tally)]
-    result["refused"] = [_refusal(r, "admission") for r in report.refused] + [
-        _refusal(r, "evaluation") for r in tally.ignored
-    ]
-    return result
+    counted = tally_as_dict(tally)
+    return {
+        "project": {"code": read.scope.project_code, "kind": read.scope.kind.value},
+        "as_of": counted["as_of"],
+        "profile": _profile_dict(read.scope),
+        "counts": counted["counts"],
+        "ballots": counted["ballots"],
+        "notice_recipients": _notice_lists(tally),
+        "reminder_recipients": [r.unit_code for r in reminder_recipients(tally)],
+        "units": counted["units"],
+        "refused": [_refusal(r, "admission") for r in report.refused]
+        + [_refusal(r, "evaluation") for r in tally.ignored],
+    }
 
 
 def _refusal(refusal: Refusal, stage: str) -> dict[str, object]:

@@ -149,8 +149,8 @@ class ProjectTally:
 
     @cached_property
     def units(self) -> tuple[UnitTally, ...]:
-        day = self.as_of.toordinal()
-        return tuple(_unit(self.state, timeline, day) for timeline in self.state.units)
+        lines = _UnitLines(self.state, self.as_of.toordinal())
+        return tuple(lines.unit(timeline) for timeline in self.state.units)
 
     def ballot(self, code: str | None = None) -> BallotTally:
         """A ballot by package code; ``None`` is the whole proposal (or the only ballot)."""
@@ -226,35 +226,59 @@ def _ballot(profile: ConsentProfile, history: BallotHistory, day: int) -> Ballot
     )
 
 
-def _unit(state: ConsentState, timeline: UnitTimeline, day: int) -> UnitTally:
-    snapshot = timeline.on(day)
-    ballots = state.ballots
-    tenancy = snapshot.tenancy
-    notice_date: date | None = None
-    parties: tuple[PartyAnswers, ...] = ()
-    if tenancy is not None:
-        sent = state.notices.get(tenancy.lease_id, ())
-        index = bisect_right(sent, day) - 1
-        notice_date = date.fromordinal(sent[index]) if index >= 0 else None
-        roles = {p.party_id: p.role for p in tenancy.parties}
-        parties = tuple(
-            PartyAnswers(
-                party_id,
-                roles[party_id],
-                {b: PARTY_ANSWERS[a] for b, a in zip(ballots, answers, strict=True)},
+class _UnitLines:
+    """Reads unit lines on one day. The status and answer maps are shared between units with
+    the same values (read-only ``Mapping``s): most units share a handful of them."""
+
+    def __init__(self, state: ConsentState, day: int) -> None:
+        self.state = state
+        self.day = day
+        self.ballots = state.ballots
+        self.statuses: dict[tuple[int, ...], Mapping[str, UnitStatus]] = {}
+        self.answers: dict[tuple[int, ...], Mapping[str, PartyAnswer]] = {}
+
+    def _statuses(self, codes: tuple[int, ...]) -> Mapping[str, UnitStatus]:
+        found = self.statuses.get(codes)
+        if found is None:
+            found = self.statuses[codes] = {
+                b: STATUSES[s] for b, s in zip(self.ballots, codes, strict=True)
+            }
+        return found
+
+    def _answers(self, codes: tuple[int, ...]) -> Mapping[str, PartyAnswer]:
+        found = self.answers.get(codes)
+        if found is None:
+            found = self.answers[codes] = {
+                b: PARTY_ANSWERS[a] for b, a in zip(self.ballots, codes, strict=True)
+            }
+        return found
+
+    def unit(self, timeline: UnitTimeline) -> UnitTally:
+        snapshot = timeline.on(self.day)
+        tenancy = snapshot.tenancy
+        notice_date: date | None = None
+        parties: tuple[PartyAnswers, ...] = ()
+        if tenancy is not None:
+            sent = self.state.notices.get(tenancy.lease_id, ())
+            index = bisect_right(sent, self.day) - 1
+            notice_date = date.fromordinal(sent[index]) if index >= 0 else None
+            roles = {p.party_id: p.role for p in tenancy.parties}
+            parties = tuple(
+                [
+                    PartyAnswers(party_id, roles[party_id], self._answers(answers))
+                    for party_id, answers in snapshot.parties
+                ]
             )
-            for party_id, answers in snapshot.parties
+        return UnitTally(
+            unit_code=timeline.unit.code,
+            tenure=timeline.unit.tenure,
+            lease_id=tenancy.lease_id if tenancy else None,
+            statuses=self._statuses(snapshot.statuses),
+            parties=parties,
+            exclusion=snapshot.exclusion,
+            notice_date=notice_date,
+            last_day=last_day(notice_date) if notice_date else None,
         )
-    return UnitTally(
-        unit_code=timeline.unit.code,
-        tenure=timeline.unit.tenure,
-        lease_id=tenancy.lease_id if tenancy else None,
-        statuses={b: STATUSES[s] for b, s in zip(ballots, snapshot.statuses, strict=True)},
-        parties=parties,
-        exclusion=snapshot.exclusion,
-        notice_date=notice_date,
-        last_day=last_day(notice_date) if notice_date else None,
-    )
 
 
 # --- who gets the notice, who gets a reminder -----------------------------------------------
