@@ -1235,3 +1235,13 @@ def test_the_kept_state_equals_a_fresh_replay_after_every_admission() -> None:
     reloaded = Ledger(case.scope, ledger.entries)
     assert tally_as_dict(reloaded.tally(days[-1])) == tally_as_dict(ledger.tally(days[-1]))
     assert len(ledger.entries) == len(case.entries) - 4  # the four refused rows
+
+
+def test_the_tally_without_people_has_unit_codes_and_counts_only() -> None:
+    case = read_case(yaml.safe_load(FIXTURE.read_text(encoding="utf-8")))
+    ledger = Ledger(case.scope)
+    ledger.admit_all(case.entries)
+    text = json.dumps(tally_as_dict(ledger.tally(date(2027, 4, 1)), people=False))
+    assert "VHE111" in text and "X111" in text
+    for personal in ("R103", "R110N", "J. de Vries", "Temporary contract", "parties"):
+        assert personal not in text

@@ -410,28 +410,27 @@ def ballot_as_dict(ballot: BallotTally, profile: ConsentProfile) -> dict[str, ob
     }
 
 
-def unit_as_dict(unit: UnitTally, *, parties: bool = True) -> dict[str, object]:
-    """One unit's line; ``parties=False`` leaves out party ids (unit codes and counts only)."""
+def unit_as_dict(unit: UnitTally, *, people: bool = True) -> dict[str, object]:
+    """One unit's line. ``people=False`` keeps unit codes, statuses and dates only: no party
+    ids, no exclusion reason or who decided (for logs and flow artifacts)."""
     exclusion = unit.exclusion
     status = unit.status
+    excluded: dict[str, object] | None = None
+    if exclusion is not None:
+        excluded = {"id": exclusion.id, "since": exclusion.day.isoformat()}
+        if people:
+            excluded |= {"reason": exclusion.reason, "decided_by": exclusion.decided_by}
     line: dict[str, object] = {
         "unit": unit.unit_code,
         "tenure": unit.tenure.value,
         "status": status.value if status else "mixed",
         "statuses": {ballot: s.value for ballot, s in unit.statuses.items()},
         "lease": unit.lease_id,
-        "excluded": None
-        if exclusion is None
-        else {
-            "id": exclusion.id,
-            "since": exclusion.day.isoformat(),
-            "reason": exclusion.reason,
-            "decided_by": exclusion.decided_by,
-        },
+        "excluded": excluded,
         "notice_date": _iso(unit.notice_date),
         "last_day": _iso(unit.last_day),
     }
-    if parties:
+    if people:
         line["parties"] = [
             {
                 "party": p.party_id,
@@ -443,8 +442,9 @@ def unit_as_dict(unit: UnitTally, *, parties: bool = True) -> dict[str, object]:
     return line
 
 
-def tally_as_dict(tally: ProjectTally, *, parties: bool = True) -> dict[str, object]:
-    """The tally as plain JSON types: dates ISO, fractions "n/d", percentages as text."""
+def tally_as_dict(tally: ProjectTally, *, people: bool = True) -> dict[str, object]:
+    """The tally as plain JSON types: dates ISO, fractions "n/d", percentages as text.
+    ``people=False``: counts, unit codes and dates only (see ``unit_as_dict``)."""
     return {
         "project": tally.project_code,
         "as_of": tally.as_of.isoformat(),
@@ -456,5 +456,5 @@ def tally_as_dict(tally: ProjectTally, *, parties: bool = True) -> dict[str, obj
             "vacant": tally.vacant,
         },
         "ballots": [ballot_as_dict(b, tally.profile) for b in tally.ballots],
-        "units": [unit_as_dict(u, parties=parties) for u in tally.units],
+        "units": [unit_as_dict(u, people=people) for u in tally.units],
     }
