@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from operator import add
 
 from keukentafel.domain.consent.entries import (
@@ -105,13 +106,23 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class UnitTimeline:
+    """A unit's snapshots by day. Before the first one the unit is as ``start`` says: vacant,
+    or an owner's unit (one shared snapshot, so most units keep only their real changes)."""
+
     unit: ConsentUnit
+    start: Snapshot
     days: tuple[int, ...]
     snapshots: tuple[Snapshot, ...]
     ignored: tuple[tuple[int, Refusal], ...] = ()  # this unit's entries that do not count
 
     def on(self, day: int) -> Snapshot:
-        return self.snapshots[bisect_right(self.days, day) - 1]
+        index = bisect_right(self.days, day) - 1
+        return self.snapshots[index] if index >= 0 else self.start
+
+
+@cache
+def _start(width: int, status: int) -> Snapshot:
+    return Snapshot(DAY_ONE, None, (status,) * width, (), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,13 +316,14 @@ class _UnitReplay:
         self.exclusions: dict[str, Exclusion] = {}  # in force, by id
         self.ignored: list[tuple[int, Refusal]] = []
         self.snapshots: list[Snapshot] = []
+        self.start = _start(self.width, VACANT)
 
     def run(self, entries: list[TimedEntry]) -> UnitTimeline:
         if self.unit.owners_track:
             for entry in entries:
                 self._ignore(entry, Refused(RefusalCode.OWNERS_TRACK, self._owner_reason()))
-            owner = Snapshot(DAY_ONE, None, (OWNER,) * self.width, (), None)
-            return UnitTimeline(self.unit, (DAY_ONE,), (owner,), tuple(self.ignored))
+            owner = _start(self.width, OWNER)
+            return UnitTimeline(self.unit, owner, (), (), tuple(self.ignored))
         # Sorting is stable: entries of one moment stay in ledger order.
         entries.sort(key=_moment)
         change_days = {e.ordinal for e in entries}
@@ -325,7 +337,7 @@ class _UnitReplay:
                 position += 1
             self._snapshot(day)
         days = tuple([s.day for s in self.snapshots])
-        return UnitTimeline(self.unit, days, tuple(self.snapshots), tuple(self.ignored))
+        return UnitTimeline(self.unit, self.start, days, tuple(self.snapshots), tuple(self.ignored))
 
     def _owner_reason(self) -> str:
         return f"unit {self.unit.code} is {self.unit.tenure.value}: the owners' track never counts"
@@ -423,15 +435,14 @@ class _UnitReplay:
             statuses = _ONE_BALLOT[_household(parties, 0)]
         else:
             statuses = tuple([_household(parties, b) for b in range(self.width)])
-        if self.snapshots:
-            last = self.snapshots[-1]
-            if (
-                last.tenancy is tenancy
-                and last.statuses == statuses
-                and last.parties == parties
-                and last.exclusion is exclusion
-            ):
-                return
+        last = self.snapshots[-1] if self.snapshots else self.start
+        if (
+            last.tenancy is tenancy
+            and last.statuses == statuses
+            and last.parties == parties
+            and last.exclusion is exclusion
+        ):
+            return
         self.snapshots.append(Snapshot(day, tenancy, statuses, parties, exclusion))
 
 
@@ -599,8 +610,11 @@ def histories(
     """Count every unit's status changes per day and walk the runs of each ballot."""
     width = len(profile.ballots)
     deltas: dict[int, list[int]] = {}
+    first = deltas[DAY_ONE] = [0] * (N_STATUS * width)
     for timeline in timelines:
-        previous: tuple[int, ...] | None = None
+        previous = timeline.start.statuses  # every unit counts from the first day
+        for ballot in range(width):
+            first[ballot * N_STATUS + previous[ballot]] += 1
         for snapshot in timeline.snapshots:
             current = snapshot.statuses
             if current == previous:
@@ -610,13 +624,11 @@ def histories(
                 row = deltas[snapshot.day] = [0] * (N_STATUS * width)
             if width == 1:  # the common case, without the loop over ballots
                 row[current[0]] += 1
-                if previous is not None:
-                    row[previous[0]] -= 1
+                row[previous[0]] -= 1
             else:
                 for ballot in range(width):
                     row[ballot * N_STATUS + current[ballot]] += 1
-                    if previous is not None:
-                        row[ballot * N_STATUS + previous[ballot]] -= 1
+                    row[ballot * N_STATUS + previous[ballot]] -= 1
             previous = current
     days = sorted(deltas)
     totals = [0] * (N_STATUS * width)
