@@ -153,24 +153,30 @@ class _Gen:
                 )
 
     def _answers(self, tenancy: Tenancy) -> None:
+        """A few entries per tenancy: often a phone call first and the signed form later,
+        co-tenants on their own forms, per package where the project votes per package."""
         rng = self.rng
         if rng.random() < 0.12:
             return  # no answer
         lo = max(0, (tenancy.start - CAMPAIGN_START).days) if tenancy.start else 0
         hi = (tenancy.end - CAMPAIGN_START).days if tenancy.end else 90
-        if hi <= lo:
+        if hi - lo < 2:
             return
-        day = self._day(lo, hi)
-        package = rng.choice(self.packages)
+        day = self._day(lo, hi - 1)
         choice = Choice.AGREE if rng.random() < 0.8 else Choice.DECLINE
-        per_party = len(tenancy.parties) > 1 and rng.random() < 0.5
+        per_party = len(tenancy.parties) > 1 and rng.random() < 0.7
         groups = [(p.party_id,) for p in tenancy.parties] if per_party else [()]
-        for parties in groups:
-            self.entries.append(self._answer(tenancy, parties, choice, package, day))
-        if rng.random() < 0.05:  # a second answer the same day, later in the day
-            self.entries.append(self._answer(tenancy, (), Choice.AGREE, package, day))
-        if choice is Choice.AGREE and rng.random() < 0.03 and day.toordinal() < hi:
-            self._withdraw(tenancy, day + timedelta(days=1), package)
+        packages = self.packages[:-1] if len(self.packages) > 1 and rng.random() < 0.6 else [None]
+        for package in packages:
+            if rng.random() < 0.4:  # said so on the phone first, the form comes days later
+                self.entries.append(self._answer(tenancy, (), choice, package, day))
+                day = min(day + timedelta(days=rng.randrange(1, 10)), self._last(hi))
+            for parties in groups:
+                self.entries.append(self._answer(tenancy, parties, choice, package, day))
+            if rng.random() < 0.05:  # a second answer the same day, later in the day
+                self.entries.append(self._answer(tenancy, (), Choice.AGREE, package, day))
+        if choice is Choice.AGREE and rng.random() < 0.03 and day < self._last(hi):
+            self._withdraw(tenancy, day + timedelta(days=1), None)
         if rng.random() < 0.01:
             last = self.entries[-1]
             self.entries.append(
@@ -182,6 +188,9 @@ class _Gen:
                     reason="misread form",
                 )
             )
+
+    def _last(self, hi: int) -> date:
+        return CAMPAIGN_START + timedelta(days=hi - 1)
 
     def _answer(
         self,
