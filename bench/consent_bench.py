@@ -348,11 +348,15 @@ def main() -> None:
     presumed = sum(tally_of(s, TODAY).ballots[0].presumption_applies for s in states)
     print(f"  projects where the presumption applies on {TODAY}: {presumed} of {len(states)}")
 
-    batches = new_answers(projects, 2_000)
-    admitted = 0
+    admit_and_tally(projects, args.repeat)
 
-    def admit_and_tally() -> None:
-        nonlocal admitted
+
+def admit_and_tally(projects: list[Project], repeat: int) -> None:
+    """Admit a batch of new answers per project into loaded ledgers, then tally all again."""
+    batches = new_answers(projects, 2_000)
+    timings: list[tuple[float, float]] = []
+    admitted = 0
+    for _ in range(max(1, repeat // 2)):
         ledgers = [(Ledger(p.scope, p.entries), rows) for p, rows in batches]
         for ledger, _ in ledgers:
             ledger.state()  # loaded and folded before the timing starts
@@ -361,10 +365,6 @@ def main() -> None:
         for ledger, _ in ledgers:
             ledger.tally(TODAY)
         timings.append((time.process_time() - started[0], time.perf_counter() - started[1]))
-
-    timings: list[tuple[float, float]] = []
-    for _ in range(max(1, args.repeat // 2)):
-        admit_and_tally()
     cpu, wall = min(timings)
     print(
         f"admit {sum(len(r) for _, r in batches):,} new answers into the live ledgers "

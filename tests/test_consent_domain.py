@@ -1245,3 +1245,11 @@ def test_the_tally_without_people_has_unit_codes_and_counts_only() -> None:
     assert "VHE111" in text and "X111" in text
     for personal in ("R103", "R110N", "J. de Vries", "Temporary contract", "parties"):
         assert personal not in text
+
+
+def test_a_case_that_is_not_a_mapping_is_an_error() -> None:
+    with pytest.raises(CaseError, match="case: must be a mapping"):
+        evaluate([], date(2027, 3, 1))  # type: ignore[arg-type]
+    case = build(2, answers=[agree("U01", evidence={"file": "a.pdf", "sha256": "zz"})])
+    with pytest.raises(CaseError, match=r"answers\[0\]\.evidence: sha256: must be 64"):
+        evaluate(case, date(2027, 3, 1))

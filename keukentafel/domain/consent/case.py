@@ -197,6 +197,8 @@ def read_case(case: Mapping[str, object], *, now: datetime | None = None) -> Cas
     order exclusions, exclusion_reversals, notices, answers, corrections.
     """
     reader = _Reader()
+    if not isinstance(case, Mapping):
+        raise CaseError(["case: must be a mapping with the sections " + ", ".join(SECTIONS)])
     reader.mapping(case, "case", SECTIONS)
     scope = _scope(reader, case)
     if reader.problems or scope is None:

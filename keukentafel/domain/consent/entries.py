@@ -69,9 +69,9 @@ class Evidence:
 
     def __post_init__(self) -> None:
         if not self.file_name.strip():
-            raise ValueError("evidence.file_name: must not be empty")
+            raise ValueError("file: must not be empty")
         if not _SHA256.fullmatch(self.sha256):
-            raise ValueError("evidence.sha256: must be 64 lower-case hexadecimal characters")
+            raise ValueError("sha256: must be 64 lower-case hexadecimal characters")
 
 
 def _aware(name: str, value: datetime) -> None:

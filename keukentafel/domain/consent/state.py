@@ -318,14 +318,14 @@ class _UnitReplay:
         self.snapshots: list[Snapshot] = []
         self.start = _start(self.width, VACANT)
 
-    def run(self, entries: list[TimedEntry]) -> UnitTimeline:
+    def run(self, entries: Sequence[TimedEntry]) -> UnitTimeline:
         if self.unit.owners_track:
             for entry in entries:
                 self._ignore(entry, Refused(RefusalCode.OWNERS_TRACK, self._owner_reason()))
             owner = _start(self.width, OWNER)
             return UnitTimeline(self.unit, owner, (), (), tuple(self.ignored))
         # Sorting is stable: entries of one moment stay in ledger order.
-        entries.sort(key=_moment)
+        entries = sorted(entries, key=_moment)
         change_days = {e.ordinal for e in entries}
         for tenancy in self.tenancies:
             change_days |= tenancy.change_days
@@ -458,7 +458,7 @@ def replay_unit(
     scope: ProjectScope,
     unit: ConsentUnit,
     notices: dict[str, tuple[int, ...]],
-    entries: list[TimedEntry],
+    entries: Sequence[TimedEntry],
 ) -> UnitTimeline:
     """Replay one unit's live entries (ledger order) into its timeline, with what did not count."""
     return _UnitReplay(scope, unit, notices).run(entries)
@@ -519,7 +519,7 @@ def refold_units(
     notice to them did); every other unit's timeline is kept, the histories are recounted."""
     scope = state.scope
     timelines = [
-        replay_unit(scope, t.unit, notices, list(entries_by_unit[t.unit.code]))
+        replay_unit(scope, t.unit, notices, entries_by_unit[t.unit.code])
         if t.unit.code in entries_by_unit
         else t
         for t in state.units
