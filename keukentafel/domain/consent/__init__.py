@@ -49,10 +49,8 @@ from keukentafel.domain.consent.profile import (
 )
 from keukentafel.domain.consent.rules import (
     COMPUTED_DETAILS,
-    CONSENT_KINDS,
     MIN_HOMES_FOR_PRESUMPTION,
     OBJECTION_PERIOD,
-    TARGETED_KINDS,
     MailingNotAllowed,
     check_mailing,
     objection_deadline,
@@ -82,11 +80,9 @@ from keukentafel.domain.consent.tally import (
 
 __all__ = [
     "COMPUTED_DETAILS",
-    "CONSENT_KINDS",
     "MIN_HOMES_FOR_PRESUMPTION",
     "OBJECTION_DAYS",
     "OBJECTION_PERIOD",
-    "TARGETED_KINDS",
     "WHOLE",
     "AdmitReport",
     "Answer",
