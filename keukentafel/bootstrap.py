@@ -233,14 +233,12 @@ class App:
 
     def link_secret(self, letters: LettersConfig) -> bytes:
         """The secret that signs personal links, from the variable ``letters.link_secret_env``."""
-        name = letters.link_secret_env
-        value = self.settings.environ.get(name, "")
-        if len(value.encode()) < 16:
-            raise ConfigError(
-                f"letters.link_secret_env: environment variable {name} is unset or shorter "
-                "than 16 bytes"
-            )
-        return value.encode()
+        from keukentafel.letters.links import LinkSecretMissing, read_link_secret
+
+        try:
+            return read_link_secret(self.settings.environ, letters.link_secret_env)
+        except LinkSecretMissing as exc:
+            raise ConfigError(f"letters.link_secret_env: {exc}") from None
 
     # -- factories: the real adapters for one corporation
 
@@ -408,7 +406,10 @@ class App:
             (p for p in corp.domain_projects() if household.unit.complex_code in p.complex_codes),
             None,
         )
-        return preview(kind, household, letters, out_dir, project=project, on=on)
+        from keukentafel.letters.compose import link_secret_or_throwaway
+
+        secret = link_secret_or_throwaway(letters, self.settings.environ)
+        return preview(kind, household, letters, out_dir, project=project, on=on, secret=secret)
 
 
 def build(

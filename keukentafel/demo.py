@@ -7,8 +7,8 @@ Its settings come from the command line; the fake servers' secrets go into the s
 snapshot of the environment, never into the process environment. Nothing here is used in
 production. It prints through keukentafel/cli/present.py.
 
-``config/demo.yaml`` and the mailing content are read from the source tree (the demo runs from a
-checkout or an editable install, like the fake servers it starts).
+``config/demo.yaml`` and the mailing content come from the sample configuration shipped with the
+package (``sample_config``), so the demo runs from a plain ``pip install`` as from a checkout.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -34,9 +35,16 @@ if TYPE_CHECKING:
     from keukentafel.bootstrap import App
     from keukentafel.domain.model import Household, Resident
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_CONFIG = ROOT / "config" / "demo.yaml"
-DEMO_CONTENT = ROOT / "config" / "mailings" / "havenkwartier-info_evening.yaml"
+
+def sample_config() -> Path:
+    """The sample configuration folder: ``config/`` of the repository, shipped as package data
+    (``keukentafel/sample_config``, mapped by setup.py); in a checkout, the folder itself."""
+    packaged = Path(str(resources.files("keukentafel") / "sample_config"))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[1] / "config"
+
+
 API_KEY_ENV = "KEUKENTAFEL_DEMO_VERA_API_KEY"
 M365_SECRET_ENV = "KEUKENTAFEL_DEMO_M365_SECRET"  # noqa: S105 - the name of a variable
 LINK_SECRET_ENV = "KEUKENTAFEL_LINK_SECRET"  # noqa: S105 - the name of a variable
@@ -57,7 +65,7 @@ def demo_settings(settings: Settings, out_dir: Path, secrets_by_name: dict[str, 
 
 
 def _effective_config(out_dir: Path, vera_url: str, tenant: FakeMicrosoft365) -> Path:
-    data = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+    data = yaml.safe_load((sample_config() / "demo.yaml").read_text(encoding="utf-8"))
     data["source"]["vera"]["base_url"] = vera_url
     data["m365"].update(
         authority_host=tenant.authority_host,
@@ -140,7 +148,14 @@ def _steps(
     console.print(
         Rule("6. A mailing: invitation to an information evening (letters, e-mail, agenda)")
     )
-    print_mailing(mailing_flow(code, "HAVEN-SLOOP", "info_evening", content_path=str(DEMO_CONTENT)))
+    print_mailing(
+        mailing_flow(
+            code,
+            "HAVEN-SLOOP",
+            "info_evening",
+            content_path=str(sample_config() / "mailings" / "havenkwartier-info_evening.yaml"),
+        )
+    )
     mailbox = app.m365(config).mailbox
     assert mailbox is not None
     sent = tenant.state.messages(mailbox, "SentItems")
@@ -157,7 +172,7 @@ def _fake_tenant(client_secret: str) -> Iterator[FakeMicrosoft365]:
     """A fake Entra ID + Graph on 127.0.0.1 (https, test CA) for the demo file's tenant."""
     from connectors.fakes.m365 import FakeMicrosoft365
 
-    m365 = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))["m365"]
+    m365 = yaml.safe_load((sample_config() / "demo.yaml").read_text(encoding="utf-8"))["m365"]
     fake = FakeMicrosoft365(
         tenant_id=m365["tenant_id"], client_id=m365["client_id"], client_secret=client_secret
     )
@@ -206,6 +221,7 @@ def _seed_team_list(tenant: FakeMicrosoft365, app: App, code: str) -> None:
         tenant.state.add_list_item(site, lst, row)
 
 
+# Kept whole: the demo's script of one week in the ERP, told step by step for the reader.
 def _week_of_changes(
     units: list[dict[str, Any]],
     relations: list[dict[str, Any]],

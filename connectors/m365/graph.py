@@ -63,6 +63,8 @@ class GraphError(Exception):
         rid = f", request-id {request_id}" if request_id else ""
         super().__init__(f"Graph error {status} {code}: {message}{rid}")
 
+    # Kept whole: one reading of Graph's error shape; each branch is a tolerated variant of it
+    # (innerError vs innererror, request-id vs requestId, in the body or the headers).
     @classmethod
     def from_parts(
         cls,

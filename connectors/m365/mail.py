@@ -120,6 +120,8 @@ def _recipients(message: EmailMessage, header: str) -> list[dict[str, Any]]:
     return out
 
 
+# Kept whole: a field-by-field translation of one MIME message into Graph's message JSON; the
+# branches are the optional parts (Cc, Bcc, Reply-To, attachments), read top to bottom.
 def to_graph_message(message: EmailMessage, our_message_id: str) -> GraphMessage:
     """Graph's message JSON for an ``EmailMessage``: HTML body when there is one, else the plain
     text; To/Cc/Bcc/Reply-To; attachments (incl. ``.ics``) as file attachments; our header and

@@ -125,31 +125,16 @@ def plan_mailing(
     ``units``, when given, limits the mailing to those unit codes (a targeted kind needs them).
     Raises MailingNotAllowed when the mailing would state the law wrongly, names a unit outside
     the project's register, or reaches nobody."""
-    policy = POLICIES[kind]
     rented = [h for h in households if not h.is_vacant and not h.is_owner_occupied]
     given = dict(details)
-    recipients_named = list(units) if units is not None else None
-    check_mailing(
-        kind, project, homes_in_scope=len(rented), recipients=recipients_named, details=given
-    )
+    named = list(units) if units is not None else None
+    check_mailing(kind, project, homes_in_scope=len(rented), recipients=named, details=given)
     skipped = [Skip(h.unit.code, SkipReason.VACANT) for h in households if h.is_vacant]
     occupied = [h for h in households if not h.is_vacant]
     if units is not None:
-        wanted = set(units)
-        unknown = sorted(wanted - {h.unit.code for h in households})
-        if unknown:
-            raise MailingNotAllowed(
-                f"{kind}: unit(s) not in the project's register: {', '.join(unknown[:10])}"
-            )
-        skipped += [
-            Skip(h.unit.code, SkipReason.NOT_NAMED) for h in occupied if h.unit.code not in wanted
-        ]
-        occupied = [h for h in occupied if h.unit.code in wanted]
-    if not policy.owner_occupiers:
-        skipped += [
-            Skip(h.unit.code, SkipReason.OWNER_OCCUPIER) for h in occupied if h.is_owner_occupied
-        ]
-        occupied = [h for h in occupied if not h.is_owner_occupied]
+        occupied = _only_named(kind, households, occupied, set(units), skipped)
+    if not POLICIES[kind].owner_occupiers:
+        occupied = _without_owner_occupiers(occupied, skipped)
     if not occupied:
         raise MailingNotAllowed(f"{kind}: no household to write to")
     return MailingPlan(
@@ -160,6 +145,34 @@ def plan_mailing(
         skipped=tuple(skipped),
         details={**given, **computed_details(kind, len(rented), on)},
     )
+
+
+def _without_owner_occupiers(occupied: list[Household], skipped: list[Skip]) -> list[Household]:
+    """Tenants only: owner-occupiers are skipped (added to ``skipped``) for kinds of the 70% track."""
+    skipped += [
+        Skip(h.unit.code, SkipReason.OWNER_OCCUPIER) for h in occupied if h.is_owner_occupied
+    ]
+    return [h for h in occupied if not h.is_owner_occupied]
+
+
+def _only_named(
+    kind: MessageKind,
+    households: Sequence[Household],
+    occupied: list[Household],
+    wanted: set[str],
+    skipped: list[Skip],
+) -> list[Household]:
+    """The occupied households among the ``wanted`` unit codes; the others are skipped (added to
+    ``skipped``). A unit code outside the project's register refuses the whole mailing."""
+    unknown = sorted(wanted - {h.unit.code for h in households})
+    if unknown:
+        raise MailingNotAllowed(
+            f"{kind}: unit(s) not in the project's register: {', '.join(unknown[:10])}"
+        )
+    skipped += [
+        Skip(h.unit.code, SkipReason.NOT_NAMED) for h in occupied if h.unit.code not in wanted
+    ]
+    return [h for h in occupied if h.unit.code in wanted]
 
 
 def mailing_key(project: Project, kind: str, mailing_id: str) -> str:

@@ -62,13 +62,13 @@ def throwaway_link_secret() -> bytes:
     return secrets.token_bytes(32)
 
 
-def link_secret_or_throwaway(config: LettersConfig) -> bytes:
+def link_secret_or_throwaway(config: LettersConfig, env: Mapping[str, str]) -> bytes:
     """The configured link secret; for a preview without one, a new throw-away secret.
 
     Call it once per preview or sample mailing and pass the result on: every link in that output
     then carries the same secret, and the warning is logged once."""
     try:
-        return read_link_secret(config.link_secret_env)
+        return read_link_secret(env, config.link_secret_env)
     except LinkSecretMissing:
         log.warning(
             "%s is not set: personal links in this output use a throw-away secret "

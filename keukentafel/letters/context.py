@@ -245,6 +245,8 @@ def reference(kind: str, project: Project, household: Household) -> str:
     return f"{project.code}/{kind}/{household.unit.code}"
 
 
+# Kept whole: a flat dict literal that *is* the template contract (templates/README.md);
+# one place to read every key a template may print.
 def build_context(
     kind: str,
     household: Household,

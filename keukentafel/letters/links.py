@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,9 +52,11 @@ class LinkClaims:
     expires_at: datetime  # aware, UTC
 
 
-def read_link_secret(env_name: str) -> bytes:
-    """The signing secret from the named environment variable (at least 16 bytes)."""
-    value = os.environ.get(env_name, "")
+def read_link_secret(env: Mapping[str, str], env_name: str) -> bytes:
+    """The signing secret from the named variable of ``env`` (at least 16 bytes).
+
+    ``env`` is the settings' snapshot of the environment (keukentafel/settings.py)."""
+    value = env.get(env_name, "")
     if len(value.encode()) < 16:
         raise LinkSecretMissing(
             f"environment variable {env_name} is unset or shorter than 16 bytes"

@@ -16,7 +16,7 @@ from pathlib import Path
 from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.messages import Event
 from keukentafel.domain.model import Household, Project
-from keukentafel.letters.compose import compose, link_secret_or_throwaway, safe_filename
+from keukentafel.letters.compose import compose, safe_filename, throwaway_link_secret
 from keukentafel.letters.context import EMAIL_LAYOUT, LETTER_LAYOUT
 from keukentafel.letters.output import MailingSummary, write_mailing
 from keukentafel.letters.render import Rendered, get_environment
@@ -53,7 +53,7 @@ def render_kind_for(
         project=project,
         on=on,
         env=env,
-        secret=secret if secret is not None else link_secret_or_throwaway(config),
+        secret=secret if secret is not None else throwaway_link_secret(),
         event=sample_event(kind, on, unit_code=household.unit.code),
         details=sample_details(kind, on),
         now=now,
@@ -86,7 +86,7 @@ def write_sample_mailing(
         Path(out_dir),
         on=on,
         project=project or sample_project(),
-        secret=secret if secret is not None else link_secret_or_throwaway(config),
+        secret=secret if secret is not None else throwaway_link_secret(),
         events=events,
         details=sample_details(kind, on),
         templates_dir=templates_dir,
@@ -103,8 +103,11 @@ def preview(
     project: Project | None = None,
     on: date | None = None,
     templates_dir: str | Path | None = None,
+    secret: bytes | None = None,
 ) -> tuple[Path, Path]:
-    """Render one letter as PDF and HTML for review (sample event and details for the kind)."""
+    """Render one letter as PDF and HTML for review (sample event and details for the kind).
+
+    Without a ``secret`` its personal link is signed with a throw-away one (it will not verify)."""
     from keukentafel.letters.pdf import render_pdf
 
     on = on or date.today()
@@ -117,7 +120,7 @@ def preview(
         project=project,
         on=on,
         env=env,
-        secret=link_secret_or_throwaway(config),
+        secret=secret if secret is not None else throwaway_link_secret(),
         event=sample_event(kind, on, unit_code=household.unit.code),
         details=sample_details(kind, on),
     )

@@ -93,6 +93,7 @@ def _person(
     return Resident(relation_id=relation_id, name=name, contacts=contacts, language=language)
 
 
+# Kept whole: sample data, one household per line of a table, not logic.
 def sample_households() -> list[Household]:
     """Generated households covering every salutation branch and hostile names.
 
@@ -202,6 +203,7 @@ def sample_event(kind: str, on: date, *, unit_code: str = "") -> Event | None:
     )
 
 
+# Kept whole: the sample details of every message kind, one branch per kind: a data table.
 def sample_details(kind: str, on: date) -> dict[str, Any]:
     """Kind-specific details as documented in templates/README.md.
 

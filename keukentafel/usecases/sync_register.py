@@ -121,23 +121,7 @@ def sync_register(
         runs.close_interrupted(RunKind.REGISTER_SYNC, clock())
         run_id = runs.start(RunKind.REGISTER_SYNC, source.name, clock())
         memo = PageMemo(SourcePageRepository(session, corporation_code, source.name).load())
-
-    # The stored hashes are read while the source is paged (a sync is the only writer of its
-    # corporation's register: the deployment runs one at a time, see the architecture notes).
-    with ThreadPoolExecutor(1, thread_name_prefix="stored-hashes") as pool:
-        stored_future = pool.submit(_stored_hashes, sessions, corporation_code)
-        try:
-            with _gc_paused():
-                snapshot = source.read(progress, memo)
-        except Exception as exc:
-            message = f"source {source.name} could not deliver a complete snapshot: {exc}"
-            _finish(sessions, corporation_code, run_id, RunOutcome.FAILED, clock(), message=message)
-            raise SyncFailed(message) from exc
-        try:
-            stored: dict[EntityKind, dict[str, str]] | None = stored_future.result()
-        except Exception:  # read them again in the transaction below
-            stored = None
-
+    snapshot, stored = _read(sessions, corporation_code, run_id, source, memo, clock, progress)
     with _gc_paused():
         valid = validate(snapshot)
     try:
@@ -158,17 +142,40 @@ def sync_register(
         )
         raise SyncRefused(str(exc)) from exc
     except Exception as exc:
-        _finish(
-            sessions,
-            corporation_code,
-            run_id,
-            RunOutcome.FAILED,
-            clock(),
-            message=f"{type(exc).__name__}: {exc}",
-        )
+        message = f"{type(exc).__name__}: {exc}"
+        _finish(sessions, corporation_code, run_id, RunOutcome.FAILED, clock(), message=message)
         raise
     result.out_of_scope = valid.out_of_scope
     return result
+
+
+def _read(
+    sessions: sessionmaker[Session],
+    corporation_code: str,
+    run_id: int,
+    source: RegisterSource,
+    memo: PageMemo,
+    clock: Callable[[], datetime],
+    progress: ProgressFn | None,
+) -> tuple[Snapshot, dict[EntityKind, dict[str, str]] | None]:
+    """The source's snapshot, and the stored hashes read meanwhile (None if that failed).
+
+    The stored hashes are read while the source is paged (a sync is the only writer of its
+    corporation's register: the deployment runs one at a time, see the architecture notes). A
+    source that cannot deliver records the run as failed and raises SyncFailed."""
+    with ThreadPoolExecutor(1, thread_name_prefix="stored-hashes") as pool:
+        stored_future = pool.submit(_stored_hashes, sessions, corporation_code)
+        try:
+            with _gc_paused():
+                snapshot = source.read(progress, memo)
+        except Exception as exc:
+            message = f"source {source.name} could not deliver a complete snapshot: {exc}"
+            _finish(sessions, corporation_code, run_id, RunOutcome.FAILED, clock(), message=message)
+            raise SyncFailed(message) from exc
+        try:
+            return snapshot, stored_future.result()
+        except Exception:  # read them again in the transaction that applies the snapshot
+            return snapshot, None
 
 
 def _apply(
@@ -180,57 +187,59 @@ def _apply(
     now: datetime,
     stored: dict[EntityKind, dict[str, str]] | None = None,
 ) -> SyncResult:
+    """Diff the valid snapshot against the store, guard the shrink, write and record the run."""
     register = RegisterRepository(session, corporation)
-    runs = SyncRunRepository(session, corporation)
     if stored is None:
         stored = {kind: register.stored_hashes(kind) for kind in EntityKind}
-
-    stored_units = stored[EntityKind.UNIT]
-    units = diff_hashes(
-        stored_units,
-        valid.units,
-        valid.held.get(EntityKind.UNIT, set()),
-        valid.hashes.get(EntityKind.UNIT),
+    values = {
+        EntityKind.UNIT: valid.units,
+        EntityKind.RESIDENT: valid.residents,
+        EntityKind.LEASE: valid.leases,
+    }
+    diffs = {
+        kind: diff_hashes(
+            stored[kind], values[kind], valid.held.get(kind, set()), valid.hashes.get(kind)
+        )
+        for kind in EntityKind
+    }
+    units, residents, leases = (
+        diffs[EntityKind.UNIT],
+        diffs[EntityKind.RESIDENT],
+        diffs[EntityKind.LEASE],
     )
-    residents = diff_hashes(
-        stored[EntityKind.RESIDENT],
-        valid.residents,
-        valid.held.get(EntityKind.RESIDENT, set()),
-        valid.hashes.get(EntityKind.RESIDENT),
-    )
-    leases = diff_hashes(
-        stored[EntityKind.LEASE],
-        valid.leases,
-        valid.held.get(EntityKind.LEASE, set()),
-        valid.hashes.get(EntityKind.LEASE),
-    )
-
     old_units = register.units(units.changed | units.removed)
     old_residents = register.residents(residents.changed | residents.removed)
     old_leases = register.leases(leases.changed | leases.removed)
     protect_held_units(valid.held.get(EntityKind.UNIT, set()), leases, old_leases, residents)
-
     check_shrink(
-        stored_units=len(stored_units),
+        stored_units=len(stored[EntityKind.UNIT]),
         removed_units=len(units.removed),
         stored_current_leases=register.count_current_leases(),
         lost_leases=lost_current_leases(leases, old_leases),
         max_share=max_shrink,
     )
-
     events = [
         *unit_events(units, old_units),
         *resident_events(residents, old_residents),
-        *lease_events(leases, old_leases, initial_load=not stored_units),
+        *lease_events(leases, old_leases, initial_load=not stored[EntityKind.UNIT]),
     ]
     written = 0
-    for kind, diff in (
-        (EntityKind.UNIT, units),
-        (EntityKind.RESIDENT, residents),
-        (EntityKind.LEASE, leases),
-    ):
+    for kind, diff in diffs.items():
         written += register.upsert(kind, diff.upserts, diff.hashes, now)
         written += register.mark_removed(kind, diff.removed, now)
+    return _record_success(session, corporation, run_id, valid, events, written, now)
+
+
+def _record_success(
+    session: Session,
+    corporation: str,
+    run_id: int,
+    valid: ValidSnapshot,
+    events: list[ChangeEvent],
+    written: int,
+    now: datetime,
+) -> SyncResult:
+    runs = SyncRunRepository(session, corporation)
     runs.add_events(run_id, events, now)
     runs.add_rejected(run_id, valid.rejected)
     counts = count_by_kind(events)

@@ -16,6 +16,7 @@ from keukentafel.cli.app import app
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     env = {**os.environ, "COLUMNS": "160"}

@@ -22,6 +22,8 @@ from connectors.fakes.vera_server import FakeVeraServer, Fault
 from keukentafel.bootstrap import App, CorporationRegistry, build, installed
 from keukentafel.settings import Settings
 
+pytestmark = pytest.mark.slow  # a Prefect test harness
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -15,11 +15,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from connectors.fakes.m365 import FakeMicrosoft365
 from keukentafel.bootstrap import open_store
 from keukentafel.usecases.outbox import enqueue, outbox_counts
 from tests.builders import messages
 from tests.m365_fixtures import MAILBOX, make_m365_config
+
+pytestmark = pytest.mark.slow  # dispatcher processes killed with SIGKILL
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -233,6 +233,8 @@ class UnitResult:
         snapshot.leases.extend(self.leases)
 
 
+# Kept whole: two passes (group rows by unit code, then map each unit) that share the scope
+# filter and the kept-aside rules; split, each half would need the other's state.
 def snapshot_from_rows(
     rows: Iterable[Mapping[str, str]],
     complexes: list[str] | None,

@@ -415,6 +415,8 @@ class _UnitReplay:
                 f"on {entry.day}",
             )
 
+    # Kept whole: the innermost step of every replay (bench/consent_bench.py); one function
+    # keeps the hot path free of calls, and its branches are one status decision.
     def _snapshot(self, day: int) -> None:
         tenancy: Tenancy | None = None
         for candidate in self.tenancies:  # by start: the latest started that runs wins
