@@ -156,3 +156,16 @@ class ResidentAccessRepository:
                 if lease.is_current(on):
                     found[row.unit_code].append(lease.lease_id)
         return {code: tenancy_key(ids) for code, ids in found.items()}
+
+    def opened_units(self, corporation_code: str, project_code: str) -> set[str]:
+        """The project's units whose link or code was ever used."""
+        rows = self.session.scalars(
+            select(ResidentAccessRow.unit_code)
+            .where(
+                ResidentAccessRow.corporation_code == corporation_code,
+                ResidentAccessRow.project_code == project_code,
+                ResidentAccessRow.first_used_at.is_not(None),
+            )
+            .distinct()
+        )
+        return set(rows)
