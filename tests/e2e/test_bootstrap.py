@@ -22,8 +22,8 @@ from keukentafel.config import ConfigError
 from keukentafel.domain.mailing import plan_mailing
 from keukentafel.domain.messages import MessageKind
 from keukentafel.letters.output import LettersMailingWriter
-from keukentafel.usecases.resident_access import AccessIssuingWriter
 from keukentafel.settings import Settings
+from keukentafel.usecases.resident_access import AccessIssuingWriter
 from tests import builders
 from tests.builders import StaticSource
 
