@@ -35,10 +35,12 @@ from keukentafel.config import (
 from keukentafel.settings import Settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
     from connectors.m365.adapters import GraphConnection
+    from connectors.m365.signin import StaffSignIn
     from keukentafel.config.mailing_content import MailingContent
     from keukentafel.domain.model import Household
     from keukentafel.usecases.mailing import MailingResult, MailingWriter
@@ -176,6 +178,7 @@ class App:
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()
+        self._staff_sign_ins: dict[str, StaffSignIn] = {}
 
     # -- store
 
@@ -288,10 +291,18 @@ class App:
     def mailing_writer(self, corp: CorporationFile) -> MailingWriter:
         """Letters, e-mails and invitations under ``<output>/mailings/<project>-<kind>-<date>``."""
         from keukentafel.letters.output import LettersMailingWriter
+        from keukentafel.usecases.resident_access import AccessIssuingWriter, LinkSettings
 
         letters = self.letters(corp)
-        return LettersMailingWriter(
-            letters, self.settings.output_dir / "mailings", self.link_secret(letters)
+        secret = self.link_secret(letters)
+        writer = LettersMailingWriter(letters, self.settings.output_dir / "mailings", secret)
+        # The resident's page (issue 14): record each letter's link, code and PDF as it is written.
+        return AccessIssuingWriter(
+            writer,
+            lambda: self.sessions,
+            LinkSettings(letters.link_base_url, secret, letters.link_valid_days),
+            self.settings.output_dir,
+            clock=self.clock,
         )
 
     # -- what the entry points do
@@ -410,6 +421,25 @@ class App:
 
         secret = link_secret_or_throwaway(letters, self.settings.environ)
         return preview(kind, household, letters, out_dir, project=project, on=on, secret=secret)
+
+    # -- the web application (keukentafel/web, issue 14)
+
+    def web(self, *, session_secret: bytes | None = None) -> FastAPI:
+        """The resident's page and the staff page on this App (``keukentafel web`` serves it)."""
+        from keukentafel.web.app import create_app
+
+        return create_app(self, secret=session_secret)
+
+    def staff_sign_in(self, corp: CorporationFile) -> StaffSignIn:
+        """The corporation's staff sign-in (``web.staff``): one msal app per process."""
+        from connectors.m365.signin import StaffSignIn
+
+        if corp.web is None or corp.web.staff is None:
+            raise ConfigError(f"{self._where(corp)}: the 'web.staff' section is missing")
+        with self._lock:
+            if corp.code not in self._staff_sign_ins:
+                self._staff_sign_ins[corp.code] = StaffSignIn(corp.web.staff, self.settings.environ)
+            return self._staff_sign_ins[corp.code]
 
 
 def build(

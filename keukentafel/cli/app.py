@@ -20,6 +20,7 @@ import typer
 
 from keukentafel.bootstrap import App, CorporationRegistry, UnitNotInRegister, build, installed
 from keukentafel.cli import present
+from keukentafel.cli.web import web as web_command
 from keukentafel.config import ConfigError, CorporationFile
 from keukentafel.settings import Settings, quiet_prefect_defaults
 
@@ -126,6 +127,7 @@ letters_app = typer.Typer(help="Letters, e-mails and invitations: previews and t
 app.add_typer(letters_app, name="letters")
 mailing_app = typer.Typer(help="Mailings: print batch, e-mails through the outbox.")
 app.add_typer(mailing_app, name="mailing")
+app.command("web")(web_command)  # keukentafel/cli/web.py: the resident and staff pages
 
 
 @letters_app.command("preview")

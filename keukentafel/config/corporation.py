@@ -19,6 +19,7 @@ from keukentafel.config.letters import LettersConfig
 from keukentafel.config.m365 import M365Config
 from keukentafel.config.spreadsheet import SpreadsheetConfig
 from keukentafel.config.vera import VeraConfig
+from keukentafel.config.web import WebConfig
 from keukentafel.domain.model import Project, ProjectKind
 
 
@@ -61,6 +62,7 @@ class CorporationFile(_Model):
     sync: SyncConfig = SyncConfig()
     letters: LettersConfig | None = None  # needed for letters, previews and mailings
     m365: M365Config | None = None  # needed for team lists and e-mail through a shared mailbox
+    web: WebConfig | None = None  # the resident's page and the staff page (keukentafel web)
 
     @model_validator(mode="after")
     def _unique_projects(self) -> CorporationFile:

@@ -17,7 +17,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Environment
@@ -33,7 +33,7 @@ from keukentafel.letters.context import (
     household_key,
 )
 from keukentafel.letters.ics import Party, build_ics, event_uid
-from keukentafel.letters.links import LinkSecretMissing, qr_svg, read_link_secret, sign_link
+from keukentafel.letters.links import LinkSecretMissing, issue_link, qr_svg, read_link_secret
 from keukentafel.letters.mail import build_email, ics_attachment, pdf_attachment
 from keukentafel.letters.render import (
     Rendered,
@@ -119,15 +119,23 @@ def compose(
     response_deadline: date | None = None,
     now: datetime | None = None,
 ) -> Composed:
-    """Render one kind for one household, with a signed personal link when the kind asks one."""
+    """Render one kind for one household, with a signed personal link and its short code when
+    the kind asks a response. The link depends on the letter date ``on``, not on ``now``."""
     policy = kind_meta(kind, env)
     url: str | None = None
-    svg = ""
+    svg = code = start = ""
     if policy.asks_response:
-        expires = (now or datetime.now(UTC)) + timedelta(days=config.link_valid_days)
-        url = sign_link(
-            config.link_base_url, household_key(project, household), kind, expires, secret
+        # The same letter composed again gets the same link and code (expiry: a calendar day).
+        issued = issue_link(
+            config.link_base_url,
+            household_key(project, household),
+            kind,
+            on=on,
+            valid_days=config.link_valid_days,
+            secret=secret,
+            parties=(resident.relation_id for resident in household.residents),
         )
+        url, code, start = issued.url, issued.code, issued.start_url
         svg = str(qr_svg(url))
     ctx = build_context(
         kind,
@@ -140,6 +148,8 @@ def compose(
         response_link=url,
         response_deadline=response_deadline,
         qr_svg=svg,
+        response_code=code,
+        start_url=start,
         registered=policy.registered_mail,
         summary_languages=summary_languages(kind, env),
     )

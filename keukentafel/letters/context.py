@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.addressing import postnl_address_lines
+from keukentafel.domain.links import format_code
 from keukentafel.domain.messages import AMSTERDAM, Event, find_policy, to_amsterdam
 from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
 
@@ -259,6 +260,8 @@ def build_context(
     response_link: str | None = None,
     response_deadline: date | None = None,
     qr_svg: str = "",
+    response_code: str = "",
+    start_url: str = "",
     registered: bool = False,
     summary_languages: Collection[str] | None = None,
     layout: str = LETTER_LAYOUT,
@@ -292,6 +295,9 @@ def build_context(
             "url": response_link,
             "qr_svg": Markup(qr_svg),  # noqa: S704 - our own SVG from segno, never resident data
             "deadline_text": nl_weekday_date(deadline),
+            # the short code typed on the project's start page (keukentafel/domain/links.py)
+            "code": format_code(response_code) if response_code else "",
+            "start_address": start_url.split("://", 1)[-1],
         }
     return {
         "kind": kind,

@@ -310,3 +310,111 @@ class MailingRow(Base):
     started_by: Mapped[Text200]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# --- the resident's page and the staff page (keukentafel/web, issue 14) -------------------------
+
+
+class ResidentAccessRow(Base):
+    """One personal link and its short code as issued with a letter (keukentafel/domain/links.py).
+
+    Only digests of the token and the code are kept. A link works only while this row says so:
+    not revoked, not expired, and the unit's running agreements (``tenancy``, the lease ids) are
+    the ones it was issued for, so the next tenant cannot use the previous tenant's letter.
+    """
+
+    __tablename__ = "resident_access"
+    __table_args__ = (
+        UniqueConstraint("token_digest"),
+        UniqueConstraint("code_digest"),
+        UniqueConstraint("public_id"),
+        Index("ix_resident_access_unit", "corporation_code", "project_code", "unit_code"),
+    )
+
+    id: Mapped[IntPK]
+    public_id: Mapped[str] = mapped_column(String(32))  # random; what a session refers to
+    corporation_code: Mapped[Code]
+    project_code: Mapped[Code]
+    unit_code: Mapped[Code]
+    tenancy: Mapped[str] = mapped_column(String(200))  # the running lease ids, sorted, joined
+    purpose: Mapped[str] = mapped_column(String(32))  # the message kind of the letter
+    token_digest: Mapped[str] = mapped_column(String(64))
+    code_digest: Mapped[str] = mapped_column(String(64))
+    issued_on: Mapped[date]
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    first_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[Text200]
+
+
+class FormUseRow(Base):
+    """A form's one-time nonce, once used: the same form sent again records nothing."""
+
+    __tablename__ = "web_form_uses"
+
+    nonce_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    used_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RateCounterRow(Base):
+    """Attempts per key (a hashed client address, a project) per fixed window, for every worker."""
+
+    __tablename__ = "web_rate_counters"
+    __table_args__ = (UniqueConstraint("key", "window_start"),)
+
+    id: Mapped[IntPK]
+    key: Mapped[str] = mapped_column(String(120))
+    window_start: Mapped[datetime] = mapped_column(index=True)
+    count: Mapped[int]
+
+
+class ResidentLetterRow(Base):
+    """A letter a household was sent, with its archived PDF (relative to the output folder)."""
+
+    __tablename__ = "resident_letters"
+    __table_args__ = (
+        UniqueConstraint("mailing_key", "unit_code"),
+        UniqueConstraint("public_id"),
+        Index("ix_resident_letters_unit", "corporation_code", "unit_code"),
+    )
+
+    id: Mapped[IntPK]
+    public_id: Mapped[str] = mapped_column(String(32))
+    corporation_code: Mapped[Code]
+    project_code: Mapped[Code]
+    unit_code: Mapped[Code]
+    tenancy: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    mailing_key: Mapped[str] = mapped_column(String(120))
+    letter_date: Mapped[date]
+    file: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime]
+
+
+class OpenItemRow(Base):
+    """Something a guide must pick up: a question, a request for a visit or a call, an e-mail
+    reply. ``source_ref`` makes recording it idempotent (a form's nonce, a message id)."""
+
+    __tablename__ = "open_items"
+    __table_args__ = (
+        UniqueConstraint("corporation_code", "source_ref"),
+        UniqueConstraint("public_id"),
+        Index("ix_open_items_project", "corporation_code", "project_code", "status"),
+    )
+
+    id: Mapped[IntPK]
+    public_id: Mapped[str] = mapped_column(String(32))
+    corporation_code: Mapped[Code]
+    project_code: Mapped[Code]
+    unit_code: Mapped[Code]
+    tenancy: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(24))
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    source_ref: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[Text200]

@@ -23,6 +23,7 @@ from keukentafel.domain.mailing import plan_mailing
 from keukentafel.domain.messages import MessageKind
 from keukentafel.letters.output import LettersMailingWriter
 from keukentafel.settings import Settings
+from keukentafel.usecases.resident_access import AccessIssuingWriter
 from tests import builders
 from tests.builders import StaticSource
 
@@ -185,8 +186,14 @@ def test_factories_choose_the_adapters_from_the_corporation_file(tmp_path: Path)
         with pytest.raises(ConfigError, match=r"nom\.yaml: the 'm365' section is missing"):
             app.m365(app.corporation("NOM"))
         writer = app.mailing_writer(app.corporation("WSD"))
-        assert isinstance(writer, LettersMailingWriter)
-        assert writer.secret == LINK_SECRET.encode() and writer.config.envelope.width == 90
+        # the letters' writer, wrapped so the resident's page knows each letter's link and PDF
+        assert isinstance(writer, AccessIssuingWriter)
+        assert isinstance(writer.inner, LettersMailingWriter)
+        assert (
+            writer.inner.secret == LINK_SECRET.encode()
+            and writer.links.secret == writer.inner.secret
+        )
+        assert writer.inner.config.envelope.width == 90
 
 
 def test_secrets_come_from_the_settings_never_printed(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_only_the_sync_without_microsoft_365(tmp_path: Path) -> None:
 def test_compose_runs_server_database_and_worker_without_telemetry_or_secrets() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
-    assert set(services) == {"postgres", "prefect-server", "worker"}
+    assert set(services) == {"postgres", "prefect-server", "worker", "web"}
     assert services["prefect-server"]["environment"]["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
     assert services["worker"]["environment"]["PREFECT_API_URL"].startswith("http://prefect-server")
     text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")

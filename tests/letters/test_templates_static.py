@@ -200,6 +200,8 @@ def make_context(
                 "url": "https://bewoners.example.nl/r/v1.abcDEF123",
                 "qr_svg": QR_SVG,
                 "deadline_text": "vrijdag 12 december 2026",
+                "code": "KM7R4 TXHAC",
+                "start_address": "bewoners.example.nl/p/P-2026-01",
             }
             if with_response
             else None

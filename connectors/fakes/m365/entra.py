@@ -22,25 +22,35 @@ through :meth:`FakeEntra.token_expiry`) and errors with the real AADSTS codes:
 A client authenticates with its secret or with a client assertion JWT verified against the
 registered certificate's public key (RS256 with ``x5t``, or PS256 with ``x5t#S256``).
 
-How it grows (the staff sign-in, issue 14): routes live in :meth:`FakeEntra._routes` and grant
-types in ``self._grants``; an authorize endpoint (``GET /{tenant}/oauth2/v2.0/authorize``, with
-PKCE), the key set (``GET /{tenant}/discovery/v2.0/keys``, already advertised as ``jwks_uri``) and
-an ``authorization_code`` grant that returns a signed id token are one route or one grant each;
-:meth:`FakeEntra.authenticate_client` and :meth:`FakeEntra.issue_tokens` serve them as they serve
-client credentials.
+Staff sign-in (issue 14): the authorization code flow with PKCE as ``msal`` runs it. Users are
+added with :meth:`FakeEntra.add_user` (object id, user name, display name, app roles) and
+redirect URIs with :meth:`FakeEntra.allow_redirect`. ``GET /{tenant}/oauth2/v2.0/authorize``
+checks the client, redirect URI, ``response_type=code``, an S256 ``code_challenge`` and the
+``openid`` scope, then shows a sign-in page with a button per user (a ``login_hint`` that names a
+user signs in at once); ``POST`` of that page redirects back with ``code`` and ``state``. The
+``authorization_code`` grant checks the client's secret, the code (once, within 10 minutes), the
+redirect URI and the PKCE verifier, and returns an access token and an id token signed RS256
+with the tenant's key (``kid``), carrying ``iss``, ``aud``, ``tid``, ``oid``, ``sub``,
+``preferred_username``, ``name``, ``roles``, ``nonce``, ``iat``, ``nbf`` and ``exp``. The key set
+is at ``GET /{tenant}/discovery/v2.0/keys``; :meth:`FakeEntra.rotate_signing_key` replaces the key
+(tokens signed with the old one no longer verify).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
+import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -52,6 +62,7 @@ from connectors.fakes._server import Answer, Request, Router
 from connectors.fakes.m365.odata import graph_error
 
 ACCESS_TOKEN_TTL = 3600
+CODE_TTL = 600  # seconds an authorization code may be redeemed in
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLOCK_SKEW = 300  # seconds Entra tolerates on an assertion's exp and nbf
 
@@ -83,6 +94,31 @@ class AadError(Exception):
         self.description = description
 
 
+@dataclass(frozen=True)
+class FakeUser:
+    """A member of the tenant who can sign in, with the app roles assigned to them."""
+
+    object_id: str
+    username: str  # preferred_username (user principal name)
+    display_name: str
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _PendingCode:
+    user: FakeUser
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    nonce: str
+    scope: str
+    expires: float
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
 class FakeEntra:
     """One tenant with one registered application (a secret, a certificate, or both).
 
@@ -112,7 +148,16 @@ class FakeEntra:
         if certificate_pem is not None:
             self._register_certificate(certificate_pem)
         self._router: Router[AuthorityHandler] = self._routes()
-        self._grants: dict[str, Grant] = {"client_credentials": self._client_credentials}
+        self._grants: dict[str, Grant] = {
+            "client_credentials": self._client_credentials,
+            "authorization_code": self._authorization_code,
+        }
+        self.users: dict[str, FakeUser] = {}
+        self.redirect_uris: set[str] = set()
+        self._codes: dict[str, _PendingCode] = {}
+        self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._kid = secrets.token_hex(8)
+        self.id_token_lifetime = ACCESS_TOKEN_TTL
 
     def _register_certificate(self, certificate_pem: bytes) -> None:
         cert = x509.load_pem_x509_certificate(certificate_pem)
@@ -159,6 +204,9 @@ class FakeEntra:
             [
                 ("GET", r"/[^/]+/v2\.0/\.well-known/openid-configuration", self._metadata),
                 ("POST", r"/[^/]+/oauth2/v2\.0/token", self._token),
+                ("GET", r"/[^/]+/oauth2/v2\.0/authorize", self._authorize),
+                ("POST", r"/[^/]+/oauth2/v2\.0/authorize", self._authorize_choice),
+                ("GET", r"/[^/]+/discovery/v2\.0/keys", self._keys),
             ]
         )
 
@@ -360,6 +408,168 @@ class FakeEntra:
             return 700024, "Client assertion is not within its valid time range."
         return None
 
+    # -- staff sign-in: users, the authorize endpoint, the code grant and the key set -------
+
+    def add_user(
+        self, object_id: str, username: str, display_name: str, roles: Iterable[str] = ()
+    ) -> FakeUser:
+        user = FakeUser(object_id, username, display_name, tuple(roles))
+        with self._lock:
+            self.users[object_id] = user
+        return user
+
+    def allow_redirect(self, redirect_uri: str) -> None:
+        """Register a redirect URI on the app (Entra refuses any other: AADSTS50011)."""
+        with self._lock:
+            self.redirect_uris.add(redirect_uri)
+
+    def rotate_signing_key(self) -> None:
+        with self._lock:
+            self._signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self._kid = secrets.token_hex(8)
+
+    def _authorize_problem(self, params: dict[str, str]) -> str | None:
+        if params.get("client_id") != self.client_id:
+            return f"AADSTS700016: Application with identifier '{params.get('client_id')}' was not found."
+        if params.get("redirect_uri") not in self.redirect_uris:
+            return "AADSTS50011: The redirect URI specified in the request does not match."
+        if params.get("response_type") != "code":
+            return "AADSTS700054: response_type 'code' is expected."
+        if params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
+            return "AADSTS9002325: Proof Key for Code Exchange is required (S256)."
+        if "openid" not in params.get("scope", "").split():
+            return "AADSTS900144: The request body must contain the scope 'openid'."
+        return None
+
+    def _authorize(self, request: Request) -> Answer:
+        params = {k: v[0] for k, v in request.params.items()}
+        problem = self._authorize_problem(params)
+        if problem is not None:
+            return Answer(
+                400,
+                _page("Sign-in error", f"<p>{html.escape(problem)}</p>"),
+                content_type="text/html; charset=utf-8",
+            )
+        hint = params.get("login_hint", "").lower()
+        chosen = next((u for u in self.users.values() if u.username.lower() == hint), None)
+        if chosen is not None:
+            return self._redirect_with_code(params, chosen)
+        fields = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in params.items()
+        )
+        buttons = "".join(
+            f'<form method="post">{fields}<button name="user" value="{html.escape(u.object_id)}">'
+            f"Sign in as {html.escape(u.display_name)}</button></form>"
+            for u in self.users.values()
+        )
+        return Answer(
+            200, _page("Sign in to your account", buttons), content_type="text/html; charset=utf-8"
+        )
+
+    def _authorize_choice(self, request: Request) -> Answer:
+        params = {k: v[0] for k, v in request.form().items()}
+        problem = self._authorize_problem(params)
+        user = self.users.get(params.pop("user", ""))
+        if problem is not None or user is None:
+            return Answer(
+                400,
+                _page("Sign-in error", "<p>AADSTS50020: unknown user.</p>"),
+                content_type="text/html; charset=utf-8",
+            )
+        return self._redirect_with_code(params, user)
+
+    def _redirect_with_code(self, params: dict[str, str], user: FakeUser) -> Answer:
+        code = secrets.token_urlsafe(32)
+        with self._lock:
+            self._codes[code] = _PendingCode(
+                user=user,
+                client_id=params["client_id"],
+                redirect_uri=params["redirect_uri"],
+                challenge=params["code_challenge"],
+                nonce=params.get("nonce", ""),
+                scope=params.get("scope", ""),
+                expires=time.time() + CODE_TTL,
+            )
+        answer: dict[str, str] = {"code": code}
+        if "state" in params:
+            answer["state"] = params["state"]
+        target = params["redirect_uri"]
+        separator = "&" if urlsplit(target).query else "?"
+        return Answer(302, None, headers={"Location": f"{target}{separator}{urlencode(answer)}"})
+
+    def _authorization_code(self, form: dict[str, str]) -> Answer:
+        self.authenticate_client(form)
+        with self._lock:
+            pending = self._codes.pop(form.get("code", ""), None)
+        if pending is None or pending.expires < time.time():
+            raise AadError(
+                400,
+                "invalid_grant",
+                70008,
+                "The provided authorization code or refresh token has expired or was already used.",
+            )
+        if form.get("redirect_uri") != pending.redirect_uri:
+            raise AadError(
+                400,
+                "invalid_grant",
+                50011,
+                "The redirect URI does not match the one the code was issued for.",
+            )
+        verifier = form.get("code_verifier", "")
+        if _b64url(hashlib.sha256(verifier.encode("ascii")).digest()) != pending.challenge:
+            raise AadError(
+                400,
+                "invalid_grant",
+                501481,
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+            )
+        answer = self.issue_tokens()
+        answer["id_token"] = self.id_token(pending.user, nonce=pending.nonce)
+        answer["scope"] = pending.scope
+        return Answer(200, answer)
+
+    def id_token(self, user: FakeUser, *, nonce: str = "", audience: str | None = None) -> str:
+        """An id token for ``user``, signed RS256 with the tenant's current key."""
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": audience or self.client_id,
+            "tid": self.tenant_id,
+            "oid": user.object_id,
+            "sub": hashlib.sha256(f"{user.object_id}/{self.client_id}".encode()).hexdigest()[:43],
+            "preferred_username": user.username,
+            "name": user.display_name,
+            "roles": list(user.roles),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.id_token_lifetime,
+            "ver": "2.0",
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        with self._lock:
+            key, kid = self._signing_key, self._kid
+        header = {"typ": "JWT", "alg": "RS256", "kid": kid}
+        signed = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signature = key.sign(signed.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signed}.{_b64url(signature)}"
+
+    def _keys(self, request: Request) -> Answer:
+        with self._lock:
+            public, kid = self._signing_key.public_key(), self._kid
+        numbers = public.public_numbers()
+        key = {
+            "kty": "RSA",
+            "use": "sig",
+            "kid": kid,
+            "alg": "RS256",
+            "n": _b64url(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
+            "e": _b64url(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")),
+            "issuer": self.issuer,
+        }
+        return Answer(200, {"keys": [key]})
+
     # -- errors ----------------------------------------------------------------------------
 
     def aad_error(self, status: int, error: str, code: int, description: str) -> Answer:
@@ -380,3 +590,11 @@ class FakeEntra:
                 "error_uri": f"{self._authority_host()}/error?code={code}",
             },
         )
+
+
+def _page(title: str, body: str) -> bytes:
+    """A minimal HTML page of the fake's sign-in screens."""
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f"</title></head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
+    ).encode()

@@ -1,0 +1,148 @@
+"""The FastAPI application: built once per process from the App, served by uvicorn.
+
+:func:`create_app` wires the :class:`~keukentafel.web.portal.Portal` (the use cases on the App's
+store), the Jinja2 templates and static CSS shipped in this package, the security headers on every
+answer, and the two routers: the resident's pages (:mod:`keukentafel.web.resident`) and the staff
+pages (:mod:`keukentafel.web.staff`). The session secret comes from the settings' snapshot of the
+environment (``KEUKENTAFEL_WEB_SESSION_SECRET``, at least 32 bytes); every worker of one
+deployment must share it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from keukentafel.config import ConfigError
+from keukentafel.domain.links import AMSTERDAM
+from keukentafel.web.logs import install_access_filter
+from keukentafel.web.portal import Portal, build_portal
+from keukentafel.web.security import LOOPBACK, CookieSealer, form_token, security_headers
+
+if TYPE_CHECKING:
+    from keukentafel.bootstrap import App
+
+SESSION_SECRET_ENV = "KEUKENTAFEL_WEB_SESSION_SECRET"  # noqa: S105 - the name of a variable
+HERE = Path(__file__).parent
+
+
+@dataclass
+class Web:
+    """What every route needs: the portal, the templates and the cookie sealer."""
+
+    portal: Portal
+    templates: Jinja2Templates
+    sealer: CookieSealer
+
+    def secure(self, request: Request) -> bool:
+        """Whether cookies get ``Secure``: always, except plain http to a loopback address."""
+        return request.url.scheme == "https" or (request.url.hostname or "") not in LOOPBACK
+
+    def set_cookie(
+        self, response: Response, request: Request, name: str, value: dict[str, Any], age: int
+    ) -> None:
+        response.set_cookie(
+            name,
+            self.sealer.seal(name, value, age),
+            max_age=age,
+            httponly=True,
+            secure=self.secure(request),
+            samesite="lax",
+            path="/",
+        )
+
+    def cookie(self, request: Request, name: str) -> dict[str, Any] | None:
+        return self.sealer.open(name, request.cookies.get(name))
+
+    def page(
+        self, request: Request, template: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        return self.templates.TemplateResponse(request, template, context, status_code=status)
+
+    def client_key(self, request: Request) -> str:
+        """A keyed digest of the client's address (the address itself is never stored)."""
+        host = request.client.host if request.client else "unknown"
+        return self.sealer.keyed_digest("client", host)[:40]
+
+
+def session_secret(app: App, given: bytes | None) -> bytes:
+    if given is not None:
+        return given
+    value = app.settings.environ.get(SESSION_SECRET_ENV, "")
+    if len(value.encode()) < 32:
+        raise ConfigError(
+            f"environment variable {SESSION_SECRET_ENV} is unset or shorter than 32 bytes: "
+            "the web application needs it to seal its cookies (the same value in every worker)"
+        )
+    return value.encode()
+
+
+def create_app(app: App, *, secret: bytes | None = None) -> FastAPI:
+    """The web application on ``app``; ``secret`` overrides the environment's session secret
+    (the demo and the tests pass a random one)."""
+    portal = build_portal(app)
+    sealer = CookieSealer(session_secret(app, secret))
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["form_token"] = form_token
+    templates.env.filters["nl_date"] = nl_date
+    web = Web(portal, templates, sealer)
+    api = FastAPI(
+        title="Keukentafel", docs_url=None, redoc_url=None, openapi_url=None
+    )  # no API documentation served: these are pages, not an API
+    api.state.web = web
+    api.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @api.middleware("http")
+    async def _headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in security_headers(request.url.scheme == "https").items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    from keukentafel.web import resident, staff
+
+    api.include_router(resident.router(web))
+    api.include_router(staff.router(web))
+    install_access_filter(portal.link_prefixes)
+    return api
+
+
+_MONTHS = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+def nl_date(value: date | datetime) -> str:
+    """A date as a Dutch reader writes it: 3 maart 2027 (times are shown in Amsterdam)."""
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=UTC).astimezone(AMSTERDAM).date()
+    return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+def random_secret() -> bytes:
+    """A session secret for one process (the demo, tests); never for several workers."""
+    return secrets.token_bytes(32)

@@ -1,0 +1,211 @@
+"""The web application's view of the App: the use cases it calls, on the App's store and clock.
+
+:class:`Portal` is made once per process by :func:`keukentafel.web.app.create_app` from the App
+(keukentafel/bootstrap.py): the projects it serves (with each corporation's link settings and
+limits), the output folder the letters' PDFs live in, the staff sign-in per corporation, and the
+seams still to be wired:
+
+- ``SEAM(consent)``: :meth:`Portal.consent_status` and :meth:`Portal.record_answer` call the
+  consent use case through the App once it exists (``App.consent_status`` /
+  ``App.record_consent_answer``, see docs/web.md); until then the pages say the status is not
+  known yet and offer no answer form.
+- ``SEAM(audit)``: :attr:`Portal.audit` is the audit log the restricted-notes view writes to;
+  None (the default) means the notes are not shown at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from keukentafel.config import ConfigError, CorporationFile
+from keukentafel.config.web import ProjectPageConfig, WebConfig
+from keukentafel.domain.links import AMSTERDAM
+from keukentafel.domain.model import Project
+from keukentafel.domain.open_items import OpenItem
+from keukentafel.domain.outbox import OutgoingMessage
+from keukentafel.usecases.resident_access import (
+    AccessDirectory,
+    LinkSettings,
+    ProjectAccess,
+)
+from keukentafel.usecases.staff_page import AuditLog, ConsentStatus
+
+if TYPE_CHECKING:
+    from connectors.m365.signin import StaffSignIn
+    from keukentafel.bootstrap import App
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    role: str
+    phone: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSite:
+    """What the pages need about one served project."""
+
+    corporation: CorporationFile
+    project: Project
+    access: ProjectAccess
+    page: ProjectPageConfig
+    contact: Contact
+    corporation_name: str
+    base_url: str
+
+
+@dataclass
+class Portal:
+    app: App
+    sites: dict[str, ProjectSite]  # by upper-case project code
+    link_prefixes: tuple[str, ...]
+    audit: AuditLog | None = None  # SEAM(audit): the privacy engineer's audit log
+    _directory: AccessDirectory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._directory = AccessDirectory({k: s.access for k, s in self.sites.items()})
+
+    # -- the App's store, clock and folders
+
+    @property
+    def sessions(self) -> Any:
+        return self.app.sessions
+
+    def now(self) -> datetime:
+        """Naive UTC, as the store keeps times."""
+        return self.app.clock()
+
+    def today(self) -> date:
+        return self.now().replace(tzinfo=UTC).astimezone(AMSTERDAM).date()
+
+    @property
+    def directory(self) -> AccessDirectory:
+        return self._directory
+
+    @property
+    def output_root(self) -> Path:
+        return self.app.settings.output_dir
+
+    def site(self, project_code: str) -> ProjectSite | None:
+        return self.sites.get(project_code.strip().upper())
+
+    def corporations_with_staff(self) -> list[CorporationFile]:
+        found = {s.corporation.code: s.corporation for s in self.sites.values()}
+        return [c for c in found.values() if c.web is not None and c.web.staff is not None]
+
+    def staff_sign_in(self, corporation_code: str) -> StaffSignIn:
+        return self.app.staff_sign_in(self.app.corporation(corporation_code))
+
+    # -- seams
+
+    def consent_status(self) -> ConsentStatus | None:
+        """SEAM(consent): ``self.app.consent_status`` once the consent use case lands; see the
+        module docstring. None: the pages show "nog niet bekend"."""
+        return None
+
+    def notify_mail(self, site: ProjectSite) -> Any:
+        """The builder of the shared mailbox's e-mail for a new open item (None: no mailbox)."""
+        corp = site.corporation
+        if corp.m365 is None or not corp.m365.mailbox or corp.letters is None:
+            return None
+        mailbox, letters = corp.m365.mailbox, corp.letters
+        base_url = site.base_url
+
+        def build(item: OpenItem) -> OutgoingMessage:
+            return open_item_mail(item, mailbox=mailbox, sender=letters.from_address, base=base_url)
+
+        return build
+
+
+def open_item_mail(item: OpenItem, *, mailbox: str, sender: str, base: str) -> OutgoingMessage:
+    """The notice to the shared mailbox: which household asked what kind of thing, and where to
+    read it. The resident's own words stay on the staff page (they may hold sensitive details)."""
+    from keukentafel.domain.outbox import our_message_id
+    from keukentafel.letters.mail import build_email
+
+    key = f"{item.corporation_code}/{item.project_code}/open_item/{item.public_id}"
+    subject = f"{item.kind.label} via de bewonerspagina: {item.unit_code}"
+    where = f"{base}/staff/p/{item.project_code}"
+    text = (
+        f"{item.kind.label} van de bewoners van woning {item.unit_code} "
+        f"(project {item.project_code}).\nLees en beantwoord het op de stafpagina: {where}\n"
+    )
+    message = build_email(
+        subject=subject,
+        text=text,
+        html=f"<p>{text.splitlines()[0]}</p><p>Stafpagina: {where}</p>",
+        from_name="Keukentafel",
+        from_address=sender,
+        to_name="Bewonersbegeleiding",
+        to_address=mailbox,
+        our_message_id=our_message_id(key, item.unit_code, "email"),
+    )
+    return OutgoingMessage(key, item.unit_code, "email", mailbox, subject, message.as_bytes())
+
+
+def build_portal(app: App) -> Portal:
+    """The projects of every usable corporation file with a ``letters`` section and a link
+    secret; a project code served twice is a configuration error (its start page is /p/<code>)."""
+    sites: dict[str, ProjectSite] = {}
+    prefixes: set[str] = {"/l"}
+    for code in app.corporations.codes():
+        corp = app.corporation(code)
+        if corp.letters is None:
+            continue
+        try:
+            secret = app.link_secret(corp.letters)
+        except ConfigError as exc:
+            log.warning("corporation %s: no resident pages (%s)", code, exc)
+            continue
+        prefixes.add(_path_of(corp.letters.link_base_url))
+        for project in corp.domain_projects():
+            key = project.code.upper()
+            if key in sites:
+                raise ConfigError(
+                    f"project {project.code} is configured by two corporations; "
+                    "the web application serves each project code once"
+                )
+            sites[key] = _site(corp, project, secret)
+    return Portal(app, sites, tuple(sorted(p for p in prefixes if p)))
+
+
+def _path_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.rstrip("/") or "/l"
+
+
+def _site(corp: CorporationFile, project: Project, secret: bytes) -> ProjectSite:
+    letters = corp.letters
+    assert letters is not None
+    web = corp.web or WebConfig(base_url=_origin(letters.link_base_url))
+    page = web.projects.get(project.code, ProjectPageConfig())
+    contact = Contact(
+        name=page.contact_name or letters.contact.name,
+        role=letters.contact.role,
+        phone=page.contact_phone or letters.contact.phone,
+        email=letters.contact.email,
+    )
+    access = ProjectAccess(
+        corporation_code=corp.code,
+        project=project,
+        links=LinkSettings(letters.link_base_url, secret, letters.link_valid_days),
+        attempts_per_address=web.code_attempts_per_address,
+        failures_per_project=web.code_failures_per_project,
+    )
+    return ProjectSite(corp, project, access, page, contact, letters.branding.name, web.base_url)
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

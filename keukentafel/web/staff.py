@@ -1,0 +1,301 @@
+"""The staff pages: sign-in with Microsoft Entra ID, then per project and per household.
+
+Routes (a household is named in URLs by an opaque reference, a keyed digest of its unit code
+that only this installation can compute; access is decided by role on every request):
+
+- ``GET /staff`` – sign-in choices, or the projects the signed-in member may see;
+- ``GET /staff/login/<corporation>`` – start the authorization code flow (PKCE) with msal;
+- ``GET /staff/auth/callback`` – the authority's return: the id token is verified, the member
+  gets a session with their roles (a guide's projects from the corporation file);
+- ``POST /staff/logout``;
+- ``GET /staff/p/<project>`` – households with status and last contact, and the open items;
+- ``POST /staff/p/<project>/items`` – close open items;
+- ``GET /staff/p/<project>/h/<ref>`` – a household's history;
+- ``GET /staff/p/<project>/h/<ref>/notes`` – its restricted notes (guides; audited);
+- ``POST /staff/p/<project>/h/<ref>/revoke`` – revoke its links and codes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from keukentafel.domain.staff import (
+    Role,
+    StaffMember,
+    may_see_project,
+    staff_member,
+    visible_projects,
+)
+from keukentafel.usecases import resident_access as access
+from keukentafel.usecases import staff_page as staff
+from keukentafel.web.app import Web
+from keukentafel.web.portal import ProjectSite
+from keukentafel.web.security import check_form_token, new_csrf_key, nonce_digest
+
+log = logging.getLogger(__name__)
+
+STAFF_COOKIE = "kt_staff"
+SIGNIN_COOKIE = "kt_signin"
+STAFF_AGE = 8 * 3600  # a working day; roles are read again at the next sign-in
+SIGNIN_AGE = 600
+
+
+def router(web: Web) -> APIRouter:
+    routes = APIRouter(prefix="/staff")
+
+    @routes.get("")
+    def index(request: Request) -> Response:
+        member, state = _member(web, request)
+        if member is None:
+            return web.page(
+                request, "staff_signin.html", corps=web.portal.corporations_with_staff()
+            )
+        codes = [s.project.code for s in web.portal.sites.values()]
+        projects = [web.portal.sites[c.upper()] for c in visible_projects(member, codes)]
+        return web.page(request, "staff_index.html", member=member, projects=projects, state=state)
+
+    @routes.get("/login/{corporation}")
+    def login(request: Request, corporation: str) -> Response:
+        return _login(web, request, corporation)
+
+    @routes.get("/auth/callback")
+    def callback(request: Request) -> Response:
+        return _callback(web, request)
+
+    @routes.post("/logout")
+    def logout(request: Request, csrf: str = Form("")) -> Response:
+        response = RedirectResponse("/staff", status_code=303)
+        response.delete_cookie(STAFF_COOKIE, path="/")
+        return response
+
+    @routes.get("/p/{project}")
+    def project(request: Request, project: str) -> Response:
+        return _project(web, request, project)
+
+    @routes.post("/p/{project}/items")
+    def close(
+        request: Request,
+        project: str,
+        item: Annotated[list[str] | None, Form()] = None,
+        csrf: str = Form(""),
+    ) -> Response:
+        return _close(web, request, project, item or [], csrf)
+
+    @routes.get("/p/{project}/h/{ref}")
+    def household(request: Request, project: str, ref: str) -> Response:
+        return _household(web, request, project, ref)
+
+    @routes.get("/p/{project}/h/{ref}/notes")
+    def notes(request: Request, project: str, ref: str) -> Response:
+        return _notes(web, request, project, ref)
+
+    @routes.post("/p/{project}/h/{ref}/revoke")
+    def revoke(request: Request, project: str, ref: str, csrf: str = Form("")) -> Response:
+        return _revoke(web, request, project, ref, csrf)
+
+    return routes
+
+
+def _member(web: Web, request: Request) -> tuple[StaffMember | None, dict[str, Any]]:
+    state = web.cookie(request, STAFF_COOKIE)
+    if state is None:
+        return None, {}
+    member = StaffMember(
+        object_id=str(state["oid"]),
+        username=str(state["u"]),
+        display_name=str(state["n"]),
+        roles=frozenset(Role(r) for r in state["r"]),
+        guide_projects=frozenset(state["p"]),
+    )
+    return member, state
+
+
+def _login(web: Web, request: Request, corporation: str) -> Response:
+    corp = next((c for c in web.portal.corporations_with_staff() if c.code == corporation), None)
+    if corp is None or corp.web is None:
+        return web.page(request, "staff_refused.html", 404)
+    sign_in = web.portal.staff_sign_in(corp.code)
+    auth_uri, flow = sign_in.begin(f"{corp.web.base_url}/staff/auth/callback")
+    response = RedirectResponse(auth_uri, status_code=303)
+    web.set_cookie(response, request, SIGNIN_COOKIE, {"corp": corp.code, "flow": flow}, SIGNIN_AGE)
+    return response
+
+
+def _callback(web: Web, request: Request) -> Response:
+    from connectors.m365.signin import SignInError
+
+    started = web.cookie(request, SIGNIN_COOKIE)
+    if started is None:
+        return web.page(request, "staff_refused.html", 400, why="De aanmelding is verlopen.")
+    corp = web.portal.app.corporation(str(started["corp"]))
+    assert corp.web is not None and corp.web.staff is not None
+    try:
+        user = web.portal.staff_sign_in(corp.code).finish(
+            started["flow"], dict(request.query_params)
+        )
+    except SignInError as exc:
+        log.warning("staff sign-in for %s refused: %s", corp.code, exc)
+        return web.page(request, "staff_refused.html", 403, why="De aanmelding is mislukt.")
+    member = staff_member(
+        object_id=user.object_id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=user.roles,
+        guides=corp.web.staff.guides,
+    )
+    log.info("staff %s signed in with roles %s", member.actor, sorted(member.roles))
+    response = RedirectResponse("/staff", status_code=303)
+    response.delete_cookie(SIGNIN_COOKIE, path="/")
+    state = {
+        "oid": member.object_id,
+        "u": member.username,
+        "n": member.display_name,
+        "r": sorted(member.roles),
+        "p": sorted(member.guide_projects),
+        "c": new_csrf_key(),
+    }
+    web.set_cookie(response, request, STAFF_COOKIE, state, STAFF_AGE)
+    return response
+
+
+def _allowed(
+    web: Web, request: Request, project: str
+) -> tuple[StaffMember, dict[str, Any], ProjectSite] | Response:
+    member, state = _member(web, request)
+    if member is None:
+        return RedirectResponse("/staff", status_code=303)
+    site = web.portal.site(project)
+    if site is None or not may_see_project(member, site.project.code):
+        return web.page(
+            request, "staff_refused.html", 403, why="U heeft geen toegang tot dit project."
+        )
+    return member, state, site
+
+
+def household_ref(web: Web, site: ProjectSite, unit_code: str) -> str:
+    return web.sealer.keyed_digest("household", f"{site.access.corporation_code}/{unit_code}")[:20]
+
+
+def _unit_of(web: Web, site: ProjectSite, ref: str, units: list[str]) -> str | None:
+    return next((u for u in units if household_ref(web, site, u) == ref), None)
+
+
+def _project(web: Web, request: Request, project: str) -> Response:
+    found = _allowed(web, request, project)
+    if isinstance(found, Response):
+        return found
+    member, state, site = found
+    overview = staff.project_overview(
+        web.portal.sessions,
+        site.project,
+        member,
+        on=web.portal.today(),
+        consent_status=web.portal.consent_status(),
+    )
+    refs = {
+        line.unit_code: household_ref(web, site, line.unit_code) for line in overview.households
+    }
+    return web.page(
+        request,
+        "staff_project.html",
+        member=member,
+        site=site,
+        overview=overview,
+        refs=refs,
+        csrf_key=state["c"],
+    )
+
+
+def _household(web: Web, request: Request, project: str, ref: str) -> Response:
+    found = _allowed(web, request, project)
+    if isinstance(found, Response):
+        return found
+    member, state, site = found
+    unit = _find_unit(web, site, member, ref)
+    detail = None
+    if unit is not None:
+        detail = staff.household_detail(
+            web.portal.sessions,
+            site.project,
+            unit,
+            member,
+            on=web.portal.today(),
+            consent_status=web.portal.consent_status(),
+        )
+    if detail is None:
+        return web.page(request, "staff_refused.html", 404, why="Dit huishouden bestaat niet.")
+    return web.page(
+        request,
+        "staff_household.html",
+        member=member,
+        site=site,
+        detail=detail,
+        ref=ref,
+        csrf_key=state["c"],
+        audit=web.portal.audit is not None,
+    )
+
+
+def _find_unit(web: Web, site: ProjectSite, member: StaffMember, ref: str) -> str | None:
+    overview = staff.project_overview(
+        web.portal.sessions, site.project, member, on=web.portal.today()
+    )
+    return _unit_of(web, site, ref, [line.unit_code for line in overview.households])
+
+
+def _notes(web: Web, request: Request, project: str, ref: str) -> Response:
+    found = _allowed(web, request, project)
+    if isinstance(found, Response):
+        return found
+    member, _state, site = found
+    unit = _find_unit(web, site, member, ref)
+    if unit is None:
+        return web.page(request, "staff_refused.html", 404, why="Dit huishouden bestaat niet.")
+    try:
+        notes = staff.restricted_notes(
+            web.portal.sessions,
+            site.project,
+            unit,
+            member,
+            on=web.portal.today(),
+            audit=web.portal.audit,
+        )
+    except staff.NotAllowed:
+        return web.page(request, "staff_refused.html", 403, why="U mag deze notities niet zien.")
+    return web.page(request, "staff_notes.html", site=site, unit=unit, notes=notes, ref=ref)
+
+
+def _checked_form(state: dict[str, Any], purpose: str, csrf: str, web: Web) -> bool:
+    nonce = check_form_token(state.get("c"), purpose, csrf)
+    if nonce is None:
+        return False
+    return access.claim_form(web.portal.sessions, nonce_digest(nonce), purpose, web.portal.now())
+
+
+def _close(web: Web, request: Request, project: str, items: list[str], csrf: str) -> Response:
+    found = _allowed(web, request, project)
+    if isinstance(found, Response):
+        return found
+    member, state, site = found
+    if not _checked_form(state, "close", csrf, web):
+        return web.page(request, "staff_refused.html", 400, why="Dit formulier is al gebruikt.")
+    staff.close_items(web.portal.sessions, site.project, items, member, now=web.portal.now())
+    return RedirectResponse(f"/staff/p/{site.project.code}", status_code=303)
+
+
+def _revoke(web: Web, request: Request, project: str, ref: str, csrf: str) -> Response:
+    found = _allowed(web, request, project)
+    if isinstance(found, Response):
+        return found
+    member, state, site = found
+    if not _checked_form(state, "revoke", csrf, web):
+        return web.page(request, "staff_refused.html", 400, why="Dit formulier is al gebruikt.")
+    unit = _find_unit(web, site, member, ref)
+    if unit is None:
+        return web.page(request, "staff_refused.html", 404, why="Dit huishouden bestaat niet.")
+    staff.revoke_links(web.portal.sessions, site.project, unit, member, now=web.portal.now())
+    return RedirectResponse(f"/staff/p/{site.project.code}/h/{ref}", status_code=303)

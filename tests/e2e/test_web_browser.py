@@ -1,0 +1,226 @@
+"""The pages in real headless Chromium (Debian's, at /usr/bin/chromium; Playwright drives it and
+never downloads a browser): a letter's link, refusals, a replayed form, a new tenant, staff
+sign-in through the fake Entra ID, axe-core on every page, and the resident page at 360 px.
+
+One app server (uvicorn over https with a test certificate) and one browser serve the module.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+import uvicorn
+
+from connectors.fakes.m365 import FakeMicrosoft365
+from keukentafel.domain.model import LeaseParty, PartyRole
+from tests import builders
+from tests import web_builders as wb
+
+pytestmark = pytest.mark.slow
+playwright = pytest.importorskip("playwright.sync_api")
+axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+CHROMIUM = Path("/usr/bin/chromium")
+TODAY = datetime.now(UTC).date()
+SHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (scripts/bootstrap installs it)")
+    tmp = tmp_path_factory.mktemp("web")
+    port = _port()
+    base = f"https://127.0.0.1:{port}"
+    tenant = FakeMicrosoft365(
+        tenant_id=wb.TENANT, client_id=wb.STAFF_CLIENT, client_secret=wb.STAFF_SECRET
+    )
+    tenant.entra.allow_redirect(f"{base}/staff/auth/callback")
+    tenant.entra.add_user("oid-guide", "gids@example.org", "Gids Een", ["guide"])
+    staff = {
+        "base_url": base,
+        "tenant_id": wb.TENANT,
+        "client_id": wb.STAFF_CLIENT,
+        "client_secret_env": "KT_STAFF",
+        "guides": {"gids@example.org": ["P"]},
+    }
+    with tenant:
+        staff.update(authority_host=tenant.authority_host, ca_bundle=tenant.ca_bundle_path)
+        app = wb.make_app(tmp, f"sqlite:///{tmp / 'store.db'}", staff=staff)
+        builders.run(app.sessions, builders.register(3))
+        wb.send_proposal(app, TODAY)
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1")
+        cert.private_key_and_cert_chain_pem.write_to_path(str(tmp / "server.pem"))
+        config = uvicorn.Config(
+            app.web(session_secret=b"b" * 32),
+            host="127.0.0.1",
+            port=port,
+            ssl_certfile=str(tmp / "server.pem"),
+            log_level="warning",
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        try:
+            yield {"app": app, "base": base}
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            app.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(ignore_https_errors=True, locale="nl-NL")
+    yield context.new_page()
+    context.close()
+
+
+def _accessible(page: Any) -> None:
+    """axe-core finds no serious or critical violation on the page as it is now."""
+    results = axe_module.Axe().run(page)
+    bad = [
+        f"{v['id']} ({v['impact']})"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{page.url}: {bad}"
+
+
+def _url(site: dict[str, Any], unit: str, parties: list[str], **kw: Any) -> str:
+    return site["base"] + wb.path_of(wb.link_for(unit, kw.pop("on", TODAY), parties, **kw).url)
+
+
+def test_a_letters_link_opens_the_page_on_a_phone(site: dict[str, Any], browser: Any) -> None:
+    context = browser.new_context(
+        ignore_https_errors=True, viewport={"width": 360, "height": 740}, device_scale_factor=1
+    )
+    page = context.new_page()
+    page.goto(_url(site, "VHE00001", ["R1"]))
+    assert page.url.endswith("/woning")  # the token left the address bar after one request
+    assert page.locator("h1").inner_text() == "Renovatie Dorpsstraat"
+    assert page.get_by_text("Bea Begeleider").first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scroll
+    page.locator("summary", has_text="العربية").click()
+    arabic = page.locator("details[lang=ar]")
+    assert arabic.get_attribute("dir") == "rtl" and arabic.locator("h3").is_visible()
+    _accessible(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "resident-360.png"), full_page=True)
+    context.close()
+
+
+@pytest.mark.parametrize("how", ["expired", "tampered", "another household's"])
+def test_a_bad_link_shows_the_plain_page(site: dict[str, Any], page: Any, how: str) -> None:
+    if how == "expired":
+        url = _url(site, "VHE00001", ["R1"], on=TODAY - timedelta(days=90))
+    elif how == "tampered":
+        good = _url(site, "VHE00001", ["R1"])
+        url = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
+    else:  # household 2's letter, asked for in household 1's session
+        page.goto(_url(site, "VHE00002", ["R2"]))
+        letter = page.locator("a[href^='/woning/brief/']").first.get_attribute("href")
+        page.goto(_url(site, "VHE00001", ["R1"]))
+        url = site["base"] + letter
+    answer = page.goto(url)
+    assert answer.status == 404
+    assert page.locator("h1").inner_text() in (
+        "Deze link werkt niet",
+        "Deze brief is niet te vinden",
+    )
+    _accessible(page)
+
+
+def test_a_replayed_form_records_nothing(site: dict[str, Any], page: Any) -> None:
+    page.goto(_url(site, "VHE00002", ["R2"]))
+    page.locator("#k-call").check()
+    page.locator("#tekst").fill("Graag na vijf uur.")
+    csrf = page.locator("form[action='/woning/vraag'] input[name=csrf]").get_attribute("value")
+    page.get_by_role("button", name="Versturen").click()
+    assert page.locator("h1").inner_text() == "Dank u wel"
+    _accessible(page)
+    # The same form sent again with the browser's own cookies (going back reloads the page and
+    # gets a new form: no-store), as a double click on a slow line or a replay would send it.
+    form = {"kind": "call_request", "text": "Graag na vijf uur.", "csrf": csrf}
+    replay = page.request.post(site["base"] + "/woning/vraag", form=form)
+    assert replay.status == 409 and "al verstuurd" in replay.text()
+    page.goto(site["base"] + "/woning")
+    assert page.get_by_text("Wil gebeld worden").count() == 1  # one request on record
+
+
+def test_the_start_page_takes_a_code_and_refuses_a_wrong_one(
+    site: dict[str, Any], page: Any
+) -> None:
+    page.goto(site["base"] + "/p/P")
+    _accessible(page)
+    page.locator("#code").fill("AAAAA AAAAA")
+    page.get_by_role("button", name="Naar mijn pagina").click()
+    assert "werkt niet" in page.locator(".error").inner_text()
+    _accessible(page)
+    page.goto(site["base"] + "/")
+    _accessible(page)
+
+
+def test_staff_sign_in_through_the_fake_entra_id(site: dict[str, Any], page: Any) -> None:
+    page.goto(site["base"] + "/staff")
+    _accessible(page)
+    page.get_by_role("link", name="Inloggen voor Woonstichting Test").click()
+    page.get_by_role("button", name="Sign in as Gids Een").click()  # the fake's sign-in page
+    assert page.url.endswith("/staff")
+    _accessible(page)
+    page.get_by_role("link", name="Renovatie Dorpsstraat").click()
+    assert page.locator("h1").inner_text() == "Renovatie Dorpsstraat"
+    _accessible(page)
+    page.get_by_role("link", name="VHE00002").first.click()
+    assert "VHE00002" in page.locator("h1").inner_text()
+    assert page.get_by_text("Jansen2").first.is_visible()
+    _accessible(page)
+
+
+def test_a_new_tenant_cannot_use_the_old_link(site: dict[str, Any], page: Any) -> None:
+    old = _url(site, "VHE00003", ["R3"])
+    assert page.goto(old).status == 200
+    snapshot = builders.register(3)
+    snapshot.leases[2] = replace(
+        snapshot.leases[2], lease_id="L3-NEW", parties=(LeaseParty("R1", PartyRole.TENANT),)
+    )
+    builders.run(site["app"].sessions, snapshot, max_shrink=1.0)
+    assert page.goto(site["base"] + "/woning").status == 404
+    assert page.goto(old).status == 404
+    _accessible(page)
