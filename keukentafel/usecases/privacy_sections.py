@@ -58,6 +58,11 @@ class HouseholdScope:
     until: date | None
     on: date
 
+    @property
+    def is_former(self) -> bool:
+        """Whether the household no longer lives in the unit (a former resident's export)."""
+        return self.until is not None and self.until < self.on
+
     def covers(self, day: date) -> bool:
         """Whether ``day`` falls in the period the household lived in the unit."""
         return (self.since is None or day >= self.since) and (
@@ -290,6 +295,9 @@ def team_list_section(ctx: ExportContext) -> ExportSection:
     )
     merge = merge_team_contacts([Household(scope.unit, members)], [c for _, c in rows])
     ours = {(m.source, m.row) for m in merge.matches if m.relation_id in scope.relation_ids}
+    if scope.is_former:
+        # The team's list is as it is today; a row without a name is about today's household.
+        ours = {(c.source, c.row) for _, c in rows if c.relation_hint} & ours
     items = tuple(
         ExportItem(
             f"Regel {c.row} van de lijst van het bewonersteam",
