@@ -202,7 +202,7 @@ def leases_section(ctx: ExportContext) -> ExportSection:
             f"{_AGREEMENT.get(lease.kind.value, lease.kind.value).capitalize()} {lease.lease_id}",
             (
                 _field("lease_id", "Nummer", lease.lease_id),
-                _field("kind", "Soort", lease.kind.value),
+                _field("kind", "Soort", _AGREEMENT.get(lease.kind.value, lease.kind.value)),
                 _field("status", "Status", _STATUS.get(lease.status.value, lease.status.value)),
                 _field("start_date", "Begin", iso(lease.start_date)),
                 _field("end_date", "Einde", iso(lease.end_date)),

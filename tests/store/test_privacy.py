@@ -238,7 +238,7 @@ def test_the_export_holds_what_the_store_holds_on_the_household(
     assert sections["leases"] == [
         {
             "lease_id": lease.lease_id,
-            "kind": lease.kind,
+            "kind": "huurovereenkomst",
             "status": "loopt",
             "start_date": lease.start_date.isoformat() if lease.start_date else None,
             "end_date": None,
