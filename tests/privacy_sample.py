@@ -9,7 +9,7 @@ months), ``SHARED`` to ``P-OLD`` and the running ``P-NEW``, ``NEW`` only to ``P-
 - Team-list rows for VHE00001 (by unit code), VHE00002 (by address), VHE00004 and VHE00005.
 - E-mails in the outbox for every unit (VHE00003's still pending; one for VHE00002 from 2019,
   sent to R7 when R7 lived there), invitation versions, restricted notes on R1, R4 and R7, a
-  resident kept aside with its raw row, and the files of a mailing of each project on disk
+  resident kept aside with its raw row, a page in the sync's page memo, and the files of a mailing of each project on disk
   (written by the letters' own ``write_files``, with small stand-in PDFs).
 
 Tests import this module (it is not a test module); the register goes in through the real sync.
@@ -46,6 +46,7 @@ from keukentafel.letters.output import MailingLetter, write_files
 from keukentafel.store.repositories import (
     InvitationRepository,
     OutboxRepository,
+    SourcePageRepository,
     SyncRunRepository,
     TeamContactRepository,
 )
@@ -235,3 +236,4 @@ def _seed_rows(session: Session) -> None:
         ],
     )
     runs.finish(run_id, outcome=RunOutcome.SUCCEEDED, now=datetime(2023, 2, 2))
+    SourcePageRepository(session, CORP, "sample").save({"p1": b"R1 R6"}, [], datetime(2023, 2, 2))

@@ -188,6 +188,10 @@ def purge_register(ctx: PurgeContext) -> None:
     ctx.tally.add("leases", data.erase_leases(scope.unit_codes))
     # Not personal data, and not counted as removed data: it keeps the register's view honest.
     data.close_units(scope.unit_codes, scope.now)
+    if ctx.tally.counts["residents"] or ctx.tally.counts["leases"]:
+        # The sync's page memo still names the residents by id; it is a cache, so it goes
+        # whole, once: a purge that removed nothing from the register leaves it alone.
+        ctx.tally.add("cached_source_pages", {"": data.forget_page_memo()})
 
 
 def purge_mailing_files(ctx: PurgeContext) -> None:

@@ -120,6 +120,7 @@ def test_the_purge_removes_the_closed_projects_personal_data(
         "kept_aside_rows_emptied": 1,
         "residents": 4,
         "leases": 4,
+        "cached_source_pages": 1,
         "letters": 3,
         "emails": 3,
         "invitation_files": 3,

@@ -31,6 +31,7 @@ from keukentafel.store.models import (
     OutboxRow,
     RejectedRowRow,
     ResidentRow,
+    SourcePageRow,
     TeamContactRow,
     UnitRow,
 )
@@ -289,6 +290,16 @@ class PersonalData:
                 )
                 erased.update(code for (code,) in rows)
         return erased
+
+    def forget_page_memo(self) -> int:
+        """Drop the corporation's page memo (relation ids and content hashes of source pages):
+        a cache, rebuilt by the next sync. Returns how many pages it held."""
+        rows = self.session.execute(
+            delete(SourcePageRow)
+            .where(SourcePageRow.corporation_code == self.corporation)
+            .returning(SourcePageRow.id)
+        )
+        return len(rows.all())
 
     # ---
 
