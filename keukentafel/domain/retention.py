@@ -116,13 +116,12 @@ class Pseudonyms:
 
     parties_by_unit: Mapping[str, Sequence[str]]
     _by_unit: dict[str, dict[str, str]] = field(default_factory=dict, init=False)
+    _first_unit: dict[str, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        for unit_code, parties in self.parties_by_unit.items():
-            known = self._by_unit.setdefault(unit_code, {})
-            for relation_id in parties:
-                if relation_id not in known:
-                    known[relation_id] = f"anon-{len(known) + 1}"
+        for unit_code in sorted(self.parties_by_unit):
+            for relation_id in self.parties_by_unit[unit_code]:
+                self.of(unit_code, relation_id)
 
     def of(self, unit_code: str, relation_id: str) -> str:
         """The pseudonym of ``relation_id`` within ``unit_code``."""
@@ -131,14 +130,14 @@ class Pseudonyms:
         known = self._by_unit.setdefault(unit_code, {})
         if relation_id not in known:
             known[relation_id] = f"anon-{len(known) + 1}"
+            first = self._first_unit.get(relation_id)
+            if first is None or unit_code < first:
+                self._first_unit[relation_id] = unit_code
         return known[relation_id]
 
     def first_unit_of(self, relation_id: str) -> str:
         """The first unit (in unit-code order) on whose leases the relation appears; "" if none."""
-        for unit_code in sorted(self._by_unit):
-            if relation_id in self._by_unit[unit_code]:
-                return unit_code
-        return ""
+        return self._first_unit.get(relation_id, "")
 
 
 # --- what a purge removed --------------------------------------------------------------------
