@@ -2,7 +2,8 @@
 
 ``python -m flows.deployments`` registers, per corporation file in the config folder
 (``KEUKENTAFEL_CONFIG_DIR``), the register sync (every morning at 06:00 Europe/Amsterdam: the
-register must be current when the team starts), the team-list pull (06:30) and the outbox
+register must be current when the team starts), the purge of personal data whose retention has
+passed (05:30, before the sync; flows/privacy.py), the team-list pull (06:30) and the outbox
 dispatcher (every 10 minutes in the daytime), and then serves them: it polls the Prefect server and
 runs what is due. Run it against a real Prefect server (docker-compose.yml), not in ephemeral mode.
 The times come from the settings (``KEUKENTAFEL_*_CRON``); nothing is read when this module is
@@ -24,6 +25,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from flows.mailing import dispatch_flow
+from flows.privacy import PURGE_CRON, purge_personal_data_flow
 from flows.sync_register import sync_register_flow
 from flows.team_contacts import pull_team_contacts_flow
 from keukentafel.bootstrap import CorporationRegistry
@@ -62,6 +64,9 @@ def deployments(
         m365 = corporations.get(code).m365
         result.append(
             _scheduled(sync_register_flow, "sync-register", code, settings.sync_cron, "register")
+        )
+        result.append(
+            _scheduled(purge_personal_data_flow, "purge-personal-data", code, PURGE_CRON, "privacy")
         )
         if m365 and (m365.contact_list or m365.contact_workbook):
             result.append(

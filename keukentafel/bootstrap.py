@@ -42,9 +42,17 @@ if TYPE_CHECKING:
     from connectors.m365.adapters import GraphConnection
     from connectors.m365.signin import StaffSignIn
     from keukentafel.config.mailing_content import MailingContent
+    from keukentafel.domain.audit import AuditEntry
     from keukentafel.domain.model import Household
+    from keukentafel.domain.retention import RetentionPlan
     from keukentafel.usecases.mailing import MailingResult, MailingWriter
     from keukentafel.usecases.outbox import DispatchReport, MailTransport
+    from keukentafel.usecases.privacy import (
+        ExportResult,
+        ExportStore,
+        MailingArchive,
+        PurgeReport,
+    )
     from keukentafel.usecases.register_summary import RegisterSummary
     from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult
     from keukentafel.usecases.team_contacts import TeamContactSource, TeamPullReport
@@ -440,6 +448,70 @@ class App:
             if corp.code not in self._staff_sign_ins:
                 self._staff_sign_ins[corp.code] = StaffSignIn(corp.web.staff, self.settings.environ)
             return self._staff_sign_ins[corp.code]
+
+    # -- privacy: the retention purge, the access export, the audit log (issue 11 item 9)
+
+    def mailing_archive(self) -> MailingArchive:
+        """The mailings' output folders, as the purge and the export see them."""
+        from keukentafel.letters.archive import MailingFolders
+
+        return MailingFolders(self.settings.output_dir / "mailings")
+
+    def access_exports(self) -> ExportStore:
+        """Access exports under ``<output>/privacy/exports/<corporation>/<unit>/``."""
+        from keukentafel.letters.access_export import AccessExportFolder
+
+        return AccessExportFolder(self.settings.output_dir / "privacy" / "exports")
+
+    def retention_plan(self, code: str, on: date) -> RetentionPlan:
+        """Which projects' personal data is due for the purge on ``on`` (nothing is read)."""
+        from keukentafel.domain.retention import plan_retention
+
+        return plan_retention(self.corporation(code).retention(), on)
+
+    def purge_personal_data(self, code: str, *, on: date, actor: str) -> PurgeReport:
+        """Remove the personal data whose retention has passed; counts and unit codes back."""
+        from keukentafel.usecases.privacy import purge_personal_data
+
+        corp = self.corporation(code)
+        return purge_personal_data(
+            self.sessions,
+            corp.code,
+            corp.retention(),
+            self.mailing_archive(),
+            self.access_exports(),
+            on=on,
+            actor=actor,
+            clock=self.clock,
+        )
+
+    def export_household(
+        self, code: str, unit_code: str, *, on: date, actor: str, relation_id: str | None = None
+    ) -> ExportResult:
+        """Write everything held on one household (HouseholdNotFound when there is none)."""
+        from keukentafel.usecases.privacy import export_household
+
+        corp = self.corporation(code)
+        return export_household(
+            self.sessions,
+            corp.code,
+            corp.corporation.name,
+            corp.domain_projects(),
+            unit_code,
+            self.mailing_archive(),
+            self.access_exports(),
+            on=on,
+            actor=actor,
+            relation_id=relation_id,
+            clock=self.clock,
+        )
+
+    def audit_events(self, code: str, unit_code: str | None = None) -> list[AuditEntry]:
+        """The corporation's audit log (one unit's events when given), oldest first."""
+        from keukentafel.store.repositories.audit import AuditLog
+
+        with self.sessions() as session:
+            return AuditLog(session).events(self.corporation(code).code, unit_code=unit_code)
 
 
 def build(

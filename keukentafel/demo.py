@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -105,6 +105,7 @@ def run_demo(console: Console, settings: Settings, *, out_dir: Path, units: int 
     console.print(f"\nDemo output and store: {out_dir}")
 
 
+# Kept whole: the demo's script, read top to bottom, one numbered step after another.
 def _steps(
     console: Console, app: App, dataset: Any, vera_url: str, tenant: FakeMicrosoft365
 ) -> None:
@@ -165,6 +166,78 @@ def _steps(
     print_delivery(dispatch_flow(code))
     again = tenant.state.messages(mailbox, "SentItems")
     console.print(f"Sent Items: still {len(again)} message(s).")
+
+    _access_export_step(console, app, code)
+    _purge_step(console, app, code)
+
+
+PURGED_PROJECT = "HAVEN-SLOOP"  # the demo's closed project in step 9
+
+
+def _access_export_step(console: Console, app: App, code: str) -> None:
+    """8. One household of the mailing asks what is held on them: JSON and PDF, audited."""
+    from keukentafel.cli.present import print_export
+    from keukentafel.domain.model import ContactKind
+
+    console.print(Rule("8. An access request: everything held on one household (JSON and PDF)"))
+    complexes = app.corporation(code).project(PURGED_PROJECT).complex_codes
+    household = next(
+        h
+        for h in app.households(code, date.today())
+        if h.unit.complex_code in complexes
+        and any(r.contact(ContactKind.EMAIL) for r in h.residents)
+    )
+    print_export(
+        app.export_household(code, household.unit.code, on=date.today(), actor="demo:operator")
+    )
+
+
+def _purge_step(console: Console, app: App, code: str) -> None:
+    """9. Two years after the demolition project ended, on a copy of the demo's store and output
+    (later steps keep the demo's own data): the purge, and the purge again."""
+    from keukentafel.bootstrap import CorporationRegistry, build
+    from keukentafel.cli.present import print_purge
+
+    console.print(
+        Rule(f"9. Two years after {PURGED_PROJECT} ended: the purge (on a copy of the store)")
+    )
+    later = app.settings.output_dir / "two-years-later"
+    config_path = _closed_copy(app, code, later)
+    settings = replace(
+        app.settings, database_url=f"sqlite:///{later / 'keukentafel.db'}", output_dir=later
+    )
+    with build(settings, corporations=CorporationRegistry.from_files([config_path])) as copy:
+        project = next(p for p in copy.corporation(code).retention() if p.code == PURGED_PROJECT)
+        assert project.keep_until is not None
+        on = project.keep_until + timedelta(days=1)
+        console.print(
+            f"{PURGED_PROJECT} ended on {project.end_date}; its residents' data is kept "
+            f"{project.retention_months} months, until {project.keep_until}. The purge runs on {on}."
+        )
+        print_purge(copy.purge_personal_data(code, on=on, actor="demo:operator"))
+        again = copy.purge_personal_data(code, on=on, actor="demo:operator")
+        console.print(f"The purge again: {again.removed} more item(s) removed.")
+
+
+def _closed_copy(app: App, code: str, folder: Path) -> Path:
+    """Copy the demo's store and output under ``folder`` and write a corporation file in which
+    the demolition project ended today; returns that file."""
+    import sqlite3
+
+    folder.mkdir(parents=True)
+    source = Path(app.settings.database_url.split("///", 1)[1])  # the demo's SQLite file
+    with sqlite3.connect(source) as src, sqlite3.connect(folder / "keukentafel.db") as dst:
+        src.backup(dst)  # a consistent copy, also of what is still in the write-ahead log
+    for part in ("mailings", "privacy"):
+        if (app.settings.output_dir / part).is_dir():
+            shutil.copytree(app.settings.output_dir / part, folder / part)
+    data = yaml.safe_load(app.corporations.path(code).read_text(encoding="utf-8"))
+    for project in data["projects"]:
+        if project["code"] == PURGED_PROJECT:
+            project.update(end_date=date.today().isoformat(), retention_months=24)
+    path = folder / "closed.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 @contextmanager

@@ -20,6 +20,7 @@ import typer
 
 from keukentafel.bootstrap import App, CorporationRegistry, UnitNotInRegister, build, installed
 from keukentafel.cli import present
+from keukentafel.cli.privacy import privacy_app
 from keukentafel.cli.web import web as web_command
 from keukentafel.config import ConfigError, CorporationFile
 from keukentafel.settings import Settings, quiet_prefect_defaults
@@ -108,6 +109,7 @@ def register(config: ConfigOption = None) -> None:
     present.print_register(summary)
 
 
+app.add_typer(privacy_app, name="privacy")
 team_app = typer.Typer(help="The guidance team's own contact lists in Microsoft 365.")
 app.add_typer(team_app, name="team")
 

@@ -15,6 +15,9 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from flows.results import Delivery, MailingOutcome, SyncSummary, TeamPullSummary
+    from keukentafel.domain.audit import AuditEntry
+    from keukentafel.domain.retention import RetentionPlan
+    from keukentafel.usecases.privacy import ExportResult, PurgeReport
     from keukentafel.usecases.register_summary import RegisterSummary
 
 TENURE_HEADERS = {
@@ -153,3 +156,89 @@ def print_register(summary: RegisterSummary) -> None:
         print_kept_aside(summary.kept_aside)
     else:
         out.print("No rows kept aside in the last run.")
+
+
+# --- privacy: the purge, the access export, the audit log --------------------------------------
+
+
+def print_purge(report: PurgeReport) -> None:
+    """What a purge removed: counts per kind and unit codes, never names."""
+    out = console()
+    if not report.due_projects:
+        out.print(f"{report.corporation_code}: no project's retention has passed on {report.on}")
+    for code, keep_until in report.due_projects:
+        out.print(f"Project {code}: personal data kept until {keep_until}; due on {report.on}")
+    table = Table(title=f"Purge of {report.corporation_code} on {report.on}")
+    table.add_column("what")
+    table.add_column("removed", justify="right")
+    for kind, count in report.counts.items():
+        table.add_row(kind.replace("_", " "), str(count))
+    table.add_row("units", str(len(report.units)), style="bold")
+    out.print(table)
+    if report.units:
+        out.print(f"Units purged: {', '.join(report.units)}")
+    elif report.due_projects:
+        out.print("Nothing left to remove: the data was removed by an earlier purge.")
+    if report.kept_units:
+        out.print(
+            f"Kept (shared with a project that keeps its data): {', '.join(report.kept_units)}"
+        )
+
+
+def print_retention(plan: RetentionPlan) -> None:
+    """Per project: running, kept until a day, or due (a dry run of the purge)."""
+    table = Table(title=f"Retention on {plan.on}")
+    for column in ("project", "ended", "months kept", "kept until", "state"):
+        table.add_column(column)
+    for project in (*plan.due, *plan.keeping):
+        state = (
+            "due" if project in plan.due else ("running" if project.end_date is None else "kept")
+        )
+        table.add_row(
+            project.code,
+            str(project.end_date or "-"),
+            str(project.retention_months),
+            str(project.keep_until or "-"),
+            state,
+        )
+    console().print(table)
+    if plan.shared_complexes:
+        console().print(
+            f"Complexes kept for a project that keeps its data: "
+            f"{', '.join(sorted(plan.shared_complexes))}"
+        )
+
+
+def print_export(result: ExportResult) -> None:
+    """Where an access export went and what is in it (counts only)."""
+    table = Table(title=f"Access export of unit {result.unit_code}")
+    table.add_column("section")
+    table.add_column("items", justify="right")
+    for section, count in result.items.items():
+        table.add_row(section.replace("_", " "), str(count))
+    out = console()
+    out.print(table)
+    out.print(f"Residents: {result.residents}; letters copied: {result.letters_copied}")
+    out.print(f"JSON: {result.json}\nPDF:  {result.pdf}")
+    if result.restricted_notes_left_out:
+        out.print(
+            f"[yellow]{result.restricted_notes_left_out} restricted note(s) are not in the export "
+            "(special-category data never leaves the system); see the README.[/yellow]"
+        )
+
+
+def print_audit(entries: list[AuditEntry]) -> None:
+    table = Table(title="Audit log")
+    for column in ("#", "at (UTC)", "what", "who", "unit", "subject"):
+        table.add_column(column)
+    for entry in entries:
+        e = entry.event
+        table.add_row(
+            str(entry.id),
+            f"{e.at:%Y-%m-%d %H:%M}",
+            e.kind.value,
+            e.actor,
+            e.unit_code or "-",
+            e.subject,
+        )
+    console().print(table)

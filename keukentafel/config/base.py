@@ -39,6 +39,20 @@ def format_validation_error(path: Path, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, except that a date that does not exist (``2026-02-30``) stays text,
+    so validation reports it with its key instead of the loader failing without one."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def load_yaml(path: Path) -> dict[str, Any]:
     """The mapping at the top of a YAML file, or a ConfigError that names the file."""
     try:
@@ -46,7 +60,7 @@ def load_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):

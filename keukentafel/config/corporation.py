@@ -5,10 +5,15 @@ complexes, how the sync guards the register, and the optional ``letters`` (brand
 links) and ``m365`` (tenant, mailbox, team lists) sections. Every section is typed, so a mistake
 anywhere in the file is reported when the file is loaded, with the key path
 (``letters.branding.colour``), and not halfway through a mailing.
+
+Each project may say when it ended (``end_date``) and how many months after that its residents'
+personal data is kept (``retention_months``, default 24; keukentafel/domain/retention.py). Once
+that has passed, the purge removes the data and the sync no longer reads the project's complexes.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +26,11 @@ from keukentafel.config.spreadsheet import SpreadsheetConfig
 from keukentafel.config.vera import VeraConfig
 from keukentafel.config.web import WebConfig
 from keukentafel.domain.model import Project, ProjectKind
+from keukentafel.domain.retention import (
+    DEFAULT_RETENTION_MONTHS,
+    ProjectRetention,
+    kept_complexes,
+)
 
 
 class CorporationConfig(_Model):
@@ -33,6 +43,16 @@ class ProjectConfig(_Model):
     name: str = Field(min_length=1)
     kind: ProjectKind
     complexes: list[str] = Field(min_length=1)
+    # The project's end (the last handover); without it the project runs and keeps its data.
+    end_date: date | None = None
+    # Months after end_date that residents' personal data is kept; then the purge removes it.
+    retention_months: int = Field(default=DEFAULT_RETENTION_MONTHS, ge=0, le=120)
+
+    @property
+    def retention(self) -> ProjectRetention:
+        return ProjectRetention(
+            self.code, tuple(self.complexes), self.end_date, self.retention_months
+        )
 
 
 class SourceConfig(_Model):
@@ -90,9 +110,16 @@ class CorporationFile(_Model):
         known = ", ".join(p.code for p in self.projects)
         raise ConfigError(f"no project {code!r} in this corporation file (known: {known})")
 
-    def complexes(self) -> list[str]:
-        """Every complex in scope of any project, in config order, without repeats."""
-        return list(dict.fromkeys(c for p in self.projects for c in p.complexes))
+    def complexes(self, on: date | None = None) -> list[str]:
+        """Every complex in scope of a project that keeps its residents' data on ``on`` (today
+        when not given), in config order, without repeats: what the sync and the team-list pull
+        read. A project whose retention has passed is left out, so its data is not read back in
+        after the purge; a complex it shares with a project that keeps its data stays."""
+        return kept_complexes(self.retention(), on or date.today())
+
+    def retention(self) -> list[ProjectRetention]:
+        """Every project's complexes, end date and retention period, in config order."""
+        return [p.retention for p in self.projects]
 
     def require_letters(self) -> LettersConfig:
         if self.letters is None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from keukentafel.domain.audit import AuditKind
 from keukentafel.domain.mailing import MailingState
 from keukentafel.domain.messages import MessageKind
 from keukentafel.domain.outbox import OutboxStatus
@@ -418,3 +419,26 @@ class OpenItemRow(Base):
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[Text200]
+
+
+class AuditRow(Base):
+    """One audited act (keukentafel/domain/audit.py): who, when, what, which unit; never names.
+
+    Append-only: only keukentafel/store/repositories/audit.py writes it, by inserting; the
+    migration adds a trigger that refuses an UPDATE on both backends.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_corp_unit", "corporation_code", "unit_code"),
+        Index("ix_audit_log_corp_kind", "corporation_code", "kind"),
+    )
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    at: Mapped[datetime]
+    kind: Mapped[AuditKind] = mapped_column(by_value(AuditKind, 40))
+    actor: Mapped[str] = mapped_column(String(200))
+    unit_code: Mapped[Code]
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]]

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +35,7 @@ from keukentafel.store.repositories.household_history import (
 from keukentafel.store.repositories.open_items import OpenItemRepository
 from keukentafel.store.repositories.resident_access import ResidentAccessRepository
 from keukentafel.store.repositories.resident_letters import ResidentLetterRepository, SentLetter
+from keukentafel.store.repositories.restricted_notes import RestrictedNotes
 from keukentafel.usecases.resident_access import revoke_household
 from keukentafel.usecases.team_contacts import effective_households
 
@@ -47,17 +47,6 @@ class NotAllowed(PermissionError):
 #: The consent status per unit code, as a short Dutch label ("akkoord", "geen antwoord").
 #: SEAM(consent): wired by the App to the consent use case; None shows "nog niet bekend".
 ConsentStatus = Callable[[str, str, Sequence[str], date], Mapping[str, str]]
-
-
-class AuditLog(Protocol):
-    """The audit trail (keukentafel/domain/audit.py, by the privacy engineer).
-
-    SEAM(audit): the App wires the privacy engineer's repository; the call is made in the
-    transaction of the read it records, so a view is never shown without its audit entry."""
-
-    def record(
-        self, session: Session, *, actor: str, action: str, corporation_code: str, subject: str
-    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,14 +229,13 @@ def restricted_notes(
     member: StaffMember,
     *,
     on: date,
-    audit: AuditLog | None,
+    now: datetime,
 ) -> list[Note]:
-    """The household's special-category notes, for a guide on the project; the view is written
-    to the audit log in the same transaction. Without an audit log nothing is shown."""
+    """The household's special-category notes, for a guide on the project. They are read only
+    through the audited repository: every note shown is recorded in the audit log, in the same
+    transaction, as viewed by this member of staff."""
     if not may_see_restricted_notes(member, project.code):
         raise NotAllowed(f"{member.actor} may not see restricted notes in {project.code}")
-    if audit is None:
-        raise NotAllowed("no audit log is wired: restricted notes are not shown")
     households = effective_households(
         sessions, project.corporation_code, on, list(project.complex_codes)
     )
@@ -255,17 +243,13 @@ def restricted_notes(
     if household is None:
         return []
     with sessions.begin() as session:
-        notes = HouseholdHistoryRepository(session, project.corporation_code).restricted_notes(
-            r.relation_id for r in household.residents
+        stored = RestrictedNotes(session, project.corporation_code).read(
+            unit_code, (r.relation_id for r in household.residents), viewer=member.actor, at=now
         )
-        audit.record(
-            session,
-            actor=member.actor,
-            action="view_restricted_notes",
-            corporation_code=project.corporation_code,
-            subject=f"{project.code}/{unit_code}",
-        )
-    return notes
+    return [
+        Note(n.note.relation_id, n.note.text, n.note.author, n.created_at)
+        for n in reversed(stored)  # newest first on the page
+    ]
 
 
 def close_items(
@@ -300,7 +284,6 @@ def revoke_links(
 
 
 __all__ = [
-    "AuditLog",
     "ConsentStatus",
     "HouseholdDetail",
     "HouseholdLine",

@@ -9,8 +9,8 @@ seams still to be wired:
   consent use case through the App once it exists (``App.consent_status`` /
   ``App.record_consent_answer``, see docs/web.md); until then the pages say the status is not
   known yet and offer no answer form.
-- ``SEAM(audit)``: :attr:`Portal.audit` is the audit log the restricted-notes view writes to;
-  None (the default) means the notes are not shown at all.
+- Restricted notes are read only through the audited repository
+  (keukentafel/store/repositories/restricted_notes.py): every view is in the audit log.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from keukentafel.usecases.resident_access import (
     LinkSettings,
     ProjectAccess,
 )
-from keukentafel.usecases.staff_page import AuditLog, ConsentStatus
+from keukentafel.usecases.staff_page import ConsentStatus
 
 if TYPE_CHECKING:
     from connectors.m365.signin import StaffSignIn
@@ -67,7 +67,6 @@ class Portal:
     app: App
     sites: dict[str, ProjectSite]  # by upper-case project code
     link_prefixes: tuple[str, ...]
-    audit: AuditLog | None = None  # SEAM(audit): the privacy engineer's audit log
     _directory: AccessDirectory = field(init=False)
 
     def __post_init__(self) -> None:

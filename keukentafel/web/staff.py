@@ -236,7 +236,7 @@ def _household(web: Web, request: Request, project: str, ref: str) -> Response:
         detail=detail,
         ref=ref,
         csrf_key=state["c"],
-        audit=web.portal.audit is not None,
+        audit=True,
     )
 
 
@@ -262,7 +262,7 @@ def _notes(web: Web, request: Request, project: str, ref: str) -> Response:
             unit,
             member,
             on=web.portal.today(),
-            audit=web.portal.audit,
+            now=web.portal.app.clock(),
         )
     except staff.NotAllowed:
         return web.page(request, "staff_refused.html", 403, why="U mag deze notities niet zien.")

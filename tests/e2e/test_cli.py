@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +48,8 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
         "5. The guidance team",
         "6. A mailing",
         "7. The outbox again",
+        "8. An access request",
+        "9. Two years after HAVEN-SLOOP ended",
     ):
         assert step in text
     assert "invalid_postcode" in text
@@ -55,6 +58,14 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     assert any(mailing.glob("*-drukwerk.pdf")) and any(mailing.glob("*-manifest.csv"))
     assert any((mailing / "email").glob("*.eml")) and any((mailing / "agenda").glob("*.ics"))
     assert len(list((mailing / "archief").glob("*.pdf"))) > 10
+    (export,) = (out / "privacy" / "exports").rglob("inzage-*.json")
+    residents = json.loads(export.read_text(encoding="utf-8"))["sections"]["residents"]
+    assert residents and all(r["surname"] not in text for r in residents)
+    assert "Access export of unit" in text and "Units purged:" in text
+    assert "The purge again: 0 more item(s) removed." in text
+    later = out / "two-years-later"
+    assert not list((later / "privacy" / "exports").rglob("*.json"))
+    assert not list(later.glob("mailings/HAVEN-SLOOP-*/*-drukwerk.pdf"))
 
 
 def test_config_errors_name_the_file_and_key(tmp_path: Path) -> None:

@@ -18,7 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_each_corporation_gets_its_scheduled_flows() -> None:
     settings = Settings.from_env({"KEUKENTAFEL_CONFIG_DIR": str(ROOT / "config")})
     found = {d.name: d for d in deployments(settings)}
-    assert set(found) == {"sync-register-wsd", "pull-team-contacts-wsd", "dispatch-outbox-wsd"}
+    assert set(found) == {
+        "sync-register-wsd",
+        "purge-personal-data-wsd",
+        "pull-team-contacts-wsd",
+        "dispatch-outbox-wsd",
+    }
+    purge = found["purge-personal-data-wsd"].schedules[0].schedule
+    assert purge.cron == "30 5 * * *" and purge.timezone == "Europe/Amsterdam"
     sync = found["sync-register-wsd"]
     schedule = sync.schedules[0].schedule
     assert schedule.cron == "0 6 * * *" and schedule.timezone == "Europe/Amsterdam"
@@ -48,10 +55,10 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
     )
     with caplog.at_level(logging.ERROR, logger="flows.deployments"):
         found = {d.name: d for d in deployments(settings)}
-    assert set(found) == {"sync-register-wsd", "pull-team-contacts-wsd", "dispatch-outbox-wsd"}
     crons = {name: d.schedules[0].schedule.cron for name, d in found.items()}
     assert crons == {
         "sync-register-wsd": "15 5 * * *",
+        "purge-personal-data-wsd": "30 5 * * *",
         "pull-team-contacts-wsd": "45 5 * * *",
         "dispatch-outbox-wsd": "*/5 8-18 * * *",
     }
@@ -63,7 +70,10 @@ def test_only_the_sync_without_microsoft_365(tmp_path: Path) -> None:
     (tmp_path / "wsd.yaml").write_text(demo[: demo.index("m365:")], encoding="utf-8")
     shutil.copy(ROOT / "config" / "corporations" / "README.md", tmp_path / "README.md")
     settings = Settings.from_env({"KEUKENTAFEL_CONFIG_DIR": str(tmp_path)})
-    assert [d.name for d in deployments(settings)] == ["sync-register-wsd"]
+    assert [d.name for d in deployments(settings)] == [
+        "sync-register-wsd",
+        "purge-personal-data-wsd",
+    ]
 
 
 def test_compose_runs_server_database_and_worker_without_telemetry_or_secrets() -> None:

@@ -1,4 +1,5 @@
-"""Reads for the staff page across the outbox and the restricted notes (no writes here).
+"""Reads for the staff page across the outbox (no writes here; restricted notes are read only
+through the audited keukentafel/store/repositories/restricted_notes.py).
 
 The outbox's own repository serves the dispatcher; the staff page needs other questions of it
 (what went to a household, and when the last message went to each unit), asked here read-only.
@@ -7,14 +8,13 @@ Restricted notes are read only by the staff page's audited view.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from keukentafel.store.models import OutboxRow, RestrictedNoteRow
+from keukentafel.store.models import OutboxRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +70,3 @@ class HouseholdHistoryRepository:
             .group_by(OutboxRow.unit_code)
         )
         return {unit: sent for unit, sent in rows if sent is not None}
-
-    def restricted_notes(self, relation_ids: Iterable[str]) -> list[Note]:
-        ids = list(relation_ids)
-        if not ids:
-            return []
-        rows = self.session.scalars(
-            select(RestrictedNoteRow)
-            .where(
-                RestrictedNoteRow.corporation_code == self.corporation,
-                RestrictedNoteRow.relation_id.in_(ids),
-            )
-            .order_by(RestrictedNoteRow.created_at.desc())
-        )
-        return [Note(r.relation_id, r.text, r.author, r.created_at) for r in rows]

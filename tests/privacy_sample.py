@@ -1,0 +1,239 @@
+"""A sample corporation for the purge and the access export (generated people, never real).
+
+Three complexes: ``OLD`` belongs only to the closed project ``P-OLD`` (ended 2023-06-30, kept 12
+months), ``SHARED`` to ``P-OLD`` and the running ``P-NEW``, ``NEW`` only to ``P-NEW``.
+
+- VHE00001 (OLD): tenant R1 and co-tenant R6; VHE00002 (OLD): tenant R2 since 2021, before
+  that R7 (2015-2020), who now rents VHE00005 (NEW); VHE00003 (OLD): tenant R3;
+  VHE00004 (SHARED): tenant R4; VHE00005 (NEW): tenant R5 with co-tenant R7.
+- Team-list rows for VHE00001 (by unit code), VHE00002 (by address), VHE00004 and VHE00005.
+- E-mails in the outbox for every unit (VHE00003's still pending; one for VHE00002 from 2019,
+  sent to R7 when R7 lived there), invitation versions, restricted notes on R1, R4 and R7, a
+  resident kept aside with its raw row, a page in the sync's page memo, and the files of a mailing of each project on disk
+  (written by the letters' own ``write_files``, with small stand-in PDFs).
+
+Tests import this module (it is not a test module); the register goes in through the real sync.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from keukentafel.domain.model import (
+    Address,
+    ContactKind,
+    ContactPoint,
+    LeaseParty,
+    LeaseStatus,
+    PartyRole,
+    PersonName,
+    Project,
+    ProjectKind,
+    Resident,
+    RestrictedNote,
+)
+from keukentafel.domain.outbox import OutgoingMessage
+from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, Snapshot
+from keukentafel.domain.retention import ProjectRetention
+from keukentafel.domain.runs import RunKind, RunOutcome
+from keukentafel.domain.team_contacts import TeamContact
+from keukentafel.letters.output import MailingLetter, write_files
+from keukentafel.store.repositories import (
+    InvitationRepository,
+    OutboxRepository,
+    SourcePageRepository,
+    SyncRunRepository,
+    TeamContactRepository,
+)
+from keukentafel.store.repositories.restricted_notes import RestrictedNotes
+from keukentafel.usecases.sync_register import sync_register
+from tests import builders
+from tests.builders import StaticSource
+
+CORP = "PRV"
+OLD = Project("P-OLD", "Renovatie Oud", CORP, ProjectKind.RENOVATION_OCCUPIED, ("OLD", "SHARED"))
+NEW = Project("P-NEW", "Sloop Nieuw", CORP, ProjectKind.DEMOLITION, ("SHARED", "NEW"))
+RETENTION = (
+    ProjectRetention("P-OLD", OLD.complex_codes, date(2023, 6, 30), 12),
+    ProjectRetention("P-NEW", NEW.complex_codes),
+)
+BEFORE = date(2024, 6, 30)  # the last day P-OLD keeps its data
+AFTER = date(2024, 7, 1)  # the first day it is due
+PURGED_UNITS = ("VHE00001", "VHE00002", "VHE00003")
+PURGED_RESIDENTS = ("R1", "R2", "R3", "R6")
+KEPT_RESIDENTS = ("R4", "R5", "R7")
+COMPLEX = {1: "OLD", 2: "OLD", 3: "OLD", 4: "SHARED", 5: "NEW"}
+
+
+def resident(n: int) -> Resident:
+    return Resident(
+        relation_id=f"R{n}",
+        name=PersonName(surname=f"Privé{n}", initials="Q.", first_name=f"Quirina{n}"),
+        contacts=(
+            ContactPoint(ContactKind.EMAIL, f"bewoner{n}@example.org", True),
+            ContactPoint(ContactKind.MOBILE, f"+316{n:08d}"),
+        ),
+    )
+
+
+def names_and_contacts(numbers: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)) -> list[str]:
+    """Every name part and contact value of the sample's residents: what must never leak."""
+    found = []
+    for n in numbers:
+        r = resident(n)
+        assert r.name is not None
+        found += [r.name.surname, r.name.first_name, *(c.value for c in r.contacts)]
+    return found
+
+
+def snapshot() -> Snapshot:
+    units = [builders.unit(n, COMPLEX[n]) for n in range(1, 6)]
+    units[1] = replace(units[1], address=Address("Dorpsstraat", 2, "1234 AB", "Ons Dorp", "", "B"))
+    leases = [builders.lease(n) for n in (1, 3, 4)]
+    leases[0] = replace(
+        leases[0],
+        parties=(LeaseParty("R1", PartyRole.TENANT), LeaseParty("R6", PartyRole.CO_TENANT)),
+    )
+    leases += [
+        replace(
+            builders.lease(2),
+            lease_id="L2-OLD",
+            status=LeaseStatus.ENDED,
+            start_date=date(2015, 1, 1),
+            end_date=date(2020, 12, 31),
+            parties=(LeaseParty("R7", PartyRole.TENANT),),
+        ),
+        replace(builders.lease(2), start_date=date(2021, 1, 1)),
+        replace(
+            builders.lease(5),
+            start_date=date(2021, 1, 1),
+            parties=(LeaseParty("R5", PartyRole.TENANT), LeaseParty("R7", PartyRole.CO_TENANT)),
+        ),
+    ]
+    return Snapshot(
+        source="sample", units=units, residents=[resident(n) for n in range(1, 8)], leases=leases
+    )
+
+
+def _message(mailing: str, unit_code: str, to: str, text: str) -> OutgoingMessage:
+    probe = OutgoingMessage(mailing, unit_code, "email", to, "Uw woning", b"")
+    body = (
+        f"From: Woonstichting <team@example.org>\r\nTo: {to}\r\n"
+        f"X-Keukentafel-Message-Id: {probe.message_id}\r\nSubject: Uw woning\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}"
+    ).encode()
+    return replace(probe, body=body)
+
+
+@dataclass(frozen=True)
+class Sample:
+    out: Path  # the output folder: mailings/ and privacy/ under it
+
+    @property
+    def mailings(self) -> Path:
+        return self.out / "mailings"
+
+    @property
+    def exports(self) -> Path:
+        return self.out / "privacy" / "exports"
+
+
+def _write_mailing(folder: Path, project: Project, units: list[str]) -> None:
+    name = f"{project.code}-info_evening-2023-03-01"
+    letters = [
+        MailingLetter(
+            u, False, f"%PDF-1.7 brief {u}".encode(), 1, b"BEGIN:VCALENDAR", b"eml", "", ""
+        )
+        for u in units
+    ]
+    write_files(folder / name, name, [b"%PDF-1.7 drukwerk"], letters)
+
+
+def seed(sessions: sessionmaker[Session], out: Path) -> Sample:
+    """Put the sample corporation in the store and its mailings on disk."""
+    source = StaticSource(copy.deepcopy(snapshot()))
+    sync_register(sessions, CORP, source, clock=lambda: datetime(2023, 1, 1))
+    with sessions.begin() as session:
+        _seed_rows(session)
+    sample = Sample(out)
+    _write_mailing(sample.mailings, OLD, ["VHE00001", "VHE00002", "VHE00003", "VHE00004"])
+    _write_mailing(sample.mailings, NEW, ["VHE00004", "VHE00005"])
+    return sample
+
+
+def _seed_rows(session: Session) -> None:
+    outbox = OutboxRepository(session, CORP)
+    old_key, new_key = f"{CORP}/P-OLD/info_evening/2023-03", f"{CORP}/P-NEW/info_evening/2023-03"
+    outbox.enqueue(
+        [_message(f"{CORP}/P-OLD/announcement/2019", "VHE00002", "bewoner7@example.org", "Oud")],
+        datetime(2019, 5, 1),
+    )
+    outbox.enqueue(
+        [
+            _message(old_key, f"VHE0000{n}", f"bewoner{n}@example.org", f"Beste bewoner {n}")
+            for n in (1, 2, 3, 4)
+        ]
+        + [_message(new_key, "VHE00005", "bewoner5@example.org", "Beste bewoner 5")],
+        datetime(2023, 3, 1),
+    )
+    for message_id in outbox.due():
+        queued = outbox.get(message_id)
+        assert queued is not None
+        if queued.unit_code != "VHE00003":
+            outbox.claim(message_id, queued.status, datetime(2023, 3, 1, 9))
+            outbox.mark_sent(message_id, datetime(2023, 3, 1, 9))
+    InvitationRepository(session, CORP).save(
+        {f"uid-{n}": (f"VHE0000{n}", 0, "abc") for n in range(1, 6)}, datetime(2023, 3, 1)
+    )
+    TeamContactRepository(session, CORP).upsert(
+        "sharepoint_list",
+        {
+            "1": TeamContact(1, "sharepoint_list", unit_code="VHE00001", mobile="+31699990001"),
+            "2": TeamContact(
+                2,
+                "sharepoint_list",
+                postcode="1234 AB",
+                number=2,
+                letter="B",
+                email="team2@example.org",
+            ),
+            "4": TeamContact(4, "sharepoint_list", unit_code="VHE00004", mobile="+31699990004"),
+            "5": TeamContact(
+                5,
+                "sharepoint_list",
+                unit_code="VHE00005",
+                mobile="+31699990005",
+                preferred_hours="na 17.00 uur",
+            ),
+        },
+        {"1": "h1", "2": "h2", "4": "h4", "5": "h5"},
+        datetime(2023, 2, 1),
+    )
+    notes = RestrictedNotes(session, CORP)
+    for relation_id in ("R1", "R4", "R7"):
+        notes.add(
+            RestrictedNote(relation_id, "bijzondere omstandigheden", "begeleider"),
+            datetime(2023, 2, 1),
+        )
+    runs = SyncRunRepository(session, CORP)
+    run_id = runs.start(RunKind.REGISTER_SYNC, "sample", datetime(2023, 2, 2))
+    runs.add_rejected(
+        run_id,
+        [
+            RejectedRow(
+                EntityKind.RESIDENT,
+                "R3",
+                "",
+                RejectReason.MALFORMED,
+                "e-mail 'bewoner3@' is not valid",
+                raw={"achternaam": "Privé3"},
+            )
+        ],
+    )
+    runs.finish(run_id, outcome=RunOutcome.SUCCEEDED, now=datetime(2023, 2, 2))
+    SourcePageRepository(session, CORP, "sample").save({"p1": b"R1 R6"}, [], datetime(2023, 2, 2))
