@@ -275,7 +275,7 @@ def test_restricted_notes_are_read_only_through_the_audited_repository() -> None
     }
     # who uses the audited repository: the purge and export (they erase and count, never show)
     # and the staff page (a guide's view, recorded in the audit log)
-    assert _mentions("repositories.restricted_notes import") == {
+    assert _mentions("keukentafel.store.repositories.restricted_notes") == {
         "keukentafel/usecases/privacy.py",
         "keukentafel/usecases/staff_page.py",
     }
