@@ -18,7 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_each_corporation_gets_its_scheduled_flows() -> None:
     settings = Settings.from_env({"KEUKENTAFEL_CONFIG_DIR": str(ROOT / "config")})
     found = {d.name: d for d in deployments(settings)}
-    assert set(found) == {"sync-register-wsd", "pull-team-contacts-wsd", "dispatch-outbox-wsd"}
+    assert set(found) == {
+        "sync-register-wsd",
+        "pull-team-contacts-wsd",
+        "dispatch-outbox-wsd",
+        "consent-tally-wsd",
+    }
     sync = found["sync-register-wsd"]
     schedule = sync.schedules[0].schedule
     assert schedule.cron == "0 6 * * *" and schedule.timezone == "Europe/Amsterdam"
@@ -27,6 +32,7 @@ def test_each_corporation_gets_its_scheduled_flows() -> None:
     assert sync.parameters == {"corporation": "WSD"}
     assert found["pull-team-contacts-wsd"].schedules[0].schedule.cron == "30 6 * * *"
     assert found["dispatch-outbox-wsd"].schedules[0].schedule.cron == "*/10 7-21 * * *"
+    assert found["consent-tally-wsd"].schedules[0].schedule.cron == "0 7 * * *"
 
 
 def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
@@ -44,16 +50,17 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
             "KEUKENTAFEL_SYNC_CRON": "15 5 * * *",
             "KEUKENTAFEL_TEAM_CRON": "45 5 * * *",
             "KEUKENTAFEL_DISPATCH_CRON": "*/5 8-18 * * *",
+            "KEUKENTAFEL_CONSENT_CRON": "30 7 * * 1-5",
         }
     )
     with caplog.at_level(logging.ERROR, logger="flows.deployments"):
         found = {d.name: d for d in deployments(settings)}
-    assert set(found) == {"sync-register-wsd", "pull-team-contacts-wsd", "dispatch-outbox-wsd"}
     crons = {name: d.schedules[0].schedule.cron for name, d in found.items()}
     assert crons == {
         "sync-register-wsd": "15 5 * * *",
         "pull-team-contacts-wsd": "45 5 * * *",
         "dispatch-outbox-wsd": "*/5 8-18 * * *",
+        "consent-tally-wsd": "30 7 * * 1-5",
     }
     assert "bad.yaml" in caplog.text and "projects.1.kind" in caplog.text
 
@@ -63,7 +70,8 @@ def test_only_the_sync_without_microsoft_365(tmp_path: Path) -> None:
     (tmp_path / "wsd.yaml").write_text(demo[: demo.index("m365:")], encoding="utf-8")
     shutil.copy(ROOT / "config" / "corporations" / "README.md", tmp_path / "README.md")
     settings = Settings.from_env({"KEUKENTAFEL_CONFIG_DIR": str(tmp_path)})
-    assert [d.name for d in deployments(settings)] == ["sync-register-wsd"]
+    # the consent tally needs no Microsoft 365 either
+    assert [d.name for d in deployments(settings)] == ["sync-register-wsd", "consent-tally-wsd"]
 
 
 def test_compose_runs_server_database_and_worker_without_telemetry_or_secrets() -> None:

@@ -50,6 +50,7 @@ from keukentafel.domain.consent.profile import (
 from keukentafel.domain.consent.rules import (
     COMPUTED_DETAILS,
     MIN_HOMES_FOR_PRESUMPTION,
+    TALLY_DETAILS,
     MailingNotAllowed,
     check_mailing,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "COMPUTED_DETAILS",
     "MIN_HOMES_FOR_PRESUMPTION",
     "OBJECTION_DAYS",
+    "TALLY_DETAILS",
     "WHOLE",
     "AdmitReport",
     "Answer",
