@@ -276,3 +276,18 @@ def print_consent_evaluation(result: dict[str, Any]) -> None:
             f"  refused {refused['entry']} ({refused['code']}): {refused['reason']}",
             highlight=False,
         )
+
+
+def print_consent_notices(tally: ProjectTally, *, limit: int | None = None) -> None:
+    """The units that got the 70% notice: status, notice date, last day to go to court (the
+    first ``limit`` of them, and how many more)."""
+    noticed = [unit for unit in tally.units if unit.notice_date is not None]
+    table = Table(title=f"70% notices of {tally.project_code} (last day = notice date + 56 days)")
+    for column in ("unit", "status", "notice date", "last day to go to court"):
+        table.add_column(column)
+    for unit in noticed[:limit]:
+        status = unit.status.value if unit.status else "mixed"
+        table.add_row(unit.unit_code, status, str(unit.notice_date), str(unit.last_day))
+    console().print(table)
+    if limit is not None and len(noticed) > limit:
+        console().print(f"... and {len(noticed) - limit} more ({len(noticed)} notices in all)")

@@ -138,6 +138,17 @@ def _html_table(rows: Sequence[dict[str, object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _transposed(rows: Sequence[dict[str, object]]) -> list[dict[str, object]]:
+    """One row per figure and a column per ballot (the figures do not fit side by side)."""
+    if not rows:
+        return []
+    return [
+        {"": key, **{str(row["ballot"]): row[key] for row in rows}}
+        for key in rows[0]
+        if key != "ballot"
+    ]
+
+
 def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -161,7 +172,7 @@ def report_html(report: ConsentReport) -> str:
         f"{escape(report.project.name)}</h1>"
         f"<p>At the end of {report.as_of.isoformat()} (Europe/Amsterdam).</p>{verdicts}"
         f"<h2>Profile</h2>{_html_table(_profile_rows(report))}"
-        f"<h2>Per ballot</h2>{_html_table(report.ballot_rows())}"
+        f"<h2>Per ballot</h2>{_html_table(_transposed(report.ballot_rows()))}"
         f"<h2>Per unit</h2>{_html_table(report.unit_rows(people=False))}"
         "</body></html>"
     )

@@ -99,11 +99,9 @@ def _ballot_row(tally: ProjectTally, ballot: BallotTally) -> dict[str, object]:
         "owners (not counted)": tally.owners,
         "vacant": tally.vacant,
         "denominator": ballot.denominator,
-        "fraction": (
-            f"{ballot.fraction.numerator}/{ballot.fraction.denominator}"
-            if ballot.fraction is not None
-            else ""
-        ),
+        "agreed / denominator": f"{ballot.agreed}/{ballot.denominator}"
+        if ballot.denominator
+        else "",
         "percentage": f"{ballot.percentage}%" if ballot.percentage is not None else "",
         "threshold": f"{threshold.numerator}/{threshold.denominator}",
         "threshold met": ballot.threshold_met,
