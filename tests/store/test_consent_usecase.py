@@ -404,3 +404,27 @@ def test_an_event_is_passed_through_to_the_mailing(reached: sessionmaker[Session
         clock=CLOCK,
     )
     assert writer.written[-1][2] == event
+
+
+def test_two_writers_at_once_take_turns(fourteen: sessionmaker[Session]) -> None:
+    """Two processes (each with its own kept ledgers) record the same form at the same moment:
+    the ledger row's lock makes one wait and then see the other's entry."""
+    import threading
+
+    barrier = threading.Barrier(2)
+    reports: list[consent.RecordReport] = []
+
+    def clerk() -> None:
+        books = ConsentBooks()
+        consent.consent_tally(fourteen, CONSENT, ON, books=books)  # loaded before the race
+        barrier.wait()
+        reports.append(record_all(fourteen, [answer(4)], books=books))
+
+    threads = [threading.Thread(target=clerk) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    outcomes = sorted("admitted" if not r.refused else r.refused[0].code.value for r in reports)
+    assert outcomes == ["admitted", "duplicate"]
+    assert consent.consent_tally(fourteen, CONSENT, ON).ballot().agreed == 1
