@@ -64,7 +64,7 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     assert "XLSX (with names)" in text.split("11. The consent report")[1]
     assert "invalid_postcode" in text
     assert "move_out" in text and "move_in" in text and "contact_changed" in text
-    mailing = next((out / "mailings").iterdir())
+    mailing = next(p for p in (out / "mailings").iterdir() if "info_evening" in p.name)
     assert any(mailing.glob("*-drukwerk.pdf")) and any(mailing.glob("*-manifest.csv"))
     assert any((mailing / "email").glob("*.eml")) and any((mailing / "agenda").glob("*.ics"))
     assert len(list((mailing / "archief").glob("*.pdf"))) > 10
