@@ -20,6 +20,12 @@ the projects voting per package. Then it measures, best of ``--repeat`` runs:
 Target on a 2-core machine: the tally of all 500 projects (2) at most 1 s. The replay (1) is
 the rescan the design avoids: it runs once when a ledger is loaded; after that an admitted entry
 replays only its own unit (4).
+
+5. The web page's calls through the consent use case on the store (SQLite in a temporary file,
+   or ``--database-url``), for the largest project: the first call of a process (the register's
+   scope and the ledger read from the store and folded), then, with the ledger kept, one
+   household's status and one answer recorded on the web (lock, catch up, admit, append,
+   commit), per call.
 """
 
 from __future__ import annotations
@@ -47,13 +53,27 @@ from keukentafel.domain.consent import (
     NoticeSent,
     ProjectScope,
     Tenancy,
+    UnitStatus,
     Withdrawal,
     fold,
     local_moment,
     parse_profile,
     tally_of,
 )
-from keukentafel.domain.model import PartyRole, ProjectKind, Tenure
+from keukentafel.domain.model import (
+    Address,
+    AgreementKind,
+    Lease,
+    LeaseParty,
+    LeaseStatus,
+    PartyRole,
+    PersonName,
+    ProjectKind,
+    Resident,
+    Tenure,
+    Unit,
+)
+from keukentafel.domain.register import Snapshot
 
 CAMPAIGN_START = date(2027, 2, 1)
 TODAY = date(2027, 5, 15)
@@ -315,6 +335,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=80_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2027)
+    parser.add_argument("--database-url", help="The store for step 5 (default: SQLite, temporary)")
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -349,6 +370,7 @@ def main() -> None:
     print(f"  projects where the presumption applies on {TODAY}: {presumed} of {len(states)}")
 
     admit_and_tally(projects, args.repeat)
+    store_requests(max(projects, key=lambda p: len(p.scope.units)), args.database_url)
 
 
 def admit_and_tally(projects: list[Project], repeat: int) -> None:
@@ -369,6 +391,106 @@ def admit_and_tally(projects: list[Project], repeat: int) -> None:
     print(
         f"admit {sum(len(r) for _, r in batches):,} new answers into the live ledgers "
         f"({admitted:,} admitted) and tally all again: {wall:.3f} s wall, {cpu:.3f} s cpu"
+    )
+
+
+def _register(scope: ProjectScope) -> Snapshot:
+    """The project's units and leases as the ERP would deliver them (generated people)."""
+    units = [
+        Unit(u.code, u.code, "CPX-B", Address("Benchstraat", n, "1234 AB", "Ons Dorp"), u.tenure)
+        for n, u in enumerate(scope.units, start=1)
+    ]
+    leases = [
+        Lease(
+            t.lease_id,
+            t.unit_code,
+            AgreementKind.RENTAL,
+            LeaseStatus.ENDED if t.end and t.end < TODAY else LeaseStatus.RUNNING,
+            t.start,
+            t.end,
+            tuple(LeaseParty(p.party_id, p.role) for p in t.parties),
+        )
+        for t in scope.tenancies
+    ]
+    parties = sorted({p.party_id for t in scope.tenancies for p in t.parties})
+    residents = [Resident(pid, PersonName(surname="Bench")) for pid in parties]
+    return Snapshot(source="bench", units=units, residents=residents, leases=leases)
+
+
+@dataclass
+class _Source:
+    snapshot: Snapshot
+    name: str = "bench"
+
+    def read(self, progress: object = None, memo: object = None) -> Snapshot:
+        return self.snapshot
+
+
+# Kept whole: one scenario told in order (load, then the two calls a web page makes), each
+# timing next to what it measures.
+def store_requests(project: Project, url: str | None) -> None:
+    """Step 5: the consent use case on the store, as the web page calls it (see the docstring)."""
+    import tempfile
+    from pathlib import Path
+
+    from keukentafel.bootstrap import open_store
+    from keukentafel.domain.model import Project as RegisterProject
+    from keukentafel.usecases.consent import (
+        AnswerInput,
+        ConsentBooks,
+        ConsentProject,
+        append_entries,
+        consent_tally,
+        household_status,
+        record,
+    )
+    from keukentafel.usecases.sync_register import sync_register
+
+    folder = tempfile.mkdtemp(prefix="consent-bench-")
+    sessions = open_store(url or f"sqlite:///{Path(folder) / 'store.db'}")
+    scope = project.scope
+    register = RegisterProject(scope.project_code, "Bench", "BENCH", scope.kind, ("CPX-B",))
+    target = ConsentProject(register, scope.profile)
+    sync_register(sessions, "BENCH", _Source(_register(scope)))
+    noon = datetime.combine(TODAY, clock_time(12), tzinfo=UTC)
+    append_entries(sessions, target, project.entries, now=noon, books=ConsentBooks())
+    print(
+        f"store ({'given URL' if url else 'SQLite'}): project {scope.project_code}, "
+        f"{len(scope.units)} units, {len(project.entries)} ledger entries"
+    )
+    report(
+        "  first call of a process: load scope and ledger, fold",
+        best_of(3, lambda: consent_tally(sessions, target, TODAY, books=ConsentBooks())),
+    )
+    books = ConsentBooks()
+    tally = consent_tally(sessions, target, TODAY, books=books)
+    codes = [u.unit_code for u in tally.units]
+    calls = 200
+    started = time.perf_counter()
+    for n in range(calls):
+        household_status(sessions, target, codes[n % len(codes)], TODAY, books=books)
+    per_call = (time.perf_counter() - started) / calls
+    print(f"{'  a household status, ledger kept (per call):':<58} {per_call * 1000:7.2f} ms")
+    open_units = [
+        u.unit_code for u in tally.units if u.lease_id and u.status is UnitStatus.NO_ANSWER
+    ]
+    answers = 0
+    started = time.perf_counter()
+    for unit_code in open_units[:20]:
+        answer = AnswerInput(
+            unit_code=unit_code,
+            answer="agree",
+            at=local_moment(TODAY, clock_time(11)),
+            channel=Channel.WEB,
+        )
+        report_ = record(
+            sessions, target, [answer], recorded_by="web", clock=lambda: noon, books=books
+        )
+        answers += len(report_.admitted)
+    per_answer = (time.perf_counter() - started) / max(1, min(20, len(open_units)))
+    print(
+        f"{'  a web answer recorded, ledger kept (per call):':<58} {per_answer * 1000:7.2f} ms"
+        f"  ({answers} admitted)"
     )
 
 

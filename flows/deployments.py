@@ -3,8 +3,9 @@
 ``python -m flows.deployments`` registers, per corporation file in the config folder
 (``KEUKENTAFEL_CONFIG_DIR``), the register sync (every morning at 06:00 Europe/Amsterdam: the
 register must be current when the team starts), the purge of personal data whose retention has
-passed (05:30, before the sync; flows/privacy.py), the team-list pull (06:30) and the outbox
-dispatcher (every 10 minutes in the daytime), and then serves them: it polls the Prefect server and
+passed (05:30, before the sync; flows/privacy.py), the team-list pull (06:30), the outbox
+dispatcher (every 10 minutes in the daytime) and, for a corporation with consent projects, the
+consent tally (07:00), and then serves them: it polls the Prefect server and
 runs what is due. Run it against a real Prefect server (docker-compose.yml), not in ephemeral mode.
 The times come from the settings (``KEUKENTAFEL_*_CRON``); nothing is read when this module is
 imported.
@@ -24,6 +25,7 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
+from flows.consent import consent_tally_flow
 from flows.mailing import dispatch_flow
 from flows.privacy import PURGE_CRON, purge_personal_data_flow
 from flows.sync_register import sync_register_flow
@@ -76,6 +78,12 @@ def deployments(
                     code,
                     settings.team_cron,
                     "team-contacts",
+                )
+            )
+        if corporations.get(code).consent_projects():
+            result.append(
+                _scheduled(
+                    consent_tally_flow, "consent-tally", code, settings.consent_cron, "consent"
                 )
             )
         if m365 and m365.mailbox:

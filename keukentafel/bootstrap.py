@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -43,8 +43,24 @@ if TYPE_CHECKING:
     from connectors.m365.signin import StaffSignIn
     from keukentafel.config.mailing_content import MailingContent
     from keukentafel.domain.audit import AuditEntry
+    from keukentafel.domain.consent import (
+        Channel,
+        Evidence,
+        LedgerEntry,
+        ProjectTally,
+        Refusal,
+    )
     from keukentafel.domain.model import Household
     from keukentafel.domain.retention import RetentionPlan
+    from keukentafel.reports.consent import ConsentReportFiles
+    from keukentafel.usecases.consent import (
+        ConsentBooks,
+        ConsentProject,
+        EntryInput,
+        HouseholdStatus,
+        RecordReport,
+    )
+    from keukentafel.usecases.consent_import import ImportReport
     from keukentafel.usecases.mailing import MailingResult, MailingWriter
     from keukentafel.usecases.outbox import DispatchReport, MailTransport
     from keukentafel.usecases.privacy import (
@@ -187,6 +203,7 @@ class App:
         self._sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()
         self._staff_sign_ins: dict[str, StaffSignIn] = {}
+        self._consent_books: ConsentBooks | None = None
 
     # -- store
 
@@ -373,8 +390,14 @@ class App:
 
         ``started_by`` says who asked for it (``cli:<user>``, ``prefect:<flow run id>``); the
         entry point knows, so it passes it."""
+        from keukentafel.domain.messages import MessageKind, message_kind
         from keukentafel.usecases.mailing import prepare_mailing
 
+        if message_kind(kind) in (MessageKind.CONSENT_REACHED, MessageKind.REMINDER):
+            # Their units come from the consent tally, never from the content file.
+            return self.consent_mailing(
+                code, project_code, kind, on=on, content=content, started_by=started_by
+            )
         corp = self.corporation(code)
         return prepare_mailing(
             self.sessions,
@@ -388,6 +411,180 @@ class App:
             details=content.details,
             units=content.units,
             clock=self.clock,
+        )
+
+    # -- the consent track (art. 7:220 BW): usecases/consent.py, docs/consent.md
+
+    def consent_books(self) -> ConsentBooks:
+        """The process's kept consent ledgers (see usecases/consent.py), made on first use."""
+        from keukentafel.usecases.consent import ConsentBooks
+
+        with self._lock:
+            if self._consent_books is None:
+                self._consent_books = ConsentBooks()
+            return self._consent_books
+
+    def consent_project(self, code: str, project_code: str) -> ConsentProject:
+        """The project with its consent profile; a ConfigError when it has none."""
+        from keukentafel.usecases.consent import ConsentProject
+
+        corp = self.corporation(code)
+        return ConsentProject(corp.project(project_code), corp.consent_profile(project_code))
+
+    def today(self) -> date:
+        """Today in Europe/Amsterdam, by the App's clock."""
+        from keukentafel.usecases.consent import today
+
+        return today(self.clock)
+
+    def consent_tally(
+        self, code: str, project_code: str, *, on: date | None = None
+    ) -> ProjectTally:
+        """The project's consent tally at the end of ``on`` (default: today)."""
+        from keukentafel.usecases.consent import consent_tally
+
+        target = self.consent_project(code, project_code)
+        return consent_tally(self.sessions, target, on or self.today(), books=self.consent_books())
+
+    def consent_household(
+        self, code: str, project_code: str, unit_code: str, *, on: date | None = None
+    ) -> HouseholdStatus:
+        """One household's consent status on ``on`` (default: today): statuses per ballot,
+        parties' answers (party ids), notice date and last day. UnitNotInProject for a unit
+        outside the project."""
+        from keukentafel.usecases.consent import household_status
+
+        target = self.consent_project(code, project_code)
+        return household_status(
+            self.sessions, target, unit_code, on or self.today(), books=self.consent_books()
+        )
+
+    def record_consent(
+        self, code: str, project_code: str, inputs: Sequence[EntryInput], *, recorded_by: str
+    ) -> RecordReport:
+        """Record answers, withdrawals, exclusions, reversals, corrections in one transaction."""
+        from keukentafel.usecases.consent import record
+
+        target = self.consent_project(code, project_code)
+        return record(
+            self.sessions,
+            target,
+            inputs,
+            recorded_by=recorded_by,
+            clock=self.clock,
+            books=self.consent_books(),
+        )
+
+    def record_consent_answer(
+        self,
+        code: str,
+        project_code: str,
+        unit_code: str,
+        answer: str,
+        *,
+        recorded_by: str,
+        parties: Sequence[str] = (),
+        package: str | None = None,
+        channel: Channel | None = None,
+        at: datetime | None = None,
+        evidence: Evidence | None = None,
+    ) -> LedgerEntry | Refusal:
+        """One answer (``agree``, ``decline``, ``withdraw``) of a household (no ``parties``) or
+        of named parties, by default given on the web now: the entry stored, or why not."""
+        from keukentafel.domain.consent import Channel
+        from keukentafel.usecases.consent import AnswerInput
+
+        item = AnswerInput(
+            unit_code=unit_code,
+            answer=answer,
+            at=at or self.clock().replace(tzinfo=UTC),
+            channel=channel or Channel.WEB,
+            parties=tuple(parties),
+            package=package,
+            evidence=evidence,
+        )
+        report = self.record_consent(code, project_code, [item], recorded_by=recorded_by)
+        return report.outcomes[0]
+
+    def import_consent_forms(
+        self,
+        code: str,
+        project_code: str,
+        path: Path,
+        *,
+        recorded_by: str,
+        scans: Path | None = None,
+    ) -> ImportReport:
+        """Import a CSV/XLSX list of scanned forms (connectors/consent_forms.py reads it)."""
+        from connectors.consent_forms import read_form_file
+        from keukentafel.usecases.consent_import import import_forms
+
+        target = self.consent_project(code, project_code)
+        forms = read_form_file(path, scans)
+        return import_forms(
+            self.sessions,
+            target,
+            forms,
+            recorded_by=recorded_by,
+            clock=self.clock,
+            books=self.consent_books(),
+        )
+
+    def evaluate_consent(
+        self, code: str, project_code: str, *, on: date | None = None
+    ) -> dict[str, object]:
+        """The project as ``consent evaluate`` prints a case file (the same JSON)."""
+        from keukentafel.usecases.consent import evaluate_project
+
+        target = self.consent_project(code, project_code)
+        return evaluate_project(
+            self.sessions, target, on or self.today(), books=self.consent_books()
+        )
+
+    def consent_report(
+        self, code: str, project_code: str, *, on: date | None = None, out_dir: Path | None = None
+    ) -> ConsentReportFiles:
+        """The corporation's report: PDF (unit codes) and XLSX (with names), under
+        ``<output>/consent`` unless ``out_dir`` is given."""
+        from keukentafel.reports.consent import write_consent_report
+        from keukentafel.usecases.consent import consent_report
+
+        target = self.consent_project(code, project_code)
+        report = consent_report(
+            self.sessions, target, on or self.today(), books=self.consent_books()
+        )
+        return write_consent_report(report, out_dir or self.settings.output_dir / "consent")
+
+    def consent_mailing(
+        self,
+        code: str,
+        project_code: str,
+        kind: str,
+        *,
+        on: date,
+        content: MailingContent,
+        started_by: str,
+        package: str | None = None,
+    ) -> MailingResult:
+        """The 70% notice (``consent_reached``) or a reminder, to the units the tally gives."""
+        from keukentafel.domain.messages import MessageKind, message_kind
+        from keukentafel.usecases.consent import send_notice, send_reminder
+
+        corp = self.corporation(code)
+        target = self.consent_project(code, project_code)
+        send = send_notice if message_kind(kind) is MessageKind.CONSENT_REACHED else send_reminder
+        return send(
+            self.sessions,
+            target,
+            self.mailing_writer(corp),
+            on=on,
+            mailing_id=content.mailing_id,
+            started_by=started_by,
+            event=content.event,
+            details=content.details,
+            package=package,
+            clock=self.clock,
+            books=self.consent_books(),
         )
 
     def dispatch(self, code: str, mailing_key: str | None = None) -> DispatchReport | None:
@@ -562,14 +759,16 @@ def mailing_content(
     from keukentafel.config.mailing_content import MailingContent, load_mailing_content
 
     if sample:
-        from keukentafel.domain.consent import COMPUTED_DETAILS
+        from keukentafel.domain.consent import COMPUTED_DETAILS, TALLY_DETAILS
         from keukentafel.letters.samples import sample_details, sample_event
 
         return MailingContent(
             mailing_id=f"sample-{on.isoformat()}",
             event=sample_event(kind, on),
             details={
-                k: v for k, v in sample_details(kind, on).items() if k not in COMPUTED_DETAILS
+                k: v
+                for k, v in sample_details(kind, on).items()
+                if k not in COMPUTED_DETAILS | TALLY_DETAILS
             },
         )
     if content_path is None:
@@ -577,7 +776,30 @@ def mailing_content(
             f"mailing {kind}: give --content FILE with its mailing_id, event and details "
             "(see templates/README.md)"
         )
-    return load_mailing_content(content_path)
+    content = load_mailing_content(content_path)
+    _from_the_tally(kind, content, content_path)
+    return content
+
+
+def _from_the_tally(kind: str, content: MailingContent, path: str | Path) -> None:
+    """The 70% notice and reminders take their units (and the notice its share) from the
+    consent tally: a content file that types them is refused, saying so."""
+    from keukentafel.domain.consent import TALLY_DETAILS
+    from keukentafel.domain.messages import MessageKind
+
+    if kind not in (MessageKind.CONSENT_REACHED, MessageKind.REMINDER):
+        return
+    if content.units is not None:
+        raise ConfigError(
+            f"{path}: units: {kind} goes to the units the consent tally gives (the tenants who "
+            "did not agree, or those without an answer); remove 'units' from the content file"
+        )
+    typed = sorted(TALLY_DETAILS & set(content.details))
+    if kind == MessageKind.CONSENT_REACHED and typed:
+        raise ConfigError(
+            f"{path}: details.{typed[0]}: the share that agreed comes from the consent tally on "
+            "the day the notice goes out; remove it from the content file"
+        )
 
 
 def open_store(database_url: str) -> sessionmaker[Session]:

@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -169,6 +169,10 @@ def _steps(
 
     _access_export_step(console, app, code)
     _purge_step(console, app, code)
+    _step_consent_answers(console, app, code)
+    _step_consent_tally(console, app, code)
+    _step_consent_notice(console, app, code)
+    _step_consent_report(console, app, code)
 
 
 PURGED_PROJECT = "HAVEN-SLOOP"  # the demo's closed project in step 9
@@ -368,3 +372,118 @@ def _week_of_changes(
         f"unit {broken['code']} arrives with postcode '12AB' (must be kept aside, not moved out)"
     )
     return said
+
+
+# --- consent (art. 7:220 BW): answers, the tally, the notice, the report --------------------------
+
+CONSENT_PROJECT = "DIJK-RENO"
+
+
+def _step_consent_answers(console: Console, app: App, code: str) -> None:
+    """8. Answers come in: a list of scanned forms (generated) and a few by hand."""
+    from keukentafel.cli.present import print_consent_import, print_consent_recorded
+    from keukentafel.domain.consent import Channel
+    from keukentafel.usecases.consent import AnswerInput
+
+    console.print(Rule("10. Consent: scanned answer forms come in, and a few answers by hand"))
+    forms, by_hand, mistakes = _consent_forms(
+        app, code, app.settings.output_dir / "consent" / "formulieren"
+    )
+    console.print(
+        f"A list of generated answer forms ({forms.name}) with their scans next to it, and the "
+        f"usual mistakes: {mistakes}."
+    )
+    print_consent_import(
+        app.import_consent_forms(code, CONSENT_PROJECT, forms, recorded_by="demo: F. el Idrissi")
+    )
+    again = app.import_consent_forms(
+        code, CONSENT_PROJECT, forms, recorded_by="demo: F. el Idrissi"
+    )
+    duplicates = sum(1 for row in again.rows if row.code == "duplicate")
+    console.print(
+        f"The same list imported again: {again.recorded} recorded, {duplicates} duplicate(s), "
+        f"{len(again.set_aside) - duplicates} set aside as before."
+    )
+    console.print("By hand, after home visits:")
+    at = datetime.combine(app.today() - timedelta(days=2), time(19, 30))
+    visits = [
+        AnswerInput(unit_code=unit, answer="agree", at=at, channel=Channel.VISIT, parties=parties)
+        for unit, parties in by_hand
+    ]
+    print_consent_recorded(
+        app.record_consent(code, CONSENT_PROJECT, visits, recorded_by="demo: F. el Idrissi")
+    )
+
+
+def _consent_forms(
+    app: App, code: str, folder: Path
+) -> tuple[Path, list[tuple[str, tuple[str, ...]]], str]:
+    """A form list (XLSX) with generated scans: about 3 in 4 rented households agree, some
+    decline, the rest do not answer; plus the usual mistakes. Returns the list, the answers the
+    team records by hand (households, and one co-tenant alone) and the mistakes in words."""
+    from openpyxl import Workbook
+
+    from keukentafel.domain.consent import UnitStatus
+
+    tally = app.consent_tally(code, CONSENT_PROJECT)
+    rented = [u for u in tally.units if u.status is UnitStatus.NO_ANSWER]
+    owners = [u for u in tally.units if u.status is UnitStatus.OWNER]
+    agree = (len(rented) * 3 + 3) // 4  # 75%
+    by_hand_households = rented[agree - 2 : agree]
+    decline = rented[agree : agree + len(rented) // 10]
+    folder.mkdir(parents=True, exist_ok=True)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["VHE", "Antwoord", "Datum", "Kanaal", "Scan"])
+    today = app.today()
+    for index, unit in enumerate([*rented[: agree - 2], *decline]):
+        scan = f"scan-{unit.unit_code}.pdf"
+        (folder / scan).write_bytes(f"%PDF-1.4 generated form {unit.unit_code}\n".encode())
+        word = "akkoord" if index < agree - 2 else "niet akkoord"
+        day = today - timedelta(days=21 - index % 14)
+        sheet.append([unit.unit_code, word, day, "papier", scan])
+    mistakes = ["a formula where the unit code belongs", "an unknown unit"]
+    sheet.append(['="VHE"&"0001"', "akkoord", today - timedelta(days=9), "papier", None])
+    sheet.append(["VHE999999", "akkoord", today - timedelta(days=9), "papier", None])
+    if owners:
+        mistakes.append("a form of an owner-occupier")
+        sheet.append([owners[0].unit_code, "akkoord", today - timedelta(days=9), "papier", None])
+    path = folder / "antwoordformulieren.xlsx"
+    workbook.save(path)
+    with_co_tenant = next((u for u in rented[agree + len(decline) :] if len(u.parties) > 1), None)
+    by_hand: list[tuple[str, tuple[str, ...]]] = [(u.unit_code, ()) for u in by_hand_households]
+    if with_co_tenant is not None:  # one co-tenant alone: the household stays incomplete
+        by_hand.append((with_co_tenant.unit_code, (with_co_tenant.parties[0].party_id,)))
+    return path, by_hand, ", ".join(mistakes)
+
+
+def _step_consent_tally(console: Console, app: App, code: str) -> None:
+    """9. The tally (the daily Prefect flow publishes it as artifacts, counts and unit codes)."""
+    from flows.consent import consent_tally_flow
+    from keukentafel.cli.present import print_consent_tally
+
+    console.print(Rule("11. The 70% tally of the renovation (daily flow, exact fractions)"))
+    published = consent_tally_flow(code)
+    console.print(
+        f"The consent-tally flow published {len(published.ballots)} ballot row(s) and "
+        f"{len(published.units)} unit row(s): counts and unit codes, no names."
+    )
+    print_consent_tally(app.consent_tally(code, CONSENT_PROJECT))
+
+
+def _step_consent_notice(console: Console, app: App, code: str) -> None:
+    """10. The notice to the tenants who did not agree, with their last days."""
+    from flows.mailing import mailing_flow
+    from keukentafel.cli.present import print_consent_notices, print_mailing
+
+    console.print(Rule("12. The 70% notice to those who did not agree, with their 8 weeks"))
+    content = sample_config() / "mailings" / "dijkwijk-consent_reached.yaml"
+    print_mailing(mailing_flow(code, CONSENT_PROJECT, "consent_reached", content_path=str(content)))
+    print_consent_notices(app.consent_tally(code, CONSENT_PROJECT), limit=12)
+
+
+def _step_consent_report(console: Console, app: App, code: str) -> None:
+    """11. The consent report of the renovation project, for the corporation."""
+    console.print(Rule("13. The consent report of the renovation project for the corporation"))
+    files = app.consent_report(code, CONSENT_PROJECT)
+    console.print(f"PDF (unit codes only): {files.pdf}\nXLSX (with names):     {files.xlsx}")

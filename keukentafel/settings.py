@@ -10,6 +10,7 @@
 | KEUKENTAFEL_SYNC_CRON | 0 6 * * * | when the register sync runs (Europe/Amsterdam) |
 | KEUKENTAFEL_TEAM_CRON | 30 6 * * * | when the team-list pull runs |
 | KEUKENTAFEL_DISPATCH_CRON | */10 7-21 * * * | when the outbox dispatcher runs |
+| KEUKENTAFEL_CONSENT_CRON | 0 7 * * * | when the daily consent tally is published |
 
 Secrets (API keys, client secrets, the link-signing key) are not settings: the corporation file
 names the environment variable that holds each one. ``Settings.environ`` is a read-only snapshot of
@@ -28,6 +29,7 @@ from types import MappingProxyType
 DEFAULT_SYNC_CRON = "0 6 * * *"
 DEFAULT_TEAM_CRON = "30 6 * * *"
 DEFAULT_DISPATCH_CRON = "*/10 7-21 * * *"
+DEFAULT_CONSENT_CRON = "0 7 * * *"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ class Settings:
     sync_cron: str = DEFAULT_SYNC_CRON
     team_cron: str = DEFAULT_TEAM_CRON
     dispatch_cron: str = DEFAULT_DISPATCH_CRON
+    consent_cron: str = DEFAULT_CONSENT_CRON
     # Where the adapters find the secrets that corporation files name (``*_env`` keys).
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
@@ -58,6 +61,7 @@ class Settings:
             sync_cron=snapshot.get("KEUKENTAFEL_SYNC_CRON", DEFAULT_SYNC_CRON),
             team_cron=snapshot.get("KEUKENTAFEL_TEAM_CRON", DEFAULT_TEAM_CRON),
             dispatch_cron=snapshot.get("KEUKENTAFEL_DISPATCH_CRON", DEFAULT_DISPATCH_CRON),
+            consent_cron=snapshot.get("KEUKENTAFEL_CONSENT_CRON", DEFAULT_CONSENT_CRON),
             environ=snapshot,
         )
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.config.letters import LettersConfig
+from keukentafel.domain.consent import parse_profile
 from keukentafel.domain.mailing import MailingPlan, WrittenMailing
 from keukentafel.domain.messages import POLICIES, Event
 from keukentafel.domain.model import (
@@ -32,6 +33,7 @@ from keukentafel.domain.model import (
 )
 from keukentafel.domain.outbox import OutgoingMessage
 from keukentafel.domain.register import Snapshot
+from keukentafel.usecases.consent import ConsentProject
 from keukentafel.usecases.page_memo import PageMemo
 from keukentafel.usecases.sync_register import ProgressFn, SyncResult, sync_register
 
@@ -197,3 +199,59 @@ def messages(n: int, mailing: str = "WSD/announcement/2026-11") -> list[Outgoing
             OutgoingMessage(mailing, probe.unit_code, "email", probe.recipient, "Uw woning", body)
         )
     return result
+
+
+# --- consent: a renovation project with its legal profile, and a register for it ---------------
+
+CONSENT_PROFILE = parse_profile(
+    {
+        "legal_basis": "art. 7:220 lid 3 BW as in force: 70% of all tenants",
+        "packages": [
+            {"code": "ISOLATIE", "kind": "renovation", "title": "Isolatie"},
+            {"code": "KOZIJNEN", "kind": "maintenance", "title": "Kozijnen schilderen"},
+        ],
+    }
+)
+CONSENT = ConsentProject(RENOVATION, CONSENT_PROFILE)
+
+
+def consent_register(
+    homes: int,
+    *,
+    owners: tuple[int, ...] = (),
+    vacant: tuple[int, ...] = (),
+    co_tenants: tuple[int, ...] = (),
+) -> Snapshot:
+    """Units VHE00001..``homes`` in CPX-1, each rented by R<n> since 2015 (lease L<n>); the
+    ``owners`` are lived in by their owner (tenure owner-occupied, purchase P<n>); the ``vacant``
+    have no lease; the ``co_tenants`` units' leases also have R<n>B as co-tenant."""
+    snap = register(homes)
+    snap.units = [
+        replace(u, tenure=Tenure.OWNER_OCCUPIED) if n in owners else u
+        for n, u in enumerate(snap.units, start=1)
+    ]
+    leases: list[Lease] = []
+    for n, found in enumerate(snap.leases, start=1):
+        if n in vacant:
+            continue
+        if n in owners:
+            found = replace(
+                found,
+                lease_id=f"P{n}",
+                kind=AgreementKind.PURCHASE,
+                parties=(LeaseParty(f"R{n}", PartyRole.OWNER_OCCUPIER),),
+            )
+        elif n in co_tenants:
+            found = replace(
+                found, parties=(*found.parties, LeaseParty(f"R{n}B", PartyRole.CO_TENANT))
+            )
+            snap.residents.append(replace(resident(n), relation_id=f"R{n}B"))
+        leases.append(found)
+    snap.leases = leases
+    return snap
+
+
+def clock_at(moment: datetime) -> Callable[[], datetime]:
+    """A clock standing at ``moment`` (aware, or naive UTC), as the store's clocks give it."""
+    naive = moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    return lambda: naive

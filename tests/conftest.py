@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.store.db import make_engine, session_factory, upgrade
-from keukentafel.store.models import Base
+from keukentafel.store.models import LEDGER_GUARDS, Base
 
 pytest_plugins = ["tests.m365_fixtures"]  # the fake Microsoft 365 tenant and a Graph client
 
@@ -78,8 +78,15 @@ def engine(request: pytest.FixtureRequest, _engines_by_backend: dict[str, Engine
         if backend == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
+            # The consent ledger's triggers refuse DELETE (it is append-only): lifted while the
+            # tables are emptied, then made again.
+            make, lift = LEDGER_GUARDS["sqlite"]
+            for statement in lift:
+                conn.execute(text(statement))
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+            for statement in make:
+                conn.execute(text(statement))
     return found
 
 

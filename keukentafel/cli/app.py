@@ -223,3 +223,8 @@ def mailing_dispatch(config: ConfigOption = None) -> None:
 
         delivered = dispatch_flow(command.code)
     present.print_delivery(delivered)
+
+
+from keukentafel.cli.consent import consent_app  # noqa: E402 - registered after the helpers it uses
+
+app.add_typer(consent_app, name="consent")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -16,7 +16,10 @@ from rich.table import Table
 if TYPE_CHECKING:
     from flows.results import Delivery, MailingOutcome, SyncSummary, TeamPullSummary
     from keukentafel.domain.audit import AuditEntry
+    from keukentafel.domain.consent import ProjectTally
     from keukentafel.domain.retention import RetentionPlan
+    from keukentafel.usecases.consent import HouseholdStatus, RecordReport
+    from keukentafel.usecases.consent_import import ImportReport
     from keukentafel.usecases.privacy import ExportResult, PurgeReport
     from keukentafel.usecases.register_summary import RegisterSummary
 
@@ -242,3 +245,138 @@ def print_audit(entries: list[AuditEntry]) -> None:
             e.subject,
         )
     console().print(table)
+
+
+# --- consent (art. 7:220 BW): unit codes, party ids, counts and reasons; never names ------------
+
+
+def print_consent_tally(tally: ProjectTally, *, units: bool = False) -> None:
+    """Per ballot the counts, the fraction and percentage, the threshold and the presumption;
+    with ``units`` every unit's status, notice date and last day."""
+    out = console()
+    out.print(
+        f"Consent tally of [bold]{tally.project_code}[/bold] at the end of {tally.as_of} "
+        f"(Europe/Amsterdam): {tally.homes} rented homes in scope, {tally.excluded} excluded, "
+        f"{tally.owners} owners (not counted), {tally.vacant} vacant",
+        highlight=False,
+    )
+    table = Table(title="Ballots")
+    columns = ("ballot", "agreed", "declined", "incomplete", "no answer", "denominator", "%")
+    for column in (*columns, "threshold", "presumption", "since", "lost on"):
+        table.add_column(column, justify="left" if column == "ballot" else "right")
+    for b in tally.ballots:
+        threshold = f"{b.threshold.numerator}/{b.threshold.denominator}"
+        table.add_row(
+            b.ballot,
+            str(b.agreed),
+            str(b.declined),
+            str(b.incomplete),
+            str(b.no_answer),
+            str(b.denominator),
+            str(b.percentage) if b.percentage is not None else "-",
+            threshold,
+            "applies" if b.presumption_applies else "no",
+            str(b.presumption_since or "-"),
+            str(b.presumption_lost_on or "-"),
+        )
+    out.print(table)
+    if units:
+        print_consent_units(tally)
+
+
+def print_consent_units(tally: ProjectTally) -> None:
+    table = Table(title=f"Units of {tally.project_code} on {tally.as_of}")
+    for column in ("unit", "status", "lease", "notice date", "last day"):
+        table.add_column(column)
+    for unit in tally.units:
+        status = unit.status.value if unit.status else "mixed"
+        table.add_row(
+            unit.unit_code,
+            status,
+            unit.lease_id or "-",
+            str(unit.notice_date or "-"),
+            str(unit.last_day or "-"),
+        )
+    console().print(table)
+
+
+def print_consent_household(status: HouseholdStatus) -> None:
+    out = console()
+    state = status.status.value if status.status else "mixed"
+    out.print(
+        f"{status.unit_code} ({status.tenure.value}) on {status.as_of}: {state}; lease "
+        f"{status.lease_id or '-'}; notice {status.notice_date or '-'}, last day "
+        f"{status.last_day or '-'}",
+        highlight=False,
+    )
+    for party in status.parties:
+        answers = ", ".join(f"{ballot} {a.value}" for ballot, a in party.answers.items())
+        out.print(f"  {party.party_id} ({party.role.value}): {answers}", highlight=False)
+
+
+def print_consent_recorded(report: RecordReport) -> None:
+    out = console()
+    for entry in report.admitted:
+        out.print(f"recorded {entry.id}", highlight=False)
+    for refusal in report.refused:
+        out.print(f"[yellow]refused[/yellow] ({refusal.code.value}): {refusal.reason}")
+
+
+def print_consent_import(report: ImportReport) -> None:
+    """Counts by outcome, then every row set aside with its reason."""
+    from keukentafel.usecases.consent_import import count_by_code
+
+    out = console()
+    out.print(
+        f"{report.file} (SHA-256 {report.sha256[:12]}…): {len(report.rows)} row(s), "
+        f"{report.recorded} recorded, {len(report.set_aside)} set aside",
+        highlight=False,
+    )
+    if report.ignored_columns:
+        out.print(f"Columns not read: {', '.join(report.ignored_columns)}", highlight=False)
+    table = Table(title="Rows by outcome")
+    table.add_column("outcome")
+    table.add_column("rows", justify="right")
+    for code, count in sorted(count_by_code(report.rows).items()):
+        table.add_row(code, str(count))
+    out.print(table)
+    if report.set_aside:
+        aside = Table(title="Rows set aside (nothing stored for them)")
+        for column in ("row", "unit", "reason", "detail"):
+            aside.add_column(column)
+        for row in report.set_aside:
+            aside.add_row(str(row.number), row.unit_code or "-", row.code, row.reason)
+        out.print(aside)
+
+
+def print_consent_evaluation(result: dict[str, Any]) -> None:
+    """The what-if evaluation without --json: ballots and what was refused."""
+    out = console()
+    out.print(f"{result['project']} at the end of {result['as_of']}", highlight=False)
+    for ballot in result["ballots"]:
+        out.print(
+            f"  {ballot['ballot']}: {ballot['agreed']} of {ballot['denominator']} agreed "
+            f"({ballot['percentage']}%), presumption "
+            f"{'applies' if ballot['presumption_applies'] else 'does not apply'}",
+            highlight=False,
+        )
+    for refused in result["refused"]:
+        out.print(
+            f"  refused {refused['entry']} ({refused['code']}): {refused['reason']}",
+            highlight=False,
+        )
+
+
+def print_consent_notices(tally: ProjectTally, *, limit: int | None = None) -> None:
+    """The units that got the 70% notice: status, notice date, last day to go to court (the
+    first ``limit`` of them, and how many more)."""
+    noticed = [unit for unit in tally.units if unit.notice_date is not None]
+    table = Table(title=f"70% notices of {tally.project_code} (last day = notice date + 56 days)")
+    for column in ("unit", "status", "notice date", "last day to go to court"):
+        table.add_column(column)
+    for unit in noticed[:limit]:
+        status = unit.status.value if unit.status else "mixed"
+        table.add_row(unit.unit_code, status, str(unit.notice_date), str(unit.last_day))
+    console().print(table)
+    if limit is not None and len(noticed) > limit:
+        console().print(f"... and {len(noticed) - limit} more ({len(noticed)} notices in all)")

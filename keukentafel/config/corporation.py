@@ -9,15 +9,25 @@ anywhere in the file is reported when the file is loaded, with the key path
 Each project may say when it ended (``end_date``) and how many months after that its residents'
 personal data is kept (``retention_months``, default 24; keukentafel/domain/retention.py). Once
 that has passed, the purge removes the data and the sync no longer reads the project's complexes.
+A renovation project's ``consent`` section is its legal profile under art. 7:220 BW (threshold,
+denominator with its legal basis, minimum homes, whole or per package, the packages): it is read by
+the consent domain's own ``parse_profile``, so the file and the case files of the legal team mean
+the same, and its errors carry the key path inside the section
+(``projects.0.consent.packages.1.code``). A demolition project has no consent track at all.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic.functional_serializers import PlainSerializer
+from pydantic.functional_validators import PlainValidator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from keukentafel.config.base import ConfigError, _Model, format_validation_error, load_yaml
 from keukentafel.config.letters import LettersConfig
@@ -25,12 +35,79 @@ from keukentafel.config.m365 import M365Config
 from keukentafel.config.spreadsheet import SpreadsheetConfig
 from keukentafel.config.vera import VeraConfig
 from keukentafel.config.web import WebConfig
+from keukentafel.domain.consent import (
+    ConsentProfile,
+    NoConsentTrack,
+    ProfileError,
+    parse_profile,
+    require_consent_track,
+)
 from keukentafel.domain.model import Project, ProjectKind
 from keukentafel.domain.retention import (
     DEFAULT_RETENTION_MONTHS,
     ProjectRetention,
     kept_complexes,
 )
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _profile_error(error: ProfileError, value: object) -> ValidationError:
+    """A ProfileError as a validation error at its key inside the section, so the file's
+    message reads ``projects.0.consent.packages.1.code: ...`` like every other key."""
+    loc: list[str | int] = []
+    for name, index in _PART.findall(error.field):
+        loc.append(int(index) if index else name)
+    detail = error.detail.replace("{", "{{").replace("}", "}}")
+    return ValidationError.from_exception_data(
+        "consent",
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("consent_profile", detail),
+                loc=tuple(loc),
+                input=value,
+            )
+        ],
+    )
+
+
+def _consent_profile(value: object) -> ConsentProfile | None:
+    if value is None or isinstance(value, ConsentProfile):
+        return value
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            "must be a mapping with legal_basis (required), threshold, denominator, min_homes, "
+            "consent and packages"
+        )
+    try:
+        return parse_profile(value)
+    except ProfileError as error:
+        raise _profile_error(error, value) from None
+
+
+def _consent_mapping(profile: ConsentProfile | None) -> dict[str, object] | None:
+    """The profile as the file writes it (``parse_profile`` reads it back to the same)."""
+    if profile is None:
+        return None
+    threshold = profile.threshold
+    return {
+        "threshold": f"{threshold.numerator}/{threshold.denominator}",
+        "denominator": profile.denominator.value,
+        "legal_basis": profile.legal_basis,
+        "min_homes": profile.min_homes,
+        "consent": profile.mode.value,
+        "packages": [
+            {"code": p.code, "kind": p.kind.value, "title": p.title} for p in profile.packages
+        ],
+    }
+
+
+#: The ``consent`` section, read by the domain's parser (keukentafel.domain.consent.profile).
+ConsentSection = Annotated[
+    ConsentProfile | None,
+    PlainValidator(_consent_profile),
+    PlainSerializer(_consent_mapping),
+]
 
 
 class CorporationConfig(_Model):
@@ -53,6 +130,19 @@ class ProjectConfig(_Model):
         return ProjectRetention(
             self.code, tuple(self.complexes), self.end_date, self.retention_months
         )
+
+    consent: ConsentSection = None  # the art. 7:220 legal profile of a renovation project
+
+    @field_validator("consent")
+    @classmethod
+    def _consent_track(cls, value: ConsentProfile | None, info: ValidationInfo) -> Any:
+        kind = info.data.get("kind")
+        if value is not None and isinstance(kind, ProjectKind):
+            try:
+                require_consent_track(kind)
+            except NoConsentTrack as error:
+                raise ValueError(f"{error}; remove the consent section") from None
+        return value
 
 
 class SourceConfig(_Model):
@@ -100,6 +190,29 @@ class CorporationFile(_Model):
         return [
             Project(p.code, p.name, self.corporation.code, p.kind, tuple(p.complexes))
             for p in self.projects
+        ]
+
+    def consent_profile(self, project_code: str) -> ConsentProfile:
+        """The project's consent profile, or a ConfigError that says what to add."""
+        self.project(project_code)  # an unknown project is its own error
+        for index, project in enumerate(self.projects):
+            if project.code == project_code:
+                if project.consent is None:
+                    raise ConfigError(
+                        f"{self.code}: project {project_code} has no consent profile: add "
+                        f"projects.{index}.consent (legal_basis, threshold, denominator, "
+                        "min_homes, consent, packages; see docs/consent.md)"
+                    )
+                return project.consent
+        raise AssertionError("unreachable: project() found it")
+
+    def consent_projects(self) -> list[tuple[Project, ConsentProfile]]:
+        """Every project with a consent profile, in file order."""
+        profiles = {p.code: p.consent for p in self.projects}
+        return [
+            (project, profile)
+            for project in self.domain_projects()
+            if (profile := profiles[project.code]) is not None
         ]
 
     def project(self, code: str) -> Project:

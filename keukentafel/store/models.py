@@ -442,3 +442,107 @@ class AuditRow(Base):
     unit_code: Mapped[Code]
     subject: Mapped[str] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]]
+
+
+# --- the consent ledger (art. 7:220 BW; keukentafel/domain/consent, docs/consent.md) -------------
+
+
+class ConsentEntryRow(Base):
+    """One entry of a project's consent ledger: an answer, withdrawal, exclusion, its reversal, a
+    correction or a notice sent. Append-only: nothing updates or deletes a row (database triggers
+    refuse it, see ``LEDGER_GUARDS``); a correction is a new row pointing at the one it voids.
+
+    ``seq`` is the recorded order. ``parties`` holds keys of ``consent_parties`` rows, never
+    relation ids, so the privacy purge can pseudonymise a party without touching the ledger.
+    Moments are naive UTC, like every timestamp in the store; ``sent_on`` is a local date.
+    """
+
+    __tablename__ = "consent_entries"
+    __table_args__ = (
+        UniqueConstraint("corporation_code", "project_code", "entry_id"),
+        Index("ix_consent_entries_project", "corporation_code", "project_code", "seq"),
+    )
+
+    seq: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    project_code: Mapped[Code]
+    entry_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[Text200]
+    at: Mapped[datetime | None]
+    sent_on: Mapped[date | None]
+    unit_code: Mapped[str] = mapped_column(String(64), default="")
+    lease_id: Mapped[str] = mapped_column(String(64), default="")
+    parties: Mapped[list[Any]]  # keys of consent_parties rows
+    choice: Mapped[str | None] = mapped_column(String(8))
+    package: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[Text200]
+    target: Mapped[str] = mapped_column(String(64), default="")  # what it corrects or reverses
+    evidence_file: Mapped[str | None] = mapped_column(String(255))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConsentPartyRow(Base):
+    """The contract parties named in consent ledgers: a key per relation id.
+
+    The ledger refers to parties by this row's key. The privacy purge forgets a party by
+    clearing its ``relation_id`` (``forgotten_at`` says when): the consent results stay, counted
+    and dated, but no longer point at a person.
+    """
+
+    __tablename__ = "consent_parties"
+    __table_args__ = (UniqueConstraint("corporation_code", "relation_id"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    relation_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    forgotten_at: Mapped[datetime | None]
+
+
+class ConsentLedgerRow(Base):
+    """One row per project ledger: its entry count, and the row every writer locks first, so two
+    processes admitting answers to one project take turns (each admits against the other's)."""
+
+    __tablename__ = "consent_ledgers"
+    __table_args__ = (UniqueConstraint("corporation_code", "project_code"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    project_code: Mapped[Code]
+    entries: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]
+
+
+#: The database's own guard that the consent ledger is append-only, per dialect: statements that
+#: make it (in migration 0012) and undo it. Tests that empty every table between tests drop and
+#: remake it on SQLite (PostgreSQL empties tables with TRUNCATE, which row triggers do not see).
+LEDGER_GUARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sqlite": (
+        (
+            "CREATE TRIGGER consent_entries_no_update BEFORE UPDATE ON consent_entries "
+            "BEGIN SELECT RAISE(ABORT, 'consent_entries is append-only: UPDATE refused'); END",
+            "CREATE TRIGGER consent_entries_no_delete BEFORE DELETE ON consent_entries "
+            "BEGIN SELECT RAISE(ABORT, 'consent_entries is append-only: DELETE refused'); END",
+        ),
+        (
+            "DROP TRIGGER IF EXISTS consent_entries_no_update",
+            "DROP TRIGGER IF EXISTS consent_entries_no_delete",
+        ),
+    ),
+    "postgresql": (
+        (
+            "CREATE FUNCTION consent_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'consent_entries is append-only: % refused', TG_OP; END $$",
+            "CREATE TRIGGER consent_entries_append_only BEFORE UPDATE OR DELETE ON consent_entries "
+            "FOR EACH ROW EXECUTE FUNCTION consent_entries_append_only()",
+        ),
+        (
+            "DROP TRIGGER IF EXISTS consent_entries_append_only ON consent_entries",
+            "DROP FUNCTION IF EXISTS consent_entries_append_only()",
+        ),
+    ),
+}

@@ -114,10 +114,12 @@ def prepare_mailing(
     details: Mapping[str, Any] | None = None,
     units: Sequence[str] | None = None,
     clock: Callable[[], datetime] = _utcnow,
+    on_prepared: Callable[[Session, MailingPlan], None] = lambda _session, _plan: None,
 ) -> MailingResult:
     """Write the mailing for the project's households (or only the named ``units``) and
     enqueue its e-mails. Raises MailingNotAllowed (nothing written) when the law or the record
-    forbids it; UnknownMessageKind for a kind outside the registry."""
+    forbids it; UnknownMessageKind for a kind outside the registry. ``on_prepared`` runs in the
+    transaction that queues it (the consent use case stores the 70% notices there)."""
     kind = message_kind(kind)
     corporation = project.corporation_code
     key = mailing_key(project, kind, mailing_id)
@@ -140,6 +142,7 @@ def prepare_mailing(
     written = writer.write(plan, mailing_key=key, event=event, sequences=sequences)
     with sessions.begin() as session:
         now = clock()
+        on_prepared(session, plan)
         enqueued = OutboxRepository(session, corporation).enqueue(written.messages, now)
         InvitationRepository(session, corporation).save(versions, now)
         mailing = mailing.moved_to(MailingState.PREPARED, now)

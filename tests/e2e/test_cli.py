@@ -50,11 +50,24 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
         "7. The outbox again",
         "8. An access request",
         "9. Two years after HAVEN-SLOOP ended",
+        "10. Consent: scanned answer forms",
+        "11. The 70% tally",
+        "12. The 70% notice",
+        "13. The consent report",
     ):
         assert step in text
+    # consent: the import sets aside what it cannot take, a second import adds nothing, the
+    # tally meets 70%, the notice goes out with its last days, the report is written
+    assert "a formula, not a value" in text and "unknown_unit" in text
+    assert "The same list imported again: 0 recorded" in text
+    assert "applies" in text and "last day to go to court" in text
+    reports = sorted((out / "consent").glob("DIJK-RENO-consent-*"))
+    assert [p.suffix for p in reports] == [".pdf", ".xlsx"]
+    assert text.rstrip().splitlines()[-1].startswith("Demo output and store:")
+    assert "XLSX (with names)" in text.split("11. The consent report")[1]
     assert "invalid_postcode" in text
     assert "move_out" in text and "move_in" in text and "contact_changed" in text
-    mailing = next((out / "mailings").iterdir())
+    mailing = next(p for p in (out / "mailings").iterdir() if "info_evening" in p.name)
     assert any(mailing.glob("*-drukwerk.pdf")) and any(mailing.glob("*-manifest.csv"))
     assert any((mailing / "email").glob("*.eml")) and any((mailing / "agenda").glob("*.ics"))
     assert len(list((mailing / "archief").glob("*.pdf"))) > 10

@@ -23,6 +23,7 @@ def test_each_corporation_gets_its_scheduled_flows() -> None:
         "purge-personal-data-wsd",
         "pull-team-contacts-wsd",
         "dispatch-outbox-wsd",
+        "consent-tally-wsd",
     }
     purge = found["purge-personal-data-wsd"].schedules[0].schedule
     assert purge.cron == "30 5 * * *" and purge.timezone == "Europe/Amsterdam"
@@ -34,6 +35,7 @@ def test_each_corporation_gets_its_scheduled_flows() -> None:
     assert sync.parameters == {"corporation": "WSD"}
     assert found["pull-team-contacts-wsd"].schedules[0].schedule.cron == "30 6 * * *"
     assert found["dispatch-outbox-wsd"].schedules[0].schedule.cron == "*/10 7-21 * * *"
+    assert found["consent-tally-wsd"].schedules[0].schedule.cron == "0 7 * * *"
 
 
 def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
@@ -51,6 +53,7 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
             "KEUKENTAFEL_SYNC_CRON": "15 5 * * *",
             "KEUKENTAFEL_TEAM_CRON": "45 5 * * *",
             "KEUKENTAFEL_DISPATCH_CRON": "*/5 8-18 * * *",
+            "KEUKENTAFEL_CONSENT_CRON": "30 7 * * 1-5",
         }
     )
     with caplog.at_level(logging.ERROR, logger="flows.deployments"):
@@ -61,6 +64,7 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
         "purge-personal-data-wsd": "30 5 * * *",
         "pull-team-contacts-wsd": "45 5 * * *",
         "dispatch-outbox-wsd": "*/5 8-18 * * *",
+        "consent-tally-wsd": "30 7 * * 1-5",
     }
     assert "bad.yaml" in caplog.text and "projects.1.kind" in caplog.text
 
@@ -70,9 +74,11 @@ def test_only_the_sync_without_microsoft_365(tmp_path: Path) -> None:
     (tmp_path / "wsd.yaml").write_text(demo[: demo.index("m365:")], encoding="utf-8")
     shutil.copy(ROOT / "config" / "corporations" / "README.md", tmp_path / "README.md")
     settings = Settings.from_env({"KEUKENTAFEL_CONFIG_DIR": str(tmp_path)})
+    # neither the purge nor the consent tally needs Microsoft 365
     assert [d.name for d in deployments(settings)] == [
         "sync-register-wsd",
         "purge-personal-data-wsd",
+        "consent-tally-wsd",
     ]
 
 

@@ -174,3 +174,47 @@ def test_artifacts_carry_counts_and_unit_codes_not_names(corporation: Corporatio
     counts = asyncio.run(read("register-sync-counts"))
     assert "unit_added" in counts
     assert not any(name in kept or name in counts for name in surnames)
+
+
+def test_the_consent_tally_flow_publishes_counts_and_unit_codes_only(
+    corporation: Corporation,
+) -> None:
+    import asyncio
+    from datetime import datetime, timedelta
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.consent import consent_tally_flow
+    from flows.sync_register import sync_register_flow
+    from keukentafel.domain.consent import Channel
+    from keukentafel.usecases.consent import AnswerInput
+
+    app, vera, _tenant = corporation
+    sync_register_flow("WSD")
+    tally = app.consent_tally("WSD", "DIJK-RENO")
+    rented = [u.unit_code for u in tally.units if u.lease_id]
+    at = datetime.combine(app.today() - timedelta(days=3), datetime.min.time())
+    answers = [
+        AnswerInput(unit_code=code, answer="agree", at=at, channel=Channel.PAPER)
+        for code in rented[: len(rented) * 3 // 4 + 1]
+    ]
+    assert len(app.record_consent("WSD", "DIJK-RENO", answers, recorded_by="bea").admitted) > 10
+    state = consent_tally_flow("WSD", return_state=True)
+    published = state.result()
+    assert published.ballots[0]["project"] == "DIJK-RENO"
+    assert published.ballots[0]["agreed"] == len(answers) and published.ballots[0]["presumption"]
+    run_id = state.state_details.flow_run_id
+
+    async def read() -> list[str]:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+            )
+            return [str(artifact.data) for artifact in found]
+
+    artifacts = " ".join(asyncio.run(read()))
+    assert rented[0] in artifacts and "DIJK-RENO" in artifacts
+    surnames = {r.get("achternaam") for r in vera.dataset.relations if r.get("achternaam")}
+    assert not any(name in artifacts for name in surnames)
+    assert "REL-" not in artifacts  # no party ids either

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from keukentafel.domain.consent.case import Case, CaseError, evaluate, read_case
+from keukentafel.domain.consent.case import Case, CaseError, evaluate, evaluation_dict, read_case
 from keukentafel.domain.consent.entries import (
     OBJECTION_DAYS,
     Answer,
@@ -29,9 +29,9 @@ from keukentafel.domain.consent.entries import (
     Refusal,
     RefusalCode,
     Withdrawal,
-    last_day,
     local_day,
     local_moment,
+    objection_deadline,
 )
 from keukentafel.domain.consent.ledger import AdmitReport, Ledger
 from keukentafel.domain.consent.profile import (
@@ -50,10 +50,9 @@ from keukentafel.domain.consent.profile import (
 from keukentafel.domain.consent.rules import (
     COMPUTED_DETAILS,
     MIN_HOMES_FOR_PRESUMPTION,
-    OBJECTION_PERIOD,
+    TALLY_DETAILS,
     MailingNotAllowed,
     check_mailing,
-    objection_deadline,
 )
 from keukentafel.domain.consent.scope import (
     ConsentUnit,
@@ -82,7 +81,7 @@ __all__ = [
     "COMPUTED_DETAILS",
     "MIN_HOMES_FOR_PRESUMPTION",
     "OBJECTION_DAYS",
-    "OBJECTION_PERIOD",
+    "TALLY_DETAILS",
     "WHOLE",
     "AdmitReport",
     "Answer",
@@ -125,8 +124,8 @@ __all__ = [
     "check_mailing",
     "evaluate",
     "evaluate_ledger",
+    "evaluation_dict",
     "fold",
-    "last_day",
     "local_day",
     "local_moment",
     "notice_recipients",

@@ -216,18 +216,27 @@ def evaluate(
     read = read_case(case, now=now)
     ledger = Ledger(read.scope)
     report = ledger.admit_all(read.entries)
-    tally = ledger.tally(as_of)
-    counted = tally_as_dict(tally)
+    return evaluation_dict(ledger.tally(as_of), report.refused)
+
+
+def evaluation_dict(
+    tally: ProjectTally, refused: Sequence[Refusal] = (), *, people: bool = True
+) -> dict[str, object]:
+    """The evaluator's JSON for a tally: the same for a case file and the live register (whose
+    admission refusals were reported when they were recorded, so it passes none).
+    ``people=False`` leaves out party ids and exclusion reasons (see ``tally_as_dict``)."""
+    scope = tally.state.scope
+    counted = tally_as_dict(tally, people=people)
     return {
-        "project": {"code": read.scope.project_code, "kind": read.scope.kind.value},
+        "project": {"code": scope.project_code, "kind": scope.kind.value},
         "as_of": counted["as_of"],
-        "profile": _profile_dict(read.scope),
+        "profile": _profile_dict(scope),
         "counts": counted["counts"],
         "ballots": counted["ballots"],
         "notice_recipients": _notice_lists(tally),
         "reminder_recipients": [r.unit_code for r in reminder_recipients(tally)],
         "units": counted["units"],
-        "refused": [_refusal(r, "admission") for r in report.refused]
+        "refused": [_refusal(r, "admission") for r in refused]
         + [_refusal(r, "evaluation") for r in tally.ignored],
     }
 

@@ -21,7 +21,8 @@ from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo
 
-#: The objection period after the 70% notice: the last day is the notice date + 56 days.
+#: The objection period after the 70% notice (art. 7:220 lid 3 BW: 8 weeks): the last day is the
+#: notice date + 56 days, inclusive.
 OBJECTION_DAYS = 56
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -42,8 +43,11 @@ def local_moment(day: date, at: time | None = None) -> datetime:
     return datetime.combine(day, at or time(0), tzinfo=amsterdam())
 
 
-def last_day(notice_date: date) -> date:
-    """The last day a tenant who did not agree can ask the court: notice date + 56 days."""
+def objection_deadline(notice_date: date) -> date:
+    """The last day a tenant who did not agree can ask the court: notice date + 56 days (8 weeks),
+    inclusive. The one rule for this date: the notice letter prints it, the tally shows it per
+    unit, and the ledger refuses an answer after it. The notice must state it correctly (Hof
+    Amsterdam 19-01-2006, LJN AV8247), so it is computed from the notice date, never typed in."""
     return date.fromordinal(notice_date.toordinal() + OBJECTION_DAYS)
 
 

@@ -134,6 +134,17 @@ class Ledger:
             self._append(result)
         return result
 
+    def extend(self, stored: Iterable[LedgerEntry]) -> int:
+        """Append entries stored since this ledger was loaded (by another process, or another
+        App's request), trusted as ``Ledger(scope, stored)`` trusts them; ids already here are
+        skipped. Returns how many were appended."""
+        added = 0
+        for entry in stored:
+            if entry.id not in self._by_id:
+                self._append(entry)
+                added += 1
+        return added
+
     def admit_all(self, entries: Iterable[LedgerEntry]) -> AdmitReport:
         """Admit a batch in order; a later row sees the earlier ones (duplicates in one file)."""
         admitted: list[LedgerEntry] = []

@@ -5,35 +5,30 @@
 - The 70% presumption (lid 3) needs 10 or more homes in scope; below that the landlord must go to
   court, so a "70% reached" notice would state the law wrongly.
 - The notice goes only to the tenants who did not agree; owner-occupiers never count and never
-  get it. Until consent is tracked in Keukentafel, the staff name those units explicitly.
-- The tenant who did not agree is bound unless they ask the court within 8 weeks of the notice.
-  The notice must state that period correctly (Hof Amsterdam 19-01-2006, LJN AV8247), so the end
-  date is computed from the letter date, never typed in.
+  get it. The consent use case takes those units from the tally (tally.notice_recipients) and
+  names them to the mailing; nobody types them.
+- The tenant who did not agree is bound unless they ask the court within 8 weeks of the notice:
+  ``objection_deadline`` (entries.py) is the one rule for that last day.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from keukentafel.domain.messages import MessageKind, policy_of
 from keukentafel.domain.model import Project, ProjectKind
 
-OBJECTION_PERIOD = timedelta(weeks=8)
 MIN_HOMES_FOR_PRESUMPTION = 10
 #: Details of consent_reached that are computed (keukentafel.domain.mailing) and may not be given
 #: by hand: the dates, and the Dutch text the letters write them as.
 COMPUTED_DETAILS = frozenset(
     {"notice_date", "objection_deadline", "notice_date_text", "objection_deadline_text"}
 )
+#: Details of consent_reached that come from the consent tally on the day it goes out (the
+#: consent use case fills them in): the share of the tenants that agreed.
+TALLY_DETAILS = frozenset({"share_text"})
 
 
 class MailingNotAllowed(Exception):
     """This mailing would state the law wrongly or reach the wrong people; nothing was written."""
-
-
-def objection_deadline(notice_date: date) -> date:
-    """The last day a tenant who did not agree can ask the court: 8 weeks after the notice."""
-    return notice_date + OBJECTION_PERIOD
 
 
 def check_mailing(

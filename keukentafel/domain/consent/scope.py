@@ -8,7 +8,8 @@ unit without a running tenancy is vacant and does not count.
 
 All dates are Europe/Amsterdam calendar dates; an end date is the last day something runs
 (inclusive), ``None`` means open. These are the consent track's own value types: the register
-model (``domain.model``) has no role dates, so ``tenancy_from_lease`` fills them with ``None``.
+model's lease parties may carry role dates (``start_date``/``end_date``); where they do not,
+``tenancy_from_lease`` leaves them ``None`` and a role runs as long as its lease.
 """
 
 from __future__ import annotations
@@ -212,18 +213,37 @@ def _day_key(day: date) -> tuple[int, str]:
 def tenancy_from_lease(lease: Lease) -> Tenancy | None:
     """The consent tenancy of a register lease; ``None`` for a purchase or an undatable end.
 
-    The register has no role dates, so every party's role runs as long as the lease. A lease
-    that ended without an end date cannot be placed in time and is left out (it is not running).
+    A party's role runs from its own start to its own end date when the register has them (a
+    co-tenant who joined or left during the lease), else as long as the lease. A lease that ended
+    without an end date cannot be placed in time and is left out (it is not running).
     """
     if lease.kind is not AgreementKind.RENTAL:
         return None
     if lease.status is LeaseStatus.ENDED and lease.end_date is None:
         return None
     parties = tuple(
-        ContractParty(party.relation_id, party.role)
+        ContractParty(party.relation_id, party.role, *_role_dates(party))
         for party in lease.parties
         if party.role in TENANT_ROLES
     )
     if not parties:
         return None
     return Tenancy(lease.lease_id, lease.unit_code, lease.start_date, lease.end_date, parties)
+
+
+def _role_dates(party: object) -> tuple[date | None, date | None]:
+    """A lease party's role start and end, where the register model has them.
+
+    Read by name because the register's ``LeaseParty`` gains these dates separately (issue 9):
+    ``start_date``/``end_date`` (or ``start``/``end``); absent or not dates, the role runs as long
+    as the lease. A role that ends before it starts is bad register data: it is read as open
+    rather than refusing the whole lease (the lease's own dates still bound it).
+    """
+    found: list[date | None] = []
+    for names in (("start_date", "start"), ("end_date", "end")):
+        value = next((getattr(party, n) for n in names if hasattr(party, n)), None)
+        found.append(value if isinstance(value, date) else None)
+    start, end = found
+    if start is not None and end is not None and end < start:
+        return None, None
+    return start, end

@@ -27,7 +27,12 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
 
-from keukentafel.domain.consent.entries import Exclusion, LedgerEntry, Refusal, last_day
+from keukentafel.domain.consent.entries import (
+    Exclusion,
+    LedgerEntry,
+    Refusal,
+    objection_deadline,
+)
 from keukentafel.domain.consent.profile import WHOLE, ConsentMode, ConsentProfile
 from keukentafel.domain.consent.rules import MailingNotAllowed
 from keukentafel.domain.consent.scope import ProjectScope
@@ -161,9 +166,16 @@ class ProjectTally:
         raise KeyError(f"project {self.project_code} has no ballot {wanted}")
 
     def unit(self, code: str) -> UnitTally:
-        for unit in self.units:
-            if unit.unit_code == code:
-                return unit
+        """One unit's line; reads only that unit unless every line was read already (a web page
+        that shows one household does not pay for the project's other units)."""
+        if "units" in self.__dict__:
+            for unit in self.units:
+                if unit.unit_code == code:
+                    return unit
+        else:
+            for timeline in self.state.units:
+                if timeline.unit.code == code:
+                    return _UnitLines(self.state, self.as_of.toordinal()).unit(timeline)
         raise KeyError(f"project {self.project_code} has no unit {code}")
 
 
@@ -277,7 +289,7 @@ class _UnitLines:
             parties=parties,
             exclusion=snapshot.exclusion,
             notice_date=notice_date,
-            last_day=last_day(notice_date) if notice_date else None,
+            last_day=objection_deadline(notice_date) if notice_date else None,
         )
 
 

@@ -11,12 +11,14 @@ session factory.
 - invitations: the last SEQUENCE per calendar invitation;
 - connector_state: delta links and watermarks;
 - outbox: messages queued once, claimed, marked sent or failed;
-- mailings: every mailing with its content digest and state.
+- mailings: every mailing with its content digest and state;
+- consent: the append-only consent ledgers (append and read only), their parties and locks.
 """
 
 from __future__ import annotations
 
 from keukentafel.store.repositories.connector_state import ConnectorState
+from keukentafel.store.repositories.consent import ConsentRepository
 from keukentafel.store.repositories.invitations import InvitationRepository
 from keukentafel.store.repositories.mailings import MailingRepository
 from keukentafel.store.repositories.outbox import OutboxRepository
@@ -40,6 +42,7 @@ from keukentafel.store.repositories.team_contacts import (
 
 __all__ = [
     "ConnectorState",
+    "ConsentRepository",
     "InvitationRepository",
     "MailingRepository",
     "OutboxRepository",

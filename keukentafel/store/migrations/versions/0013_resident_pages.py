@@ -2,7 +2,7 @@
 open items, one-time form nonces and rate-limit counters
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07 00:15:58.388416
 
 New tables only; nothing existing changes.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Reports for the corporation, written as files (PDF, XLSX): the consent report."""
