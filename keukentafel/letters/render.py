@@ -10,9 +10,9 @@ always passed as context, never turned into template source.
 Every template renders in Jinja2's sandbox (:class:`LetterSandbox`): a template, a corporation's
 override included, is written by people outside the development team, and must not reach the
 process's memory through Python internals (``cycler.__init__.__globals__`` leads to the ``os``
-module and so to every secret in the process's environment). The sandbox refuses attributes that start with ``_`` and the
-internals of functions, frames and generators; ``range`` stops at 100,000 items and so do ``*``
-and ``**`` here. A template that tries is a :class:`TemplateProblem` naming its file, and the
+module and so to every secret in the process's environment). The sandbox refuses attributes
+that start with ``_`` and the internals of functions, frames and generators; ``range`` stops at
+100,000 items and so does ``*`` here (``**`` takes exponents up to 64). A template that tries is a :class:`TemplateProblem` naming its file, and the
 mailing stops before anything is written.
 """
 
