@@ -34,6 +34,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.register import (
+    FINDINGS,
     ChangeEvent,
     EntityKind,
     RejectedRow,
@@ -252,10 +253,9 @@ def _apply(
         EntityKind.RESIDENT: valid.residents,
         EntityKind.LEASE: valid.leases,
     }
+    held, unidentified = _held(valid, stored)
     diffs = {
-        kind: diff_hashes(
-            stored[kind], values[kind], valid.held.get(kind, set()), valid.hashes.get(kind)
-        )
+        kind: diff_hashes(stored[kind], values[kind], held[kind], valid.hashes.get(kind))
         for kind in EntityKind
     }
     units, residents, leases = (
@@ -266,7 +266,7 @@ def _apply(
     old_units = register.units(units.changed | units.removed)
     old_residents = register.residents(residents.changed | residents.removed)
     old_leases = register.leases(leases.changed | leases.removed)
-    protect_held_units(valid.held.get(EntityKind.UNIT, set()), leases, old_leases, residents)
+    protect_held_units(held[EntityKind.UNIT], leases, old_leases, residents)
     check_shrink(
         stored_units=len(stored[EntityKind.UNIT]),
         removed_units=len(units.removed),
@@ -283,7 +283,34 @@ def _apply(
     for kind, diff in diffs.items():
         written += register.upsert(kind, diff.upserts, diff.hashes, now)
         written += register.mark_removed(kind, diff.removed, now)
-    return _record_success(session, corporation, run_id, valid, events, written, now)
+    message = (
+        f"{unidentified} row(s) kept aside could not be identified (no id, no unit code): "
+        "nothing was removed in this run"
+        if unidentified
+        else ""
+    )
+    return _record_success(session, corporation, run_id, valid, events, written, now, message)
+
+
+def _held(
+    valid: ValidSnapshot, stored: dict[EntityKind, dict[str, str]]
+) -> tuple[dict[EntityKind, set[str]], int]:
+    """The ids whose stored versions must not be removed, and how many rows kept aside could not
+    be identified.
+
+    A row kept aside with neither an id nor a unit code (an empty or formula unit-code cell)
+    could be any stored unit, resident or lease: then no stored item is removed in this run
+    (a missing row never moves a household out); changes and additions still apply."""
+    unidentified = sum(
+        1
+        for row in valid.rejected
+        if row.reason not in FINDINGS and not row.source_id and not row.unit_code
+    )
+    held = {kind: set(valid.held.get(kind, set())) for kind in EntityKind}
+    if unidentified:
+        for kind in EntityKind:
+            held[kind] |= stored[kind].keys()
+    return held, unidentified
 
 
 def _record_success(
@@ -294,6 +321,7 @@ def _record_success(
     events: list[ChangeEvent],
     written: int,
     now: datetime,
+    message: str = "",
 ) -> SyncResult:
     runs = SyncRunRepository(session, corporation)
     runs.add_events(run_id, events, now)
@@ -306,9 +334,16 @@ def _record_success(
         counts=counts,
         rows_written=written,
         rejected_count=len(valid.rejected),
+        message=message,
     )
     return SyncResult(
-        run_id, RunOutcome.SUCCEEDED, counts, written, list(valid.rejected), events=events
+        run_id,
+        RunOutcome.SUCCEEDED,
+        counts,
+        written,
+        list(valid.rejected),
+        message=message,
+        events=events,
     )
 
 
