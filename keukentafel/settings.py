@@ -43,6 +43,14 @@ class Settings:
     # Where the adapters find the secrets that corporation files name (``*_env`` keys).
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
+    def __repr__(self) -> str:
+        # Never the environment (every secret of the process) nor the store's password.
+        return (
+            f"Settings(database_url={_without_password(self.database_url)!r}, "
+            f"data_dir={str(self.data_dir)!r}, output_dir={str(self.output_dir)!r}, "
+            f"config_path={str(self.config_path)!r}, config_dir={str(self.config_dir)!r})"
+        )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``env`` (default: this process's environment), with its snapshot."""
@@ -60,6 +68,16 @@ class Settings:
             dispatch_cron=snapshot.get("KEUKENTAFEL_DISPATCH_CRON", DEFAULT_DISPATCH_CRON),
             environ=snapshot,
         )
+
+
+def _without_password(url: str) -> str:
+    """A database URL with its password, if any, as ``***``."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
 
 
 def quiet_prefect_defaults(prefect_home: Path | None = None) -> None:

@@ -3,11 +3,19 @@
 Part of ``CorporationFile`` (validated when the file is loaded; relative ``logo_path`` and
 ``templates_dir`` resolve next to the file). Secrets are never here: the link secret is named by
 the environment variable that holds it (``link_secret_env``) and read only when a link is signed
-or checked.
+or checked; :func:`link_secret_problem` says whether its value is strong enough.
+
+The files the section names are checked before anything is printed
+(:meth:`LettersConfig.missing_files`): a logo that is not there would otherwise print a whole
+mailing without it, and a templates folder that is not there would surface as an unknown kind.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from itertools import pairwise
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
@@ -61,3 +69,63 @@ class LettersConfig(_Model):
     @property
     def from_address(self) -> str:
         return self.sender_email or self.contact.email
+
+    def missing_files(self) -> list[str]:
+        """What the section names but is not there, one line per key (empty when all is)."""
+        problems = []
+        logo = self.branding.logo_path
+        if logo and not Path(logo).is_file():
+            problems.append(f"letters.branding.logo_path: there is no file {logo}")
+        if self.templates_dir and not Path(self.templates_dir).is_dir():
+            problems.append(f"letters.templates_dir: there is no folder {self.templates_dir}")
+        return problems
+
+
+#: The least a link secret holds: 32 bytes, and as much entropy as 32 random bytes would show.
+MIN_LINK_SECRET_BYTES = 32
+_MIN_ESTIMATED_BITS = 128.0
+_HOW_TO_MAKE_ONE = (
+    "use 32 random bytes, e.g. the output of "
+    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+)
+
+
+def link_secret_problem(value: str) -> str | None:
+    """What is wrong with a link-signing secret, or None when it looks like 32 random bytes.
+
+    At least 32 bytes, and random-looking: an estimate of its entropy (the Shannon entropy of its
+    characters times its length) of at least 128 bits, no repeated block (``abab…``) and no run
+    of neighbouring characters (``abcdef…``). A secret from ``secrets.token_urlsafe(32)``,
+    ``token_hex(32)`` or ``openssl rand -base64 32`` passes; a word, a phrase or 32 times the
+    same letter does not. The answer never contains the value."""
+    if len(value.encode()) < MIN_LINK_SECRET_BYTES:
+        return f"is unset or shorter than {MIN_LINK_SECRET_BYTES} bytes; {_HOW_TO_MAKE_ONE}"
+    if (
+        _estimated_bits(value) < _MIN_ESTIMATED_BITS
+        or _is_periodic(value)
+        or _is_mostly_sequential(value)
+    ):
+        return f"does not look random (too predictable to sign links); {_HOW_TO_MAKE_ONE}"
+    return None
+
+
+def _estimated_bits(value: str) -> float:
+    counts = Counter(value)
+    size = len(value)
+    per_char = -sum(n / size * math.log2(n / size) for n in counts.values())
+    return per_char * size
+
+
+def _is_periodic(value: str) -> bool:
+    """A block repeated to the end (``Welkom01Welkom01…``)."""
+    size = len(value)
+    return any(
+        value == (value[:period] * (size // period + 1))[:size]
+        for period in range(1, size // 2 + 1)
+    )
+
+
+def _is_mostly_sequential(value: str) -> bool:
+    """Most neighbours one code point apart or equal (``abcdefgh…``, ``98765…``)."""
+    steps = [abs(ord(b) - ord(a)) for a, b in pairwise(value)]
+    return sum(1 for step in steps if step <= 1) > len(steps) / 2

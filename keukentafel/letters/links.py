@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 import segno
 from markupsafe import Markup
 
+from keukentafel.config.letters import link_secret_problem
+
 VERSION = "v1"
 
 
@@ -53,14 +55,15 @@ class LinkClaims:
 
 
 def read_link_secret(env: Mapping[str, str], env_name: str) -> bytes:
-    """The signing secret from the named variable of ``env`` (at least 16 bytes).
+    """The signing secret from the named variable of ``env``: at least 32 random-looking bytes
+    (see keukentafel/config/letters.py, ``link_secret_problem``); the error names the variable,
+    never the value.
 
     ``env`` is the settings' snapshot of the environment (keukentafel/settings.py)."""
     value = env.get(env_name, "")
-    if len(value.encode()) < 16:
-        raise LinkSecretMissing(
-            f"environment variable {env_name} is unset or shorter than 16 bytes"
-        )
+    problem = link_secret_problem(value)
+    if problem:
+        raise LinkSecretMissing(f"environment variable {env_name} {problem}")
     return value.encode()
 
 
