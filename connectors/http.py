@@ -18,9 +18,12 @@ Decisions where the VERA and Graph clients used to differ (one behaviour for bot
    upload chunk): it may have been executed before the connection broke, and sending it again
    could mail a resident twice; the outbox reconciles such a message through Sent Items instead.
    (VERA retried every method, which in practice meant GETs and its token POST; Graph GET only.)
-2. **Statuses.** 429 and 503 mean the server did not execute the request, so they are retried
-   for every method (a throttled POST included). A policy's other retriable statuses (VERA: 500,
-   502, 504) are retried only where connection errors are.
+2. **Statuses.** 429 means the server did not execute the request (throttled), so it is retried
+   for every method (a throttled POST included). 503 and a policy's other retriable statuses
+   (VERA: 500, 502, 504) are retried only where connection errors are: a 503 may come from a
+   gateway that gave up while the service did the work (Graph's ``sendMail`` answered 503 and
+   the message went out), so a POST with effects answered 503 is not sent again here; the
+   outbox looks in Sent Items instead.
 3. **Retry-After** is seconds (decimals allowed, ``"1.5"``) or an HTTP date. NaN, infinity and
    unreadable values are ignored (the back-off is used instead); a negative value or a date in
    the past means "now". The wait is capped by the policy's ``max_retry_after``, which both clients
@@ -32,6 +35,20 @@ Decisions where the VERA and Graph clients used to differ (one behaviour for bot
    back at the same moment.
 5. A **401** is handed to ``on_401`` once per request (to renew a token); sending it again does not
    count as a retry.
+6. **Redirects stay on their origin.** Credentials (VERA's ``X-API-KEY``, a bearer token, the
+   OAuth2 client secret in a token request's body) and personal data (a ``sendMail`` body) go to
+   the configured host only. requests would follow a 302 or 307 to any host, resending custom
+   headers such as ``X-API-KEY`` and, for a 307, the whole body; it strips only
+   ``Authorization``. Every session of ours is a :class:`SameOriginSession`: it follows a
+   redirect only to the same scheme, host and port (a trailing-slash or path redirect behind a
+   load balancer still works) and raises :class:`RedirectRefused` for any other, before anything
+   is sent there (an ``https`` → ``http`` downgrade is another origin too). Same-origin rather
+   than no redirects at all, because a redirect within the origin reaches the party that already
+   holds the credentials. MSAL gets such a session as its ``http_client``
+   (:func:`same_origin_session`). A session handed in from outside follows no redirect at all.
+7. **https only**, except on loopback (127.0.0.1, ::1, localhost: the fakes and a local
+   tunnel): :func:`require_https` is the one check, used by the configuration of VERA, its token
+   endpoint and Microsoft 365, and by the clients again; its error names the configuration key.
 
 Nothing here reads the environment or the clock at import time; ``sleep`` and ``clock`` are
 injectable so tests never wait for real. No message carries a URL's secrets or a secret value.
@@ -48,16 +65,18 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
 from keukentafel.config import ConfigError
+from keukentafel.config.base import insecure_url_problem
 
 #: Methods that change nothing on the server: safe to send again after a broken connection.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Statuses that say the request was not executed (throttled, unavailable): any method may retry.
-UNEXECUTED_STATUSES = frozenset({429, 503})
+#: Statuses that say the request was not executed (throttled): any method may retry. Not 503:
+#: a gateway may answer it after the service did the work (decision 2).
+UNEXECUTED_STATUSES = frozenset({429})
 #: Transport failures worth another attempt; others (a malformed URL, too many redirects) are not.
 _TRANSIENT_ERRORS = (
     requests.ConnectionError,
@@ -83,15 +102,15 @@ class HttpRequest:
     """
 
     method: str
-    url: str
-    params: Mapping[str, Any] | None = None
-    headers: Mapping[str, str] | None = None
-    data: Any = None
-    json: Any = None
+    url: str = field(repr=False)  # a next link or query may carry a token
+    params: Mapping[str, Any] | None = field(default=None, repr=False)
+    headers: Mapping[str, str] | None = field(default=None, repr=False)
+    data: Any = field(default=None, repr=False)  # a token request's form holds the secret
+    json: Any = field(default=None, repr=False)  # a message holds personal data
     timeout: float | tuple[float, float] | None = None
-    auth_headers: Callable[[], Mapping[str, str]] | None = None
+    auth_headers: Callable[[], Mapping[str, str]] | None = field(default=None, repr=False)
     idempotent: bool = False
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def resendable(self) -> bool:
@@ -131,6 +150,8 @@ class RequestFailed(Exception):
 
 def describe_error(error: BaseException | None) -> str:
     """A transport error in a few words, without its message (which may hold a URL)."""
+    if isinstance(error, RedirectRefused):  # its message names origins only
+        return str(error)
     if isinstance(error, requests.Timeout):  # before ConnectionError: ConnectTimeout is both
         return "timed out"
     if isinstance(error, requests.ConnectionError):
@@ -200,6 +221,7 @@ def send_with_retries(
     """
     renewed = False
     attempt = 0
+    options = _session_options(session, request)
     while True:
         headers = dict(request.headers or {})
         if request.auth_headers is not None:
@@ -213,7 +235,7 @@ def send_with_retries(
                 data=request.data,
                 json=request.json,
                 timeout=request.timeout,
-                **request.options,
+                **options,
             )
         except requests.RequestException as exc:
             if attempt >= policy.max_retries or not policy.retries_error(request, exc):
@@ -237,6 +259,14 @@ def send_with_retries(
         if on_retry is not None:
             on_retry(attempt, wait, reason)
         policy.sleep(wait)
+
+
+def _session_options(session: requests.Session, request: HttpRequest) -> dict[str, Any]:
+    """The request's options; a session that is not ours follows no redirect (decision 6)."""
+    options = dict(request.options)
+    if not isinstance(session, SameOriginSession):
+        options["allow_redirects"] = False
+    return options
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -264,6 +294,88 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     if not math.isfinite(seconds):
         return None
     return max(0.0, seconds)
+
+
+# --- redirects and https ---------------------------------------------------------------------
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of a URL (the port a scheme implies when none is written)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a number: no origin anything could share
+        port = -1
+    if port is None:
+        port = {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def origin_text(url: str) -> str:
+    """``scheme://host:port`` of a URL, for messages: never a path or a query."""
+    scheme, host, port = origin(url)
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}" + (f":{port}" if port not in (None, 80, 443) else "")
+
+
+class RedirectRefused(requests.RequestException):
+    """The server answered with a redirect to another origin; nothing was sent there.
+
+    The message names the two origins (scheme, host, port), never a path, a query or a header.
+    ``response`` is the redirect answer.
+    """
+
+    def __init__(self, response: requests.Response, target: str) -> None:
+        self.status = response.status_code
+        self.source = origin_text(response.url or "")
+        self.target = origin_text(target)
+        super().__init__(
+            f"HTTP {self.status} redirect from {self.source} to {self.target} refused: "
+            "credentials and data are sent to the configured host only",
+            response=response,
+        )
+
+
+class SameOriginSession(requests.Session):
+    """A ``requests.Session`` that follows redirects only within one origin (decision 6).
+
+    A redirect to another scheme, host or port is not followed: with ``allow_redirects`` (the
+    default) the call raises :class:`RedirectRefused`; with ``allow_redirects=False`` the 3xx
+    answer is returned as usual, for a caller that fetches the target itself without
+    credentials (Graph's pre-authenticated download URLs).
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        target = super().get_redirect_target(resp)
+        if target is None:
+            return None
+        if origin(urljoin(resp.url, target)) != origin(resp.url):
+            return None  # not followed; send() says why
+        return target
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = super().send(request, **kwargs)
+        if kwargs.get("allow_redirects", True) and response.is_redirect:
+            # A redirect that was not followed: get_redirect_target refused another origin.
+            target = urljoin(response.url, response.headers.get("location", ""))
+            response.close()
+            raise RedirectRefused(response, target)
+        return response
+
+
+def same_origin_session() -> SameOriginSession:
+    """A new session that keeps credentials on their origin (VERA, Graph, MSAL's token calls)."""
+    return SameOriginSession()
+
+
+def require_https(url: str, key: str) -> str:
+    """``url`` when it is ``https://`` (or ``http://`` on loopback), else a ``ConfigError`` naming
+    the configuration ``key`` (``source.vera.base_url``), never the URL's path or query."""
+    problem = insecure_url_problem(url)
+    if problem:
+        raise ConfigError(f"{key}: {problem}")
+    return url
 
 
 # --- secrets ---------------------------------------------------------------------------------

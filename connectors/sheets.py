@@ -6,7 +6,11 @@ rows in two different ways.
 
 - :func:`open_sheet` opens an XLSX workbook from bytes (no file handle stays open) and yields the
   rows of the first worksheet, a named worksheet or, with ``tables=True``, a named Excel table,
-  each with its row number as Excel shows it.
+  each with its row number as Excel shows it. A cell is the value Excel saved for it; a formula
+  for which no value was saved (a file written by a script and never opened in Excel), or whose
+  saved value is an Excel error (``#REF!``), is the marker :data:`FORMULA` carrying that error,
+  never ``None``: an empty-looking unit code must not read as "this household is gone". Callers
+  set such a row aside with that reason.
 - :func:`find_header` finds the header row: the first row, among the first few that are not
   empty, that holds every mapped column header (case, a byte-order mark and repeated spaces
   ignored). A header found twice in that row is an error (which column would be meant?). When no
@@ -21,10 +25,39 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+#: The values Excel saves for a formula that failed.
+EXCEL_ERRORS = frozenset(
+    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!"}
+)
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+@dataclass(frozen=True, slots=True)
+class FormulaCell:
+    """A formula cell without a usable saved value: none was saved, or an Excel error was.
+
+    ``error`` is the saved error (``#REF!``), or "" when no value was saved. Not a value: a
+    caller that meets one sets its row aside (the reason names the column, never the formula).
+    """
+
+    error: str = ""
+
+    @property
+    def reason(self) -> str:
+        if self.error:
+            return f"holds a formula whose saved value is the Excel error {self.error}"
+        return "holds a formula without a saved value (was the file saved by Excel?)"
+
+
+#: The marker for a formula without a saved value.
+FORMULA = FormulaCell()
 
 
 class SheetError(Exception):
@@ -171,7 +204,67 @@ def open_sheet(data: bytes, sheet: str | None = None, *, tables: bool = False) -
     except BaseException:
         workbook.close()
         raise
-    return Sheet(_closing(workbook, rows), workbook.epoch, workbook)
+    if not _has_formulas(data):
+        return Sheet(_closing(workbook, rows), workbook.epoch, workbook)
+    # The saved values carry no trace of a formula: read the formulas too, side by side.
+    formulas_book = load_workbook(io.BytesIO(data), read_only=not tables, data_only=False)
+    try:
+        formulas = _rows(formulas_book, sheet, tables=tables)
+    except BaseException:
+        formulas_book.close()
+        workbook.close()
+        raise
+    marked = _marking_formulas(rows, formulas)
+    return Sheet(_closing(workbook, _closing(formulas_book, marked)), workbook.epoch, workbook)
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any worksheet of the XLSX holds a formula (an ``<f>`` element)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(
+                _FORMULA_TAG.search(archive.read(name))
+                for name in archive.namelist()
+                if name.startswith("xl/worksheets/") and name.endswith(".xml")
+            )
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return True  # cannot tell: read the formulas as well
+
+
+def _marking_formulas(
+    values: Iterator[tuple[int, tuple[Any, ...]]],
+    formulas: Iterator[tuple[int, tuple[Any, ...]]],
+) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """The saved values, with :class:`FormulaCell` where a formula has no usable value. Both
+    readers parse the same sheet; every row of values is kept whatever the other yields."""
+    for number, row in values:
+        _, source = next(formulas, (number, ()))
+        yield (
+            number,
+            tuple(
+                _marked(value, source[i] if i < len(source) else None)
+                for i, value in enumerate(row)
+            ),
+        )
+
+
+def _marked(value: Any, source: Any) -> Any:
+    """``value`` as saved, or a :class:`FormulaCell` when ``source`` is a formula without one."""
+    if not _is_formula(source):
+        return value
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return FORMULA
+    if isinstance(value, str) and value.strip() in EXCEL_ERRORS:
+        return FormulaCell(value.strip())
+    return value
+
+
+def _is_formula(source: Any) -> bool:
+    if isinstance(source, str):
+        return source.startswith("=")
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+    return isinstance(source, ArrayFormula | DataTableFormula)
 
 
 def _rows(

@@ -226,6 +226,13 @@ class App:
                 self._engine.dispose()
             self._engine, self._sessions = None, None
 
+    def __repr__(self) -> str:
+        # Names only: the settings hold the environment (every secret of the process).
+        return f"<App corporations={self.corporations.codes()} store={self._store_kind()}>"
+
+    def _store_kind(self) -> str:
+        return self.settings.database_url.split(":", 1)[0]
+
     def __enter__(self) -> App:
         return self
 
@@ -244,8 +251,13 @@ class App:
         return self.corporations.get(code)
 
     def letters(self, corp: CorporationFile) -> LettersConfig:
+        """The letters section; a ConfigError when it is missing or names a file that is not
+        there (a logo, a templates folder), before anything is printed."""
         if corp.letters is None:
             raise ConfigError(f"{self._where(corp)}: the 'letters' section is missing")
+        missing = corp.letters.missing_files()
+        if missing:
+            raise ConfigError(f"{self._where(corp)}: " + "; ".join(missing))
         return corp.letters
 
     def m365(self, corp: CorporationFile) -> M365Config:

@@ -46,6 +46,14 @@ class Settings:
     # Where the adapters find the secrets that corporation files name (``*_env`` keys).
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
+    def __repr__(self) -> str:
+        # Never the environment (every secret of the process) nor the store's password.
+        return (
+            f"Settings(database_url={_without_password(self.database_url)!r}, "
+            f"data_dir={str(self.data_dir)!r}, output_dir={str(self.output_dir)!r}, "
+            f"config_path={str(self.config_path)!r}, config_dir={str(self.config_dir)!r})"
+        )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``env`` (default: this process's environment), with its snapshot."""
@@ -64,6 +72,16 @@ class Settings:
             consent_cron=snapshot.get("KEUKENTAFEL_CONSENT_CRON", DEFAULT_CONSENT_CRON),
             environ=snapshot,
         )
+
+
+def _without_password(url: str) -> str:
+    """A database URL with its password, if any, as ``***``."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
 
 
 def quiet_prefect_defaults(prefect_home: Path | None = None) -> None:

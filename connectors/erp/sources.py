@@ -10,7 +10,7 @@ imported when a source is read, not when this module is imported.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ class VeraSource:
     """The corporation's ERP over VERA REST, limited to the projects' complexes."""
 
     config: CorporationFile
-    env: Mapping[str, str]
+    env: Mapping[str, str] = field(repr=False)  # the process's secrets: never printed
     name: str = "vera"
 
     def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:

@@ -11,9 +11,11 @@ extend the same way. A subclass answers requests; the base does the rest:
 - **a request log**: ``requests`` counts requests per path, ``requests_log`` holds a
   :class:`LoggedRequest` (method, path, status, query) per request, ``count()`` sums it up;
 - **faults** (:class:`Fault`, kept in :class:`Faults`): rules that match requests by method, path,
-  query and request number, fire once, N times or always, and answer with a status (in the
-  fake's own error shape), extra headers such as ``Retry-After``, a delay, a dropped connection
-  or a malformed (replaced or truncated) body;
+  query and request number (and, with ``when``, a condition such as a test's fake clock), fire
+  once, N times or always, and answer with a status (in the fake's own error shape), a redirect
+  (``redirect_to``), extra headers such as ``Retry-After``, a delay, a dropped connection or a
+  malformed (replaced or truncated) body; with ``execute`` the fake does the work first and
+  then answers with the fault's status (a gateway that gave up after the service acted);
 - **routing** (:class:`Router`): handlers by method and path pattern; 404 and 405 answered.
 
 A subclass either registers handlers on ``self.router`` (each called as ``handler(request,
@@ -146,14 +148,18 @@ class Fault:
 
     Matching (all given conditions must hold): ``method``; ``path`` (exact, a trailing slash
     ignored) or ``path_prefix`` (case-insensitive); ``query_contains`` (in the decoded query);
-    ``request_number`` (the Nth request to that path). It fires ``times`` times, or always when
-    ``times`` is None; ``fired`` counts.
+    ``request_number`` (the Nth request to that path); ``when()`` returns True (a condition of
+    the test's own, such as "the fake clock is before 10:00"). It fires ``times`` times, or
+    always when ``times`` is None; ``fired`` counts.
 
     Effect: with ``status`` (or ``drop``) the fault answers in place of the fake, in the fake's
-    error shape (:meth:`FakeServer.fault_error`); without, the fake answers normally and the
-    fault changes that answer. Either way it adds ``headers`` (and ``Retry-After:
-    retry_after``), waits ``delay`` seconds, drops the connection (``drop``), replaces the body
-    by ``body`` or sends only half of it (``truncate``).
+    error shape (:meth:`FakeServer.fault_error`); with ``redirect_to`` it answers with a redirect
+    there (``status``, 302 by default, and an empty body); without either, the fake answers
+    normally and the fault changes that answer. ``execute`` (with a status) makes the fake do
+    the work first and then answer with the fault's status instead (the request took effect, the
+    answer says it failed). Either way it adds ``headers`` (and ``Retry-After: retry_after``),
+    waits ``delay`` seconds, drops the connection (``drop``), replaces the body by ``body`` or
+    sends only half of it (``truncate``).
     """
 
     method: str | None = None
@@ -169,12 +175,16 @@ class Fault:
     drop: bool = False
     body: bytes | None = None
     truncate: bool = False
+    redirect_to: str | None = None
+    execute: bool = False
+    when: Callable[[], bool] | None = None
     fired: int = 0
 
     @property
     def answers(self) -> bool:
-        """True when this fault answers in place of the fake (a status, or a dropped line)."""
-        return self.status is not None or self.drop
+        """True when this fault answers in place of the fake (a status, a redirect, a dropped
+        line)."""
+        return self.status is not None or self.drop or self.redirect_to is not None
 
     def matches(self, call: Call) -> bool:
         if self.times is not None and self.fired >= self.times:
@@ -188,6 +198,8 @@ class Fault:
         if self.query_contains and self.query_contains not in unquote(call.query):
             return False
         if self.request_number is not None and self.request_number != call.number:
+            return False
+        if self.when is not None and not self.when():
             return False
         return self.accepts(call)
 
@@ -456,16 +468,29 @@ class FakeServer:
             return self.error(405, f"{request.method} is not supported here.")
         return self.error(404, "Not found.")
 
-    def faulted(self, call: Call, produce: Callable[[Sequence[Fault]], Answer]) -> Answer:
-        """The answer to ``call`` with the faults that fire for it.
+    def faulted(
+        self,
+        call: Call,
+        produce: Callable[[Sequence[Fault]], Answer],
+        faults: Faults | None = None,
+    ) -> Answer:
+        """The answer to ``call`` with the faults that fire for it (from ``faults``, by default
+        the server's own).
 
-        When a fault answers by itself, that is the answer; otherwise ``produce(fired)`` makes
-        the normal one (it gets the fired faults, for faults in the fake's own terms). The
-        effects of every fired fault are then applied.
+        When a fault answers by itself, that is the answer (after ``produce`` did the work when
+        the fault says ``execute``); otherwise ``produce(fired)`` makes the normal one (it gets
+        the fired faults, for faults in the fake's own terms). The effects of every fired fault
+        are then applied.
         """
-        fired = self.faults.take(call)
-        if fired and fired[-1].answers:
-            answer = self.fault_error(fired[-1], call)
+        fired = (self.faults if faults is None else faults).take(call)
+        last = fired[-1] if fired else None
+        if last is not None and last.answers:
+            if last.execute:
+                produce(fired)  # the work is done; its answer is lost on the way back
+            if last.redirect_to is not None:
+                answer = Answer(last.status or 302, None, {"Location": last.redirect_to})
+            else:
+                answer = self.fault_error(last, call)
         else:
             answer = produce(fired)
         for fault in fired:

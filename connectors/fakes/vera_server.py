@@ -305,7 +305,10 @@ class FakeVeraServer(FakeServer):
         return self.error(fault.status, "storing (nagebootst)")
 
     def handle(self, request: Request) -> Answer:
-        """Routes; faults apply to the list endpoints only (:meth:`_list`)."""
+        """Routes; faults in VERA's terms apply to the list endpoints only (:meth:`_list`), plain
+        :class:`~connectors.fakes._server.Fault` rules (a redirect) to the token endpoint too."""
+        if request.path == TOKEN_PATH:
+            return self.faulted(request.call(), lambda fired: self._token(request))
         routed = self.router.resolve(request.method, request.path)
         if routed is not None:
             return routed.handler(request, *routed.groups)

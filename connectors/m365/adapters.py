@@ -4,16 +4,19 @@
 task; the composition root (keukentafel/bootstrap.py) builds it from the corporation's ``m365``
 section and the settings' snapshot of the environment, and closes it when the task is done.
 
-``GraphMailTransport`` is where a Graph answer becomes the outbox's vocabulary: a refusal (4xx after
-the client's throttling retries, or a message Graph cannot take) is ``DeliveryRejected`` (it
-certainly did not go out); anything else leaves the message in doubt, to be looked up in Sent
-Items before it is ever sent again.
+``GraphMailTransport`` is where a Graph answer becomes the outbox's vocabulary: 429 (still throttled
+after the client's own retries) is ``DeliveryDeferred`` (certainly not out: wait, then send); 503
+is ``DeliveryInDoubt`` (a gateway may answer it after Exchange took the message: wait, then look
+in Sent Items); a refusal (another 4xx, a redirect we refused, or a message Graph cannot take) is
+``DeliveryRejected``; anything else leaves the message in doubt, to be looked up in Sent Items
+before it is ever sent again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from keukentafel.config import ConfigError
 from keukentafel.config.m365 import M365Config
-from keukentafel.usecases.outbox import DeliveryRejected
+from keukentafel.usecases.outbox import DeliveryDeferred, DeliveryInDoubt, DeliveryRejected
 from keukentafel.usecases.team_contacts import TeamListRead
 
 if TYPE_CHECKING:
@@ -34,8 +37,8 @@ class GraphConnection:
     """One MSAL app and one Graph client, made on first use; ``close()`` releases them."""
 
     config: M365Config
-    env: Mapping[str, str]
-    _client: GraphClient | None = None
+    env: Mapping[str, str] = field(repr=False)  # the process's secrets: never printed
+    _client: GraphClient | None = field(default=None, repr=False)
 
     @property
     def client(self) -> GraphClient:
@@ -88,9 +91,12 @@ class WorkbookSource:
 
 @dataclass
 class GraphMailTransport:
-    """The outbox's transport over a shared mailbox (sendMail, or draft + upload above 3 MB)."""
+    """The outbox's transport over a shared mailbox (sendMail, or draft + upload above 3 MB).
+
+    ``sleep`` is how the mailbox's pace waits (tests pass one that does not)."""
 
     graph: GraphConnection
+    sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
         from connectors.m365.mail import MailboxSender
@@ -99,11 +105,14 @@ class GraphMailTransport:
         if not config.mailbox:
             raise ConfigError("m365.mailbox is not set: there is no shared mailbox to send from")
         self.sender = MailboxSender(
-            self.graph.client, config.mailbox, pace_per_minute=config.send_pace_per_minute
+            self.graph.client,
+            config.mailbox,
+            pace_per_minute=config.send_pace_per_minute,
+            sleep=self.sleep,
         )
 
     def send(self, message: bytes, message_id: str) -> None:
-        """Send through Graph; only a refusal (4xx, or a message Graph cannot take) is certain."""
+        """Send through Graph, and say what Graph's answer means for the outbox (see above)."""
         from connectors.m365.graph import GraphError
 
         parsed = message_from_bytes(message, policy=email_policy)
@@ -113,9 +122,13 @@ class GraphMailTransport:
         except ValueError as exc:  # not a sendable message: it never left
             raise DeliveryRejected(str(exc)) from exc
         except GraphError as exc:
-            if 400 <= exc.status < 500:  # refused (after the client's throttling retries)
+            if exc.status == 429:  # still throttled after the client's retries: later
+                raise DeliveryDeferred(str(exc), exc.retry_after) from exc
+            if exc.status == 503:  # unavailable, but perhaps after Exchange took it
+                raise DeliveryInDoubt(str(exc), exc.retry_after) from exc
+            if 300 <= exc.status < 500:  # refused, or a redirect elsewhere that we refused
                 raise DeliveryRejected(str(exc)) from exc
-            raise  # 5xx or a broken connection: it may have been accepted
+            raise  # another 5xx or a broken connection: it may have been accepted
 
     def already_sent(self, message_id: str, since: datetime) -> bool:
         # The store keeps naive UTC times; Graph filters need an explicit zone.

@@ -8,6 +8,11 @@ MSAL fetches the tenant's discovery document when the application object is made
 is made lazily on the first :meth:`GraphAuth.token` call and then reused: make one ``GraphAuth``
 per process and pass it down. MSAL itself reuses a cached token until it has less than five
 minutes left. Secrets are read from the environment at that moment and never appear in a message.
+
+MSAL talks HTTP through the ``http_client`` we give it: a
+:class:`~connectors.http.SameOriginSession` (with the timeout, and the CA bundle when one is
+configured), so a token request, which carries the client secret or a signed assertion in its
+body, never follows a redirect to another host (a 307 would resend the body there).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from urllib.parse import urlsplit
 import msal
 import requests
 
+from connectors.http import RedirectRefused, SameOriginSession, describe_error, require_https
 from keukentafel.config.m365 import M365Config
 
 
@@ -75,6 +81,7 @@ class GraphAuth:
     """
 
     def __init__(self, config: M365Config, env: Mapping[str, str]) -> None:
+        require_https(config.authority_host, "m365.authority_host")
         self._config = config
         self._env = env
         self._lock = threading.Lock()
@@ -97,7 +104,7 @@ class GraphAuth:
             except requests.RequestException as exc:
                 raise M365AuthError(
                     f"cannot reach the token endpoint at {self._config.authority_host}: "
-                    f"{type(exc).__name__}"
+                    f"{_what(exc)}"
                 ) from None
         access_token = result.get("access_token")
         if isinstance(access_token, str) and access_token:
@@ -128,12 +135,8 @@ class GraphAuth:
         kwargs: dict[str, Any] = {}
         if host not in _MICROSOFT_AUTHORITY_HOSTS:
             kwargs["instance_discovery"] = False
-        if config.ca_bundle:
-            # requests lets REQUESTS_CA_BUNDLE override a session's verify setting, so a CA
-            # bundle (the fake's test CA, a private cloud) is pinned on every request.
-            kwargs["http_client"] = _PinnedSession(config.ca_bundle, config.timeout_seconds)
-        else:
-            kwargs["timeout"] = config.timeout_seconds
+        # Our session: redirects stay on their origin, the timeout and a CA bundle are applied.
+        kwargs["http_client"] = _MsalSession(config.ca_bundle, config.timeout_seconds)
         try:
             self._app = msal.ConfidentialClientApplication(
                 config.client_id,
@@ -154,7 +157,7 @@ class GraphAuth:
             ) from None
         except requests.RequestException as exc:
             raise M365AuthError(
-                f"cannot reach the authority {config.authority_host}: {type(exc).__name__}"
+                f"cannot reach the authority {config.authority_host}: {_what(exc)}"
             ) from None
         return self._app
 
@@ -221,10 +224,12 @@ class GraphAuth:
         )
 
 
-class _PinnedSession(requests.Session):
-    """A session that always verifies TLS with one CA bundle and applies a timeout."""
+class _MsalSession(SameOriginSession):
+    """MSAL's HTTP client: redirects within one origin only, a timeout on every request, and,
+    when one is configured, one CA bundle pinned on every request (requests lets
+    REQUESTS_CA_BUNDLE override a session's verify setting otherwise)."""
 
-    def __init__(self, ca_bundle: str, timeout: float) -> None:
+    def __init__(self, ca_bundle: str | None, timeout: float) -> None:
         super().__init__()
         self._ca_bundle = ca_bundle
         self._timeout = timeout
@@ -232,9 +237,17 @@ class _PinnedSession(requests.Session):
     def request(  # type: ignore[override]
         self, method: str, url: str, *args: Any, **kwargs: Any
     ) -> requests.Response:
-        kwargs["verify"] = self._ca_bundle
+        if self._ca_bundle:
+            kwargs["verify"] = self._ca_bundle
         kwargs.setdefault("timeout", self._timeout)
         return super().request(method, url, *args, **kwargs)
+
+
+def _what(error: requests.RequestException) -> str:
+    """A transport error for a message: a refused redirect says which hosts; others their kind."""
+    if isinstance(error, RedirectRefused):
+        return describe_error(error)
+    return type(error).__name__
 
 
 def _chain_text(exc: BaseException) -> str:

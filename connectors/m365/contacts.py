@@ -3,7 +3,9 @@
 This module owns reading those two sources through Graph and handing each row to the pure
 mapping in :mod:`keukentafel.domain.team_contacts` with the column mapping from ``M365Config``.
 Rows that cannot be used are kept aside as ``RejectedRow`` (entity ``resident``, the row number or
-list item id as source id) with a reason that names the field, never its value.
+list item id as source id: the key the row is stored under, so its stored version is held) with a
+reason that names the field, never its value. An Excel cell with a formula but no saved value
+(:class:`~connectors.sheets.FormulaCell`) keeps its row aside with reason ``formula``.
 
 - SharePoint list: ``GET /sites/{site}/lists/{list}/items/delta?$expand=fields`` on the first run
   (a full read, paged by ``@odata.nextLink``), then with the stored delta link for the changes
@@ -26,6 +28,7 @@ from urllib.parse import quote
 from connectors.m365.graph import GraphClient
 from connectors.sheets import (
     DuplicateHeader,
+    FormulaCell,
     Header,
     HeaderNotFound,
     SheetError,
@@ -83,6 +86,27 @@ def _map_rows(
     for number, source_id, values in rows:
         if all(not _filled(values.get(column)) for column in columns.values()):
             continue  # an empty row: nothing to keep aside
+        formula = next(
+            (
+                (name, value)
+                for name, column in columns.items()
+                if isinstance(value := values.get(column), FormulaCell)
+            ),
+            None,
+        )
+        if formula is not None:  # a formula where a value belongs: never read it as empty
+            name, cell = formula
+            rejected.append(
+                RejectedRow(
+                    EntityKind.RESIDENT,
+                    source_id,
+                    "",
+                    RejectReason.FORMULA,
+                    f"row {number}: column {columns[name]!r} ({name}) {cell.reason}",
+                    _mapped_only(values, columns),
+                )
+            )
+            continue
         try:
             contacts.append(team_contact_from_row(values, columns, row=number, source=source))
         except RowRejected as exc:
@@ -113,6 +137,8 @@ def _map_rows(
 def _filled(value: Any) -> bool:
     if value is None:
         return False
+    if isinstance(value, FormulaCell):
+        return True  # not empty: a formula whose value was not saved
     if isinstance(value, str):
         return bool(value.strip())
     if isinstance(value, list | tuple | dict):
@@ -231,7 +257,9 @@ def contacts_from_workbook(
             values = {
                 columns[name]: cells[i] for name, i in header.positions.items() if i < len(cells)
             }
-            records.append((number, f"row {number}", values))
+            # The source id is the key the row is stored under (its row number), so a row kept
+            # aside holds its stored version.
+            records.append((number, str(number), values))
     finally:
         rows.close()
     return _map_rows(records, columns, SOURCE_EXCEL)

@@ -4,12 +4,18 @@ This module owns how Keukentafel talks HTTP to Graph; the contact, mail and cale
 build on it. It does, in one layer only:
 
 - authentication with a bearer token from :class:`~connectors.m365.auth.GraphAuth`; a 401 makes it
-  drop the token, get a fresh one and retry once. The token is only ever sent to the Graph host.
+  drop the token, get a fresh one and retry once. The token is only ever sent to the Graph host:
+  a next link to another host is refused, and the session follows no redirect to another origin
+  (:class:`~connectors.http.SameOriginSession`), so neither the token nor a message body (a
+  ``sendMail`` 307 keeps its body) reaches another host. A refused redirect is a
+  :class:`GraphError` with the redirect's status and code ``redirectRefused``.
 - throttling, with the shared :mod:`connectors.http` toolkit: 429 and 503 are retried after
   ``Retry-After`` (seconds, also decimal such as ``"1.5"``, or an HTTP date; capped by
   ``m365.max_retry_after_seconds``) or an exponential back-off from ``backoff_base``; bounded by
-  ``max_retries``; POST included (a throttled request was not executed). Network errors are
-  retried for GET only (a POST may have been executed: the outbox reconciles it instead).
+  ``max_retries``. A POST is retried on 429 only (a throttled request was not executed); a 503
+  may come from a gateway after Graph did the work, so a POST answered 503 is not sent again
+  here (the outbox looks in Sent Items instead). Network errors are retried for GET only. When
+  the retries run out, :attr:`GraphError.retry_after` keeps the server's last ``Retry-After``.
 - paging: ``@odata.nextLink`` (absolute URLs) with a loop guard
   (:class:`~connectors.http.NextLinkPaginator`); delta: ``@odata.deltaLink`` stored by the
   caller, and a 410 Gone restarts from a full sync (``resynced=True``).
@@ -38,8 +44,12 @@ from connectors.http import (
     HttpRequest,
     NextLinkPaginator,
     PagingLoop,
+    RedirectRefused,
     RequestFailed,
     RetryPolicy,
+    parse_retry_after,
+    require_https,
+    same_origin_session,
     send_with_retries,
 )
 from connectors.m365.auth import GraphAuth
@@ -53,13 +63,25 @@ _MAILBOX_RE = re.compile(r"^/?(?:users|groups)/([^/?]+)", re.IGNORECASE)
 
 
 class GraphError(Exception):
-    """Graph answered with an error (or could not be reached: status 0)."""
+    """Graph answered with an error (or could not be reached: status 0).
 
-    def __init__(self, status: int, code: str, message: str, request_id: str | None = None) -> None:
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it gave one (a 429 or 503
+    after the client's own retries ran out): how long the caller should wait."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        request_id: str | None = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         self.status = status
         self.code = code
         self.message = message
         self.request_id = request_id
+        self.retry_after = retry_after
         rid = f", request-id {request_id}" if request_id else ""
         super().__init__(f"Graph error {status} {code}: {message}{rid}")
 
@@ -84,12 +106,13 @@ class GraphError(Exception):
             if isinstance(inner, Mapping):
                 rid = inner.get("request-id") or inner.get("requestId")
                 request_id = str(rid) if rid else None
-        if request_id is None and headers:
-            lowered = {k.lower(): v for k, v in headers.items()}
+        lowered = {k.lower(): v for k, v in (headers or {}).items()}
+        if request_id is None:
             request_id = lowered.get("request-id") or lowered.get("client-request-id")
         if note:
             message = f"{message} ({note})" if message else note
-        return cls(status, code, message or "no error message", request_id)
+        retry_after = parse_retry_after(lowered.get("retry-after"))
+        return cls(status, code, message or "no error message", request_id, retry_after=retry_after)
 
     @classmethod
     def from_response(cls, response: requests.Response, *, note: str = "") -> GraphError:
@@ -170,7 +193,7 @@ class GraphClient:
         self._auth = auth
         self._config = config
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = session or same_origin_session()
         self._policy = RetryPolicy(
             max_retries=config.max_retries,
             statuses=_RETRIABLE_STATUSES,
@@ -179,7 +202,7 @@ class GraphClient:
             sleep=sleep,
             clock=clock,
         )
-        self._base = config.graph_base_url.rstrip("/")
+        self._base = require_https(config.graph_base_url, "m365.graph_base_url").rstrip("/")
         base_parts = urlsplit(self._base)
         self._graph_origin = f"{base_parts.scheme}://{base_parts.netloc}".lower()
         self._verify: bool | str = config.ca_bundle or True
@@ -393,12 +416,21 @@ class GraphClient:
             if exc.response is not None:
                 note = f"gave up after {exc.retries} retries"
                 raise GraphError.from_response(exc.response, note=note) from None
+            if isinstance(exc.error, RedirectRefused):
+                raise GraphError(exc.error.status, "redirectRefused", str(exc.error)) from None
             what = type(exc.error).__name__
             raise GraphError(
                 0, "transportError", f"{method} to {_host(url)} failed: {what}"
             ) from None
         if response.status_code >= 400:
             raise GraphError.from_response(response)
+        if response.is_redirect and allow_redirects:  # a session handed in follows none
+            response.close()
+            raise GraphError(
+                response.status_code,
+                "redirectRefused",
+                f"a redirect from {_host(url)} not followed",
+            )
         return response
 
     def _bearer(self) -> dict[str, str]:

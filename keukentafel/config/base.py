@@ -8,11 +8,13 @@ operator can fix the file without reading a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 
 class ConfigError(Exception):
@@ -27,6 +29,48 @@ class _Model(BaseModel):
 
 #: The name of an environment variable that holds a secret, e.g. ``VERA_API_KEY_WSD``.
 EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+#: Hosts that may be reached over plain http: this machine (the fakes, a local tunnel).
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as an endpoint that receives credentials, or None.
+
+    ``https://`` with a host is required; plain ``http://`` only on loopback, where nothing
+    travels over a network. The answer never repeats the URL (its query may hold a secret)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "https" and parts.hostname:
+        return None
+    if scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+        return None
+    return (
+        "must be an https:// URL (plain http:// only on this machine: 127.0.0.1, ::1 or "
+        "localhost), because credentials are sent to it"
+    )
+
+
+def _secure_url(value: str) -> str:
+    problem = insecure_url_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+#: A URL that receives credentials: https, or http on loopback (see :func:`insecure_url_problem`).
+SecureUrl = Annotated[str, AfterValidator(_secure_url)]
 
 
 def format_validation_error(path: Path, error: ValidationError) -> str:

@@ -3,11 +3,16 @@
 Part of ``CorporationFile`` (validated when the file is loaded; relative ``logo_path`` and
 ``templates_dir`` resolve next to the file). Secrets are never here: the link secret is named by
 the environment variable that holds it (``link_secret_env``) and read only when a link is signed
-or checked.
+or checked; :func:`keukentafel.domain.links.link_secret_problem` says whether its value is strong enough.
+
+The files the section names are checked before anything is printed
+(:meth:`LettersConfig.missing_files`): a logo that is not there would otherwise print a whole
+mailing without it, and a templates folder that is not there would surface as an unknown kind.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
@@ -61,3 +66,13 @@ class LettersConfig(_Model):
     @property
     def from_address(self) -> str:
         return self.sender_email or self.contact.email
+
+    def missing_files(self) -> list[str]:
+        """What the section names but is not there, one line per key (empty when all is)."""
+        problems = []
+        logo = self.branding.logo_path
+        if logo and not Path(logo).is_file():
+            problems.append(f"letters.branding.logo_path: there is no file {logo}")
+        if self.templates_dir and not Path(self.templates_dir).is_dir():
+            problems.append(f"letters.templates_dir: there is no folder {self.templates_dir}")
+        return problems

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from keukentafel.config.base import EnvName, _Model
+from keukentafel.config.base import EnvName, SecureUrl, _Model
 
 
 class VeraAuthConfig(_Model):
@@ -14,7 +14,7 @@ class VeraAuthConfig(_Model):
 
     mode: Literal["api_key", "oauth2", "none"] = "api_key"
     api_key_env: EnvName | None = None
-    token_url: str | None = None
+    token_url: SecureUrl | None = None  # receives the client secret: https (or loopback)
     client_id: str | None = None
     client_secret_env: EnvName | None = None
     scopes: list[str] = Field(
@@ -37,7 +37,7 @@ class VeraAuthConfig(_Model):
 
 
 class VeraConfig(_Model):
-    base_url: str = Field(pattern=r"^https?://")
+    base_url: SecureUrl  # receives the API key or token: https (or loopback)
     auth: VeraAuthConfig
     cluster_kind: str = "FIN"  # the VERA CLUSTERSOORT that the projects' complexes are
     page_size: int = Field(default=100, ge=1, le=100)

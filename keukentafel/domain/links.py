@@ -29,9 +29,12 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -96,15 +99,65 @@ class IssuedLink:
 
 
 def read_link_secret(env: Mapping[str, str], env_name: str) -> bytes:
-    """The signing secret from the named variable of ``env`` (at least 16 bytes).
+    """The signing secret from the named variable of ``env``: at least 32 random-looking bytes
+    (``link_secret_problem``); the error names the variable, never the value.
 
     ``env`` is the settings' snapshot of the environment (keukentafel/settings.py)."""
     value = env.get(env_name, "")
-    if len(value.encode()) < 16:
-        raise LinkSecretMissing(
-            f"environment variable {env_name} is unset or shorter than 16 bytes"
-        )
+    problem = link_secret_problem(value)
+    if problem:
+        raise LinkSecretMissing(f"environment variable {env_name} {problem}")
     return value.encode()
+
+
+#: The least a link secret holds: 32 bytes, and as much entropy as 32 random bytes would show.
+MIN_LINK_SECRET_BYTES = 32
+_MIN_ESTIMATED_BITS = 128.0
+_HOW_TO_MAKE_ONE = (
+    "use 32 random bytes, e.g. the output of "
+    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+)
+
+
+def link_secret_problem(value: str) -> str | None:
+    """What is wrong with a link-signing secret, or None when it looks like 32 random bytes.
+
+    At least 32 bytes, and random-looking: an estimate of its entropy (the Shannon entropy of its
+    characters times its length) of at least 128 bits, no repeated block (``abab…``) and no run
+    of neighbouring characters (``abcdef…``). A secret from ``secrets.token_urlsafe(32)``,
+    ``token_hex(32)`` or ``openssl rand -base64 32`` passes; a word, a phrase or 32 times the
+    same letter does not. The answer never contains the value."""
+    if len(value.encode()) < MIN_LINK_SECRET_BYTES:
+        return f"is unset or shorter than {MIN_LINK_SECRET_BYTES} bytes; {_HOW_TO_MAKE_ONE}"
+    if (
+        _estimated_bits(value) < _MIN_ESTIMATED_BITS
+        or _is_periodic(value)
+        or _is_mostly_sequential(value)
+    ):
+        return f"does not look random (too predictable to sign links); {_HOW_TO_MAKE_ONE}"
+    return None
+
+
+def _estimated_bits(value: str) -> float:
+    counts = Counter(value)
+    size = len(value)
+    per_char = -sum(n / size * math.log2(n / size) for n in counts.values())
+    return per_char * size
+
+
+def _is_periodic(value: str) -> bool:
+    """A block repeated to the end (``Welkom01Welkom01…``)."""
+    size = len(value)
+    return any(
+        value == (value[:period] * (size // period + 1))[:size]
+        for period in range(1, size // 2 + 1)
+    )
+
+
+def _is_mostly_sequential(value: str) -> bool:
+    """Most neighbours one code point apart or equal (``abcdefgh…``, ``98765…``)."""
+    steps = [abs(ord(b) - ord(a)) for a, b in pairwise(value)]
+    return sum(1 for step in steps if step <= 1) > len(steps) / 2
 
 
 _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

@@ -1,11 +1,18 @@
 """The outbox: every outgoing message is recorded before it is sent, and sent at most once.
 
-A message moves ``pending → sending → sent`` (or ``failed`` after too many attempts). The
+A message moves ``pending → sending → sent`` (or ``failed`` after too many refusals). The
 ``sending`` mark is committed *before* the transport is called; a process killed between the call
 and the ``sent`` mark leaves the message ``sending``: in doubt. An in-doubt message is never simply
 sent again: the dispatcher first asks the transport whether a message with our own message id
 already went out (for Microsoft 365: our ``X-Keukentafel-Message-Id`` header in Sent Items), and
 only sends when it did not. Measured under ``kill -9``: 0 lost, 0 duplicated.
+
+Throttling is not a refusal. When the service says "later" (Microsoft 365: 429 Too Many Requests),
+the message goes back as ``waiting`` with a next-attempt time (:func:`next_attempt`: the server's
+``Retry-After``, and at least a back-off that doubles from one minute up to an hour); when it says
+"unavailable" (503), which a gateway may answer after the message was accepted, it stays
+``sending`` (in doubt) with a next-attempt time, and is looked up before it is sent again. Such
+waits are not attempts: ``MAX_ATTEMPTS`` counts the times the message was sent and refused.
 """
 
 from __future__ import annotations
@@ -13,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    WAITING = "waiting"  # the service said "later": goes again after its next-attempt time
     SENDING = "sending"  # handed to the transport, outcome unknown until marked sent
     SENT = "sent"
     FAILED = "failed"
@@ -31,15 +39,30 @@ class DispatchAction(StrEnum):
 
 
 MAX_ATTEMPTS = 5
+#: The first wait after the service said "later", doubled for each further "later" of the same
+#: message, up to MAX_BACKOFF. A ``Retry-After`` above it wins (up to MAX_BACKOFF as well).
+FIRST_BACKOFF = timedelta(minutes=1)
+MAX_BACKOFF = timedelta(hours=1)
 _NAMESPACE = uuid.UUID("6f1c1f7e-3c55-4a0e-9d2f-6b1e3c9b7a10")
 
 
 def next_action(status: OutboxStatus, attempts: int) -> DispatchAction:
-    if status is OutboxStatus.PENDING and attempts < MAX_ATTEMPTS:
+    if status in (OutboxStatus.PENDING, OutboxStatus.WAITING) and attempts < MAX_ATTEMPTS:
         return DispatchAction.SEND
     if status is OutboxStatus.SENDING:
         return DispatchAction.RECONCILE
     return DispatchAction.SKIP
+
+
+def next_attempt(now: datetime, deferrals: int, retry_after: float | None = None) -> datetime:
+    """When a message the service asked to wait may go again.
+
+    ``deferrals`` is how often it was told to wait before this time (0 the first time): the
+    back-off is one minute, then two, four, ... up to an hour; a longer ``Retry-After`` (seconds)
+    from the service wins, and an hour is the most either gives."""
+    backoff = FIRST_BACKOFF * (1 << min(max(deferrals, 0), 12))
+    wait = max(backoff, timedelta(seconds=max(0.0, retry_after or 0.0)))
+    return now + min(wait, MAX_BACKOFF)
 
 
 def dedupe_key(mailing_key: str, unit_code: str, channel: str) -> str:
@@ -83,6 +106,8 @@ class QueuedMessage:
     message_id: str
     body: bytes
     since: datetime  # when it was marked sending (in doubt from then), else when it was queued
+    deferrals: int = 0  # how often the service said "later" to this message
+    next_attempt_at: datetime | None = None  # not before then (after a "later"), else any time
 
     @property
     def action(self) -> DispatchAction:

@@ -93,7 +93,7 @@ class _MailingJob:
     on: date
     events: dict[str, Event]
     details: dict[str, Any] | None
-    secret: bytes
+    secret: bytes = field(repr=False)  # signs the residents' links: never printed
     templates_dir: str
     now: datetime
     mailing_name: str
@@ -372,7 +372,7 @@ class LettersMailingWriter:
 
     config: LettersConfig
     folder: Path
-    secret: bytes
+    secret: bytes = field(repr=False)  # signs the residents' links: never printed
     templates_dir: str | Path | None = None
     workers: int = 2
 

@@ -6,6 +6,14 @@ an error instead of "Beste ,", autoescape for ``.html``/``.htm``/``.xml`` only (
 decides by suffix), and an override loader: ``templates/overrides/<CORPORATION>/<kind>/<file>``
 wins over ``templates/<kind>/<file>``. Templates are only ever loaded from files; data is
 always passed as context, never turned into template source.
+
+Every template renders in Jinja2's sandbox (:class:`LetterSandbox`): a template, a corporation's
+override included, is written by people outside the development team, and must not reach the
+process's memory through Python internals (``cycler.__init__.__globals__`` leads to the ``os``
+module and so to every secret in the process's environment). The sandbox refuses attributes
+that start with ``_`` and the internals of functions, frames and generators; ``range`` stops at
+100,000 items and so does ``*`` here (``**`` takes exponents up to 64). A template that tries is a :class:`TemplateProblem` naming its file, and the
+mailing stops before anything is written.
 """
 
 from __future__ import annotations
@@ -25,9 +33,13 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
     select_autoescape,
 )
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
+from jinja2.sandbox import MAX_RANGE, SandboxedEnvironment
 from markupsafe import escape
 
 from keukentafel.domain.messages import (
@@ -78,14 +90,53 @@ def _nl_date_filter(value: date | datetime) -> str:
     return nl_date(value.date() if isinstance(value, datetime) else value)
 
 
+class LetterSandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, with the repetition operators bounded like its ``range``.
+
+    ``'x' * 10**9`` would otherwise build a gigabyte string before anything could stop it; a
+    repetition over :data:`~jinja2.sandbox.MAX_RANGE` items, or a power with an exponent over 64, is
+    a ``SecurityError``, as an over-long ``range`` is.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and _too_big_power(left, right):
+            raise SecurityError("a power with an exponent over 64 is not allowed in a template")
+        if operator == "*" and (_too_long(left, right) or _too_long(right, left)):
+            raise SecurityError(f"a repetition over {MAX_RANGE} items is not allowed in a template")
+        return super().call_binop(context, operator, left, right)
+
+
+def _too_big_power(base: Any, exponent: Any) -> bool:
+    return _is_number(base) and _is_number(exponent) and abs(exponent) > 64 and abs(base) > 1
+
+
+def _too_long(sequence: Any, times: Any) -> bool:
+    return (
+        isinstance(sequence, str | list | tuple)
+        and isinstance(times, int)
+        and len(sequence) * times > MAX_RANGE
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def make_environment(templates_dir: Path | None = None, corporation_code: str = "") -> Environment:
-    """A new environment over the templates folder, with the corporation's overrides first."""
+    """A new sandboxed environment over the templates folder, the corporation's overrides first.
+
+    A ``templates_dir`` that is not a folder is a :class:`TemplateProblem` saying so (and not,
+    later, an unknown message kind)."""
+    if templates_dir and not Path(templates_dir).is_dir():
+        raise TemplateProblem(f"the templates folder {templates_dir} does not exist")
     root = Path(templates_dir or shipped_templates())
     loaders = []
     if corporation_code:
         loaders.append(FileSystemLoader(root / "overrides" / corporation_code))
     loaders.append(FileSystemLoader(root))
-    env = Environment(
+    env = LetterSandbox(
         loader=ChoiceLoader(loaders),
         undefined=StrictUndefined,
         autoescape=select_autoescape(
@@ -251,16 +302,28 @@ def render(
         raise TemplateProblem(f"unknown message kind {kind!r}: no {kind}/subject.txt")
     values = dict(ctx)
     values["layout"] = layout or values.get("layout") or LETTER_LAYOUT
-    subject = one_line(env.get_template(f"{kind}/subject.txt").render(values))
-    html = env.get_template(f"{kind}/body.html").render(values)
-    text = tidy_text(env.get_template(f"{kind}/body.txt").render(values))
+    subject = one_line(render_file(env, f"{kind}/subject.txt", values))
+    html = render_file(env, f"{kind}/body.html", values)
+    text = tidy_text(render_file(env, f"{kind}/body.txt", values))
     language = str(values.get("household", {}).get("language", "nl"))
     summary = None
     if language != "nl":
         name = f"{kind}/summary.{language}.txt"
         if _source(env, name) is not None:
-            summary = tidy_text(env.get_template(name).render(values))
+            summary = tidy_text(render_file(env, name, values))
     return Rendered(kind, subject, html, text, summary, language if summary else "nl")
+
+
+def render_file(env: Environment, name: str, values: Mapping[str, Any]) -> str:
+    """One template file rendered; a template the sandbox stops is a :class:`TemplateProblem`
+    that names the file (the override's path when an override was used), never a value."""
+    template: Template | None = None
+    try:
+        template = env.get_template(name)
+        return template.render(values)
+    except (SecurityError, OverflowError) as exc:
+        where = (template.filename if template is not None else None) or name
+        raise TemplateProblem(f"{where}: the template does something unsafe: {exc}") from None
 
 
 def html_with_summary(rendered: Rendered, *, new_page: bool) -> str:

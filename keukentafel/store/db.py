@@ -2,7 +2,10 @@
 
 SQLite (the default, a file in the local data folder) runs in WAL mode with foreign keys on, so a
 reader (the CLI's ``register``) never blocks a running sync. PostgreSQL is chosen by URL
-(``postgresql+psycopg://...``). The schema is always created and upgraded by Alembic, in tests too.
+(``postgresql+psycopg://...``). The schema is always created and upgraded by Alembic, in tests too,
+one process at a time: two processes that start on a fresh store at once (a worker and a CLI
+command) take turns on the store's ``migrate`` lock (keukentafel/store/locks.py), and the second
+finds the schema up to date.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from keukentafel.store.locks import StoreLock
+
+#: The name of the lock held while the schema is changed.
+MIGRATE_LOCK = "migrate"
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -50,9 +58,12 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (default: the newest) with Alembic."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema to ``revision`` (default: the newest) with Alembic, holding the store's
+    migrate lock (another process migrating waits for it, then finds nothing left to do)."""
+    with StoreLock(engine, MIGRATE_LOCK).hold():
+        command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    command.downgrade(alembic_config(engine), revision)
+    with StoreLock(engine, MIGRATE_LOCK).hold():
+        command.downgrade(alembic_config(engine), revision)

@@ -216,6 +216,9 @@ class OutboxRow(Base):
     created_at: Mapped[datetime]
     sending_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # The service said "later" (429/503): not before this time; how often it said so.
+    next_attempt_at: Mapped[datetime | None]
+    deferrals: Mapped[int] = mapped_column(default=0)
 
 
 class TeamContactRow(Base):

@@ -4,6 +4,14 @@ The dispatcher commits the ``sending`` mark before calling the transport and the
 right after, one message at a time ("send, then mark sent" per message), and reconciles in-doubt
 messages through the transport before it sends anything again. See keukentafel/domain/outbox.py.
 Pacing is the transport's business (the shared mailbox paces itself), so it lives in one layer.
+
+The transport's answers (the :class:`MailTransport` contract): ``send`` returns when the message
+went out; raises :class:`DeliveryRejected` when it certainly did not and never will as it is (a
+refusal: failed after ``MAX_ATTEMPTS``); :class:`DeliveryDeferred` when the service said "later"
+(throttled: certainly not out; it waits and goes again, and the run stops there, since the next
+message would be told the same); :class:`DeliveryInDoubt` when the service said "unavailable" but
+may have taken the message (it waits, then is looked up before it is sent again; the run stops
+too). Anything else leaves the message in doubt and the run goes on.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from keukentafel.domain.outbox import (
     DispatchAction,
     OutgoingMessage,
     QueuedMessage,
+    next_attempt,
 )
 from keukentafel.store.repositories import OutboxRepository
 
@@ -33,10 +42,34 @@ class DeliveryRejected(Exception):
     """
 
 
+class DeliveryDeferred(Exception):
+    """The service asked us to wait (Microsoft 365: 429): the message certainly did not go out.
+
+    ``retry_after`` is how many seconds the service asked for, when it said. The message waits
+    (not counted as an attempt) and goes again after its back-off.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DeliveryInDoubt(Exception):
+    """The service said it is unavailable (503), which a gateway may answer after the message
+    was taken: it may have gone out. It waits (not counted as an attempt) and is looked up
+    through ``already_sent`` before it is ever sent again."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class MailTransport(Protocol):
     """Delivers one RFC 5322 message; can tell whether a message with our id already went out.
 
-    ``send`` raises DeliveryRejected when the message certainly did not go out.
+    ``send`` raises DeliveryRejected when the message certainly did not go out and will not as it
+    is, DeliveryDeferred when the service said "later", DeliveryInDoubt when it said
+    "unavailable" (see the module's docstring).
     """
 
     def send(self, message: bytes, message_id: str) -> None: ...
@@ -52,6 +85,8 @@ class DispatchReport:
     in_flight: int = 0  # marked sending by a dispatcher moments ago: left alone
     failed: int = 0
     failed_units: list[str] = field(default_factory=list)
+    waiting: int = 0  # the service said "later" (429) or "unavailable" (503) to these
+    paused: bool = False  # the run stopped there: the rest waits for a later run
 
 
 def _utcnow() -> datetime:
@@ -84,11 +119,13 @@ def dispatch(
 
     A message marked ``sending`` less than ``in_doubt_after`` ago may be in the hands of another
     dispatcher right now, or not yet visible in Sent Items: it is left for a later run. Messages
-    are claimed with a conditional update, so two dispatchers never send the same message.
+    are claimed with a conditional update, so two dispatchers never send the same message. A
+    message whose next-attempt time has not come is not due; when the service says "later" or
+    "unavailable" the run stops (``paused``) and the rest stays for a later run.
     """
     report = DispatchReport()
     with sessions() as session:
-        due = OutboxRepository(session, corporation).due(mailing_key)
+        due = OutboxRepository(session, corporation).due(mailing_key, clock())
     for message_id in due:
         with sessions() as session:
             message = OutboxRepository(session, corporation).get(message_id)
@@ -108,6 +145,8 @@ def dispatch(
             report.in_flight += 1
             continue
         _deliver(sessions, corporation, transport, message, report, clock)
+        if report.paused:
+            break
     return report
 
 
@@ -146,9 +185,22 @@ def _deliver(
     clock: Callable[[], datetime],
 ) -> None:
     """Send a claimed message and record the outcome: sent, refused (retried or failed for
-    good), or in doubt (the transport broke off: reconciled on a later run)."""
+    good), told to wait (the run pauses), or in doubt (the transport broke off: reconciled on a
+    later run)."""
     try:
         transport.send(message.body, message.message_id)
+    except (DeliveryDeferred, DeliveryInDoubt) as exc:
+        until = next_attempt(clock(), message.deferrals, exc.retry_after)
+        with sessions.begin() as session:
+            OutboxRepository(session, corporation).defer(
+                message.id,
+                until,
+                f"{type(exc).__name__}: {exc}",
+                in_doubt=isinstance(exc, DeliveryInDoubt),
+            )
+        report.waiting += 1
+        report.paused = True
+        return
     except DeliveryRejected as exc:
         with sessions.begin() as session:
             failed = OutboxRepository(session, corporation).record_failure(
@@ -182,6 +234,8 @@ def outbox_counts(
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "DeliveryDeferred",
+    "DeliveryInDoubt",
     "DeliveryRejected",
     "DispatchReport",
     "MailTransport",

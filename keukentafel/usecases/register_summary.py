@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from keukentafel.domain.model import Project, Tenure
 from keukentafel.domain.runs import RunKind
 from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
+from keukentafel.usecases.sync_register import close_abandoned_syncs
 
 
 @dataclass(slots=True)
@@ -47,6 +48,7 @@ class RegisterSummary:
 def register_summary(
     sessions: sessionmaker[Session], corporation_code: str, projects: list[Project], on: date
 ) -> RegisterSummary:
+    close_abandoned_syncs(sessions, corporation_code)  # a killed sync shows as interrupted now
     with sessions() as session:
         register = RegisterRepository(session, corporation_code)
         units = register.units().values()

@@ -12,6 +12,13 @@ references of its items) and makes it available to the source while it reads (se
 :class:`~keukentafel.usecases.page_memo.PageMemo`). Validation and the diff work on those digests;
 only items that must be written are mapped. The memo is saved in the transaction of a
 successful run only, so a failed or refused run leaves it as it was.
+
+One sync per corporation at a time: the run holds the store's run lock of its corporation from
+before it is recorded until it is finished (keukentafel/store/locks.py: an advisory lock on
+PostgreSQL, a file lock on SQLite, both gone when the process dies). A second sync waits a moment
+(``wait_seconds``) and then ends with :class:`SyncBusy`, recording nothing: it read nothing and
+changed nothing. Because a running sync holds the lock, a run recorded as ``running`` whose lock
+is free was killed: :func:`close_abandoned_syncs` records it as ``interrupted`` at once.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.register import (
+    FINDINGS,
     ChangeEvent,
     EntityKind,
     RejectedRow,
@@ -46,12 +54,19 @@ from keukentafel.domain.register import (
 from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.store.repositories import (
     RegisterRepository,
+    RunBusy,
     SourcePageRepository,
     SyncRunRepository,
+    close_abandoned_runs,
+    run_lock,
 )
 from keukentafel.usecases.page_memo import PageMemo
 
 ProgressFn = Callable[[str, int, int | None], None]
+
+#: How long a sync waits for another sync of its corporation before it gives up: long enough for
+#: a moment's check of the lock (close_abandoned_syncs), far shorter than any real sync.
+LOCK_WAIT_SECONDS = 3.0
 
 
 class RegisterSource(Protocol):
@@ -71,6 +86,19 @@ class SyncFailed(Exception):
 
 class SyncRefused(Exception):
     """The snapshot was unsafe to apply (shrink guard); the register was left as it was."""
+
+
+class SyncBusy(SyncRefused):
+    """Another sync of the corporation is running: this one did not start and recorded nothing.
+
+    ``run_id`` is the running sync's run (None when it had not recorded itself yet)."""
+
+    def __init__(self, busy: RunBusy) -> None:
+        super().__init__(
+            f"{busy}; this sync did not start and changed nothing. "
+            "Let the running sync finish: `keukentafel register` shows its outcome"
+        )
+        self.run_id = busy.run_id
 
 
 @dataclass(slots=True)
@@ -114,8 +142,37 @@ def sync_register(
     max_shrink: float = 0.10,
     clock: Callable[[], datetime] = _utcnow,
     progress: ProgressFn | None = None,
+    wait_seconds: float = LOCK_WAIT_SECONDS,
 ) -> SyncResult:
-    """Run one sync. Raises SyncFailed or SyncRefused after recording the run; else returns counts."""
+    """Run one sync. Raises SyncFailed or SyncRefused after recording the run, SyncBusy (without
+    recording one) when another sync of the corporation holds its lock; else returns counts."""
+    try:
+        with run_lock(sessions, corporation_code, RunKind.REGISTER_SYNC, wait_seconds=wait_seconds):
+            return _sync_locked(sessions, corporation_code, source, max_shrink, clock, progress)
+    except RunBusy as exc:
+        raise SyncBusy(exc) from None
+
+
+def close_abandoned_syncs(
+    sessions: sessionmaker[Session],
+    corporation_code: str,
+    *,
+    clock: Callable[[], datetime] = _utcnow,
+) -> int:
+    """Record the corporation's syncs that are marked running but hold no lock (their process
+    was killed) as interrupted; returns how many. A running sync is left alone."""
+    return close_abandoned_runs(sessions, corporation_code, RunKind.REGISTER_SYNC, clock())
+
+
+def _sync_locked(
+    sessions: sessionmaker[Session],
+    corporation_code: str,
+    source: RegisterSource,
+    max_shrink: float,
+    clock: Callable[[], datetime],
+    progress: ProgressFn | None,
+) -> SyncResult:
+    """One sync while holding the corporation's sync lock (see :func:`sync_register`)."""
     with sessions.begin() as session:
         runs = SyncRunRepository(session, corporation_code)
         runs.close_interrupted(RunKind.REGISTER_SYNC, clock())
@@ -161,8 +218,8 @@ def _read(
     """The source's snapshot, and the stored hashes read meanwhile (None if that failed).
 
     The stored hashes are read while the source is paged (a sync is the only writer of its
-    corporation's register: the deployment runs one at a time, see the architecture notes). A
-    source that cannot deliver records the run as failed and raises SyncFailed."""
+    corporation's register: it holds the corporation's sync lock). A source that cannot deliver
+    records the run as failed and raises SyncFailed."""
     with ThreadPoolExecutor(1, thread_name_prefix="stored-hashes") as pool:
         stored_future = pool.submit(_stored_hashes, sessions, corporation_code)
         try:
@@ -196,10 +253,9 @@ def _apply(
         EntityKind.RESIDENT: valid.residents,
         EntityKind.LEASE: valid.leases,
     }
+    held, unidentified = _held(valid, stored)
     diffs = {
-        kind: diff_hashes(
-            stored[kind], values[kind], valid.held.get(kind, set()), valid.hashes.get(kind)
-        )
+        kind: diff_hashes(stored[kind], values[kind], held[kind], valid.hashes.get(kind))
         for kind in EntityKind
     }
     units, residents, leases = (
@@ -210,7 +266,7 @@ def _apply(
     old_units = register.units(units.changed | units.removed)
     old_residents = register.residents(residents.changed | residents.removed)
     old_leases = register.leases(leases.changed | leases.removed)
-    protect_held_units(valid.held.get(EntityKind.UNIT, set()), leases, old_leases, residents)
+    protect_held_units(held[EntityKind.UNIT], leases, old_leases, residents)
     check_shrink(
         stored_units=len(stored[EntityKind.UNIT]),
         removed_units=len(units.removed),
@@ -227,7 +283,34 @@ def _apply(
     for kind, diff in diffs.items():
         written += register.upsert(kind, diff.upserts, diff.hashes, now)
         written += register.mark_removed(kind, diff.removed, now)
-    return _record_success(session, corporation, run_id, valid, events, written, now)
+    message = (
+        f"{unidentified} row(s) kept aside could not be identified (no id, no unit code): "
+        "nothing was removed in this run"
+        if unidentified
+        else ""
+    )
+    return _record_success(session, corporation, run_id, valid, events, written, now, message)
+
+
+def _held(
+    valid: ValidSnapshot, stored: dict[EntityKind, dict[str, str]]
+) -> tuple[dict[EntityKind, set[str]], int]:
+    """The ids whose stored versions must not be removed, and how many rows kept aside could not
+    be identified.
+
+    A row kept aside with neither an id nor a unit code (an empty or formula unit-code cell)
+    could be any stored unit, resident or lease: then no stored item is removed in this run
+    (a missing row never moves a household out); changes and additions still apply."""
+    unidentified = sum(
+        1
+        for row in valid.rejected
+        if row.reason not in FINDINGS and not row.source_id and not row.unit_code
+    )
+    held = {kind: set(valid.held.get(kind, set())) for kind in EntityKind}
+    if unidentified:
+        for kind in EntityKind:
+            held[kind] |= stored[kind].keys()
+    return held, unidentified
 
 
 def _record_success(
@@ -238,6 +321,7 @@ def _record_success(
     events: list[ChangeEvent],
     written: int,
     now: datetime,
+    message: str = "",
 ) -> SyncResult:
     runs = SyncRunRepository(session, corporation)
     runs.add_events(run_id, events, now)
@@ -250,9 +334,16 @@ def _record_success(
         counts=counts,
         rows_written=written,
         rejected_count=len(valid.rejected),
+        message=message,
     )
     return SyncResult(
-        run_id, RunOutcome.SUCCEEDED, counts, written, list(valid.rejected), events=events
+        run_id,
+        RunOutcome.SUCCEEDED,
+        counts,
+        written,
+        list(valid.rejected),
+        message=message,
+        events=events,
     )
 
 

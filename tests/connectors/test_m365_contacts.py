@@ -220,7 +220,7 @@ def test_workbook_in_a_site_library(fake: FakeMicrosoft365) -> None:
         (7, "1234 AB", 9, "", "nieuw@example.nl", ""),
     ]
     assert contacts[0].needs == {PracticalNeed.INTERPRETER}
-    assert [(r.source_id, r.reason) for r in rejected] == [("row 6", RejectReason.MALFORMED)]
+    assert [(r.source_id, r.reason) for r in rejected] == [("6", RejectReason.MALFORMED)]
     assert "dementie" not in rejected[0].detail
     assert fake.count("GET", "/_download/") == 1  # the 302 was followed without our token
 

@@ -29,7 +29,7 @@ from tests.builders import StaticSource
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
-LINK_SECRET = "a-link-secret-of-32-characters!!"
+LINK_SECRET = "Yq3vN8cW1rT6zK0pB5mJ2xH9dL4sF7gA-eU_iO"
 
 
 def settings_for(tmp_path: Path, **env: str) -> Settings:
@@ -202,7 +202,7 @@ def test_secrets_come_from_the_settings_never_printed(tmp_path: Path) -> None:
     app = build(settings_for(tmp_path, KEUKENTAFEL_LINK_SECRET="too-short"))
     with pytest.raises(ConfigError) as err:
         app.mailing_writer(app.corporation("WSD"))
-    assert "KEUKENTAFEL_LINK_SECRET is unset or shorter than 16 bytes" in str(err.value)
+    assert "KEUKENTAFEL_LINK_SECRET is unset or shorter than 32 bytes" in str(err.value)
     assert "too-short" not in str(err.value)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from dataclasses import replace
@@ -169,7 +170,12 @@ def test_commands_say_what_is_missing_without_a_traceback(
         (["sync", "-c", str(tmp_path / "none.yaml")], {}, "cannot read"),
         ([*send, "-c", str(bare)], {}, "the 'letters' section is missing"),
         (send, {}, "KEUKENTAFEL_LINK_SECRET is unset"),
-        (send, {"KEUKENTAFEL_LINK_SECRET": "x" * 32}, "give --content FILE"),
+        (
+            send,
+            {"KEUKENTAFEL_LINK_SECRET": "x" * 32},
+            "KEUKENTAFEL_LINK_SECRET does not look random",
+        ),
+        (send, {"KEUKENTAFEL_LINK_SECRET": secrets.token_urlsafe(32)}, "give --content FILE"),
     ]
     for args, env, message in cases:
         for name, value in env.items():

@@ -4,6 +4,7 @@ real sync, with the demo's corporation file (its renovation project has a consen
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -100,7 +101,7 @@ def test_record_import_tally_household_and_report(store: Path) -> None:
 def test_the_notice_refuses_below_the_threshold_and_typed_units(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KEUKENTAFEL_LINK_SECRET", "s" * 40)
+    monkeypatch.setenv("KEUKENTAFEL_LINK_SECRET", secrets.token_urlsafe(32))
     content = store / "zeventig.yaml"
     content.write_text("mailing_id: zeventig-1\ndetails: {court_name: kantonrechter}\n")
     code, out = invoke("notice", *PROJECT, "--content", str(content))

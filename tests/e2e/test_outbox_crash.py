@@ -71,4 +71,10 @@ def test_kill_9_loses_nothing_and_sends_nothing_twice(
     expected = {m.message_id for m in batch}
     assert set(sent) == expected  # none lost
     assert max(sent.values()) == 1  # none twice
-    assert outbox_counts(sessions, "TST") == {"pending": 0, "sending": 0, "sent": 60, "failed": 0}
+    assert outbox_counts(sessions, "TST") == {
+        "pending": 0,
+        "waiting": 0,
+        "sending": 0,
+        "sent": 60,
+        "failed": 0,
+    }

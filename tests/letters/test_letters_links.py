@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -117,12 +118,47 @@ def test_naive_times_are_refused() -> None:
 
 
 def test_secret_from_the_settings_environment() -> None:
-    assert read_link_secret({"KT_TEST_LINK_SECRET": "s" * 32}, "KT_TEST_LINK_SECRET") == b"s" * 32
+    strong = secrets.token_urlsafe(32)
+    assert (
+        read_link_secret({"KT_TEST_LINK_SECRET": strong}, "KT_TEST_LINK_SECRET") == strong.encode()
+    )
     with pytest.raises(LinkSecretMissing) as error:
         read_link_secret({"KT_TEST_LINK_SECRET": "xyzzy"}, "KT_TEST_LINK_SECRET")
     assert "xyzzy" not in str(error.value)  # the value is never in the message
     with pytest.raises(LinkSecretMissing, match="KT_TEST_LINK_SECRET"):
         read_link_secret({}, "KT_TEST_LINK_SECRET")
+
+
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "a" * 32,
+        "s" * 64,
+        "ab" * 16,
+        "0123456789abcdef" * 2,
+        "Welkom01" * 4,
+        "abcdefghijklmnopqrstuvwxyz012345",
+        "a-link-secret-of-32-characters!!",
+        "correct horse battery staple now",
+        "x" * 31,
+    ],
+)
+def test_a_weak_link_secret_is_refused_naming_only_the_variable(weak: str) -> None:
+    with pytest.raises(LinkSecretMissing) as error:
+        read_link_secret({"KT_TEST_LINK_SECRET": weak}, "KT_TEST_LINK_SECRET")
+    message = str(error.value)
+    assert message.startswith("environment variable KT_TEST_LINK_SECRET ")
+    assert weak not in message and "token_urlsafe(32)" in message
+
+
+def test_random_secrets_of_32_bytes_are_accepted() -> None:
+    for _ in range(200):
+        for value in (
+            secrets.token_urlsafe(32),
+            secrets.token_hex(32),
+            base64.b64encode(secrets.token_bytes(32)).decode(),
+        ):
+            assert read_link_secret({"K": value}, "K") == value.encode()
 
 
 def test_qr_is_inline_svg_markup() -> None:

@@ -53,7 +53,13 @@ def test_enqueue_counts_what_it_inserted_among_other_mailings(
     assert enqueue(sessions, CORP, again) == 1
     assert outbox_counts(sessions, CORP)["pending"] == 10
     assert outbox_counts(sessions, CORP, "WSD/newsletter/2")["pending"] == 7
-    assert outbox_counts(sessions, "OTHER") == {"pending": 4, "sending": 0, "sent": 0, "failed": 0}
+    assert outbox_counts(sessions, "OTHER") == {
+        "pending": 4,
+        "waiting": 0,
+        "sending": 0,
+        "sent": 0,
+        "failed": 0,
+    }
 
 
 def test_dispatch_delivers_each_once_and_rerun_sends_nothing(

@@ -86,3 +86,24 @@ def test_0006_gives_earlier_runs_their_kind_and_interrupted_outcome(fresh_engine
     with fresh_engine.connect() as conn:
         outcomes = conn.execute(text("SELECT outcome FROM sync_runs ORDER BY id")).scalars().all()
     assert outcomes == ["succeeded", "succeeded", "failed", "failed"]
+
+
+def test_0009_adds_the_back_off_and_its_downgrade_sends_waiting_messages_again(
+    fresh_engine: Engine,
+) -> None:
+    upgrade(fresh_engine, "0009")
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO outbox (corporation_code, mailing_key, unit_code, channel, "
+                "dedupe_key, message_id, recipient, subject, body, status, attempts, last_error, "
+                "created_at, next_attempt_at, deferrals) VALUES ('TST', 'm', 'VHE1', 'email', "
+                "'k1', 'kt-1', 'r@example.org', 's', :body, 'waiting', 0, '429', :now, :now, 2)"
+            ),
+            {"body": b"x", "now": datetime(2026, 12, 1, 9, 0)},
+        )
+    downgrade(fresh_engine, "0006")
+    columns = {column["name"] for column in inspect(fresh_engine).get_columns("outbox")}
+    assert not {"next_attempt_at", "deferrals"} & columns
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM outbox")).scalar_one() == "pending"

@@ -99,7 +99,7 @@ def policy(waits: Waits, **overrides: Any) -> RetryPolicy:
         ("GET", False, 503, True),
         ("GET", False, 404, False),
         ("POST", False, 429, True),  # throttled: the request was not executed
-        ("POST", False, 503, True),
+        ("POST", False, 503, False),  # a gateway may answer 503 after the work was done
         ("POST", False, 500, False),  # it may have been executed: never twice
         ("POST", False, 502, False),
         ("PATCH", False, 504, False),

@@ -72,6 +72,9 @@ SOURCE = "spreadsheet"
 ROW_NUMBER = "_row"
 #: Key present only when the reader found the row itself broken (e.g. more cells than headers).
 ROW_ERROR = "_error"
+#: Key present only when a mapped cell holds a formula without a saved value (the fields, comma
+#: separated); ``ROW_ERROR`` then says which column. The row is kept aside for that reason.
+ROW_FORMULA = "_formula"
 
 _OPEN_END_YEAR = 9999
 _RESIDENT_FIELDS = (
@@ -266,13 +269,15 @@ def snapshot_from_rows(
             if filtering and complex_code and complex_code not in (scope or ()):
                 snapshot.out_of_scope += 1
                 continue
+            formula = ROW_FORMULA in row  # a formula where the unit code belongs
             snapshot.rejected.append(
                 RejectedRow(
                     EntityKind.UNIT,
                     "",
                     "",
-                    RejectReason.MISSING_UNIT_CODE,
-                    f"row {number}: column {label('unit_code')} is empty",
+                    RejectReason.FORMULA if formula else RejectReason.MISSING_UNIT_CODE,
+                    f"row {number}: "
+                    + (row[ROW_ERROR] if formula else f"column {label('unit_code')} is empty"),
                     dict(raw),
                 )
             )
@@ -378,7 +383,8 @@ def _collect_unit_fields(
     for number, row in unit_rows:
         try:
             if ROW_ERROR in row:
-                fields.problem(RejectReason.MALFORMED, f"row {number}: {row[ROW_ERROR]}")
+                reason = RejectReason.FORMULA if ROW_FORMULA in row else RejectReason.MALFORMED
+                fields.problem(reason, f"row {number}: {row[ROW_ERROR]}")
                 continue
             _collect_row(fields, number, row)
         except (TypeError, ValueError, AttributeError) as exc:

@@ -19,9 +19,15 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from connectors.erp.spreadsheet.mapping import ROW_ERROR, ROW_NUMBER, snapshot_from_rows
+from connectors.erp.spreadsheet.mapping import (
+    ROW_ERROR,
+    ROW_FORMULA,
+    ROW_NUMBER,
+    snapshot_from_rows,
+)
 from connectors.sheets import (
     DuplicateHeader,
+    FormulaCell,
     Header,
     HeaderNotFound,
     SheetError,
@@ -83,7 +89,9 @@ def read_rows(config: SpreadsheetConfig) -> Iterator[dict[str, str]]:
     that is not valid UTF-8 is read as Windows-1252 (what Excel on Windows writes) with a
     warning; a UTF-16 file (Excel's "Unicode text") is recognised by its BOM.
     XLSX: read-only through openpyxl, the named sheet or the first; numbers, dates and empty
-    cells become text (``1234.0`` → ``1234``, dates → ISO ``2024-03-01``).
+    cells become text (``1234.0`` → ``1234``, dates → ISO ``2024-03-01``). A formula without a
+    saved value (or with an Excel error saved) in a mapped column marks its row (``ROW_ERROR``
+    naming the column, ``ROW_FORMULA``): the row is kept aside, never read as empty.
     """
     path = Path(config.path)
     suffix = path.suffix.lower()
@@ -192,22 +200,30 @@ def _read_xlsx(path: Path, data: bytes, config: SpreadsheetConfig) -> Iterator[d
     except BaseException:
         sheet.close()
         raise
-    return _xlsx_rows(sheet.rows, sheet.epoch, header.positions)
+    return _xlsx_rows(sheet.rows, sheet.epoch, header.positions, config.columns)
 
 
 def _xlsx_rows(
     cells: Iterator[tuple[int, tuple[Any, ...]]],
     epoch: datetime,
     positions: dict[str, int],
+    columns: dict[str, str],
 ) -> Iterator[dict[str, str]]:
     for number, values in cells:  # the sheet closes its workbook when the rows run out
-        row = {
-            name: _cell_text(values[i], name, epoch) if i < len(values) else ""
-            for name, i in positions.items()
-        }
-        if not any(row.values()):
+        row: dict[str, str] = {}
+        formulas: list[tuple[str, FormulaCell]] = []
+        for name, i in positions.items():
+            value = values[i] if i < len(values) else None
+            if isinstance(value, FormulaCell):
+                formulas.append((name, value))
+            row[name] = _cell_text(value, name, epoch)
+        if not any(row.values()) and not formulas:
             continue
         row[ROW_NUMBER] = str(number)
+        if formulas:
+            name, cell = formulas[0]
+            row[ROW_ERROR] = f"column {columns.get(name, name)!r} ({name}) {cell.reason}"
+            row[ROW_FORMULA] = ",".join(name for name, _ in formulas)
         yield row
 
 
@@ -217,7 +233,7 @@ def _cell_text(value: Any, field_name: str, epoch: datetime) -> str:
     A unit code or postcode digits stored as a number must not become ``1234.0``; a date becomes
     ISO; a number in a date column is an Excel serial date (the cell lost its date format).
     """
-    if value is None:
+    if value is None or isinstance(value, FormulaCell):  # a formula: the caller marks its row
         return ""
     if isinstance(value, str):
         return value.strip()

@@ -18,6 +18,12 @@ listings are reads, and the OAuth2 token request changes nothing. A page that st
 body that is not a JSON array, raises :class:`SnapshotIncomplete`: the sync must then change
 nothing. Other 4xx answers raise :class:`VeraRequestError`. No message carries a secret or
 personal data.
+
+Credentials go to the configured origin only: the session follows a redirect within the origin
+and refuses one to another host, scheme or port (:class:`~connectors.http.SameOriginSession`),
+so neither the ``X-API-KEY`` nor the client secret in a token request's body can be sent
+elsewhere; the base URL and the token URL must be https (plain http on loopback only). A refused
+redirect is a :class:`VeraRequestError` that names the two hosts and the key to check.
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
@@ -38,9 +44,13 @@ from connectors.http import (
     HeaderCursorPaginator,
     HttpRequest,
     PagingLoop,
+    RedirectRefused,
     RequestFailed,
     RetryPolicy,
+    origin_text,
     redact_url,
+    require_https,
+    same_origin_session,
     secret_from_env,
     send_with_retries,
 )
@@ -82,7 +92,7 @@ class SnapshotIncomplete(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Token:
-    value: str
+    value: str = field(repr=False)
     refresh_at: float  # monotonic time after which we fetch a new one
 
 
@@ -115,7 +125,9 @@ class VeraClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
-        self.base_url = config.base_url.rstrip("/")
+        self.base_url = require_https(config.base_url, "source.vera.base_url").rstrip("/")
+        if config.auth.token_url:
+            require_https(config.auth.token_url, "source.vera.auth.token_url")
         self._clock = clock
         self._policy = RetryPolicy(
             max_retries=config.max_retries,
@@ -137,7 +149,9 @@ class VeraClient:
                 env, auth.client_secret_env, "VERA OAuth2 client secret"
             )
         self._own_session = session is None
-        self.session = session or requests.Session()
+        # Ours never follows a redirect to another origin (connectors/http.py, decision 6); a
+        # session handed in is sent requests that follow no redirect at all.
+        self.session = session or same_origin_session()
         # Proxy, CA bundle and client certificate settings from the environment, per origin:
         # requests reads them (and ~/.netrc) on every request, which cost a quarter of the
         # client's time per page; our own session reads them once per origin instead.
@@ -195,6 +209,8 @@ class VeraClient:
             "scope": " ".join(auth.scopes),
         }
         response = self._send("token", "POST", auth.token_url, data=form)
+        if 300 <= response.status_code < 400:
+            raise self._redirected("token", response, "source.vera.auth.token_url")
         if response.status_code != 200:
             raise VeraRequestError(
                 "token",
@@ -270,6 +286,13 @@ class VeraClient:
                 self.session, request, self._policy, renew, on_retry=self._count_retry
             )
         except RequestFailed as exc:
+            if isinstance(exc.error, RedirectRefused):
+                key = (
+                    "source.vera.auth.token_url" if endpoint == "token" else "source.vera.base_url"
+                )
+                raise VeraRequestError(
+                    endpoint, exc.error.status, f"VERA {endpoint}: {exc.error}; check {key}"
+                ) from None
             reason = exc.reason
             if isinstance(exc.error, requests.Timeout):
                 reason = f"timed out after {self.config.timeout_seconds:g} s"
@@ -293,9 +316,23 @@ class VeraClient:
         url = self.base_url + path
         response = self._send(path, "GET", url, params=params, headers=headers, auth=True)
         status = response.status_code
+        if 300 <= status < 400:
+            raise self._redirected(path, response, "source.vera.base_url")
         if status >= 400:
             raise VeraRequestError(path, status, self._fatal_message(path, url, status))
         return response
+
+    @staticmethod
+    def _redirected(endpoint: str, response: requests.Response, key: str) -> VeraRequestError:
+        """A redirect that was not followed (a session handed in follows none)."""
+        target = origin_text(urljoin(response.url, response.headers.get("Location", "")))
+        response.close()
+        return VeraRequestError(
+            endpoint,
+            response.status_code,
+            f"VERA {endpoint}: HTTP {response.status_code} redirect to {target} not followed: "
+            f"credentials are sent to the configured host only; check {key}",
+        )
 
     def _fatal_message(self, path: str, url: str, status: int) -> str:
         auth = self.config.auth

@@ -87,14 +87,16 @@ class GraphFaults(Faults):
 
     def throttle(
         self,
-        count: int,
+        count: int | None,
         retry_after: str | None = "1",
         *,
         method: str | None = None,
         path_prefix: str | None = None,
         where: Where = "any",
+        when: Callable[[], bool] | None = None,
     ) -> FaultRule:
-        """A 429 storm: the next ``count`` matching requests are throttled."""
+        """A 429 storm: the next ``count`` matching requests are throttled (None: all of them,
+        while ``when()`` holds, e.g. for an hour of the test's fake clock)."""
         return self.add(
             FaultRule(
                 429,
@@ -105,19 +107,23 @@ class GraphFaults(Faults):
                 method,
                 path_prefix,
                 where=where,
+                when=when,
             )
         )
 
     def unavailable(
         self,
-        count: int,
+        count: int | None,
         retry_after: str | None = None,
         *,
         method: str | None = None,
         path_prefix: str | None = None,
         where: Where = "any",
+        execute: bool = False,
     ) -> FaultRule:
-        """503 Service Unavailable for the next ``count`` matching requests."""
+        """503 Service Unavailable for the next ``count`` matching requests. With ``execute``
+        Graph does the work first (a sendMail is sent and saved) and the 503 comes after: a
+        gateway that gave up while Exchange was done."""
         return self.add(
             FaultRule(
                 503,
@@ -128,6 +134,7 @@ class GraphFaults(Faults):
                 method,
                 path_prefix,
                 where=where,
+                execute=execute,
             )
         )
 

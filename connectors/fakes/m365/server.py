@@ -14,6 +14,9 @@ the CA to trust) it sends
   and upload sessions (:mod:`.mail`) and calendars (:mod:`.calendar`);
 - the pre-authenticated download and upload URLs to the drives and mail resources.
 
+The authority's paths have faults of their own (``authority_faults``, e.g. a token endpoint that
+redirects elsewhere), so a Graph storm never hits the token requests by accident.
+
 ``requests_log`` records every request (method, path, status; ``in_batch`` for ``$batch``
 sub-requests) for assertions. The data lives in
 :class:`~connectors.fakes.m365.state.FakeM365State` (``fake.state``).
@@ -27,7 +30,7 @@ import time
 from collections.abc import Sequence
 from urllib.parse import parse_qs, unquote
 
-from connectors.fakes._server import Answer, Call, FakeServer, Fault, Request, Router
+from connectors.fakes._server import Answer, Call, FakeServer, Fault, Faults, Request, Router
 from connectors.fakes.m365.batch import GRAPH_VERSION, answer_batch
 from connectors.fakes.m365.calendar import Calendar
 from connectors.fakes.m365.drives import DOWNLOAD_PREFIX, Drives
@@ -86,6 +89,7 @@ class FakeMicrosoft365(FakeServer):
         self.mailbox_retry_after = mailbox_retry_after
         self.state = FakeM365State()
         self.faults = GraphFaults(self.entra.issued_tokens)
+        self.authority_faults = Faults()  # for the Entra ID paths (discovery, token)
         self._random = random.Random(batch_seed)
         self.drives = Drives(self)
         self.mail = Mail(self)
@@ -144,7 +148,10 @@ class FakeMicrosoft365(FakeServer):
             return self.drives.download(path)
         if path.startswith(UPLOAD_PREFIX):
             return self.mail.upload(request)
-        return self.entra.handle(request)
+        # The authority has its own faults (a redirect of the token endpoint), apart from Graph's.
+        return self.faulted(
+            request.call(), lambda fired: self.entra.handle(request), self.authority_faults
+        )
 
     def _graph(self, request: Request, path: str) -> Answer:
         """A Graph request: the token, then faults, then the size limit, ``$batch`` or a route."""

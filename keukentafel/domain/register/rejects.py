@@ -33,6 +33,7 @@ class RejectReason(StrEnum):
     DUPLICATE_UNIT_CODE = "duplicate_unit_code"
     NO_PARTIES = "no_parties"
     UNKNOWN_RELATION = "unknown_relation"
+    FORMULA = "formula"  # a spreadsheet formula where a value belongs, with no value saved
     # A finding, not a row kept aside: the row was used without a value nobody could read.
     UNKNOWN_VALUE = "unknown_value"
     # Team-list findings: they belong to the team lists, not to the register sync, but the store
@@ -52,6 +53,7 @@ REASON_TEXT: dict[RejectReason, str] = {
     RejectReason.DUPLICATE_UNIT_CODE: "two different units carry the same unit code",
     RejectReason.NO_PARTIES: "the lease names no tenant",
     RejectReason.UNKNOWN_RELATION: "the lease names a relation the source did not deliver",
+    RejectReason.FORMULA: "a cell holds a formula where a value belongs, and no value was saved",
     RejectReason.UNKNOWN_VALUE: "a value is not one Keukentafel knows; the row was used without it",
     RejectReason.CONFLICT: "the team list disagrees with the ERP; the ERP value is kept",
     RejectReason.UNMATCHED: "the team list row fits no household in the register",

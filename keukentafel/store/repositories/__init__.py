@@ -32,7 +32,12 @@ from keukentafel.store.repositories.register import (
     unit_from_row,
     unit_values,
 )
-from keukentafel.store.repositories.runs import SyncRunRepository
+from keukentafel.store.repositories.runs import (
+    RunBusy,
+    SyncRunRepository,
+    close_abandoned_runs,
+    run_lock,
+)
 from keukentafel.store.repositories.source_pages import SourcePageRepository
 from keukentafel.store.repositories.team_contacts import (
     TeamContactRepository,
@@ -47,14 +52,17 @@ __all__ = [
     "MailingRepository",
     "OutboxRepository",
     "RegisterRepository",
+    "RunBusy",
     "SourcePageRepository",
     "SyncRunRepository",
     "TeamContactRepository",
+    "close_abandoned_runs",
     "lease_from_row",
     "lease_values",
     "load_households",
     "resident_from_row",
     "resident_values",
+    "run_lock",
     "team_contact_from_values",
     "team_contact_values",
     "unit_from_row",

@@ -2,6 +2,8 @@
 
 Every method works in the caller's transaction; the dispatcher (keukentafel.usecases.outbox)
 commits each step on its own, so the ``sending`` mark is durable before the transport is called.
+A message the service asked to wait (``waiting``, or ``sending`` after a 503) is due again only
+once its ``next_attempt_at`` has passed.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,7 +20,7 @@ from keukentafel.domain.outbox import MAX_ATTEMPTS, OutboxStatus, OutgoingMessag
 from keukentafel.store.models import OutboxRow
 from keukentafel.store.repositories._bulk import chunks
 
-_DUE = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+_DUE = (OutboxStatus.PENDING, OutboxStatus.WAITING, OutboxStatus.SENDING)
 
 
 class OutboxRepository:
@@ -48,6 +50,8 @@ class OutboxRepository:
                 "attempts": 0,
                 "last_error": "",
                 "created_at": now,
+                "next_attempt_at": None,
+                "deferrals": 0,
             }
             for m in messages
         ]
@@ -65,11 +69,16 @@ class OutboxRepository:
             inserted += len(self.session.execute(stmt, list(chunk)).all())
         return inserted
 
-    def due(self, mailing_key: str | None = None) -> list[int]:
-        """Ids of the pending and in-doubt (sending) messages, oldest first."""
+    def due(self, mailing_key: str | None = None, now: datetime | None = None) -> list[int]:
+        """Ids of the pending, waiting and in-doubt (sending) messages, oldest first; with
+        ``now``, only those whose next-attempt time (if any) has come."""
         query = select(OutboxRow.id).where(
             OutboxRow.corporation_code == self.corporation, OutboxRow.status.in_(_DUE)
         )
+        if now is not None:
+            query = query.where(
+                or_(OutboxRow.next_attempt_at.is_(None), OutboxRow.next_attempt_at <= now)
+            )
         if mailing_key:
             query = query.where(OutboxRow.mailing_key == mailing_key)
         return list(self.session.scalars(query.order_by(OutboxRow.id)))
@@ -86,6 +95,8 @@ class OutboxRepository:
             message_id=row.message_id,
             body=row.body,
             since=row.sending_at or row.created_at,
+            deferrals=row.deferrals,
+            next_attempt_at=row.next_attempt_at,
         )
 
     def claim(self, message_id: int, seen: OutboxStatus, now: datetime) -> bool:
@@ -94,7 +105,12 @@ class OutboxRepository:
         claimed = self.session.execute(
             update(OutboxRow)
             .where(OutboxRow.id == message_id, OutboxRow.status == seen)
-            .values(status=OutboxStatus.SENDING, sending_at=now, attempts=OutboxRow.attempts + 1)
+            .values(
+                status=OutboxStatus.SENDING,
+                sending_at=now,
+                attempts=OutboxRow.attempts + 1,
+                next_attempt_at=None,
+            )
             .returning(OutboxRow.id)
         )
         return len(claimed.all()) == 1
@@ -103,7 +119,23 @@ class OutboxRepository:
         self.session.execute(
             update(OutboxRow)
             .where(OutboxRow.id == message_id)
-            .values(status=OutboxStatus.SENT, sent_at=now)
+            .values(status=OutboxStatus.SENT, sent_at=now, next_attempt_at=None)
+        )
+
+    def defer(self, message_id: int, until: datetime, error: str, *, in_doubt: bool) -> None:
+        """The service said "later" to a claimed message: it goes again (``waiting``), or, when
+        it may have been accepted (``in_doubt``), stays ``sending`` to be looked up first; either
+        way not before ``until``. The wait is not an attempt: the claim's count is taken back."""
+        self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == message_id)
+            .values(
+                status=OutboxStatus.SENDING if in_doubt else OutboxStatus.WAITING,
+                next_attempt_at=until,
+                deferrals=OutboxRow.deferrals + 1,
+                attempts=OutboxRow.attempts - 1,  # claim() counted one
+                last_error=error[:500],
+            )
         )
 
     def note_error(self, message_id: int, error: str) -> None:

@@ -1,24 +1,96 @@
 """Recorded runs (register syncs, team-list pulls) with their change events and rows kept aside.
 
 A run is started before its source is read and finished with its outcome, so even a run that
-crashes leaves a trace; the next run of the same kind closes it as interrupted.
+crashes leaves a trace. A register sync holds the store's run lock of its corporation while it
+runs (:func:`run_lock`, on keukentafel/store/locks.py): a second one finds it busy, and a run
+recorded as running whose lock is free belongs to a process that is gone
+(:func:`close_abandoned_runs` records it as interrupted, at once rather than at the next run).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.register import ChangeEvent, RejectedRow
 from keukentafel.domain.runs import RunKind, RunOutcome
+from keukentafel.store.locks import StoreLock, engine_of
 from keukentafel.store.models import ChangeEventRow, RejectedRowRow, SyncRunRow
 from keukentafel.store.repositories._bulk import bulk_insert, chunks, table_of
 
 INTERRUPTED_MESSAGE = "interrupted: the process stopped mid-run"
+
+
+class RunBusy(Exception):
+    """Another process holds the run lock of this corporation and kind: a run of it is going on.
+
+    ``running`` is that run as recorded (None when it has not recorded itself yet)."""
+
+    def __init__(self, corporation: str, kind: RunKind, running: SyncRunRow | None) -> None:
+        self.corporation = corporation
+        self.kind = kind
+        self.run_id = running.id if running is not None else None
+        self.started_at = running.started_at if running is not None else None
+        since = (
+            f" (run {self.run_id}, started {self.started_at:%Y-%m-%d %H:%M} UTC)"
+            if running is not None
+            else ""
+        )
+        super().__init__(f"another {kind.replace('_', ' ')} of {corporation} is running{since}")
+
+
+def _run_lock_name(corporation: str, kind: RunKind) -> str:
+    return f"run:{kind}:{corporation}"
+
+
+@contextmanager
+def run_lock(
+    sessions: sessionmaker[Session],
+    corporation: str,
+    kind: RunKind,
+    *,
+    wait_seconds: float = 0.0,
+) -> Iterator[None]:
+    """Hold the store's lock for runs of ``kind`` of ``corporation`` for the block.
+
+    Waits up to ``wait_seconds`` for a run that holds it; raises :class:`RunBusy` (naming that
+    run) when it stays busy. The lock dies with the process (see keukentafel/store/locks.py)."""
+    lock = StoreLock(engine_of(sessions), _run_lock_name(corporation, kind))
+    if not lock.acquire(wait_seconds):
+        with sessions() as session:
+            running = SyncRunRepository(session, corporation).latest(
+                kind=kind, outcome=RunOutcome.RUNNING
+            )
+            if running is not None:
+                session.expunge(running)
+        raise RunBusy(corporation, kind, running)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def close_abandoned_runs(
+    sessions: sessionmaker[Session], corporation: str, kind: RunKind, now: datetime
+) -> int:
+    """Record runs of ``kind`` still marked running as interrupted when no process holds their
+    lock (their process is gone); returns how many. Nothing is changed while a run holds it.
+
+    The check takes the lock for a moment, so a run that starts meanwhile cannot be closed by
+    mistake (it waits a little for the lock: see ``sync_register``)."""
+    lock = StoreLock(engine_of(sessions), _run_lock_name(corporation, kind))
+    if not lock.try_acquire():
+        return 0
+    try:
+        with sessions.begin() as session:
+            return SyncRunRepository(session, corporation).close_interrupted(kind, now)
+    finally:
+        lock.release()
 
 
 class SyncRunRepository:
@@ -45,7 +117,8 @@ class SyncRunRepository:
     def close_interrupted(self, kind: RunKind, now: datetime) -> int:
         """Runs of ``kind`` still marked running were killed: record them as interrupted.
 
-        Called when a new run of the same kind starts (one runs at a time per corporation)."""
+        Call it only while holding the kind's :func:`run_lock` (or a lock that excludes every
+        run of the kind): then no run is really running."""
         closed = self.session.execute(
             update(SyncRunRow)
             .where(

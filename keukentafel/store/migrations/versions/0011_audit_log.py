@@ -1,7 +1,7 @@
 """audit log (append-only)
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-08 09:00:00.000000
 
 The audit log of keukentafel/domain/audit.py. A trigger refuses every UPDATE of a row on both
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
