@@ -1,0 +1,611 @@
+"""Contractor feeds in the store: record digests, the change log, the webhook outbox, the
+contractor inbox, the ERP writes, and a fast read of the register for computing feeds.
+
+Sequences: ``allocate`` raises a contractor's ``last_sequence`` with one UPDATE on its endpoint
+row. On PostgreSQL that row stays locked until the transaction commits, and SQLite has one
+writer at a time, so a transaction that takes sequences after another commits after it: a
+reader paging by ``sequence > cursor`` never sees a later sequence before an earlier one, and so
+never skips a change. Every method works in the caller's transaction and never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from keukentafel.domain.model import Household, Lease, Resident, Unit, household_of
+from keukentafel.domain.planning.erp import ErpWrite
+from keukentafel.domain.planning.feed import FeedItem
+from keukentafel.store.models import (
+    ErpWriteRow,
+    FeedChangeRow,
+    FeedEndpointRow,
+    FeedInboxRow,
+    FeedItemRow,
+    LeaseRow,
+    ResidentRow,
+    UnitRow,
+    WebhookOutboxRow,
+)
+from keukentafel.store.repositories._bulk import bulk_insert, chunks, table_of
+from keukentafel.store.repositories.register import (
+    lease_from_row,
+    resident_from_row,
+    unit_from_row,
+)
+
+
+def _insert(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+# --- the register, read fast -------------------------------------------------------------------
+
+
+def households_fast(
+    session: Session, corporation: str, on: date, complexes: Iterable[str]
+) -> list[Household]:
+    """The households of the units in ``complexes`` (like ``load_households``), read with Core
+    selects instead of ORM objects: ten times faster for a whole large register."""
+    wanted = sorted(set(complexes))
+    units: list[Unit] = []
+    for chunk in chunks(wanted, 500):
+        rows = session.execute(
+            select(UnitRow.__table__).where(
+                UnitRow.corporation_code == corporation,
+                UnitRow.removed_at.is_(None),
+                UnitRow.complex_code.in_(chunk),
+            )
+        )
+        units += [unit_from_row(row) for row in rows]  # type: ignore[arg-type]
+    codes = {u.code for u in units}
+    leases: dict[str, list[Lease]] = {}
+    for row in session.execute(
+        select(LeaseRow.__table__).where(
+            LeaseRow.corporation_code == corporation, LeaseRow.removed_at.is_(None)
+        )
+    ):
+        if row.unit_code in codes:
+            lease = lease_from_row(row)  # type: ignore[arg-type]
+            leases.setdefault(lease.unit_code, []).append(lease)
+    parties = {p.relation_id for found in leases.values() for lease in found for p in lease.parties}
+    residents: dict[str, Resident] = {}
+    for row in session.execute(
+        select(ResidentRow.__table__).where(
+            ResidentRow.corporation_code == corporation, ResidentRow.removed_at.is_(None)
+        )
+    ):
+        if row.relation_id in parties:
+            residents[row.relation_id] = resident_from_row(row)  # type: ignore[arg-type]
+    return [
+        household_of(unit, leases.get(unit.code, []), residents, on)
+        for unit in sorted(units, key=lambda u: u.code)
+    ]
+
+
+# --- records and the change log ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of a contractor's change log."""
+
+    sequence: int
+    key: str
+    type: str
+    deleted: bool
+    payload: bytes  # the record as canonical JSON ("null" when deleted)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    last_sequence: int
+    disabled_at: datetime | None
+    disabled_reason: str
+
+
+class FeedRepository:
+    """One contractor's feed: record digests, the change log and its sequence counter."""
+
+    def __init__(self, session: Session, corporation: str, contractor: str) -> None:
+        self.session = session
+        self.corporation = corporation
+        self.contractor = contractor
+
+    def _where(self, model: Any) -> list[Any]:
+        return [
+            model.corporation_code == self.corporation,
+            model.contractor_code == self.contractor,
+        ]
+
+    def endpoint(self) -> Endpoint:
+        row = self.session.scalar(select(FeedEndpointRow).where(*self._where(FeedEndpointRow)))
+        if row is None:
+            return Endpoint(0, None, "")
+        return Endpoint(row.last_sequence, row.disabled_at, row.disabled_reason)
+
+    def _ensure_endpoint(self, now: datetime) -> None:
+        stmt = (
+            _insert(self.session)(FeedEndpointRow)
+            .values(
+                corporation_code=self.corporation,
+                contractor_code=self.contractor,
+                last_sequence=0,
+                disabled_reason="",
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["corporation_code", "contractor_code"])
+        )
+        self.session.execute(stmt)
+
+    def allocate(self, count: int, now: datetime) -> int:
+        """Take ``count`` sequences; returns the first. Holds the contractor's sequence lock
+        until the transaction ends (see the module docstring)."""
+        self._ensure_endpoint(now)
+        last = self.session.execute(
+            update(FeedEndpointRow)
+            .where(*self._where(FeedEndpointRow))
+            .values(last_sequence=FeedEndpointRow.last_sequence + count, updated_at=now)
+            .returning(FeedEndpointRow.last_sequence)
+        ).scalar_one()
+        return int(last) - count + 1
+
+    def set_disabled(self, reason: str | None, now: datetime) -> None:
+        """Disable the webhook endpoint with a reason (410 Gone), or enable it (None)."""
+        self._ensure_endpoint(now)
+        self.session.execute(
+            update(FeedEndpointRow)
+            .where(*self._where(FeedEndpointRow))
+            .values(
+                disabled_at=now if reason is not None else None,
+                disabled_reason=reason or "",
+                updated_at=now,
+            )
+        )
+
+    def digests(self) -> dict[str, str]:
+        """The digest of every record the contractor has now (removed ones left out)."""
+        rows = self.session.execute(
+            select(FeedItemRow.item_key, FeedItemRow.digest).where(
+                *self._where(FeedItemRow), FeedItemRow.removed.is_(False)
+            )
+        )
+        return {key: digest for key, digest in rows}
+
+    def record(self, items: Sequence[FeedItem], first: int, now: datetime) -> list[Change]:
+        """Append ``items`` to the change log from sequence ``first`` on and store their
+        digests; returns the changes as logged."""
+        changes = [
+            Change(
+                first + i,
+                item.key,
+                item.type,
+                item.data is None,
+                orjson.dumps(item.data, option=orjson.OPT_SORT_KEYS),
+            )
+            for i, item in enumerate(items)
+        ]
+        bulk_insert(
+            self.session,
+            table_of(FeedChangeRow),
+            (
+                "corporation_code",
+                "contractor_code",
+                "sequence",
+                "item_key",
+                "item_type",
+                "deleted",
+                "payload",
+                "created_at",
+            ),
+            (
+                (
+                    self.corporation,
+                    self.contractor,
+                    c.sequence,
+                    c.key,
+                    c.type,
+                    c.deleted,
+                    c.payload,
+                    now,
+                )
+                for c in changes
+            ),
+        )
+        bulk_insert(
+            self.session,
+            table_of(FeedItemRow),
+            (
+                "corporation_code",
+                "contractor_code",
+                "item_key",
+                "digest",
+                "sequence",
+                "removed",
+                "updated_at",
+            ),
+            (
+                (
+                    self.corporation,
+                    self.contractor,
+                    item.key,
+                    item.digest,
+                    first + i,
+                    item.data is None,
+                    now,
+                )
+                for i, item in enumerate(items)
+            ),
+            conflict=("corporation_code", "contractor_code", "item_key"),
+        )
+        return changes
+
+    def changes_after(self, sequence: int, limit: int) -> list[Change]:
+        rows = self.session.execute(
+            select(
+                FeedChangeRow.sequence,
+                FeedChangeRow.item_key,
+                FeedChangeRow.item_type,
+                FeedChangeRow.deleted,
+                FeedChangeRow.payload,
+            )
+            .where(*self._where(FeedChangeRow), FeedChangeRow.sequence > sequence)
+            .order_by(FeedChangeRow.sequence)
+            .limit(limit)
+        )
+        return [Change(int(s), k, t, bool(d), bytes(p)) for s, k, t, d, p in rows]
+
+    def change_counts(self, item_type: str) -> dict[str, int]:
+        """How many changes each record of a type has had (a calendar's SEQUENCE)."""
+        rows = self.session.execute(
+            select(FeedChangeRow.item_key, func.count())
+            .where(*self._where(FeedChangeRow), FeedChangeRow.item_type == item_type)
+            .group_by(FeedChangeRow.item_key)
+        )
+        return {key: int(count) for key, count in rows}
+
+    def current(self) -> list[Change]:
+        """The latest change of every record the contractor has now (for exports)."""
+        latest = (
+            select(FeedItemRow.sequence)
+            .where(*self._where(FeedItemRow), FeedItemRow.removed.is_(False))
+            .scalar_subquery()
+        )
+        rows = self.session.execute(
+            select(
+                FeedChangeRow.sequence,
+                FeedChangeRow.item_key,
+                FeedChangeRow.item_type,
+                FeedChangeRow.deleted,
+                FeedChangeRow.payload,
+            )
+            .where(*self._where(FeedChangeRow), FeedChangeRow.sequence.in_(latest))
+            .order_by(FeedChangeRow.item_key)
+        )
+        return [Change(int(s), k, t, bool(d), bytes(p)) for s, k, t, d, p in rows]
+
+
+# --- the webhook outbox --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedWebhook:
+    id: int
+    contractor: str
+    webhook_id: str
+    body: bytes
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    first_sequence: int
+    last_sequence: int
+
+
+WEBHOOK_PENDING, WEBHOOK_SENT, WEBHOOK_FAILED = "pending", "sent", "failed"
+
+
+class WebhookOutbox:
+    """Signed webhooks waiting for, or done with, delivery (one corporation)."""
+
+    def __init__(self, session: Session, corporation: str) -> None:
+        self.session = session
+        self.corporation = corporation
+
+    def enqueue(
+        self,
+        contractor: str,
+        webhooks: Iterable[tuple[str, str, int, int, bytes]],
+        now: datetime,
+    ) -> int:
+        """Queue (webhook id, event type, first, last sequence, body); an id queued before is
+        skipped. Returns how many were added."""
+        rows = [
+            {
+                "corporation_code": self.corporation,
+                "contractor_code": contractor,
+                "webhook_id": webhook_id,
+                "event_type": event_type,
+                "first_sequence": first,
+                "last_sequence": last,
+                "body": body,
+                "status": WEBHOOK_PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "last_status": 0,
+                "last_error": "",
+                "created_at": now,
+            }
+            for webhook_id, event_type, first, last, body in webhooks
+        ]
+        if not rows:
+            return 0
+        stmt = (
+            _insert(self.session)(WebhookOutboxRow)
+            .on_conflict_do_nothing(index_elements=["webhook_id"])
+            .returning(WebhookOutboxRow.id)
+        )
+        return sum(len(self.session.execute(stmt, list(c)).all()) for c in chunks(rows, 500))
+
+    def pending(self, contractor: str) -> list[QueuedWebhook]:
+        """The contractor's undelivered webhooks in sequence order (due or not)."""
+        rows = self.session.scalars(
+            select(WebhookOutboxRow)
+            .where(
+                WebhookOutboxRow.corporation_code == self.corporation,
+                WebhookOutboxRow.contractor_code == contractor,
+                WebhookOutboxRow.status == WEBHOOK_PENDING,
+            )
+            .order_by(WebhookOutboxRow.first_sequence)
+        )
+        return [
+            QueuedWebhook(
+                r.id,
+                r.contractor_code,
+                r.webhook_id,
+                r.body,
+                r.status,
+                r.attempts,
+                r.next_attempt_at,
+                r.first_sequence,
+                r.last_sequence,
+            )
+            for r in rows
+        ]
+
+    def begin_attempt(self, row_id: int, seen_attempts: int, now: datetime) -> bool:
+        """Count an attempt before it is made (a crash mid-attempt still counts it); False when
+        another dispatcher took this attempt first."""
+        taken = self.session.execute(
+            update(WebhookOutboxRow)
+            .where(
+                WebhookOutboxRow.id == row_id,
+                WebhookOutboxRow.status == WEBHOOK_PENDING,
+                WebhookOutboxRow.attempts == seen_attempts,
+            )
+            .values(attempts=WebhookOutboxRow.attempts + 1, next_attempt_at=now)
+            .returning(WebhookOutboxRow.id)
+        )
+        return len(taken.all()) == 1
+
+    def mark_sent(self, row_id: int, status: int, now: datetime) -> None:
+        self.session.execute(
+            update(WebhookOutboxRow)
+            .where(WebhookOutboxRow.id == row_id)
+            .values(status=WEBHOOK_SENT, last_status=status, sent_at=now, last_error="")
+        )
+
+    def record_failure(
+        self, row_id: int, status: int, error: str, next_at: datetime | None
+    ) -> None:
+        """A failed attempt: try again at ``next_at``, or failed for good (None)."""
+        values: dict[str, Any] = {"last_status": status, "last_error": error[:500]}
+        if next_at is None:
+            values["status"] = WEBHOOK_FAILED
+        else:
+            values["next_attempt_at"] = next_at
+        self.session.execute(
+            update(WebhookOutboxRow).where(WebhookOutboxRow.id == row_id).values(**values)
+        )
+
+    def counts(self, contractor: str | None = None) -> dict[str, int]:
+        query = (
+            select(WebhookOutboxRow.status, func.count())
+            .where(WebhookOutboxRow.corporation_code == self.corporation)
+            .group_by(WebhookOutboxRow.status)
+        )
+        if contractor is not None:
+            query = query.where(WebhookOutboxRow.contractor_code == contractor)
+        found: dict[str, int] = {WEBHOOK_PENDING: 0, WEBHOOK_SENT: 0, WEBHOOK_FAILED: 0}
+        found.update({status: count for status, count in self.session.execute(query)})
+        return found
+
+
+# --- the contractor inbox ------------------------------------------------------------------------
+
+
+class ContractorInbox:
+    """Messages from contractors by the sender's id: each is applied once."""
+
+    def __init__(self, session: Session, corporation: str, contractor: str) -> None:
+        self.session = session
+        self.corporation = corporation
+        self.contractor = contractor
+
+    def claim(self, message_id: str, kind: str, body: bytes, now: datetime) -> bool:
+        """Record the message as received; False when it was received before (then the caller
+        applies nothing). In the transaction that applies it, so both happen or neither."""
+        stmt = (
+            _insert(self.session)(FeedInboxRow)
+            .values(
+                corporation_code=self.corporation,
+                contractor_code=self.contractor,
+                message_id=message_id[:120],
+                kind=kind[:32],
+                received_at=now,
+                outcome="received",
+                applied=0,
+                refused=[],
+                body=body,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["corporation_code", "contractor_code", "message_id"]
+            )
+            .returning(FeedInboxRow.id)
+        )
+        return len(self.session.execute(stmt).all()) == 1
+
+    def settle(self, message_id: str, outcome: str, applied: int, refused: list[str]) -> None:
+        self.session.execute(
+            update(FeedInboxRow)
+            .where(
+                FeedInboxRow.corporation_code == self.corporation,
+                FeedInboxRow.contractor_code == self.contractor,
+                FeedInboxRow.message_id == message_id[:120],
+            )
+            .values(outcome=outcome, applied=applied, refused=refused)
+        )
+
+    def count(self) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count()).where(
+                    FeedInboxRow.corporation_code == self.corporation,
+                    FeedInboxRow.contractor_code == self.contractor,
+                )
+            )
+            or 0
+        )
+
+
+# --- writes to the corporation's ERP -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedWrite:
+    id: int
+    kind: str
+    key: str
+    version: int
+    unit_code: str
+    payload: dict[str, Any]
+    status: str
+    remote_id: str
+
+
+class ErpWrites:
+    """Contact moments and appointment versions queued for the ERP (one corporation)."""
+
+    def __init__(self, session: Session, corporation: str) -> None:
+        self.session = session
+        self.corporation = corporation
+
+    def enqueue(self, writes: Iterable[ErpWrite], now: datetime) -> int:
+        rows = [
+            {
+                "corporation_code": self.corporation,
+                "kind": w.kind.value,
+                "write_key": w.key,
+                "version": w.version,
+                "unit_code": w.unit_code,
+                "payload": w.payload,
+                "status": "pending",
+                "attempts": 0,
+                "remote_id": "",
+                "target": "",
+                "last_error": "",
+                "created_at": now,
+            }
+            for w in writes
+        ]
+        if not rows:
+            return 0
+        stmt = (
+            _insert(self.session)(ErpWriteRow)
+            .on_conflict_do_nothing(index_elements=["corporation_code", "write_key", "version"])
+            .returning(ErpWriteRow.id)
+        )
+        return len(self.session.execute(stmt, rows).all())
+
+    def due(self) -> list[QueuedWrite]:
+        """Pending and in-doubt (sending) writes, oldest first."""
+        rows = self.session.scalars(
+            select(ErpWriteRow)
+            .where(
+                ErpWriteRow.corporation_code == self.corporation,
+                ErpWriteRow.status.in_(("pending", "sending")),
+            )
+            .order_by(ErpWriteRow.id)
+        )
+        return [
+            QueuedWrite(
+                r.id, r.kind, r.write_key, r.version, r.unit_code, r.payload, r.status, r.remote_id
+            )
+            for r in rows
+        ]
+
+    def remote_id_of(self, key: str) -> str:
+        """The ERP's id for a key, from any write of it that went through."""
+        found = self.session.scalar(
+            select(ErpWriteRow.remote_id).where(
+                ErpWriteRow.corporation_code == self.corporation,
+                ErpWriteRow.write_key == key,
+                ErpWriteRow.remote_id != "",
+            )
+        )
+        return str(found or "")
+
+    def newer_sent(self, key: str, version: int) -> bool:
+        found = self.session.scalar(
+            select(func.count()).where(
+                ErpWriteRow.corporation_code == self.corporation,
+                ErpWriteRow.write_key == key,
+                ErpWriteRow.version > version,
+            )
+        )
+        return bool(found)
+
+    def set_status(
+        self,
+        row_id: int,
+        status: str,
+        now: datetime,
+        *,
+        remote_id: str = "",
+        target: str = "",
+        error: str = "",
+        attempt: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {"status": status}
+        if attempt:
+            values["attempts"] = ErpWriteRow.attempts + 1
+        if remote_id:
+            values["remote_id"] = remote_id
+        if target:
+            values["target"] = target[:200]
+        if error:
+            values["last_error"] = error[:500]
+        if status == "sent":
+            values["sent_at"] = now
+        self.session.execute(update(ErpWriteRow).where(ErpWriteRow.id == row_id).values(**values))
+
+    def attempts_of(self, row_id: int) -> int:
+        return int(
+            self.session.scalar(select(ErpWriteRow.attempts).where(ErpWriteRow.id == row_id)) or 0
+        )
+
+    def counts(self) -> dict[str, int]:
+        found = dict.fromkeys(("pending", "sending", "sent", "superseded", "failed"), 0)
+        for status, count in self.session.execute(
+            select(ErpWriteRow.status, func.count())
+            .where(ErpWriteRow.corporation_code == self.corporation)
+            .group_by(ErpWriteRow.status)
+        ):
+            found[status] = count
+        return found
