@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from connectors.m365.adapters import GraphConnection
+    from keukentafel.bootstrap_planning import Planning
     from keukentafel.config.mailing_content import MailingContent
     from keukentafel.domain.model import Household
     from keukentafel.usecases.mailing import MailingResult, MailingWriter
@@ -293,6 +294,12 @@ class App:
         return LettersMailingWriter(
             letters, self.settings.output_dir / "mailings", self.link_secret(letters)
         )
+
+    def planning(self, code: str) -> Planning:
+        """Appointments and contractor feeds of one corporation (bootstrap_planning.py)."""
+        from keukentafel.bootstrap_planning import Planning
+
+        return Planning(self, self.corporation(code))
 
     # -- what the entry points do
 

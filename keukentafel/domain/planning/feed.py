@@ -103,6 +103,44 @@ FEED_FIELDS: frozenset[str] = frozenset(
 )
 
 
+#: The columns of the CSV and XLSX exports: the same fields, one row per unit and appointment.
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "eenheid",
+    "project",
+    "straatnaam",
+    "huisnummer",
+    "huisletter",
+    "huisnummerToevoeging",
+    "postcode",
+    "woonplaats",
+    "namen",
+    "doorgang",
+    "kenmerken",
+    "afspraak",
+    "onderwerp",
+    "status",
+    "begindatum",
+    "einddatum",
+    "team",
+    "telefoon",
+    "email",
+    "voorkeurskanaal",
+    "bereikbaar",
+)
+#: The labels of the lines in a calendar event's description.
+CALENDAR_LABELS: tuple[str, ...] = (
+    "Eenheid",
+    "Bewoners",
+    "Telefoon",
+    "E-mail",
+    "Voorkeur",
+    "Bereikbaar",
+    "Doorgang",
+    "Kenmerken",
+    "Status",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ContactPreference:
     """How and when a resident likes to be reached (from the team's list)."""

@@ -561,7 +561,7 @@ class ErpWrites:
         )
         return str(found or "")
 
-    def newer_sent(self, key: str, version: int) -> bool:
+    def newer_queued(self, key: str, version: int) -> bool:
         found = self.session.scalar(
             select(func.count()).where(
                 ErpWriteRow.corporation_code == self.corporation,
