@@ -11,6 +11,8 @@ base (:class:`~connectors.fakes._server.FakeServer`) it serves ``POST /hooks/keu
   answered 200 and changes nothing (``duplicates`` counts them);
 - it keeps, per record key, the latest record by sequence (``records``), the way a planning
   system would;
+- ``lose_answers = N`` applies the next N webhooks and then drops the connection, so the
+  sender cannot know and sends them again;
 - ``gone = True`` makes it answer 410 (it wants no more webhooks); the base's faults give 500s,
   429 with ``Retry-After``, dropped connections and slow answers.
 
@@ -77,6 +79,7 @@ class FakeContractor(FakeServer):
         self.sequences: dict[str, int] = {}
         self.sequence_log: list[int] = []  # every change applied, in the order applied
         self.gone = False
+        self.lose_answers = 0  # the next N webhooks are applied, then the answer is lost
         self.router.add("POST", HOOK_PATH, self._receive)
 
     @property
@@ -120,6 +123,9 @@ class FakeContractor(FakeServer):
                     self.sequences[key] = sequence
                     self.records[key] = None if change.get("deleted") else change.get("data")
             self.applied[msg_id] = len(changes)
+            if self.lose_answers > 0:  # applied, but the sender never hears so: it sends again
+                self.lose_answers -= 1
+                return Answer(0, drop=True)
         return Answer(200, {"applied": len(changes)})
 
     def current(self) -> dict[str, dict[str, Any]]:
