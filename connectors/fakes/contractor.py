@@ -136,16 +136,16 @@ class FakeContractor(FakeServer):
     # -- the other direction -----------------------------------------------------------------
 
     @staticmethod
-    def send(
-        url: str,
+    def signed(
         secret: str,
         message_id: str,
         kind: str,
         data: Mapping[str, Any],
         *,
         timestamp: int | None = None,
-    ) -> requests.Response:
-        """POST a signed message to Keukentafel (``kind``: afspraken.gewijzigd, ...)."""
+    ) -> tuple[bytes, dict[str, str]]:
+        """A contractor's message (``kind``: afspraken.gewijzigd, .vertraagd, .afgerond) as body
+        bytes and Standard Webhooks headers signed with ``secret``."""
         body = json.dumps(
             {"type": kind, "timestamp": datetime.now(UTC).isoformat(), "data": dict(data)},
             ensure_ascii=False,
@@ -153,4 +153,12 @@ class FakeContractor(FakeServer):
         stamp = int(time.time()) if timestamp is None else timestamp
         headers = headers_for([parse_secret(secret)], message_id, stamp, body)
         headers["Content-Type"] = "application/json"
+        return body, headers
+
+    @classmethod
+    def send(
+        cls, url: str, secret: str, message_id: str, kind: str, data: Mapping[str, Any]
+    ) -> requests.Response:
+        """POST a signed message to Keukentafel's inbound endpoint."""
+        body, headers = cls.signed(secret, message_id, kind, data)
         return requests.post(url, data=body, headers=headers, timeout=30)

@@ -54,11 +54,13 @@ def router(app: App) -> APIRouter:
             )
         return ref
 
-    Caller = Annotated[ContractorRef, Depends(contractor)]
+    # A default, not an Annotated alias: annotations are strings here (PEP 563) and FastAPI
+    # resolves them in the module's globals, where a local alias does not exist.
+    caller_dependency = Depends(contractor)
 
     @api.get("/changes")
     def changes(
-        caller: Caller,
+        caller: ContractorRef = caller_dependency,
         cursor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> Response:
@@ -69,7 +71,7 @@ def router(app: App) -> APIRouter:
         return Response(page.body, media_type="application/json")
 
     @api.get("/export.{kind}")
-    def export(caller: Caller, kind: str) -> Response:
+    def export(kind: str, caller: ContractorRef = caller_dependency) -> Response:
         if kind not in ("csv", "xlsx"):
             raise HTTPException(404, "exports are export.csv and export.xlsx")
         data = app.planning(caller.corporation).export(caller.contractor, kind)
@@ -86,7 +88,7 @@ def router(app: App) -> APIRouter:
         )
 
     @api.get("/calendar.ics")
-    def calendar(caller: Caller, team: str = "") -> Response:
+    def calendar(team: str = "", caller: ContractorRef = caller_dependency) -> Response:
         return _ics(app, caller, team)
 
     @api.get("/calendar/{corporation}/{code}.ics")

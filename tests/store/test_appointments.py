@@ -236,7 +236,10 @@ def test_a_unit_that_fell_vacant_gets_no_letter_and_the_reason_is_kept(
         store, CORP, {RENOVATION.code: RENOVATION}, lambda a: writer, clock=clock
     )
     assert report.letters == 0 and [u for u, _ in report.refused] == ["VHE00009"]
-    assert notify_households(
-        store, CORP, {RENOVATION.code: RENOVATION}, lambda a: writer, clock=clock
-    ).refused == []
+    assert (
+        notify_households(
+            store, CORP, {RENOVATION.code: RENOVATION}, lambda a: writer, clock=clock
+        ).refused
+        == []
+    )
     assert isinstance(booked, Appointment)

@@ -92,8 +92,13 @@ class ConsentCase:
 
     def agree(self, unit: int) -> None:
         self.answers.append(
-            {"id": f"a{len(self.answers)}", "unit": f"VHE{unit:05d}", "answer": "agree",
-             "at": "2027-04-20", "channel": "paper"}
+            {
+                "id": f"a{len(self.answers)}",
+                "unit": f"VHE{unit:05d}",
+                "answer": "agree",
+                "at": "2027-04-20",
+                "channel": "paper",
+            }
         )
 
 
@@ -113,7 +118,9 @@ def refresh(
     return report.changed + report.removed
 
 
-def page_all(sessions: sessionmaker[Session], cursor: str | None, limit: int) -> Iterator[dict[str, Any]]:
+def page_all(
+    sessions: sessionmaker[Session], cursor: str | None, limit: int
+) -> Iterator[dict[str, Any]]:
     while True:
         page = changes_page(sessions, CORP, "BOUW", cursor, limit)
         body = json.loads(page.body)
@@ -154,13 +161,23 @@ def test_paging_while_units_appointments_and_consent_change_sees_every_change_on
             lambda: case.agree(5),  # consent
             lambda: run(store, _renamed(register(UNITS), 7)),  # a unit's household changes
             lambda: plan_work_days(  # an appointment
-                store, RENOVATION, "BOUW", "VHE00009", "keuken",
-                Slot.days(date(2027, 5, 12), date(2027, 5, 14), HOURS), book,
+                store,
+                RENOVATION,
+                "BOUW",
+                "VHE00009",
+                "keuken",
+                Slot.days(date(2027, 5, 12), date(2027, 5, 14), HOURS),
+                book,
             ),
             lambda: case.agree(1),
             lambda: plan_work_days(  # the appointment moves
-                store, RENOVATION, "BOUW", "VHE00009", "keuken",
-                Slot.days(date(2027, 5, 19), date(2027, 5, 21), HOURS), book,
+                store,
+                RENOVATION,
+                "BOUW",
+                "VHE00009",
+                "keuken",
+                Slot.days(date(2027, 5, 19), date(2027, 5, 21), HOURS),
+                book,
             ),
             lambda: run(store, _renamed(register(UNITS - 2), 7), max_shrink=1.0),  # two leave
         ]
@@ -293,10 +310,34 @@ def test_failures_wait_in_order_and_410_disables_the_endpoint(
 # --- the privacy table over every channel -----------------------------------------------------------
 
 FORBIDDEN = (
-    "gezondheid", "health", "zorg", "care", "diagnose", "beperking", "disability", "verslaving",
-    "addiction", "inkomen", "income", "huurachterstand", "achterstand", "arrears", "schuld",
-    "debt", "bsn", "politie", "overlast", "notitie", "note", "opmerking", "restricted",
-    "language", "taal", "geslacht", "gender", "geboortedatum",
+    "gezondheid",
+    "health",
+    "zorg",
+    "care",
+    "diagnose",
+    "beperking",
+    "disability",
+    "verslaving",
+    "addiction",
+    "inkomen",
+    "income",
+    "huurachterstand",
+    "achterstand",
+    "arrears",
+    "schuld",
+    "debt",
+    "bsn",
+    "politie",
+    "overlast",
+    "notitie",
+    "note",
+    "opmerking",
+    "restricted",
+    "language",
+    "taal",
+    "geslacht",
+    "gender",
+    "geboortedatum",
 )
 CANARY = "CANARY-diabetes-en-schulden"
 
@@ -314,15 +355,34 @@ def test_no_field_outside_the_privacy_table_reaches_any_feed_or_export(
     with store.begin() as session:  # a restricted note, the kind of thing that must never travel
         note = RestrictedNote("R1", CANARY, "begeleider")
         session.add(
-            RestrictedNoteRow(corporation_code=CORP, relation_id=note.relation_id,
-                              text=note.text, author=note.author, created_at=datetime(2027, 1, 1))
+            RestrictedNoteRow(
+                corporation_code=CORP,
+                relation_id=note.relation_id,
+                text=note.text,
+                author=note.author,
+                created_at=datetime(2027, 1, 1),
+            )
         )
     case, clock = ConsentCase(), Clock()
     book = Booking("cli:test", clock=clock)
-    plan_work_days(store, RENOVATION, "BOUW", "VHE00001", "keuken",
-                   Slot.days(date(2027, 5, 12), date(2027, 5, 14), HOURS), book, team="noord")
-    book_home_visit(store, RENOVATION, "VHE00002", "gids@example.org",
-                    Slot(datetime(2027, 5, 3, 10), datetime(2027, 5, 3, 11)), book)
+    plan_work_days(
+        store,
+        RENOVATION,
+        "BOUW",
+        "VHE00001",
+        "keuken",
+        Slot.days(date(2027, 5, 12), date(2027, 5, 14), HOURS),
+        book,
+        team="noord",
+    )
+    book_home_visit(
+        store,
+        RENOVATION,
+        "VHE00002",
+        "gids@example.org",
+        Slot(datetime(2027, 5, 3, 10), datetime(2027, 5, 3, 11)),
+        book,
+    )
     refresh(store, case, clock)
     with FakeContractor([SECRET]) as fake:
         deliver(store, sender_for(fake), clock)
@@ -345,8 +405,13 @@ def test_no_field_outside_the_privacy_table_reaches_any_feed_or_export(
     labels = {line.split(":", 1)[0] for line in str(events[0]["description"]).splitlines()}
     assert labels <= set(CALENDAR_LABELS)
     everything = "\n".join(
-        [*(b.decode() for b in bodies), *(p.decode() for p in pages), csv_text,
-         json.dumps(xlsx_rows), ics.decode()]
+        [
+            *(b.decode() for b in bodies),
+            *(p.decode() for p in pages),
+            csv_text,
+            json.dumps(xlsx_rows),
+            ics.decode(),
+        ]
     ).lower()
     assert CANARY.lower() not in everything
     for word in FORBIDDEN:
@@ -402,12 +467,12 @@ def test_the_calendar_keeps_its_uid_and_raises_sequence_on_every_change(
     for slot in days:
         plan_work_days(store, RENOVATION, "BOUW", "VHE00004", "badkamer", slot, book, team="zuid")
         refresh(store, case, clock)
-        event = Calendar.from_ical(to_ics(current_records(store, CORP, "BOUW"), "BOUW",
-                                          team="zuid")).walk("VEVENT")[0]
+        event = Calendar.from_ical(
+            to_ics(current_records(store, CORP, "BOUW"), "BOUW", team="zuid")
+        ).walk("VEVENT")[0]
         seen.append((str(event["uid"]), int(event["sequence"]), event["dtstart"].dt.isoformat()))
     assert len({uid for uid, _, _ in seen}) == 1
     assert [sequence for _, sequence, _ in seen] == [0, 1, 2]
     assert seen[-1][2] == "2027-05-26T05:30:00+00:00"
     other = Calendar.from_ical(to_ics(current_records(store, CORP, "BOUW"), "BOUW", team="noord"))
     assert other.walk("VEVENT") == []
-

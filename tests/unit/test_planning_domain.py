@@ -65,7 +65,9 @@ def slot(day: date = DAY, start: int = 10, hours: int = 1) -> Slot:
     return Slot(datetime.combine(day, time(start)), datetime.combine(day, time(start + hours)))
 
 
-def visit(status: AppointmentStatus = S.PLANNED, at: Slot | None = None, **kw: object) -> Appointment:
+def visit(
+    status: AppointmentStatus = S.PLANNED, at: Slot | None = None, **kw: object
+) -> Appointment:
     values: dict[str, object] = {
         "code": "AFS-1",
         "corporation_code": "TST",
@@ -373,9 +375,16 @@ def test_a_bad_secret_is_refused(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [(200, Outcome.DELIVERED), (204, Outcome.DELIVERED), (410, Outcome.DISABLE),
-     (301, Outcome.RETRY), (404, Outcome.RETRY), (429, Outcome.RETRY), (500, Outcome.RETRY),
-     (0, Outcome.RETRY)],
+    [
+        (200, Outcome.DELIVERED),
+        (204, Outcome.DELIVERED),
+        (410, Outcome.DISABLE),
+        (301, Outcome.RETRY),
+        (404, Outcome.RETRY),
+        (429, Outcome.RETRY),
+        (500, Outcome.RETRY),
+        (0, Outcome.RETRY),
+    ],
 )
 def test_what_an_answer_means(status: int, outcome: Outcome) -> None:
     assert outcome_of(status) is outcome
@@ -401,10 +410,17 @@ def test_a_delay_message_is_read_line_by_line_and_bad_lines_are_kept_aside() -> 
                 "reden": "  De keukens   worden later geleverd. ",
                 "afspraken": [
                     {"code": "AFS-1", "begindatum": "2027-05-26", "einddatum": "2027-05-28"},
-                    {"eenheid": {"code": "VHE2"}, "onderwerp": "keuken",
-                     "begindatum": "2027-05-27T05:30:00Z", "einddatum": "2027-05-29"},
-                    {"eenheid": {"code": "VHE3"}, "begindatum": "2027-05-27",
-                     "einddatum": "2027-05-29"},
+                    {
+                        "eenheid": {"code": "VHE2"},
+                        "onderwerp": "keuken",
+                        "begindatum": "2027-05-27T05:30:00Z",
+                        "einddatum": "2027-05-29",
+                    },
+                    {
+                        "eenheid": {"code": "VHE3"},
+                        "begindatum": "2027-05-27",
+                        "einddatum": "2027-05-29",
+                    },
                     {"code": "AFS-4", "begindatum": "27 mei", "einddatum": "2027-05-29"},
                     {"code": "AFS-5", "begindatum": "2027-05-29", "einddatum": "2027-05-27"},
                     "nonsense",
@@ -417,7 +433,10 @@ def test_a_delay_message_is_read_line_by_line_and_bad_lines_are_kept_aside() -> 
     assert message.changes[0].reason == "De keukens worden later geleverd."
     assert message.changes[1].first_day == date(2027, 5, 27)
     assert [(r.line, r.unit_code) for r in message.refused] == [
-        (3, "VHE3"), (4, ""), (5, ""), (6, "")
+        (3, "VHE3"),
+        (4, ""),
+        (5, ""),
+        (6, ""),
     ]
 
 
@@ -463,8 +482,9 @@ def test_erp_writes_have_keys_that_survive_a_restart() -> None:
     assert first.key == again.key == moved.key and moved.version == 2
     assert first.payload["idExtern"] == first.key
     assert first.payload["status"]["code"] == "GEP"
-    letter = letter_contact_moment(visit(), household, MessageKind.APPOINTMENT_CONFIRMATION,
-                                   datetime(2027, 5, 1, 9))
+    letter = letter_contact_moment(
+        visit(), household, MessageKind.APPOINTMENT_CONFIRMATION, datetime(2027, 5, 1, 9)
+    )
     assert letter.payload["kanaal"] == {"code": "BRI"} and letter.payload["richting"] == {
         "code": "UIT"
     }
