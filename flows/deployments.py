@@ -23,6 +23,7 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
+from flows.feeds import FEEDS_CRON, feeds_flow
 from flows.mailing import dispatch_flow
 from flows.sync_register import sync_register_flow
 from flows.team_contacts import pull_team_contacts_flow
@@ -78,6 +79,8 @@ def deployments(
             result.append(
                 _scheduled(dispatch_flow, "dispatch-outbox", code, settings.dispatch_cron, "outbox")
             )
+        if corporations.get(code).feeds:  # appointments followed up, contractors' feeds delivered
+            result.append(_scheduled(feeds_flow, "contractor-feeds", code, FEEDS_CRON, "feeds"))
     return result
 
 
