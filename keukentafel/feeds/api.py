@@ -128,6 +128,7 @@ def router(app: App) -> APIRouter:
             "duplicate": report.duplicate,
             "applied": report.applied,
             "refused": report.refused,
+            "units": report.units,
         }
 
     return api

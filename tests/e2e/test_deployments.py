@@ -18,7 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_each_corporation_gets_its_scheduled_flows() -> None:
     settings = Settings.from_env({"KEUKENTAFEL_CONFIG_DIR": str(ROOT / "config")})
     found = {d.name: d for d in deployments(settings)}
-    assert set(found) == {"sync-register-wsd", "pull-team-contacts-wsd", "dispatch-outbox-wsd"}
+    assert set(found) == {
+        "sync-register-wsd",
+        "pull-team-contacts-wsd",
+        "dispatch-outbox-wsd",
+        "contractor-feeds-wsd",
+    }
+    assert found["contractor-feeds-wsd"].schedules[0].schedule.cron == "*/15 6-22 * * *"
     sync = found["sync-register-wsd"]
     schedule = sync.schedules[0].schedule
     assert schedule.cron == "0 6 * * *" and schedule.timezone == "Europe/Amsterdam"
@@ -48,12 +54,12 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
     )
     with caplog.at_level(logging.ERROR, logger="flows.deployments"):
         found = {d.name: d for d in deployments(settings)}
-    assert set(found) == {"sync-register-wsd", "pull-team-contacts-wsd", "dispatch-outbox-wsd"}
     crons = {name: d.schedules[0].schedule.cron for name, d in found.items()}
     assert crons == {
         "sync-register-wsd": "15 5 * * *",
         "pull-team-contacts-wsd": "45 5 * * *",
         "dispatch-outbox-wsd": "*/5 8-18 * * *",
+        "contractor-feeds-wsd": "*/15 6-22 * * *",
     }
     assert "bad.yaml" in caplog.text and "projects.1.kind" in caplog.text
 
