@@ -365,6 +365,10 @@ def _contractor_feed(
         f"{len(vera.written['/contactmomenten'])} contact moment(s) and "
         f"{len(vera.written['/afspraken'])} appointment(s)."
     )
+    from flows.mailing import dispatch_flow
+    from keukentafel.cli.present import print_delivery
+
+    print_delivery(dispatch_flow(code))  # the appointment e-mails, through the outbox
     letters = sorted((app.settings.output_dir / "afspraken").glob("*"))
     console.print(
         f"Appointment letters, e-mails and invitations in {len(letters)} folder(s) "
@@ -384,11 +388,16 @@ def _demo_appointments(console: Console, app: App, code: str) -> list[str]:
     planning = app.planning(code)
     project = app.corporation(code).project(RENOVATION)
     today = date.today()
-    rented = [
-        h.unit.code
+    from keukentafel.domain.model import ContactKind
+
+    households = [
+        h
         for h in app.households(code, today)
         if h.unit.complex_code in project.complex_codes and h.members and not h.is_owner_occupied
-    ][:6]
+    ]
+    # households with an e-mail address first: their letters also go out by e-mail
+    households.sort(key=lambda h: not any(r.contact(ContactKind.EMAIL) for r in h.residents))
+    rented = [h.unit.code for h in households[:6]]
     monday = today + timedelta(days=14 + (7 - today.weekday()) % 7)
     for n, unit in enumerate(rented[:4]):  # Monday to Wednesday or Wednesday to Friday
         first = monday + timedelta(days=7 * (n // 2) + 2 * (n % 2))
