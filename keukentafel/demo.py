@@ -130,6 +130,7 @@ def run_demo(console: Console, settings: Settings, *, out_dir: Path, units: int 
     console.print(f"\nDemo output and store: {out_dir}")
 
 
+# Kept whole: the demo's script, one numbered step after another, read from top to bottom.
 def _steps(
     console: Console,
     app: App,
@@ -379,11 +380,7 @@ def _contractor_feed(
 def _demo_appointments(console: Console, app: App, code: str) -> list[str]:
     """Work days for four households, a kitchen-table talk, and a session that fills up."""
     from keukentafel.cli.present import print_appointment
-    from keukentafel.domain.planning.appointments import (
-        PlanningSession,
-        SessionFull,
-        Slot,
-    )
+    from keukentafel.domain.planning.appointments import Slot
 
     planning = app.planning(code)
     project = app.corporation(code).project(RENOVATION)
@@ -422,23 +419,31 @@ def _demo_appointments(console: Console, app: App, code: str) -> list[str]:
         by="demo",
     )
     print_appointment(visit, "Home visit")
+    _demo_session(console, app, code, visit_day, rented[:3])
+    return rented[:4]
+
+
+def _demo_session(console: Console, app: App, code: str, day: date, units: list[str]) -> None:
+    """A session in the model home with two places, and three households who want one."""
+    from keukentafel.domain.planning.appointments import PlanningSession, SessionFull, Slot
+
+    planning = app.planning(code)
     session = PlanningSession(
         "MODEL-1",
         RENOVATION,
         "Kijken in de modelwoning",
-        Slot(datetime.combine(visit_day, time(14)), datetime.combine(visit_day, time(15, 30))),
+        Slot(datetime.combine(day, time(14)), datetime.combine(day, time(15, 30))),
         "Modelwoning",
         "in het complex",
         capacity=2,
     )
     planning.create_session(session)
-    for unit in rented[:3]:
+    for unit in units:
         try:
             planning.book_session(RENOVATION, unit, "MODEL-1", by="demo")
             console.print(f"Session MODEL-1: a place for {unit}")
         except SessionFull:
             console.print(f"Session MODEL-1 is full: no place for {unit} (2 places, 2 taken)")
-    return rented[:4]
 
 
 def _weekday(day: date) -> date:

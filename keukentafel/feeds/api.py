@@ -41,6 +41,8 @@ PREFIX = "/contractor/v1"
 MAX_INBOUND_BYTES = 1_000_000
 
 
+# Kept whole: the routes of one small API, a few lines each, sharing the caller dependency and
+# the App they close over; split up, both would be passed around for nothing.
 def router(app: App) -> APIRouter:
     """The contractor API over ``app`` (its store, its corporation files, its environment)."""
     api = APIRouter(prefix=PREFIX, tags=["contractor"])

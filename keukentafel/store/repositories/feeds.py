@@ -104,6 +104,27 @@ class Change:
     payload: bytes  # the record as canonical JSON ("null" when deleted)
 
 
+_CHANGE_COLUMNS = (
+    "corporation_code",
+    "contractor_code",
+    "sequence",
+    "item_key",
+    "item_type",
+    "deleted",
+    "payload",
+    "created_at",
+)
+_ITEM_COLUMNS = (
+    "corporation_code",
+    "contractor_code",
+    "item_key",
+    "digest",
+    "sequence",
+    "removed",
+    "updated_at",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     last_sequence: int
@@ -195,16 +216,7 @@ class FeedRepository:
         bulk_insert(
             self.session,
             table_of(FeedChangeRow),
-            (
-                "corporation_code",
-                "contractor_code",
-                "sequence",
-                "item_key",
-                "item_type",
-                "deleted",
-                "payload",
-                "created_at",
-            ),
+            _CHANGE_COLUMNS,
             (
                 (
                     self.corporation,
@@ -222,15 +234,7 @@ class FeedRepository:
         bulk_insert(
             self.session,
             table_of(FeedItemRow),
-            (
-                "corporation_code",
-                "contractor_code",
-                "item_key",
-                "digest",
-                "sequence",
-                "removed",
-                "updated_at",
-            ),
+            _ITEM_COLUMNS,
             (
                 (
                     self.corporation,
