@@ -17,6 +17,8 @@ base (:class:`~connectors.fakes._server.FakeServer`) it serves ``POST /hooks/keu
   429 with ``Retry-After``, dropped connections and slow answers.
 
 Every raw delivery (headers and body bytes) is kept in ``deliveries`` for the tests.
+Run it standalone (the feeds benchmark does): ``python -m connectors.fakes.contractor --port 0
+--secret whsec_...``; it prints its hook URL.
 :meth:`FakeContractor.send` plays the other direction: the contractor posts a signed message
 (changed work days, a delay, completion) to Keukentafel's inbound endpoint.
 """
@@ -67,8 +69,10 @@ class FakeContractor(FakeServer):
         verifier: Verifier | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        keep_deliveries: bool = True,
     ) -> None:
-        super().__init__(host=host, port=port)
+        super().__init__(host=host, port=port, keep_log=keep_deliveries)
+        self.keep_deliveries = keep_deliveries
         self._keys = [parse_secret(s) for s in secrets]
         self._verifier = verifier
         self._lock = threading.Lock()
@@ -100,8 +104,9 @@ class FakeContractor(FakeServer):
             answer = Answer(410, {"error": "this endpoint is gone"})
         else:
             answer = self._apply(request)
-        with self._lock:
-            self.deliveries.append(Delivery(dict(request.headers), request.body, answer.status))
+        if self.keep_deliveries:
+            with self._lock:
+                self.deliveries.append(Delivery(dict(request.headers), request.body, answer.status))
         return answer
 
     def _apply(self, request: Request) -> Answer:
@@ -162,3 +167,25 @@ class FakeContractor(FakeServer):
         """POST a signed message to Keukentafel's inbound endpoint."""
         body, headers = cls.signed(secret, message_id, kind, data)
         return requests.post(url, data=body, headers=headers, timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - the benchmark runs it
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the fake contractor standalone.")
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--secret", action="append", required=True, help="whsec_... (repeatable)")
+    args = parser.parse_args(argv)
+    server = FakeContractor(args.secret, port=args.port, keep_deliveries=False).start()
+    print(server.hook_url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

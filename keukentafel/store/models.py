@@ -405,6 +405,9 @@ class FeedItemRow(Base):
     contractor_code: Mapped[Code]
     item_key: Mapped[str] = mapped_column(String(120))
     digest: Mapped[str] = mapped_column(String(32))
+    # A digest of the register rows (and go / no-go) the record was made from: when it is the
+    # same, the record is not made again (a refresh of 80,000 units makes only the changed ones).
+    source_digest: Mapped[str] = mapped_column(String(32), default="")
     sequence: Mapped[int]
     removed: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime]

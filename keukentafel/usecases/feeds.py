@@ -18,6 +18,7 @@ consent tally; the composition root hands it the function that gives a project's
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -31,6 +32,7 @@ from keukentafel.domain.model import Household, Project
 from keukentafel.domain.planning.appointments import Appointment
 from keukentafel.domain.planning.feed import (
     APPOINTMENT,
+    UNIT,
     ContactPreference,
     FeedItem,
     appointment_item,
@@ -44,7 +46,9 @@ from keukentafel.store.repositories.feeds import (
     Change,
     FeedRepository,
     WebhookOutbox,
-    households_fast,
+    households_of,
+    read_register,
+    source_digest,
 )
 from keukentafel.store.repositories.planning import PlanningRepository
 from keukentafel.store.repositories.team_contacts import TeamContactRepository
@@ -117,45 +121,84 @@ class RefreshReport:
     last_sequence: int = 0
 
 
+def fast_digest(data: Any) -> str:
+    """The record's digest over its canonical JSON (orjson: several times faster than json)."""
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+#: Part of every source digest: raise it when the records' shape changes, so all are made again.
+FEED_FORMAT = "1"
+
+
+@dataclass(slots=True)
+class _Computed:
+    """What a refresh computed outside its transaction."""
+
+    items: list[FeedItem]  # the records made this time: changed sources and all appointments
+    current: set[str]  # the keys of every record the contractor may see now
+    units: int
+    appointments: int
+
+
+def _team_digest(contacts: Sequence[Any]) -> str:
+    if not contacts:
+        return ""
+    return fast_digest([repr(contact) for contact in contacts])
+
+
 def compute_items(
     sessions: sessionmaker[Session],
     corporation: str,
     feed: ContractorFeed,
     gate: ConsentGate,
     on: date,
-) -> tuple[list[FeedItem], int, int]:
-    """Every record the contractor may see now; with the number of units and appointments."""
+    stored: Mapping[str, tuple[str, str]] | None = None,
+) -> _Computed:
+    """The records to compare with what the contractor was given: every appointment, and every
+    unit whose sources (register rows, go / no-go, project, team list) changed since ``stored``
+    (None: every unit)."""
     complexes = {c for p in feed.projects for c in p.complex_codes}
     with sessions() as session:
-        households = households_fast(session, corporation, on, complexes)
+        rows = read_register(session, corporation, complexes)
         contacts = TeamContactRepository(session, corporation).active()
         appointments = PlanningRepository(session, corporation).query(contractor_code=feed.code)
-    households, preferences = _with_team_contacts(households, contacts)
-    by_unit = {h.unit.code: h for h in households}
-    items: list[FeedItem] = []
+    project_of: dict[str, Project] = {}
     go: dict[str, bool] = {}
-    seen: set[str] = set()
     for project in feed.projects:
-        members = [
-            h
-            for h in households
-            if h.unit.complex_code in project.complex_codes and h.unit.code not in seen
+        codes = [
+            code
+            for code, row in rows.units.items()
+            if row[2] in project.complex_codes and code not in project_of
         ]
-        go.update(gate.go_no_go(project, [h.unit.code for h in members], on))
-        for household in members:
-            seen.add(household.unit.code)
-            items.append(unit_item(household, project.code, go.get(household.unit.code, False)))
-    mine = [a for a in appointments if a.project_code in {p.code for p in feed.projects}]
-    for appointment in mine:
-        items.append(
-            appointment_item(
-                appointment,
-                by_unit.get(appointment.unit_code),
-                go.get(appointment.unit_code, False),
-                preferences,
-            )
+        project_of.update(dict.fromkeys(codes, project))
+        go.update(gate.go_no_go(project, codes, on))
+    team = _team_digest(contacts)
+    sources = {
+        code: source_digest(rows, code, on, f"{FEED_FORMAT}|{project.code}|{go[code]}|{team}")
+        for code, project in project_of.items()
+    }
+    known = stored or {}
+    stale = [c for c, src in sources.items() if known.get(f"{UNIT}:{c}", ("", ""))[1] != src]
+    projects = {p.code for p in feed.projects}
+    mine = [a for a in appointments if a.project_code in projects]
+    wanted = set(stale) | {a.unit_code for a in mine if a.unit_code in rows.units}
+    households, preferences = _with_team_contacts(households_of(rows, wanted, on), contacts)
+    by_unit = {h.unit.code: h for h in households}
+    items = [
+        replace(
+            unit_item(by_unit[code], project_of[code].code, go[code], fast_digest),
+            source=sources[code],
         )
-    return items, len(seen), len(mine)
+        for code in stale
+    ]
+    items += [
+        appointment_item(
+            a, by_unit.get(a.unit_code), go.get(a.unit_code, False), preferences, fast_digest
+        )
+        for a in mine
+    ]
+    current = {f"{UNIT}:{code}" for code in project_of} | {f"{APPOINTMENT}:{a.code}" for a in mine}
+    return _Computed(items, current, len(project_of), len(mine))
 
 
 def _with_team_contacts(
@@ -193,18 +236,25 @@ def refresh_feed(
 ) -> RefreshReport:
     """Log every record that changed since the contractor's last refresh, and queue its
     webhooks, in one transaction (a refresh interrupted by a crash logged nothing)."""
-    items, units, appointments = compute_items(sessions, corporation, feed, gate, on)
-    report = RefreshReport(feed.code, units=units, appointments=appointments)
-    current = {item.key for item in items}
+    with sessions() as session:
+        before = FeedRepository(session, corporation, feed.code).digests()
+    computed = compute_items(sessions, corporation, feed, gate, on, before)
+    report = RefreshReport(feed.code, units=computed.units, appointments=computed.appointments)
     with sessions.begin() as session:
         repo = FeedRepository(session, corporation, feed.code)
         now = clock()
-        # The endpoint row is locked first: refreshes of one contractor take turns, so the
-        # digests read below are the ones the last refresh committed (no change logged twice).
+        # The endpoint row is locked first: refreshes of one contractor take turns, and the
+        # digests read now are the ones the last refresh committed (no change logged twice).
         repo.allocate(0, now)
         stored = repo.digests()
-        changed = [item for item in items if stored.get(item.key) != item.digest]
-        gone = [removed_item(key) for key in sorted(stored) if key not in current]
+        changed, same = [], []
+        for item in computed.items:
+            if stored.get(item.key, ("", ""))[0] != item.digest:
+                changed.append(item)
+            elif item.source and stored[item.key][1] != item.source:
+                same.append((item.key, item.source))
+        repo.set_sources(same, now)
+        gone = [removed_item(key) for key in sorted(stored) if key not in computed.current]
         logged = changed + gone
         if not logged:
             return report

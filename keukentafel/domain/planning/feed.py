@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -157,6 +157,7 @@ class FeedItem:
     type: str
     data: Mapping[str, Any] | None
     digest: str
+    source: str = ""  # what it was made from (see keukentafel/usecases/feeds.py), if known
 
 
 def canonical(data: Any) -> bytes:
@@ -226,8 +227,14 @@ def go_word(go: bool) -> str:
 # --- the records ----------------------------------------------------------------------------------
 
 
-def unit_item(household: Household, project_code: str, go: bool) -> FeedItem:
-    """The unit: code, address, names, go / no-go and practical flags. No contact details."""
+Digest = Callable[[Any], str]
+
+
+def unit_item(
+    household: Household, project_code: str, go: bool, digest: Digest = digest_of
+) -> FeedItem:
+    """The unit: code, address, names, go / no-go and practical flags. No contact details.
+    ``digest`` hashes the record (the use case passes a faster one of the same meaning)."""
     data = {
         "code": household.unit.code,
         "project": project_code,
@@ -236,7 +243,7 @@ def unit_item(household: Household, project_code: str, go: bool) -> FeedItem:
         "doorgang": go_word(go),
         "kenmerken": flags_of(household),
     }
-    return FeedItem(f"{UNIT}:{household.unit.code}", UNIT, data, digest_of(data))
+    return FeedItem(f"{UNIT}:{household.unit.code}", UNIT, data, digest(data))
 
 
 def appointment_item(
@@ -244,6 +251,7 @@ def appointment_item(
     household: Household | None,
     go: bool,
     preferences: Mapping[str, ContactPreference],
+    digest: Digest = digest_of,
 ) -> FeedItem:
     """One appointment as a VERA ``Afspraak``; contact details only while it is open."""
     residents = household.residents if household is not None else ()
@@ -270,7 +278,7 @@ def appointment_item(
     if appointment.slot is not None:
         data["begindatum"] = utc_text(appointment.slot.start)
         data["einddatum"] = utc_text(appointment.slot.end)
-    return FeedItem(f"{APPOINTMENT}:{appointment.code}", APPOINTMENT, data, digest_of(data))
+    return FeedItem(f"{APPOINTMENT}:{appointment.code}", APPOINTMENT, data, digest(data))
 
 
 def removed_item(key: str) -> FeedItem:

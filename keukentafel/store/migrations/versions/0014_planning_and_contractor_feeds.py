@@ -149,6 +149,7 @@ def upgrade() -> None:
         sa.Column("contractor_code", sa.String(length=64), nullable=False),
         sa.Column("item_key", sa.String(length=120), nullable=False),
         sa.Column("digest", sa.String(length=32), nullable=False),
+        sa.Column("source_digest", sa.String(length=32), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("removed", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
