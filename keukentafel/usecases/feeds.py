@@ -165,10 +165,11 @@ def compute_items(
     project_of: dict[str, Project] = {}
     go: dict[str, bool] = {}
     for project in feed.projects:
+        complexes_of_project = set(project.complex_codes)
         codes = [
             code
             for code, row in rows.units.items()
-            if row[2] in project.complex_codes and code not in project_of
+            if row[2] in complexes_of_project and code not in project_of
         ]
         project_of.update(dict.fromkeys(codes, project))
         go.update(gate.go_no_go(project, codes, on))

@@ -90,7 +90,9 @@ class RegisterRows:
 
 def read_register(session: Session, corporation: str, complexes: Iterable[str]) -> RegisterRows:
     """The units of ``complexes``, their leases and the leases' parties, read with plain driver
-    queries (no ORM objects: a whole large register in a second or two)."""
+    queries (no ORM objects: a whole large register in a second or two). JSON columns come as
+    text (PostgreSQL's driver would parse every one with the slow standard json module); a
+    resident's contacts and needs are parsed only when its household is made."""
     rows = RegisterRows()
     for chunk in chunks(sorted(set(complexes)), 500):
         marks = ", ".join("?" for _ in chunk)
@@ -104,8 +106,9 @@ def read_register(session: Session, corporation: str, complexes: Iterable[str]) 
             rows.units[row[0]] = tuple(row)
     for row in driver_rows(
         session,
-        "SELECT lease_id, unit_code, kind, status, start_date, end_date, parties, content_hash"
-        " FROM leases WHERE corporation_code = ? AND removed_at IS NULL ORDER BY lease_id",
+        "SELECT lease_id, unit_code, kind, status, start_date, end_date, CAST(parties AS TEXT),"
+        " content_hash FROM leases WHERE corporation_code = ? AND removed_at IS NULL"
+        " ORDER BY lease_id",
         (corporation,),
     ):
         if row[1] in rows.units:
@@ -116,8 +119,8 @@ def read_register(session: Session, corporation: str, complexes: Iterable[str]) 
     for row in driver_rows(
         session,
         "SELECT relation_id, is_organisation, initials, first_name, tussenvoegsel, surname,"
-        " gender, organisation_name, contacts, language, needs, content_hash FROM residents"
-        " WHERE corporation_code = ? AND removed_at IS NULL",
+        " gender, organisation_name, CAST(contacts AS TEXT), language, CAST(needs AS TEXT),"
+        " content_hash FROM residents WHERE corporation_code = ? AND removed_at IS NULL",
         (corporation,),
     ):
         if row[0] in parties:
