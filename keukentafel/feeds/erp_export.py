@@ -41,15 +41,18 @@ COLUMNS = {
 _FILE = {"contactmoment": "contactmomenten", "afspraak": "afspraken"}
 
 
-def _text(value: Any) -> str:
+def _text(column: str, value: Any) -> str:
+    """A payload value as one cell: a code list's code, relations by id, an address as text."""
+    if column == "adres" and isinstance(value, dict):
+        number = f"{value.get('huisnummer', '')}{value.get('huisletter', '')}"
+        if value.get("huisnummerToevoeging"):
+            number += f"-{value['huisnummerToevoeging']}"
+        street = f"{value.get('straatnaam', '')} {number}".strip()
+        return f"{street}, {value.get('postcode', '')} {value.get('woonplaats', '')}".strip(", ")
+    if column == "relaties" and isinstance(value, list):
+        return ", ".join(str(r.get("id", "")) for r in value if isinstance(r, dict))
     if isinstance(value, dict):
-        return (
-            str(value.get("code", ""))
-            if "code" in value and len(value) <= 2
-            else " ".join(str(v) for v in value.values() if v)
-        )
-    if isinstance(value, list):
-        return ", ".join(_text(v) for v in value)
+        return str(value.get("code", ""))
     return "" if value is None else str(value)
 
 
@@ -76,7 +79,7 @@ class ErpExportWriter:
         writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
         if not path.exists():
             writer.writerow(columns)
-        writer.writerow([cell_safe(_text(payload.get(c))) for c in columns])
+        writer.writerow([cell_safe(_text(c, payload.get(c))) for c in columns])
         with path.open("a", encoding="utf-8", newline="") as handle:
             handle.write(buffer.getvalue())
         return f"{path.name}:{key}"
