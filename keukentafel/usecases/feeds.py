@@ -45,6 +45,7 @@ from keukentafel.domain.team_contacts import merge_team_contacts
 from keukentafel.store.repositories.feeds import (
     Change,
     FeedRepository,
+    RegisterRows,
     WebhookOutbox,
     households_of,
     read_register,
@@ -146,6 +147,21 @@ def _team_digest(contacts: Sequence[Any]) -> str:
     return fast_digest([repr(contact) for contact in contacts])
 
 
+def _units_by_project(
+    rows: RegisterRows, feed: ContractorFeed, gate: ConsentGate, on: date
+) -> tuple[dict[str, Project], dict[str, bool]]:
+    """Each unit of the contractor's projects with its project (the first that has it), and its
+    go / no-go."""
+    project_of: dict[str, Project] = {}
+    go: dict[str, bool] = {}
+    for project in feed.projects:
+        complexes = set(project.complex_codes)
+        codes = [c for c, row in rows.units.items() if row[2] in complexes and c not in project_of]
+        project_of.update(dict.fromkeys(codes, project))
+        go.update(gate.go_no_go(project, codes, on))
+    return project_of, go
+
+
 def compute_items(
     sessions: sessionmaker[Session],
     corporation: str,
@@ -162,17 +178,7 @@ def compute_items(
         rows = read_register(session, corporation, complexes)
         contacts = TeamContactRepository(session, corporation).active()
         appointments = PlanningRepository(session, corporation).query(contractor_code=feed.code)
-    project_of: dict[str, Project] = {}
-    go: dict[str, bool] = {}
-    for project in feed.projects:
-        complexes_of_project = set(project.complex_codes)
-        codes = [
-            code
-            for code, row in rows.units.items()
-            if row[2] in complexes_of_project and code not in project_of
-        ]
-        project_of.update(dict.fromkeys(codes, project))
-        go.update(gate.go_no_go(project, codes, on))
+    project_of, go = _units_by_project(rows, feed, gate, on)
     team = _team_digest(contacts)
     sources = {
         code: source_digest(rows, code, on, f"{FEED_FORMAT}|{project.code}|{go[code]}|{team}")
@@ -182,6 +188,22 @@ def compute_items(
     stale = [c for c, src in sources.items() if known.get(f"{UNIT}:{c}", ("", ""))[1] != src]
     projects = {p.code for p in feed.projects}
     mine = [a for a in appointments if a.project_code in projects]
+    items = _records(rows, stale, mine, contacts, project_of, go, sources, on)
+    current = {f"{UNIT}:{code}" for code in project_of} | {f"{APPOINTMENT}:{a.code}" for a in mine}
+    return _Computed(items, current, len(project_of), len(mine))
+
+
+def _records(
+    rows: RegisterRows,
+    stale: list[str],
+    mine: list[Appointment],
+    contacts: Sequence[Any],
+    project_of: Mapping[str, Project],
+    go: Mapping[str, bool],
+    sources: Mapping[str, str],
+    on: date,
+) -> list[FeedItem]:
+    """The records of the ``stale`` units and of every appointment of the contractor."""
     wanted = set(stale) | {a.unit_code for a in mine if a.unit_code in rows.units}
     households, preferences = _with_team_contacts(households_of(rows, wanted, on), contacts)
     by_unit = {h.unit.code: h for h in households}
@@ -198,8 +220,7 @@ def compute_items(
         )
         for a in mine
     ]
-    current = {f"{UNIT}:{code}" for code in project_of} | {f"{APPOINTMENT}:{a.code}" for a in mine}
-    return _Computed(items, current, len(project_of), len(mine))
+    return items
 
 
 def _with_team_contacts(

@@ -199,6 +199,7 @@ def test_a_contractors_delay_reaches_every_household_with_the_new_dates_and_cale
         "duplicate": True,
         "applied": 0,
         "refused": [],
+        "units": [],
     }
     tampered = client.post(
         f"/contractor/v1/inbound/{CORP}/BOUW", content=body + b" ", headers=headers
