@@ -21,7 +21,7 @@ Seams left for the integrator:
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, time, timedelta
@@ -34,6 +34,7 @@ from keukentafel.domain.messages import to_amsterdam
 from keukentafel.domain.model import Project
 from keukentafel.domain.planning.appointments import (
     Appointment,
+    AppointmentStatus,
     PlanningSession,
     Slot,
     hours_of,
@@ -42,7 +43,12 @@ from keukentafel.domain.planning.inbound import InboundMessage, parse_csv, parse
 from keukentafel.domain.planning.slots import WorkingHours
 
 if TYPE_CHECKING:
-    from keukentafel.bootstrap import App
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from keukentafel.bootstrap import App, Clock
+    from keukentafel.config.letters import LettersConfig
+    from keukentafel.domain.mailing import MailingPlan, WrittenMailing
+    from keukentafel.domain.messages import Event
     from keukentafel.usecases.appointments import (
         Booking,
         CalendarReport,
@@ -142,7 +148,12 @@ class Planning:
             / "afspraken"
             / f"{appointment.code}-v{appointment.version}"
         )
-        return LettersMailingWriter(letters, folder, self.app.link_secret(letters), workers=1)
+        writer = LettersMailingWriter(letters, folder, self.app.link_secret(letters), workers=1)
+        if appointment.status is AppointmentStatus.CANCELLED:
+            return CancellationWriter(
+                writer, appointment, letters, self.app.sessions, self.app.clock
+            )
+        return writer
 
     @contextmanager
     def guide_calendar(self) -> Iterator[GuideCalendar | None]:
@@ -414,6 +425,104 @@ class Planning:
     def follow_up(self) -> tuple[NotifyReport, CalendarReport | None]:
         """Letters and guides' calendars for every change not yet followed up."""
         return self.notify(), self.sync_calendars()
+
+
+# --- the cancelled invitation ------------------------------------------------------------------
+
+
+@dataclass
+class CancellationWriter:
+    """The letters' writer for a cancelled appointment, plus the household's invitation
+    cancelled: METHOD:CANCEL with the same UID and the next SEQUENCE, attached to the e-mail and
+    put in the mailing's agenda folder (the letters write only REQUEST invitations)."""
+
+    inner: MailingWriter
+    appointment: Appointment
+    letters: LettersConfig
+    sessions: sessionmaker[Session]
+    clock: Clock
+
+    def write(
+        self,
+        plan: MailingPlan,
+        *,
+        mailing_key: str,
+        event: Event | None,
+        sequences: Mapping[str, int],
+    ) -> WrittenMailing:
+        from dataclasses import replace
+
+        from keukentafel.domain.invitations import event_uid
+        from keukentafel.letters.compose import safe_filename
+        from keukentafel.store.repositories import InvitationRepository
+
+        written = self.inner.write(plan, mailing_key=mailing_key, event=event, sequences=sequences)
+        told = self.appointment.told_slot
+        if event is not None or told is None or not plan.recipients:
+            return written
+        unit = plan.recipients[0].unit.code
+        uid = event_uid(plan.project.code, f"afspraak-{self.appointment.code}", unit)
+        mark = f"cancelled-{self.appointment.code}"[:32]  # the same cancellation keeps its number
+        corporation = plan.project.corporation_code
+        with self.sessions() as session:
+            stored = InvitationRepository(session, corporation).stored([uid]).get(uid)
+        sequence = stored[0] if stored and stored[1] == mark else (stored[0] + 1 if stored else 1)
+        ics = self._ics(plan, told, uid, sequence)
+        messages = tuple(replace(m, body=_with_cancel(m.body, ics)) for m in written.messages)
+        for message in messages:  # the archived e-mail is the one that goes out
+            for path in (written.out_dir / "email").glob(f"*-{safe_filename(unit)}.eml"):
+                path.write_bytes(message.body)
+        agenda = written.out_dir / "agenda"
+        agenda.mkdir(parents=True, exist_ok=True)
+        (agenda / f"{safe_filename(unit)}-afzegging.ics").write_bytes(ics)
+        with self.sessions.begin() as session:
+            InvitationRepository(session, corporation).save(
+                {uid: (unit, sequence, mark)}, self.clock()
+            )
+        return replace(written, messages=messages, invitations=written.invitations + 1)
+
+    def _ics(self, plan: MailingPlan, told: Slot, uid: str, sequence: int) -> bytes:
+        from keukentafel.domain.messages import Event
+        from keukentafel.letters.context import first_email
+        from keukentafel.letters.ics import Party, build_ics
+
+        a = self.appointment
+        recipient = first_email(plan.recipients[0])
+        return build_ics(
+            Event(
+                f"afspraak-{a.code}",
+                a.title,
+                told.start,
+                told.end,
+                a.location_name,
+                a.location_address,
+            ),
+            uid=uid,
+            sequence=sequence,
+            method="CANCEL",
+            organiser=Party(self.letters.contact.name, self.letters.from_address),
+            attendee=Party(*recipient) if recipient else None,
+            now=self.clock().replace(tzinfo=UTC),
+        )
+
+
+def _with_cancel(body: bytes, ics: bytes) -> bytes:
+    """The e-mail with the cancelled invitation attached (its own message id kept)."""
+    from email import message_from_bytes
+    from email.message import EmailMessage
+    from email.policy import default
+
+    message = message_from_bytes(body, policy=default)
+    assert isinstance(message, EmailMessage)
+    message.add_attachment(
+        ics.decode("utf-8"),
+        subtype="calendar",
+        charset="utf-8",
+        cte="quoted-printable",
+        filename="afzegging.ics",
+        params={"method": "CANCEL"},
+    )
+    return message.as_bytes()
 
 
 # --- who calls the pull API ------------------------------------------------------------------

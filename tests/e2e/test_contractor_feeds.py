@@ -333,3 +333,13 @@ def test_a_visit_goes_into_the_guides_calendar_once_and_free_slots_skip_busy_tim
         fake_m365.state.events(STAFF)
     )
     assert len(planning.free_slots(STAFF, day, day)) > len(free)
+    # the household's own calendar: the same UID cancelled with the next SEQUENCE, in the e-mail
+    folder = app.settings.output_dir / "afspraken"
+    booked = Calendar.from_ical(next(folder.glob(f"{visit.code}-v1/*/agenda/*.ics")).read_bytes())
+    cancel_file = next(folder.glob(f"{visit.code}-v3/*/agenda/*-afzegging.ics"))
+    cancelled = Calendar.from_ical(cancel_file.read_bytes())
+    assert str(cancelled["method"]) == "CANCEL"
+    first, last = booked.walk("VEVENT")[0], cancelled.walk("VEVENT")[0]
+    assert str(last["uid"]) == str(first["uid"]) and int(last["sequence"]) == 2
+    eml = next(folder.glob(f"{visit.code}-v3/*/email/*.eml")).read_bytes()
+    assert b"afzegging.ics" in eml and b"METHOD:CANCEL" in eml.replace(b"=\r\n", b"")
