@@ -26,6 +26,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 
 from flows.consent import consent_tally_flow
+from flows.feeds import FEEDS_CRON, feeds_flow
 from flows.mailing import dispatch_flow
 from flows.privacy import PURGE_CRON, purge_personal_data_flow
 from flows.sync_register import sync_register_flow
@@ -91,6 +92,8 @@ def deployments(
             result.append(
                 _scheduled(dispatch_flow, "dispatch-outbox", code, settings.dispatch_cron, "outbox")
             )
+        if corporations.get(code).feeds:  # appointments followed up, contractors' feeds delivered
+            result.append(_scheduled(feeds_flow, "contractor-feeds", code, FEEDS_CRON, "feeds"))
     return result
 
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from connectors.m365.adapters import GraphConnection
     from connectors.m365.signin import StaffSignIn
+    from keukentafel.bootstrap_planning import Planning
     from keukentafel.config.mailing_content import MailingContent
     from keukentafel.domain.audit import AuditEntry
     from keukentafel.domain.consent import (
@@ -341,6 +342,12 @@ class App:
             self.settings.output_dir,
             clock=self.clock,
         )
+
+    def planning(self, code: str) -> Planning:
+        """Appointments and contractor feeds of one corporation (bootstrap_planning.py)."""
+        from keukentafel.bootstrap_planning import Planning
+
+        return Planning(self, self.corporation(code))
 
     # -- what the entry points do
 

@@ -31,7 +31,9 @@ from rich.rule import Rule
 from keukentafel.settings import Settings, quiet_prefect_defaults
 
 if TYPE_CHECKING:
+    from connectors.fakes.contractor import FakeContractor
     from connectors.fakes.m365 import FakeMicrosoft365
+    from connectors.fakes.vera_server import FakeVeraServer
     from keukentafel.bootstrap import App
     from keukentafel.domain.model import Household, Resident
 
@@ -48,6 +50,11 @@ def sample_config() -> Path:
 API_KEY_ENV = "KEUKENTAFEL_DEMO_VERA_API_KEY"
 M365_SECRET_ENV = "KEUKENTAFEL_DEMO_M365_SECRET"  # noqa: S105 - the name of a variable
 LINK_SECRET_ENV = "KEUKENTAFEL_LINK_SECRET"  # noqa: S105 - the name of a variable
+# The renovation's contractor (config/demo.yaml, feeds): its webhook secret, pull token and the
+# secret it signs its own messages with. Names of variables; the values are made per demo run.
+CONTRACTOR_WHSEC_ENV = "KEUKENTAFEL_DEMO_BOUWBV_WHSEC"
+CONTRACTOR_TOKEN_ENV = "KEUKENTAFEL_DEMO_BOUWBV_TOKEN"  # noqa: S105
+CONTRACTOR_INBOUND_ENV = "KEUKENTAFEL_DEMO_BOUWBV_INBOUND"
 
 
 def demo_settings(settings: Settings, out_dir: Path, secrets_by_name: dict[str, str]) -> Settings:
@@ -64,9 +71,14 @@ def demo_settings(settings: Settings, out_dir: Path, secrets_by_name: dict[str, 
     )
 
 
-def _effective_config(out_dir: Path, vera_url: str, tenant: FakeMicrosoft365) -> Path:
+def _effective_config(
+    out_dir: Path, vera_url: str, tenant: FakeMicrosoft365, hook_url: str = ""
+) -> Path:
     data = yaml.safe_load((sample_config() / "demo.yaml").read_text(encoding="utf-8"))
     data["source"]["vera"]["base_url"] = vera_url
+    for contractor in (data.get("feeds") or {}).get("contractors", []):
+        if contractor.get("webhook") and hook_url:
+            contractor["webhook"]["url"] = hook_url
     data["m365"].update(
         authority_host=tenant.authority_host,
         graph_base_url=tenant.graph_base_url,
@@ -86,28 +98,48 @@ def run_demo(console: Console, settings: Settings, *, out_dir: Path, units: int 
     # Prefect's ephemeral database and log level, before Prefect is first imported.
     quiet_prefect_defaults(prefect_home=out_dir / ".prefect")
 
+    from connectors.fakes.contractor import FakeContractor
     from connectors.fakes.vera_data import generate_dataset
     from connectors.fakes.vera_server import FakeVeraServer
     from keukentafel.bootstrap import CorporationRegistry, build, installed
+    from keukentafel.domain.planning.webhooks import secret_text
 
     dataset = generate_dataset(units, seed=2, complexes=5)
     api_key, m365_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    fakes = {API_KEY_ENV: api_key, M365_SECRET_ENV: m365_secret}
+    hook_secret, inbound_secret = (
+        secret_text(secrets.token_bytes(32)),
+        secret_text(secrets.token_bytes(32)),
+    )
+    fakes = {
+        API_KEY_ENV: api_key,
+        M365_SECRET_ENV: m365_secret,
+        CONTRACTOR_WHSEC_ENV: hook_secret,
+        CONTRACTOR_TOKEN_ENV: secrets.token_urlsafe(24),
+        CONTRACTOR_INBOUND_ENV: inbound_secret,
+    }
     with (
         FakeVeraServer(dataset, api_key=api_key) as vera,
         _fake_tenant(m365_secret) as tenant,
+        FakeContractor([hook_secret]) as contractor,
     ):
-        config_path = _effective_config(out_dir, vera.url, tenant)
+        config_path = _effective_config(out_dir, vera.url, tenant, contractor.hook_url)
         corporations = CorporationRegistry.from_files([config_path])
         app_settings = replace(demo_settings(settings, out_dir, fakes), config_path=config_path)
         with build(app_settings, corporations=corporations) as app, installed(app):
-            _steps(console, app, dataset, vera.url, tenant)
+            _steps(console, app, dataset, vera.url, tenant, vera=vera, contractor=contractor)
     console.print(f"\nDemo output and store: {out_dir}")
 
 
 # Kept whole: the demo's script, read top to bottom, one numbered step after another.
 def _steps(
-    console: Console, app: App, dataset: Any, vera_url: str, tenant: FakeMicrosoft365
+    console: Console,
+    app: App,
+    dataset: Any,
+    vera_url: str,
+    tenant: FakeMicrosoft365,
+    *,
+    vera: FakeVeraServer | None = None,
+    contractor: FakeContractor | None = None,
 ) -> None:
     from flows.mailing import dispatch_flow, mailing_flow
     from flows.sync_register import sync_register_flow
@@ -172,6 +204,9 @@ def _steps(
     _step_consent_answers(console, app, code)
     _step_consent_tally(console, app, code)
     _step_consent_notice(console, app, code)
+    if vera is not None and contractor is not None:
+        console.print(Rule("13. The renovation's contractor: appointments, feeds, a delay"))
+        _contractor_feed(console, app, vera, contractor)
     _step_consent_report(console, app, code)
 
 
@@ -484,6 +519,210 @@ def _step_consent_notice(console: Console, app: App, code: str) -> None:
 
 def _step_consent_report(console: Console, app: App, code: str) -> None:
     """11. The consent report of the renovation project, for the corporation."""
-    console.print(Rule("13. The consent report of the renovation project for the corporation"))
+    console.print(Rule("14. The consent report of the renovation project for the corporation"))
     files = app.consent_report(code, CONSENT_PROJECT)
     console.print(f"PDF (unit codes only): {files.pdf}\nXLSX (with names):     {files.xlsx}")
+
+
+# --- step 8: the renovation's contractor (issue 15) ---------------------------------------------
+
+CONTRACTOR = "BOUWBV"
+RENOVATION = "DIJK-RENO"
+
+
+def _contractor_feed(
+    console: Console, app: App, vera: FakeVeraServer, contractor: FakeContractor
+) -> None:
+    """Appointments for a few households of the renovation, the contractor's feeds through every
+    channel, a delay sent back by the contractor, and the ERP's copy. Unit codes only."""
+    from flows.feeds import feeds_flow
+    from keukentafel.cli.present import print_feeds
+
+    code = app.corporations.single().code
+    units = _demo_appointments(console, app, code)
+    print_feeds(feeds_flow(code))
+    console.print(
+        f"The contractor's planning system received {len(contractor.applied)} signed webhook(s) "
+        f"with {len(contractor.sequence_log)} change(s); it holds {len(contractor.current())} "
+        "record(s), each with only the fields of the privacy table."
+    )
+    _demo_pull_api(console, app, code)
+    _demo_delay(console, app, code, units)
+    summary = feeds_flow(code)
+    print_feeds(summary)
+    console.print(
+        f"Webhooks received by the contractor so far: {len(contractor.applied)} "
+        f"({contractor.duplicates} repeat(s) applied once). The ERP (fake VERA) now holds "
+        f"{len(vera.written['/contactmomenten'])} contact moment(s) and "
+        f"{len(vera.written['/afspraken'])} appointment(s)."
+    )
+    from flows.mailing import dispatch_flow
+    from keukentafel.cli.present import print_delivery
+
+    print_delivery(dispatch_flow(code))  # the appointment e-mails, through the outbox
+    letters = sorted((app.settings.output_dir / "afspraken").glob("*"))
+    console.print(
+        f"Appointment letters, e-mails and invitations in {len(letters)} folder(s) "
+        f"under {app.settings.output_dir / 'afspraken'}"
+    )
+
+
+def _demo_appointments(console: Console, app: App, code: str) -> list[str]:
+    """Work days for four households, a kitchen-table talk, and a session that fills up."""
+    from keukentafel.cli.present import print_appointment
+    from keukentafel.domain.planning.appointments import Slot
+
+    planning = app.planning(code)
+    project = app.corporation(code).project(RENOVATION)
+    today = date.today()
+    from keukentafel.domain.model import ContactKind
+
+    households = [
+        h
+        for h in app.households(code, today)
+        if h.unit.complex_code in project.complex_codes and h.members and not h.is_owner_occupied
+    ]
+    # households with an e-mail address first: their letters also go out by e-mail
+    households.sort(key=lambda h: not any(r.contact(ContactKind.EMAIL) for r in h.residents))
+    rented = [h.unit.code for h in households[:6]]
+    monday = today + timedelta(days=14 + (7 - today.weekday()) % 7)
+    for n, unit in enumerate(rented[:4]):  # Monday to Wednesday or Wednesday to Friday
+        first = monday + timedelta(days=7 * (n // 2) + 2 * (n % 2))
+        planned = planning.plan_work_days(
+            RENOVATION,
+            CONTRACTOR,
+            unit,
+            "keuken",
+            first,
+            first + timedelta(days=2),
+            team="team-noord",
+            by="demo",
+        )
+        print_appointment(planned, "Work days")
+    guide = (app.m365(app.corporation(code)).staff_calendars or [""])[0]
+    visit_day = _weekday(today + timedelta(days=7))
+    visit = planning.book_visit(
+        RENOVATION,
+        rented[4],
+        guide,
+        Slot(datetime.combine(visit_day, time(10)), datetime.combine(visit_day, time(11))),
+        by="demo",
+    )
+    print_appointment(visit, "Home visit")
+    _demo_session(console, app, code, visit_day, rented[:3])
+    return rented[:4]
+
+
+def _demo_session(console: Console, app: App, code: str, day: date, units: list[str]) -> None:
+    """A session in the model home with two places, and three households who want one."""
+    from keukentafel.domain.planning.appointments import PlanningSession, SessionFull, Slot
+
+    planning = app.planning(code)
+    session = PlanningSession(
+        "MODEL-1",
+        RENOVATION,
+        "Kijken in de modelwoning",
+        Slot(datetime.combine(day, time(14)), datetime.combine(day, time(15, 30))),
+        "Modelwoning",
+        "in het complex",
+        capacity=2,
+    )
+    planning.create_session(session)
+    for unit in units:
+        try:
+            planning.book_session(RENOVATION, unit, "MODEL-1", by="demo")
+            console.print(f"Session MODEL-1: a place for {unit}")
+        except SessionFull:
+            console.print(f"Session MODEL-1 is full: no place for {unit} (2 places, 2 taken)")
+
+
+def _weekday(day: date) -> date:
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _client(app: App) -> Any:
+    """The contractor API of ``app`` in this process (the web app mounts the same router)."""
+    import warnings
+
+    from fastapi import FastAPI
+
+    from keukentafel.feeds.api import router
+
+    with warnings.catch_warnings():  # starlette's note about its httpx dependency
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+    web = FastAPI()
+    web.include_router(router(app))
+    return TestClient(web)
+
+
+def _demo_pull_api(console: Console, app: App, code: str) -> None:
+    """The pull API as the contractor uses it (bearer token, cursor), the exports and calendar."""
+    client = _client(app)
+    auth = {"Authorization": f"Bearer {app.settings.environ[CONTRACTOR_TOKEN_ENV]}"}
+    pages, changes, cursor = 0, 0, None
+    while True:
+        params = {"limit": 100} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/contractor/v1/changes", params=params, headers=auth).json()
+        pages, changes, cursor = pages + 1, changes + len(page["changes"]), page["next_cursor"]
+        if not page["has_more"]:
+            break
+    unauthorised = client.get("/contractor/v1/changes").status_code
+    console.print(
+        f"Pull API GET /contractor/v1/changes: {changes} change(s) in {pages} page(s), up to "
+        f"cursor {cursor}; without the token: HTTP {unauthorised}."
+    )
+    folder = app.settings.output_dir / "contractor"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, path in (
+        ("export.csv", "export.csv"),
+        ("export.xlsx", "export.xlsx"),
+        ("calendar.ics", "calendar.ics?team=team-noord"),
+    ):
+        answer = client.get(f"/contractor/v1/{path}", headers=auth)
+        (folder / name).write_bytes(answer.content)
+    events = (folder / "calendar.ics").read_bytes().count(b"BEGIN:VEVENT")
+    console.print(f"Export (CSV, XLSX) and the team's calendar ({events} event(s)) in {folder}")
+
+
+def _demo_delay(console: Console, app: App, code: str, units: list[str]) -> None:
+    """The contractor reports a delay for two kitchens, signed; sent twice, applied once."""
+    from connectors.fakes.contractor import FakeContractor
+    from keukentafel.cli.present import print_inbound
+    from keukentafel.usecases.contractor_inbox import InboundReport
+
+    planning = app.planning(code)
+    lines = []
+    for unit in units[:2]:
+        work = next(a for a in planning.appointments(unit) if a.contractor_code == CONTRACTOR)
+        assert work.slot is not None
+        first = work.slot.start.date() + timedelta(days=14)  # two weeks later, same weekdays
+        lines.append(
+            {
+                "code": work.code,
+                "begindatum": first.isoformat(),
+                "einddatum": (first + timedelta(days=2)).isoformat(),
+            }
+        )
+    body, headers = FakeContractor.signed(
+        app.settings.environ[CONTRACTOR_INBOUND_ENV],
+        "msg_demo_delay_1",
+        "afspraken.vertraagd",
+        {"reden": "De nieuwe keukens worden twee weken later geleverd.", "afspraken": lines},
+    )
+    client = _client(app)
+    for _ in range(2):  # the contractor's system sends it twice
+        answer = client.post(
+            f"/contractor/v1/inbound/{code}/{CONTRACTOR}", content=body, headers=headers
+        ).json()
+        print_inbound(
+            InboundReport(
+                answer["webhook-id"],
+                answer["duplicate"],
+                answer["applied"],
+                answer["refused"],
+                [line["code"] for line in lines],
+            )
+        )

@@ -7,6 +7,12 @@ the headers ``X-Parameters-Cursor`` / ``-Aantal`` / ``-AantalPerPagina`` / ``-Pa
 answers ``/ping`` and an OAuth2 client-credentials token endpoint (``POST /oauth/token``). The
 server itself (threads, request counts, fault rules) is :class:`~connectors.fakes._server.FakeServer`.
 
+It also takes writes back from Keukentafel (issue 15): ``POST /contactmomenten`` (BRG),
+``POST /afspraken`` and ``PUT /afspraken/{id}`` (OHD), and lists them with ``?idExtern=``. A
+write is idempotent by its key (``idExtern``, or the ``X-Stuurgegevens-Referentienummer``
+header): a repeated POST answers with the entity made the first time. ``drop_after_write = N``
+makes the next N writes execute and then drop the connection (an answer lost on the way back).
+
 The cluster filter follows the contract's ``params`` query object (style form, explode) over
 ``Eenheden-Eenheid``: its ``clusters`` array of ``{code, soort: {code}}`` is written with dotted
 keys, ``?clusters.code=CPX-0001&clusters.soort.code=FIN`` (``clusters.code`` may repeat).
@@ -40,6 +46,7 @@ from connectors.fakes._server import Fault as BaseFault
 from connectors.fakes.vera_data import Item, VeraDataset, generate_dataset
 
 ENDPOINTS = ("/eenheden", "/relaties", "/overeenkomsten")
+WRITE_ENDPOINTS = ("/contactmomenten", "/afspraken")
 MAX_PAGE_SIZE = 100
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a URL path, not a secret
 
@@ -241,6 +248,13 @@ class FakeVeraServer(FakeServer):
         self.router.add("POST", TOKEN_PATH, self._token)
         for endpoint in ENDPOINTS:
             self.router.add("GET", endpoint + "/?", self._list)
+        # the write API (contact moments and appointments back from Keukentafel)
+        self.written: dict[str, dict[str, dict[str, Any]]] = {path: {} for path in WRITE_ENDPOINTS}
+        self.drop_after_write = 0
+        for path in WRITE_ENDPOINTS:
+            self.router.add("POST", path + "/?", self._create)
+            self.router.add("GET", path + "/?", self._written_list)
+        self.router.add("PUT", r"/afspraken/([^/]+)", self._replace)
 
     @property
     def token_url(self) -> str:
@@ -355,6 +369,69 @@ class FakeVeraServer(FakeServer):
         scope = (form.get("scope") or [""])[0]
         answer = {"access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope}
         return Answer(200, answer, {"Cache-Control": "no-store"})
+
+    # --- the write API ---
+
+    def _key_of(self, request: Request, body: dict[str, Any]) -> str:
+        return str(body.get("idExtern") or request.header("X-Stuurgegevens-Referentienummer"))
+
+    def _stored(self, answer: Answer) -> Answer:
+        """The answer of an executed write; dropped on the way back when asked to."""
+        with self._lock:
+            if self.drop_after_write > 0:
+                self.drop_after_write -= 1
+                return Answer(0, drop=True)
+        return answer
+
+    def _create(self, request: Request) -> Answer:
+        if not self._authorised(request):
+            return self.error(401, "niet geautoriseerd")
+        try:
+            body = request.json()
+        except ValueError:
+            return self.error(400, "geen geldige JSON")
+        if not isinstance(body, dict):
+            return self.error(400, "verwacht een object")
+        path = "/" + request.path.strip("/")
+        key = self._key_of(request, body)
+        with self._lock:
+            store = self.written[path]
+            existing = next((e for e in store.values() if key and e.get("idExtern") == key), None)
+            if existing is not None:  # the same write again: nothing new
+                return Answer(200, dict(existing))
+            entity = {**body, "id": f"{path.strip('/')[:3].upper()}-{len(store) + 1:06d}"}
+            if key:
+                entity["idExtern"] = key
+            store[entity["id"]] = entity
+        return self._stored(
+            Answer(201, dict(entity), {"Location": f"{self.url}{path}/{entity['id']}"})
+        )
+
+    def _replace(self, request: Request, entity_id: str) -> Answer:
+        if not self._authorised(request):
+            return self.error(401, "niet geautoriseerd")
+        try:
+            body = request.json()
+        except ValueError:
+            return self.error(400, "geen geldige JSON")
+        with self._lock:
+            store = self.written["/afspraken"]
+            if entity_id not in store or not isinstance(body, dict):
+                return self.error(404, "afspraak niet gevonden")
+            store[entity_id] = {**body, "id": entity_id}
+            entity = dict(store[entity_id])
+        return self._stored(Answer(200, entity))
+
+    def _written_list(self, request: Request) -> Answer:
+        if not self._authorised(request):
+            return self.error(401, "niet geautoriseerd")
+        path = "/" + request.path.strip("/")
+        key = request.param("idExtern")
+        with self._lock:
+            items = [dict(e) for e in self.written[path].values()]
+        if key:
+            items = [e for e in items if e.get("idExtern") == key]
+        return Answer(200, items[:MAX_PAGE_SIZE], {"X-Parameters-Aantal": str(len(items))})
 
     def _list(self, request: Request) -> Answer:
         """A page of a listing: auth, then the page the request asks for, then faults."""

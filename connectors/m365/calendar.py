@@ -9,7 +9,14 @@ create / update / cancel calls on ``/users/{upn}/events``:
   subset that does not list Europe/Amsterdam);
 - ``transactionId`` is derived from our stable visit UID (a UUID5), so a create retried after a
   timeout makes no second event: Graph answers with the event it already made;
-- an optional Teams meeting (``isOnlineMeeting`` with ``teamsForBusiness``) gives a join URL.
+- an optional Teams meeting (``isOnlineMeeting`` with ``teamsForBusiness``) gives a join URL;
+- free/busy: ``getSchedule`` on the guide's own calendar gives the busy periods a resident guide
+  cannot be booked in (:meth:`StaffCalendar.busy`).
+
+:class:`GraphGuideCalendar` is the appointments use case's ``GuideCalendar`` port over these
+calls: a planned appointment becomes an event without attendees (the household gets our own
+invitation with the letter, so no second invitation comes from Outlook), keyed by the
+appointment code; the event text names the unit code, never the residents.
 
 The event JSON::
 
@@ -25,12 +32,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from connectors.m365.graph import GraphClient, GraphError
+from keukentafel.domain.planning.appointments import Appointment, Slot
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 GRAPH_TIME_ZONE = "W. Europe Standard Time"
@@ -134,7 +142,9 @@ class StaffCalendar:
 
     def __init__(self, client: GraphClient, upn: str) -> None:
         self._client = client
-        self._events = f"/users/{quote(upn, safe='@')}/events"
+        self._upn = upn
+        self._base = f"/users/{quote(upn, safe='@')}"
+        self._events = f"{self._base}/events"
         self._join_urls: dict[str, str | None] = {}
 
     def create(self, event: VisitEvent) -> str:
@@ -183,6 +193,29 @@ class StaffCalendar:
         self._join_urls[event_id] = join_url
         return join_url
 
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The busy periods (Amsterdam wall-clock, naive) between two moments, from Graph's
+        ``getSchedule`` on this mailbox (busy, tentative, out of office, elsewhere)."""
+        answer = self._client.post(
+            f"{self._base}/calendar/getSchedule",
+            json={
+                "schedules": [self._upn],
+                "startTime": _graph_time(start),
+                "endTime": _graph_time(end),
+                "availabilityViewInterval": 30,
+            },
+            headers={"Prefer": f'outlook.timezone="{GRAPH_TIME_ZONE}"'},
+        )
+        found: list[tuple[datetime, datetime]] = []
+        for schedule in (answer.json or {}).get("value", []):
+            if schedule.get("error"):
+                raise CalendarError(f"free/busy: {schedule['error'].get('responseCode', '?')}")
+            for item in schedule.get("scheduleItems", []):
+                if str(item.get("status", "busy")).lower() == "free":
+                    continue
+                found.append((_naive_local(item["start"]), _naive_local(item["end"])))
+        return found
+
     def get(self, event_id: str) -> dict[str, Any]:
         """The event as Graph holds it (for reconciliation and tests)."""
         return self._client.get(self._event(event_id))
@@ -191,7 +224,63 @@ class StaffCalendar:
         return f"{self._events}/{quote(event_id, safe='')}"
 
 
+_WINDOWS_ZONES = {GRAPH_TIME_ZONE: AMSTERDAM, "Europe/Amsterdam": AMSTERDAM, "UTC": UTC}
+
+
+def _naive_local(value: dict[str, Any]) -> datetime:
+    """A Graph ``{dateTime, timeZone}`` as a naive Amsterdam wall-clock time."""
+    zone = _WINDOWS_ZONES.get(str(value.get("timeZone") or "UTC"), UTC)
+    moment = datetime.fromisoformat(str(value["dateTime"])[:19]).replace(tzinfo=zone)
+    return moment.astimezone(AMSTERDAM).replace(tzinfo=None)
+
+
 def _join_url(body: dict[str, Any]) -> str | None:
     meeting = body.get("onlineMeeting") or {}
     url = meeting.get("joinUrl") if isinstance(meeting, dict) else None
     return str(url) if url else None
+
+
+class GraphGuideCalendar:
+    """Resident guides' Outlook calendars as the appointments use case's ``GuideCalendar``."""
+
+    def __init__(self, client: GraphClient) -> None:
+        self._client = client
+
+    def _calendar(self, guide: str) -> StaffCalendar:
+        return StaffCalendar(self._client, guide)
+
+    def busy(self, guide: str, start: datetime, end: datetime) -> list[Slot]:
+        return [Slot(begin, finish) for begin, finish in self._calendar(guide).busy(start, end)]
+
+    def put(self, guide: str, appointment: Appointment, event_id: str) -> str:
+        """Create the event (a retried create finds the first one by its transactionId) or
+        update it; an event found with an older time or text is brought up to date."""
+        assert appointment.slot is not None
+        event = VisitEvent(
+            uid=appointment.code,
+            subject=f"{appointment.title} ({appointment.unit_code})",
+            start=appointment.slot.start,
+            end=appointment.slot.end,
+            body_html=f"<p>Afspraak {appointment.code}, eenheid {appointment.unit_code}.</p>",
+            location=VisitLocation(appointment.location_address or appointment.location_name),
+            unit_code=appointment.unit_code,
+        )
+        calendar = self._calendar(guide)
+        if event_id:
+            calendar.update(event_id, event)
+            return event_id
+        created = calendar.create(event)
+        held = calendar.get(created)
+        wanted = event_json(event, for_create=False)
+        if held.get("start", {}).get("dateTime", "")[:19] != wanted["start"]["dateTime"] or (
+            held.get("subject") != wanted["subject"]
+        ):
+            calendar.update(created, event)
+        return created
+
+    def remove(self, guide: str, event_id: str) -> None:
+        try:
+            self._calendar(guide).cancel(event_id, "Deze afspraak gaat niet door.")
+        except GraphError as exc:
+            if exc.status != 404:  # already gone: that is what we wanted
+                raise

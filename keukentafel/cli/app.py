@@ -20,6 +20,7 @@ import typer
 
 from keukentafel.bootstrap import App, CorporationRegistry, UnitNotInRegister, build, installed
 from keukentafel.cli import present
+from keukentafel.cli.planning import planning_app
 from keukentafel.cli.privacy import privacy_app
 from keukentafel.cli.web import web as web_command
 from keukentafel.config import ConfigError, CorporationFile
@@ -125,6 +126,7 @@ def team_pull(config: ConfigOption = None) -> None:
     present.print_team_pull(result)
 
 
+app.add_typer(planning_app, name="planning")
 letters_app = typer.Typer(help="Letters, e-mails and invitations: previews and template checks.")
 app.add_typer(letters_app, name="letters")
 mailing_app = typer.Typer(help="Mailings: print batch, e-mails through the outbox.")

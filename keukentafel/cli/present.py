@@ -14,12 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from flows.feeds import FeedsSummary
     from flows.results import Delivery, MailingOutcome, SyncSummary, TeamPullSummary
     from keukentafel.domain.audit import AuditEntry
     from keukentafel.domain.consent import ProjectTally
+    from keukentafel.domain.planning.appointments import Appointment, Slot
     from keukentafel.domain.retention import RetentionPlan
     from keukentafel.usecases.consent import HouseholdStatus, RecordReport
     from keukentafel.usecases.consent_import import ImportReport
+    from keukentafel.usecases.contractor_inbox import InboundReport
     from keukentafel.usecases.privacy import ExportResult, PurgeReport
     from keukentafel.usecases.register_summary import RegisterSummary
 
@@ -380,3 +383,65 @@ def print_consent_notices(tally: ProjectTally, *, limit: int | None = None) -> N
     console().print(table)
     if limit is not None and len(noticed) > limit:
         console().print(f"... and {len(noticed) - limit} more ({len(noticed)} notices in all)")
+
+
+# --- planning and contractor feeds (issue 15): unit codes, counts and reasons, never names ---
+
+
+def print_appointment(appointment: Appointment, what: str = "Appointment") -> None:
+    slot = appointment.slot
+    when = f"{slot.start:%Y-%m-%d %H:%M} - {slot.end:%Y-%m-%d %H:%M}" if slot else "no time yet"
+    console().print(
+        f"{what} [bold]{appointment.code}[/bold]: unit {appointment.unit_code}, "
+        f"{appointment.kind.value.replace('_', ' ')}, {appointment.status.value} "
+        f"({appointment.status.naam.lower()}), {when}, version {appointment.version}",
+        highlight=False,
+    )
+
+
+def print_slots(slots: list[Slot]) -> None:
+    table = Table(title="Free slots")
+    table.add_column("day")
+    table.add_column("from")
+    table.add_column("to")
+    for slot in slots:
+        table.add_row(f"{slot.start:%a %Y-%m-%d}", f"{slot.start:%H:%M}", f"{slot.end:%H:%M}")
+    console().print(table)
+
+
+def print_feeds(summary: FeedsSummary) -> None:
+    out = console()
+    out.print(
+        f"Appointment letters: {summary.letters}; guides' calendar events: "
+        f"{summary.calendar_events}"
+    )
+    if summary.contractors:
+        columns = sorted({key for row in summary.contractors for key in row} - {"contractor"})
+        table = Table(title="Contractor feeds")
+        table.add_column("contractor")
+        for column in columns:
+            table.add_column(column, justify="right")
+        for row in summary.contractors:
+            table.add_row(row["contractor"], *(str(row.get(c, 0)) for c in columns))
+        out.print(table)
+    if summary.erp:
+        out.print(
+            "Back to the ERP: " + ", ".join(f"{k} {v}" for k, v in summary.erp.items()),
+            highlight=False,
+        )
+    for problem in summary.problems:
+        out.print(f"[yellow]{problem}[/yellow]", highlight=False)
+
+
+def print_inbound(report: InboundReport) -> None:
+    out = console()
+    if report.duplicate:
+        out.print(f"Message {report.message_id} was received before: nothing applied again.")
+        return
+    out.print(
+        f"Message {report.message_id}: {report.applied} appointment(s) changed "
+        f"({', '.join(report.units) or 'none'}); {len(report.refused)} line(s) kept aside.",
+        highlight=False,
+    )
+    for line in report.refused:
+        out.print(f"  [yellow]{line}[/yellow]", highlight=False)

@@ -30,6 +30,7 @@ from pydantic.functional_validators import PlainValidator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from keukentafel.config.base import ConfigError, _Model, format_validation_error, load_yaml
+from keukentafel.config.feeds import FeedsConfig
 from keukentafel.config.letters import LettersConfig
 from keukentafel.config.m365 import M365Config
 from keukentafel.config.spreadsheet import SpreadsheetConfig
@@ -173,6 +174,7 @@ class CorporationFile(_Model):
     letters: LettersConfig | None = None  # needed for letters, previews and mailings
     m365: M365Config | None = None  # needed for team lists and e-mail through a shared mailbox
     web: WebConfig | None = None  # the resident's page and the staff page (keukentafel web)
+    feeds: FeedsConfig | None = None  # contractors' feeds and writes back to the ERP (issue 15)
 
     @model_validator(mode="after")
     def _unique_projects(self) -> CorporationFile:
@@ -180,6 +182,12 @@ class CorporationFile(_Model):
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         if duplicates:
             raise ValueError(f"project code(s) used twice: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _feeds_match(self) -> CorporationFile:
+        if self.feeds is not None:
+            self.feeds.check_against({p.code for p in self.projects}, self.source.vera is not None)
         return self
 
     @property

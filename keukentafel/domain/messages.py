@@ -138,7 +138,7 @@ POLICIES: Mapping[MessageKind, KindPolicy] = _policies(
     ),
     KindPolicy(K.APPOINTMENT_CONFIRMATION, appointment=True, attach_ics=True),
     KindPolicy(K.APPOINTMENT_CHANGE, appointment=True, attach_ics=True, initial_sequence=1),
-    KindPolicy(K.DELAY_NOTICE),
+    KindPolicy(K.DELAY_NOTICE, attach_ics=True),  # the moved work days replace the old event
     KindPolicy(K.NEWSLETTER),
 )
 

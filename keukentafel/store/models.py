@@ -549,3 +549,195 @@ LEDGER_GUARDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
 }
+
+
+# --- planning and contractor feeds (issue 15) ----------------------------------------------------
+
+
+class PlanningSessionRow(Base):
+    """A small-group session with its capacity; ``booked`` is raised by a conditional update,
+    so two bookings can never take the same last place."""
+
+    __tablename__ = "planning_sessions"
+    __table_args__ = (UniqueConstraint("corporation_code", "code"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    project_code: Mapped[Code]
+    code: Mapped[Code]
+    title: Mapped[Text200]
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    location_name: Mapped[Text200]
+    location_address: Mapped[Text200]
+    guide: Mapped[Text200]
+    capacity: Mapped[int]
+    booked: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]
+
+
+class AppointmentRow(Base):
+    """One appointment with a household, its VERA status and version, and how far its letter
+    and the guide's calendar have caught up with that version."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        UniqueConstraint("corporation_code", "code"),
+        Index("ix_appointments_unit", "corporation_code", "unit_code"),
+        Index("ix_appointments_contractor", "corporation_code", "contractor_code"),
+    )
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    project_code: Mapped[Code]
+    code: Mapped[Code]
+    unit_code: Mapped[Code]
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(3))
+    start: Mapped[datetime | None]
+    end: Mapped[datetime | None]
+    title: Mapped[Text200]
+    location_name: Mapped[Text200]
+    location_address: Mapped[Text200]
+    guide: Mapped[Text200]
+    session_code: Mapped[str] = mapped_column(String(64), default="")
+    contractor_code: Mapped[str] = mapped_column(String(64), default="")
+    element: Mapped[str] = mapped_column(String(64), default="")
+    team: Mapped[str] = mapped_column(String(64), default="")
+    version: Mapped[int]
+    notified_version: Mapped[int] = mapped_column(default=0)
+    told_start: Mapped[datetime | None]
+    told_end: Mapped[datetime | None]
+    delay_reason: Mapped[str] = mapped_column(Text, default="")
+    calendar_event_id: Mapped[str] = mapped_column(String(200), default="")
+    calendar_version: Mapped[int] = mapped_column(default=0)
+    booked_by: Mapped[Text200]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class FeedEndpointRow(Base):
+    """Per contractor: the last change sequence handed out (allocated under this row's lock, so
+    changes commit in sequence order) and whether its webhook endpoint is disabled (410)."""
+
+    __tablename__ = "feed_endpoints"
+    __table_args__ = (UniqueConstraint("corporation_code", "contractor_code"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    contractor_code: Mapped[Code]
+    last_sequence: Mapped[int] = mapped_column(default=0)
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]
+
+
+class FeedItemRow(Base):
+    """The digest of each record a contractor was last given: a change is recorded only when
+    the record's digest moves (or it leaves the feed)."""
+
+    __tablename__ = "feed_items"
+    __table_args__ = (UniqueConstraint("corporation_code", "contractor_code", "item_key"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    contractor_code: Mapped[Code]
+    item_key: Mapped[str] = mapped_column(String(120))
+    digest: Mapped[str] = mapped_column(String(32))
+    # A digest of the register rows (and go / no-go) the record was made from: when it is the
+    # same, the record is not made again (a refresh of 80,000 units makes only the changed ones).
+    source_digest: Mapped[str] = mapped_column(String(32), default="")
+    sequence: Mapped[int]
+    removed: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
+
+
+class FeedChangeRow(Base):
+    """The append-only change log of one contractor's feed, by a monotonic sequence: the pull
+    API pages it by sequence (never by offset) and the webhooks carry ranges of it."""
+
+    __tablename__ = "feed_changes"
+    __table_args__ = (UniqueConstraint("corporation_code", "contractor_code", "sequence"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    contractor_code: Mapped[Code]
+    sequence: Mapped[int]
+    item_key: Mapped[str] = mapped_column(String(120))
+    item_type: Mapped[str] = mapped_column(String(16))
+    deleted: Mapped[bool] = mapped_column(default=False)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # the record as canonical JSON
+    created_at: Mapped[datetime]
+
+
+class WebhookOutboxRow(Base):
+    """One signed webhook to a contractor: the body and id are fixed when it is queued, so every
+    retry sends the same bytes under the same ``webhook-id``."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (
+        UniqueConstraint("webhook_id"),
+        Index("ix_webhook_outbox_due", "corporation_code", "contractor_code", "status"),
+    )
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    contractor_code: Mapped[Code]
+    webhook_id: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(64))
+    first_sequence: Mapped[int]
+    last_sequence: Mapped[int]
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_status: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class FeedInboxRow(Base):
+    """A message from a contractor (webhook or file), kept by the sender's id: applied once."""
+
+    __tablename__ = "feed_inbox"
+    __table_args__ = (UniqueConstraint("corporation_code", "contractor_code", "message_id"),)
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    contractor_code: Mapped[Code]
+    message_id: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))  # applied | refused
+    applied: Mapped[int] = mapped_column(default=0)
+    refused: Mapped[list[Any]]  # ["line 2 (VHE00012): reason", ...]: unit codes, never names
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ErpWriteRow(Base):
+    """One write to the corporation's ERP (a VERA contact moment or appointment version), queued
+    in the transaction that caused it and sent once: its key is the ERP's ``idExtern``."""
+
+    __tablename__ = "erp_writes"
+    __table_args__ = (
+        UniqueConstraint("corporation_code", "write_key", "version"),
+        Index("ix_erp_writes_status", "corporation_code", "status"),
+    )
+
+    id: Mapped[IntPK]
+    corporation_code: Mapped[Code]
+    kind: Mapped[str] = mapped_column(String(16))
+    write_key: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(default=0)
+    unit_code: Mapped[Code]
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(
+        String(16)
+    )  # pending | sending | sent | superseded | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    remote_id: Mapped[str] = mapped_column(String(120), default="")
+    target: Mapped[str] = mapped_column(String(200), default="")  # "vera" or the export file
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]

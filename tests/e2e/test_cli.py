@@ -54,7 +54,8 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
         "10. Consent: scanned answer forms",
         "11. The 70% tally",
         "12. The 70% notice",
-        "13. The consent report",
+        "13. The renovation's contractor",
+        "14. The consent report",
     ):
         assert step in text
     # consent: the import sets aside what it cannot take, a second import adds nothing, the
@@ -65,7 +66,19 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     reports = sorted((out / "consent").glob("DIJK-RENO-consent-*"))
     assert [p.suffix for p in reports] == [".pdf", ".xlsx"]
     assert text.rstrip().splitlines()[-1].startswith("Demo output and store:")
-    assert "XLSX (with names)" in text.split("11. The consent report")[1]
+    assert "XLSX (with names)" in text.split("14. The consent report")[1]
+    flat = " ".join(text.split())  # rich wraps long lines
+    assert "Session MODEL-1 is full" in flat
+    assert "received 3 signed webhook(s)" in flat and "without the token: HTTP 401" in flat
+    assert "was received before: nothing applied again" in flat
+    assert "(0 repeat(s) applied once)" in flat and "contact moment(s)" in flat
+    contractor = out / "contractor"
+    assert (contractor / "export.csv").read_bytes().startswith(b"\xef\xbb\xbfeenheid;")
+    assert (contractor / "export.xlsx").read_bytes()[:2] == b"PK"
+    assert (contractor / "calendar.ics").read_bytes().count(b"BEGIN:VEVENT") == 4
+    assert len(list((out / "afspraken").glob("*/*/archief/*.pdf"))) == 9  # 7 planned, 2 delayed
+    assert len(list((out / "afspraken").glob("*/*/agenda/*.ics"))) == 9
+    assert list((out / "afspraken").glob("*/*/email/*.eml"))
     assert "invalid_postcode" in text
     assert "move_out" in text and "move_in" in text and "contact_changed" in text
     mailing = next(p for p in (out / "mailings").iterdir() if "info_evening" in p.name)

@@ -24,9 +24,11 @@ def test_each_corporation_gets_its_scheduled_flows() -> None:
         "pull-team-contacts-wsd",
         "dispatch-outbox-wsd",
         "consent-tally-wsd",
+        "contractor-feeds-wsd",
     }
     purge = found["purge-personal-data-wsd"].schedules[0].schedule
     assert purge.cron == "30 5 * * *" and purge.timezone == "Europe/Amsterdam"
+    assert found["contractor-feeds-wsd"].schedules[0].schedule.cron == "*/15 6-22 * * *"
     sync = found["sync-register-wsd"]
     schedule = sync.schedules[0].schedule
     assert schedule.cron == "0 6 * * *" and schedule.timezone == "Europe/Amsterdam"
@@ -65,6 +67,7 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
         "pull-team-contacts-wsd": "45 5 * * *",
         "dispatch-outbox-wsd": "*/5 8-18 * * *",
         "consent-tally-wsd": "30 7 * * 1-5",
+        "contractor-feeds-wsd": "*/15 6-22 * * *",
     }
     assert "bad.yaml" in caplog.text and "projects.1.kind" in caplog.text
 

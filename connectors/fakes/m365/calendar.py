@@ -1,15 +1,20 @@
-"""Calendars in the fake Graph: events (``transactionId``, Teams meetings), calendarView, cancel.
+"""Calendars in the fake Graph: events (``transactionId``, Teams meetings), calendarView, cancel,
+and free/busy (``getSchedule``).
 
-This module owns the ``/users/{upn}/events`` (and ``/calendar/events``) and ``/calendarView``
-routes. A create with a ``transactionId`` already seen returns the event made the first time
-(Graph's idempotency), so a retried POST never makes a second event.
+This module owns the ``/users/{upn}/events`` (and ``/calendar/events``), ``/calendarView`` and
+``/calendar/getSchedule`` routes. A create with a ``transactionId`` already seen returns the
+event made the first time (Graph's idempotency), so a retried POST never makes a second event.
+``getSchedule`` answers each schedule's busy items (``showAs`` busy, tentative, oof or
+workingElsewhere; cancelled events left out) in the time zone of the request's ``startTime``.
 """
 
 from __future__ import annotations
 
 import copy
 import uuid
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connectors.fakes._server import Answer
 from connectors.fakes.m365.odata import GraphRequestError, matches_filter, parse_time
@@ -39,6 +44,32 @@ def _online_meeting(event: dict[str, Any]) -> None:
         event["onlineMeeting"] = None
 
 
+_ZONES: dict[str, tzinfo] = {
+    "W. Europe Standard Time": ZoneInfo("Europe/Amsterdam"),
+    "Europe/Amsterdam": ZoneInfo("Europe/Amsterdam"),
+    "UTC": UTC,
+}
+_FREE = frozenset({"free"})
+
+
+def _zone(name: str) -> tzinfo:
+    zone = _ZONES.get(name or "UTC")
+    if zone is None:
+        raise GraphRequestError(400, "ErrorInvalidTimeZone", f"Unknown time zone {name!r}.")
+    return zone
+
+
+def _moment(value: dict[str, Any]) -> datetime:
+    """A Graph ``{dateTime, timeZone}`` as an aware moment."""
+    text = str(value.get("dateTime", ""))[:19]
+    return datetime.fromisoformat(text).replace(tzinfo=_zone(str(value.get("timeZone", "UTC"))))
+
+
+def _graph_moment(moment: datetime, zone_name: str) -> dict[str, str]:
+    local = moment.astimezone(_zone(zone_name))
+    return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": zone_name}
+
+
 def _by_start(event: dict[str, Any]) -> tuple[str, str]:
     return event["start"]["dateTime"], event["id"]
 
@@ -55,6 +86,7 @@ class Calendar(GraphResource):
             ("PATCH", event, self._patch_event),
             ("DELETE", event, self._delete_event),
             ("POST", event + "/cancel", self._cancel),
+            ("POST", r"/users/([^/]+)/calendar/getSchedule", self._get_schedule),
         ]
 
     def _event(self, upn: str, event_id: str) -> dict[str, Any]:
@@ -161,3 +193,57 @@ class Calendar(GraphResource):
         event["changeKey"] = new_id()
         event["lastModifiedDateTime"] = utc_now()
         return Answer(202)
+
+    def _get_schedule(self, params: dict[str, str], payload: Any, upn: str) -> Answer:
+        """Free/busy of each requested schedule between startTime and endTime."""
+        self.mailbox(upn)  # the caller's own mailbox must exist
+        if not isinstance(payload, dict) or not payload.get("schedules"):
+            raise GraphRequestError(400, "ErrorInvalidRequest", "schedules is required.")
+        start, end = payload.get("startTime") or {}, payload.get("endTime") or {}
+        lo, hi = _moment(start), _moment(end)
+        zone_name = str(start.get("timeZone") or "UTC")
+        interval = int(payload.get("availabilityViewInterval") or 30)
+        return Answer(
+            200,
+            {
+                "value": [
+                    self._schedule(str(who), lo, hi, zone_name, interval)
+                    for who in payload["schedules"]
+                ]
+            },
+        )
+
+    def _schedule(
+        self, who: str, lo: datetime, hi: datetime, zone_name: str, interval: int
+    ) -> dict[str, Any]:
+        box = self.state.mailbox(who)
+        if box is None:
+            return {
+                "scheduleId": who,
+                "error": {"message": "The user was not found.", "responseCode": "UserNotFound"},
+            }
+        items: list[dict[str, Any]] = []
+        spans: list[tuple[datetime, datetime]] = []
+        for event in sorted(box.events.values(), key=_by_start):
+            status = str(event.get("showAs") or "busy")
+            if event.get("isCancelled") or status in _FREE:
+                continue
+            begin, finish = _moment(event["start"]), _moment(event["end"])
+            if begin < hi and finish > lo:
+                spans.append((begin, finish))
+                items.append(
+                    {
+                        "isPrivate": False,
+                        "status": status,
+                        "start": _graph_moment(begin, zone_name),
+                        "end": _graph_moment(finish, zone_name),
+                    }
+                )
+        view = []
+        slot = lo
+        while slot < hi:
+            later = slot + timedelta(minutes=interval)
+            taken = any(begin < later and finish > slot for begin, finish in spans)
+            view.append("2" if taken else "0")
+            slot = later
+        return {"scheduleId": who, "availabilityView": "".join(view), "scheduleItems": items}
