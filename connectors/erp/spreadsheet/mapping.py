@@ -22,6 +22,14 @@ which also states this source's policy for a word it does not know: an unknown t
 keeps the unit aside; an unknown channel or language keeps the row, uses the default (no preferred
 contact point; Dutch) and records a finding (``UNKNOWN_VALUE``, which holds nothing).
 
+Text is cleaned as it is read (:func:`~keukentafel.domain.cleaning.clean_text`: no control or
+bidirectional characters, line breaks become spaces). E-mail addresses are checked with
+email-validator (:func:`connectors.email_addresses.check_email`): one that cannot be used stays on
+its contact point with the reason, and the resident is used all the same. A unit without a
+postcode is kept (its address is written without one and flagged for the post); an invalid
+postcode keeps the unit aside. ``street_short`` (the official short street name, at most 24
+characters) and the role's dates (``role_start``, ``role_end``) are read when mapped.
+
 Identifiers: ``relation_id`` comes from its column, else it is derived from the unit code and the
 name (a digest, so no name leaks into an id), so a re-import keeps the same ids; ``lease_id`` comes
 from its column, else it is ``<unit code>/<start date>``. A lease whose end date is past is
@@ -39,7 +47,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from connectors.email_addresses import check_email
 from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode, split_house_number
+from keukentafel.domain.cleaning import clean_text
 from keukentafel.domain.model import (
     Address,
     AgreementKind,
@@ -86,7 +96,8 @@ _RESIDENT_FIELDS = (
     "phone",
 )
 _NAME_FIELDS = ("initials", "first_name", "tussenvoegsel", "surname", "organisation_name")
-_ADDRESS_FIELDS = ("street", "house_number", "postcode", "town")
+_ADDRESS_FIELDS = ("street", "house_number", "town")  # a postcode may be missing, not wrong
+_MAX_STREET_SHORT = 24  # BAG korteNaam, NEN 5825
 _DEFAULT_LANGUAGE = "nl"
 
 
@@ -264,7 +275,9 @@ def snapshot_from_rows(
         if not code:
             complex_code = _complex_of(row)
             if filtering and complex_code and complex_code not in (scope or ()):
-                snapshot.out_of_scope += 1
+                snapshot.add_out_of_scope(
+                    EntityKind.RESIDENT if _has_resident(row) else EntityKind.UNIT
+                )
                 continue
             snapshot.rejected.append(
                 RejectedRow(
@@ -285,7 +298,10 @@ def snapshot_from_rows(
             and scope is not None
             and not any(_complex_of(r) in scope for _, r in unit_rows)
         ):
-            snapshot.out_of_scope += 1
+            snapshot.add_out_of_scope(EntityKind.UNIT)
+            snapshot.add_out_of_scope(
+                EntityKind.RESIDENT, sum(1 for _, r in unit_rows if _has_resident(r))
+            )
             continue
         result = _map_unit(code, unit_rows, date_format=date_format, today=today, label=label)
         result.add_to(snapshot)
@@ -302,11 +318,12 @@ def _complex_of(row: Mapping[str, str]) -> str:
 
 
 def _clean(row: Mapping[str, str]) -> dict[str, str]:
-    """The row's filled cells with whitespace collapsed; a cell that is not text marks the row."""
+    """The row's filled cells with whitespace collapsed and control and bidirectional characters
+    removed; a cell that is not text marks the row."""
     clean: dict[str, str] = {}
     for name, value in row.items():
         if isinstance(value, str):
-            value = " ".join(value.split())
+            value = " ".join(value.split()) if value.isprintable() else clean_text(value)
             if value:
                 clean[name] = value
         elif value is not None and ROW_ERROR not in clean:
@@ -343,6 +360,7 @@ class _UnitFields:
     resident_rows: list[tuple[int, Mapping[str, str]]] = field(default_factory=list)
     roles: dict[int, PartyRole | None] = field(default_factory=dict)
     problems: list[_Problem] = field(default_factory=list)
+    findings: list[RejectedRow] = field(default_factory=list)  # about the unit, used all the same
 
     def agree(self, number: int, name: str, value: Any, key: Any = None) -> None:
         if value in ("", None):
@@ -389,7 +407,7 @@ def _collect_unit_fields(
 def _collect_row(fields: _UnitFields, number: int, row: Mapping[str, str]) -> None:
     label = fields.label
     fields.agree(number, "complex_code", _complex_of(row))
-    for name in ("street", "town"):
+    for name in ("street", "town", "street_short"):
         value = _text(row, name)
         fields.agree(number, name, value, value.casefold())
     postcode = _text(row, "postcode")
@@ -460,13 +478,34 @@ def _build_unit(fields: _UnitFields, tenure: Tenure, first_row: int) -> Unit | N
         address=Address(
             street=fields.value("street"),
             number=number,
-            postcode=fields.value("postcode"),
+            postcode=fields.value("postcode"),  # "" when no row gives one: kept, flagged
             town=fields.value("town"),
             letter=letter,
             addition=addition,
+            street_short=_street_short(fields),
         ),
         tenure=tenure,
     )
+
+
+def _street_short(fields: _UnitFields) -> str:
+    """The official short street name, when given and no longer than BAG allows; a longer one
+    is not the official one: it is left out with a finding (the unit is used all the same)."""
+    value: str = fields.value("street_short")
+    if len(value) <= _MAX_STREET_SHORT:
+        return value
+    fields.findings.append(
+        RejectedRow(
+            EntityKind.UNIT,
+            fields.code,
+            fields.code,
+            RejectReason.UNKNOWN_VALUE,
+            f"row {fields.seen['street_short'][0]}, column {fields.label('street_short')}: "
+            f"longer than {_MAX_STREET_SHORT} characters, so not the official short street name; "
+            "the unit is stored without it",
+        )
+    )
+    return ""
 
 
 def _map_unit(
@@ -491,7 +530,8 @@ def _map_unit(
             for p in fields.problems
         ]
         return UnitResult(None, [], leases, rejected)
-    return UnitResult(unit, list(household.residents.values()), leases, household.findings)
+    findings = fields.findings + household.findings
+    return UnitResult(unit, list(household.residents.values()), leases, findings)
 
 
 # --- one unit: its household -----------------------------------------------------------------------
@@ -503,7 +543,10 @@ class _LeaseDraft:
     start: date | None
     end: date | None
     first_row: int
-    parties: list[tuple[str, PartyRole | None]] = field(default_factory=list)
+    # relation id, role (None: from the row's position), the role's first and last day
+    parties: list[tuple[str, PartyRole | None, date | None, date | None]] = field(
+        default_factory=list
+    )
 
 
 @dataclass(slots=True)
@@ -523,7 +566,7 @@ class _Household:
     findings: list[RejectedRow] = field(default_factory=list)
 
     def add(self, number: int, row: Mapping[str, str], role: PartyRole | None) -> None:
-        dates = self._dates(number, row)
+        dates = self._dates(number, row, ("lease_start", "lease_end", "role_start", "role_end"))
         if dates is None:
             return
         resident = self._resident(number, row)
@@ -537,9 +580,7 @@ class _Household:
             )
             return
         self.residents[resident.relation_id] = resident
-        start, end = dates
-        if end is not None and end.year >= _OPEN_END_YEAR:
-            end = None  # 31-12-9999: how many ERPs write "no end date"
+        start, end, role_start, role_end = dates
         lease_id = _text(row, "lease_id") or derived_lease_id(self.code, start)
         draft = self.drafts.get(lease_id)
         if draft is None:
@@ -555,8 +596,8 @@ class _Household:
                         f"rows {draft.first_row} and {number} give lease {lease_id} different "
                         f"values in column {self.label(name)}",
                     )
-        if all(rid != resident.relation_id for rid, _ in draft.parties):
-            draft.parties.append((resident.relation_id, role))
+        if all(party[0] != resident.relation_id for party in draft.parties):
+            draft.parties.append((resident.relation_id, role, role_start, role_end))
 
     def leases(self, *, owner_occupied: bool, today: date) -> list[Lease]:
         return [
@@ -567,19 +608,26 @@ class _Household:
     def _problem(self, reason: RejectReason, detail: str) -> None:
         self.problems.append(_Problem(reason, detail))
 
-    def _dates(self, number: int, row: Mapping[str, str]) -> tuple[date | None, date | None] | None:
-        """The lease's start and end date, or None (with a problem) when one cannot be read."""
+    def _dates(
+        self, number: int, row: Mapping[str, str], names: tuple[str, ...]
+    ) -> list[date | None] | None:
+        """The dates of the named columns (an end of 31-12-9999, how many ERPs write "no end
+        date", is None), or None (with a problem) when one cannot be read."""
         dates: list[date | None] = []
-        for name in ("lease_start", "lease_end"):
+        for name in names:
             try:
-                dates.append(_parse_date(_text(row, name), self.date_format))
+                found = _parse_date(_text(row, name), self.date_format)
             except ValueError:
                 self._problem(
                     RejectReason.INVALID_DATE,
                     f"row {number}, column {self.label(name)}: not a date "
                     f"(expected {self.date_format} or YYYY-MM-DD)",
                 )
-        return (dates[0], dates[1]) if len(dates) == 2 else None
+                continue
+            if found is not None and name.endswith("_end") and found.year >= _OPEN_END_YEAR:
+                found = None
+            dates.append(found)
+        return dates if len(dates) == len(names) else None
 
     def _resident(self, number: int, row: Mapping[str, str]) -> Resident | None:
         names = {name: row.get(name, "") for name in _NAME_FIELDS}
@@ -655,7 +703,8 @@ class _Household:
 
 def _contacts(row: Mapping[str, str], preferred: ContactKind | None) -> tuple[ContactPoint, ...]:
     """E-mail addresses, mobile and phone numbers of a row (several per cell allowed); the first
-    of the preferred kind is marked preferred."""
+    usable one of the preferred kind is marked preferred. An e-mail address that cannot be used
+    is kept with its problem."""
     contacts: list[ContactPoint] = []
     for kind, name_of_field in (
         (ContactKind.EMAIL, "email"),
@@ -665,23 +714,33 @@ def _contacts(row: Mapping[str, str], preferred: ContactKind | None) -> tuple[Co
         text = _text(row, name_of_field)
         values = (_EMAIL_SPLIT if kind is ContactKind.EMAIL else _PHONE_SPLIT).split(text)
         for value in values if text else ():
-            value = value.strip() if kind is ContactKind.EMAIL else _phone(value)
+            problem = ""
+            if kind is ContactKind.EMAIL:
+                value = value.strip()
+                if value:
+                    value, problem = check_email(value)
+            else:
+                value = _phone(value)
             if not value:
                 continue
-            is_preferred = kind is preferred and not any(c.kind is kind for c in contacts)
-            contacts.append(ContactPoint(kind, value, is_preferred))
+            is_preferred = (
+                kind is preferred
+                and not problem
+                and not any(c.kind is kind and c.usable for c in contacts)
+            )
+            contacts.append(ContactPoint(kind, value, is_preferred, problem))
     return tuple(contacts)
 
 
 def _lease(code: str, draft: _LeaseDraft, *, owner_occupied: bool, today: date) -> Lease:
     parties: list[LeaseParty] = []
-    for position, (relation_id, role) in enumerate(draft.parties):
+    for position, (relation_id, role, role_start, role_end) in enumerate(draft.parties):
         if role is None:
             if owner_occupied:
                 role = PartyRole.OWNER_OCCUPIER
             else:
                 role = PartyRole.TENANT if position == 0 else PartyRole.CO_TENANT
-        parties.append(LeaseParty(relation_id, role))
+        parties.append(LeaseParty(relation_id, role, role_start, role_end))
     purchase = any(p.role is PartyRole.OWNER_OCCUPIER for p in parties)
     if draft.end is None:
         status = LeaseStatus.RUNNING
