@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from connectors.email_addresses import check_email
 from connectors.m365.graph import GraphClient
 from connectors.sheets import (
     DuplicateHeader,
@@ -84,7 +85,11 @@ def _map_rows(
         if all(not _filled(values.get(column)) for column in columns.values()):
             continue  # an empty row: nothing to keep aside
         try:
-            contacts.append(team_contact_from_row(values, columns, row=number, source=source))
+            contacts.append(
+                team_contact_from_row(
+                    values, columns, row=number, source=source, email_check=check_email
+                )
+            )
         except RowRejected as exc:
             rejected.append(
                 RejectedRow(

@@ -15,7 +15,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from flows.results import Delivery, MailingOutcome, SyncSummary, TeamPullSummary
-    from keukentafel.usecases.register_summary import RegisterSummary
+    from keukentafel.usecases.register_summary import KeptAsideRow, RegisterSummary
 
 TENURE_HEADERS = {
     "corporation_rental": "rented",
@@ -78,16 +78,29 @@ def print_sync_summary(summary: SyncSummary) -> None:
     kept = summary.kept_aside
     table.add_row("kept aside", str(len(kept)), style="yellow" if kept else None)
     console().print(table)
+    print_out_of_scope(summary.out_of_scope_by)
     if kept:
-        print_kept_aside([(k.entity, k.unit_code, k.reason, k.detail) for k in kept])
+        from keukentafel.usecases.register_summary import KeptAsideRow
+
+        print_kept_aside(
+            [KeptAsideRow(k.entity, k.unit_code, k.reason, k.detail, k.source_id) for k in kept]
+        )
 
 
-def print_kept_aside(rows: list[tuple[str, str, str, str]]) -> None:
+def print_out_of_scope(counts: dict[str, int]) -> None:
+    """Rows outside the projects' complexes: counted, never listed as kept aside."""
+    if any(counts.values()):
+        parts = ", ".join(f"{n} {entity}(s)" for entity, n in counts.items() if n)
+        console().print(f"Out of scope (outside the projects' complexes, not stored): {parts}")
+
+
+def print_kept_aside(rows: list[KeptAsideRow]) -> None:
+    """The rows kept aside, each by its unit code or, for a row that names none, its ERP id."""
     table = Table(title="Rows kept aside (stored data untouched)")
-    for column in ("entity", "unit", "reason", "detail"):
+    for column in ("entity", "unit / ERP id", "reason", "detail"):
         table.add_column(column)
-    for entity, unit_code, reason, detail in rows:
-        table.add_row(entity, unit_code or "-", reason, detail)
+    for row in rows:
+        table.add_row(row.entity, row.label, row.reason, row.detail)
     console().print(table)
 
 
@@ -149,6 +162,7 @@ def print_register(summary: RegisterSummary) -> None:
             style="bold",
         )
         out.print(table)
+    print_out_of_scope(summary.out_of_scope)
     if summary.kept_aside:
         print_kept_aside(summary.kept_aside)
     else:

@@ -5,12 +5,32 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.model import Project, Tenure
+from keukentafel.domain.register import EntityKind
 from keukentafel.domain.runs import RunKind
 from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
+from keukentafel.usecases.sync_register import OUT_OF_SCOPE_KEY
+
+
+class KeptAsideRow(NamedTuple):
+    """A row of the last sync that was kept aside: unit codes, ids and reasons, never names."""
+
+    entity: str
+    unit_code: str  # "" when the row names no unit
+    reason: str
+    detail: str
+    source_id: str = ""  # the row's id in the ERP
+
+    @property
+    def label(self) -> str:
+        """What the operator looks the row up by: the unit code, else the ERP id."""
+        if self.unit_code:
+            return self.unit_code
+        return f"ERP id {self.source_id}" if self.source_id else "-"
 
 
 @dataclass(slots=True)
@@ -18,7 +38,7 @@ class ComplexSummary:
     complex_code: str
     units: int = 0
     households: int = 0  # units with someone living there under a current agreement
-    co_tenant_households: int = 0
+    co_tenant_households: int = 0  # ... with more than one party whose role runs today
     tenure: Counter[str] = field(default_factory=Counter)
 
 
@@ -41,12 +61,15 @@ class RegisterSummary:
     corporation_code: str
     projects: list[ProjectSummary]
     last_run: dict[str, object] | None
-    kept_aside: list[tuple[str, str, str, str]]  # (entity, unit code, reason, detail)
+    kept_aside: list[KeptAsideRow]
+    # Rows of the last sync outside the projects' complexes, per entity: counted, not listed.
+    out_of_scope: dict[str, int] = field(default_factory=dict)
 
 
 def register_summary(
     sessions: sessionmaker[Session], corporation_code: str, projects: list[Project], on: date
 ) -> RegisterSummary:
+    """``on`` is an Amsterdam calendar date: leases and roles count when they run on it."""
     with sessions() as session:
         register = RegisterRepository(session, corporation_code)
         units = register.units().values()
@@ -55,7 +78,8 @@ def register_summary(
         # The register's own sync (the ERP); team-list pulls are reported by their own command.
         latest = runs.latest(kind=RunKind.REGISTER_SYNC)
         last_run: dict[str, object] | None = None
-        kept_aside: list[tuple[str, str, str, str]] = []
+        kept_aside: list[KeptAsideRow] = []
+        out_of_scope: dict[str, int] = {}
         if latest is not None:
             last_run = {
                 "id": latest.id,
@@ -67,12 +91,21 @@ def register_summary(
                 "message": latest.message,
             }
             kept_aside = [
-                (r.entity, r.unit_code, r.reason, r.detail) for r in runs.rejected_of(latest.id)
+                KeptAsideRow(r.entity, r.unit_code, r.reason, r.detail, r.source_id)
+                for r in runs.rejected_of(latest.id)
             ]
+            for entity in EntityKind:
+                count = latest.counts.get(OUT_OF_SCOPE_KEY.format(entity=entity.value), 0)
+                if count:
+                    out_of_scope[entity.value] = int(count)
 
-    occupied: dict[str, int] = defaultdict(int)  # unit code -> most parties on a current lease
+    # unit code -> most parties whose role runs on a current lease (a lease whose every role
+    # ended houses nobody, as household_of says)
+    occupied: dict[str, int] = defaultdict(int)
     for lease in leases:
-        occupied[lease.unit_code] = max(occupied[lease.unit_code], len(lease.parties))
+        running = len(lease.parties_on(on))
+        if running:
+            occupied[lease.unit_code] = max(occupied[lease.unit_code], running)
 
     by_complex: dict[str, ComplexSummary] = {}
     for unit in units:
@@ -87,7 +120,7 @@ def register_summary(
         ProjectSummary(p, [by_complex.get(c, ComplexSummary(c)) for c in p.complex_codes])
         for p in projects
     ]
-    return RegisterSummary(corporation_code, project_summaries, last_run, kept_aside)
+    return RegisterSummary(corporation_code, project_summaries, last_run, kept_aside, out_of_scope)
 
 
 TENURE_ORDER = [t.value for t in Tenure]
