@@ -130,6 +130,43 @@ def test_register_and_the_default_corporation_file(
     assert "DIJK-RENO Renovatie Dijkwijk" in result.output
 
 
+def test_register_as_json_csv_and_xlsx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import openpyxl
+
+    from keukentafel.bootstrap import CorporationRegistry, build
+    from keukentafel.settings import Settings
+    from keukentafel.usecases.sync_register import sync_register
+    from tests import builders
+    from tests.builders import StaticSource
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    snapshot = builders.register(3)
+    snapshot.units = [replace(u, complex_code="CPX-0001") for u in snapshot.units]
+    settings = Settings.from_env({"KEUKENTAFEL_DATABASE_URL": url})
+    with build(settings, corporations=CorporationRegistry([])) as seeded:
+        sync_register(seeded.sessions, "WSD", StaticSource(snapshot))
+    monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", url)
+    monkeypatch.setenv("KEUKENTAFEL_CONFIG", str(ROOT / "config" / "demo.yaml"))
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["register", "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert [u["unit_code"] for u in data["units"]] == ["VHE00001", "VHE00002", "VHE00003"]
+    assert data["units"][0]["address_lines"][-2:] == ["Dorpsstraat 1", "1234 AB  ONS DORP"]
+    as_csv = runner.invoke(app, ["register", "--format", "csv"])
+    assert as_csv.exit_code == 0 and as_csv.stdout.startswith("record;unit_code;erp_id;")
+    xlsx = tmp_path / "register.xlsx"
+    written = runner.invoke(app, ["register", "--format", "xlsx", "--output", str(xlsx)])
+    assert written.exit_code == 0, written.output
+    assert openpyxl.load_workbook(xlsx)["register"]["B2"].value == "VHE00001"
+    no_file = runner.invoke(app, ["register", "--format", "xlsx"])
+    assert no_file.exit_code == 2 and "give --output FILE" in no_file.output
+    unknown = runner.invoke(app, ["register", "--format", "pdf"])
+    assert unknown.exit_code == 2 and "--format must be one of" in unknown.output
+
+
 def test_commands_say_what_is_missing_without_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
