@@ -1112,3 +1112,11 @@ def test_hostile_names_are_cleaned_and_bad_e_mail_addresses_kept_on_their_point(
     assert (good.value, good.usable) == ("ayşe@xn--bcher-kva.example", True)
     assert resident.contact(ContactKind.EMAIL) == "ayşe@xn--bcher-kva.example"
     assert snapshot.rejected == []  # the resident and the household are used
+
+
+def test_an_e_mail_cell_is_split_only_where_every_part_is_an_address() -> None:
+    (two,) = mapped([person(email="a@example.nl b@example.nl")]).residents
+    assert [c.value for c in two.contacts] == ["a@example.nl", "b@example.nl"]
+    (one,) = mapped([person(email="{{ user }}@example.com")]).residents
+    (point,) = one.contacts
+    assert (point.value, point.usable) == ("{{ user }}@example.com", False)

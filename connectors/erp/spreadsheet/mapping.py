@@ -140,7 +140,7 @@ def role_from_text(text: str) -> PartyRole | None:
     return role
 
 
-_EMAIL_SPLIT = re.compile(r"[;,\s]+")
+_EMAIL_SPLIT = re.compile(r"[;,]")
 _PHONE_SPLIT = re.compile(r"[;,]")
 
 
@@ -712,7 +712,7 @@ def _contacts(row: Mapping[str, str], preferred: ContactKind | None) -> tuple[Co
         (ContactKind.PHONE, "phone"),
     ):
         text = _text(row, name_of_field)
-        values = (_EMAIL_SPLIT if kind is ContactKind.EMAIL else _PHONE_SPLIT).split(text)
+        values = _emails(text) if kind is ContactKind.EMAIL else _PHONE_SPLIT.split(text)
         for value in values if text else ():
             problem = ""
             if kind is ContactKind.EMAIL:
@@ -730,6 +730,17 @@ def _contacts(row: Mapping[str, str], preferred: ContactKind | None) -> tuple[Co
             )
             contacts.append(ContactPoint(kind, value, is_preferred, problem))
     return tuple(contacts)
+
+
+def _emails(text: str) -> list[str]:
+    """The addresses in an e-mail cell: separated by ``;`` or ``,``, or by spaces when every part
+    holds an ``@`` ("a@x.nl b@y.nl"). A cell such as "{{ user }}@x.nl" stays whole (and is then
+    kept aside on its contact point), so no fragment of it passes for an address."""
+    values: list[str] = []
+    for part in _EMAIL_SPLIT.split(text):
+        words = part.split()
+        values += words if len(words) > 1 and all("@" in w for w in words) else [part]
+    return values
 
 
 def _lease(code: str, draft: _LeaseDraft, *, owner_occupied: bool, today: date) -> Lease:
