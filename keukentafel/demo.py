@@ -166,6 +166,17 @@ def _steps(
     again = tenant.state.messages(mailbox, "SentItems")
     console.print(f"Sent Items: still {len(again)} message(s).")
 
+    _register_as_data(console, app, code)
+
+
+def _register_as_data(console: Console, app: App, code: str) -> None:
+    """Step 8: the register as data for the corporation (``register --format json``)."""
+    from keukentafel.cli.present import print_register_data
+    from keukentafel.domain.model import amsterdam_date
+
+    console.print(Rule("8. The register as data for the corporation (register --format json)"))
+    print_register_data(app.export_register(code, amsterdam_date(app.clock())))
+
 
 @contextmanager
 def _fake_tenant(client_secret: str) -> Iterator[FakeMicrosoft365]:

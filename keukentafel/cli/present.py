@@ -15,6 +15,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from flows.results import Delivery, MailingOutcome, SyncSummary, TeamPullSummary
+    from keukentafel.usecases.register_export import RegisterExport
     from keukentafel.usecases.register_summary import KeptAsideRow, RegisterSummary
 
 TENURE_HEADERS = {
@@ -90,7 +91,9 @@ def print_sync_summary(summary: SyncSummary) -> None:
 def print_out_of_scope(counts: dict[str, int]) -> None:
     """Rows outside the projects' complexes: counted, never listed as kept aside."""
     if any(counts.values()):
-        parts = ", ".join(f"{n} {entity}(s)" for entity, n in counts.items() if n)
+        order = ("unit", "resident", "lease")
+        ordered = sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9)
+        parts = ", ".join(f"{n} {entity}(s)" for entity, n in ordered if n)
         console().print(f"Out of scope (outside the projects' complexes, not stored): {parts}")
 
 
@@ -167,3 +170,22 @@ def print_register(summary: RegisterSummary) -> None:
         print_kept_aside(summary.kept_aside)
     else:
         out.print("No rows kept aside in the last run.")
+
+
+def print_register_data(export: RegisterExport, units: int = 2) -> None:
+    """A few units of the register as ``register --format json`` writes them (the demo), and
+    what the whole export holds: units, contact problems, addresses the post must look at."""
+    from keukentafel.cli.register_files import export_data
+
+    data = export_data(export)
+    problems = sum(len(u["contact_problems"]) for u in data["units"])
+    incomplete = sum(1 for u in data["units"] if not u["postally_complete"])
+    out = console()
+    out.print(
+        f"register --format json: {len(data['units'])} units, {problems} contact point(s) kept "
+        f"aside, {incomplete} address(es) without a postcode, {len(data['kept_aside'])} row(s) "
+        f"kept aside; {units} of the units (one with a co-tenant, when there is one):"
+    )
+    shown = [u for u in data["units"] if len(u["parties"]) > 1][:1]
+    shown += [u for u in data["units"] if u not in shown][: units - len(shown)]
+    out.print_json(data=shown, ensure_ascii=False)

@@ -47,8 +47,11 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
         "5. The guidance team",
         "6. A mailing",
         "7. The outbox again",
+        "8. The register as data",
     ):
         assert step in text
+    assert '"unit_code": "VHE' in text and '"address_lines": [' in text
+    assert '"role": "co_tenant"' in text and "contact point(s) kept aside" in text
     assert "invalid_postcode" in text
     assert "move_out" in text and "move_in" in text and "contact_changed" in text
     mailing = next((out / "mailings").iterdir())
