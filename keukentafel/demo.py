@@ -105,6 +105,7 @@ def run_demo(console: Console, settings: Settings, *, out_dir: Path, units: int 
     console.print(f"\nDemo output and store: {out_dir}")
 
 
+# Kept whole: the demo's script, its numbered steps in order; every issue adds one at the end.
 def _steps(
     console: Console, app: App, dataset: Any, vera_url: str, tenant: FakeMicrosoft365
 ) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import importlib.metadata
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +63,8 @@ Progress = Callable[[str, int, int | None], None]
 SUMMARY_CODE = (
     "connectors.erp.vera.mapping",
     "connectors.erp.vera.snapshot",
+    "connectors.email_addresses",
+    "keukentafel.domain.cleaning",
     "keukentafel.domain.model",
     "keukentafel.domain.addressing",
     "keukentafel.domain.register.rejects",
@@ -87,6 +90,8 @@ def code_version() -> bytes:
     digest = hashlib.blake2b(_SUMMARY_FORMAT, digest_size=16)
     for name in SUMMARY_CODE:
         digest.update(Path(importlib.import_module(name).__file__ or "").read_bytes())
+    # e-mail addresses are normalised by this library: another version may normalise otherwise
+    digest.update(importlib.metadata.version("email-validator").encode())
     return digest.digest()
 
 

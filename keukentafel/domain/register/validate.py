@@ -109,9 +109,8 @@ def validate(snapshot: Snapshot) -> ValidSnapshot:
     leases = _dedupe(EntityKind.LEASE, by_kind[EntityKind.LEASE], rejected, held)
 
     out_of_scope, held_parties = _scope_leases(units, residents, leases, rejected, held)
-    residents, unneeded = _minimise_residents(residents, leases, held_parties)
+    residents, unneeded, needed = _minimise_residents(residents, leases, held_parties)
     held[EntityKind.RESIDENT].update(held_parties)
-    needed = {rid for lease in leases.values() for rid in lease.refs[1:]} | held_parties
     scope = dict(snapshot.out_of_scope_by)
     for entity, count in (
         (EntityKind.LEASE, out_of_scope),
@@ -239,12 +238,12 @@ def _scope_leases(
 
 def _minimise_residents(
     residents: dict[str, Digested], leases: Mapping[str, Digested], held_parties: set[str]
-) -> tuple[dict[str, Digested], int]:
-    """Step 4: only parties of in-scope (or held) leases are kept; returns them and the count
-    of the others, which are out of scope."""
+) -> tuple[dict[str, Digested], int, set[str]]:
+    """Step 4: only parties of in-scope (or held) leases are kept; returns them, the count of
+    the others (which are out of scope) and the relation ids those leases need."""
     needed = {rid for lease in leases.values() for rid in lease.refs[1:]} | held_parties
     unneeded = sum(1 for rid in residents if rid not in needed)
-    return {rid: r for rid, r in residents.items() if rid in needed}, unneeded
+    return {rid: r for rid, r in residents.items() if rid in needed}, unneeded, needed
 
 
 def _drop_out_of_scope_rejections(
