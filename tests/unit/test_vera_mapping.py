@@ -682,3 +682,18 @@ def test_an_agreement_naming_only_units_that_were_not_delivered_is_out_of_scope(
     assert not names_unknown_units_only(lease_with(eenheden=[{"id": "EH-9", "code": "X"}]), known)
     assert not names_unknown_units_only(lease_with(eenheden=_DROP), known)  # names no unit
     assert not names_unknown_units_only(lease_with(eenheden=[{"naam": "?"}]), known)
+
+
+def test_an_undated_role_beside_a_dated_one_runs_as_long_as_the_agreement() -> None:
+    parties = [
+        {
+            "id": "REL-7",
+            "rollen": [
+                {"soort": {"code": "HUU"}, "einddatum": "2015-12-31"},
+                {"soort": {"code": "HUU"}},
+            ],
+        }
+    ]
+    assert map_lease(lease_with(relaties=parties)).parties == (
+        LeaseParty("REL-7", PartyRole.TENANT),
+    )

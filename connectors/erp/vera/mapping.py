@@ -425,7 +425,7 @@ def _contacts(row: Mapping[str, Any]) -> tuple[ContactPoint, ...]:
         return ()
     channel = CONTACT_KINDS.get(_code(row, "communicatievoorkeur"))
     best: dict[tuple[ContactKind, str], int] = {}
-    problems: dict[tuple[ContactKind, str], str] = {}
+    problems: dict[tuple[ContactKind, str], str] = {}  # "" for a usable point
     for entry in entries:
         found = _contact_entry(_obj(entry, "a contactgegeven"))
         if found is None:
@@ -434,14 +434,13 @@ def _contacts(row: Mapping[str, Any]) -> tuple[ContactPoint, ...]:
         key = (kind, value)
         if rank < best.get(key, 3):
             best[key] = rank
-        if problem:
-            problems[key] = problem
+        problems[key] = problem  # the same value always has the same problem
     ordered = sorted(
         (kind is not channel, _KIND_ORDER[kind], rank, value, kind)
         for (kind, value), rank in best.items()
     )
     return tuple(
-        ContactPoint(kind, value, rank == 0, problems.get((kind, value), ""))
+        ContactPoint(kind, value, rank == 0, problems[(kind, value)])
         for _, _, rank, value, kind in ordered
     )
 
@@ -458,9 +457,8 @@ def _contact_entry(entry: Mapping[str, Any]) -> tuple[ContactKind, str, int, str
     problem = ""
     if kind is ContactKind.EMAIL:
         value, problem = check_email(value)
-    voorkeur = entry.get("voorkeur")
-    rank = 2 if voorkeur is None else _VOORKEUR_RANK.get(_code(entry, "voorkeur"), 2)
-    return kind, value, rank, problem
+    # no voorkeur reads as "" and ranks after EER and TWE
+    return kind, value, _VOORKEUR_RANK.get(_code(entry, "voorkeur"), 2), problem
 
 
 # --- leases ------------------------------------------------------------------------------
@@ -580,7 +578,10 @@ def _parties(row: Mapping[str, Any], kind: AgreementKind) -> tuple[LeaseParty, .
     roles = PARTY_ROLES[kind]
     main = _MAIN_ROLE[kind]
     found: dict[str, PartyRole] = {}
+    # The days of dated roles; most roles carry none and run as long as the agreement, which
+    # makes the party's span open whatever its other roles say (``undated``).
     periods: dict[tuple[str, PartyRole], list[tuple[date | None, date | None]]] = {}
+    undated: set[tuple[str, PartyRole]] = set()
     roleless: list[str] = []
     for party in _list(row, "relaties"):
         party = _obj(party, "a party")
@@ -597,7 +598,10 @@ def _parties(row: Mapping[str, Any], kind: AgreementKind) -> tuple[LeaseParty, .
             role = roles.get(code)
             if role is None:
                 continue
-            periods.setdefault((rid, role), []).append(_role_dates(rol))
+            if rol.get("begindatum") is None and rol.get("einddatum") is None:
+                undated.add((rid, role))
+            else:
+                periods.setdefault((rid, role), []).append(_role_dates(rol))
             if found.get(rid) is not main:  # the main role wins
                 found[rid] = role
         if not any_role:
@@ -608,14 +612,14 @@ def _parties(row: Mapping[str, Any], kind: AgreementKind) -> tuple[LeaseParty, .
         for rid in roleless:
             found.setdefault(rid, main)
     return tuple(
-        LeaseParty(rid, role, *_span(periods.get((rid, role), [])))
+        LeaseParty(rid, role)
+        if (rid, role) in undated or (rid, role) not in periods
+        else LeaseParty(rid, role, *_span(periods[(rid, role)]))
         for rid, role in sorted(found.items(), key=lambda kv: (_PARTY_ORDER[kv[1]], kv[0]))
     )
 
 
 def _role_dates(rol: Mapping[str, Any]) -> tuple[date | None, date | None]:
-    if rol.get("begindatum") is None and rol.get("einddatum") is None:
-        return None, None  # the common case: the role runs as long as the agreement
     dates = []
     for key in ("begindatum", "einddatum"):
         try:
@@ -629,8 +633,8 @@ def _role_dates(rol: Mapping[str, Any]) -> tuple[date | None, date | None]:
 
 def _span(periods: list[tuple[date | None, date | None]]) -> tuple[date | None, date | None]:
     """The days several roles of one kind cover together, from the first start to the last end."""
-    if not periods:
-        return None, None
+    if len(periods) == 1:
+        return periods[0]
     starts = [start for start, _ in periods]
     ends = [end for _, end in periods]
     start = None if None in starts else min(d for d in starts if d is not None)
