@@ -170,6 +170,13 @@ def print_register(summary: RegisterSummary) -> None:
         print_kept_aside(summary.kept_aside)
     else:
         out.print("No rows kept aside in the last run.")
+    if summary.contact_problems:
+        table = Table(title="Contact points kept aside (no message uses them; fix them in the ERP)")
+        for column in ("unit", "relation", "kind", "problem"):
+            table.add_column(column)
+        for problem in summary.contact_problems:
+            table.add_row(*problem)
+        out.print(table)
 
 
 def print_register_data(export: RegisterExport, units: int = 2) -> None:

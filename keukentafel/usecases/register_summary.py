@@ -16,6 +16,15 @@ from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
 from keukentafel.usecases.sync_register import OUT_OF_SCOPE_KEY
 
 
+class ContactPointKeptAside(NamedTuple):
+    """A contact point of a household member that no message will use, and why (no value)."""
+
+    unit_code: str
+    relation_id: str
+    kind: str
+    problem: str
+
+
 class KeptAsideRow(NamedTuple):
     """A row of the last sync that was kept aside: unit codes, ids and reasons, never names."""
 
@@ -64,6 +73,7 @@ class RegisterSummary:
     kept_aside: list[KeptAsideRow]
     # Rows of the last sync outside the projects' complexes, per entity: counted, not listed.
     out_of_scope: dict[str, int] = field(default_factory=dict)
+    contact_problems: list[ContactPointKeptAside] = field(default_factory=list)
 
 
 def register_summary(
@@ -74,6 +84,7 @@ def register_summary(
         register = RegisterRepository(session, corporation_code)
         units = register.units().values()
         leases = [lease for lease in register.leases().values() if lease.is_current(on)]
+        residents = register.residents()
         runs = SyncRunRepository(session, corporation_code)
         # The register's own sync (the ERP); team-list pulls are reported by their own command.
         latest = runs.latest(kind=RunKind.REGISTER_SYNC)
@@ -120,7 +131,16 @@ def register_summary(
         ProjectSummary(p, [by_complex.get(c, ComplexSummary(c)) for c in p.complex_codes])
         for p in projects
     ]
-    return RegisterSummary(corporation_code, project_summaries, last_run, kept_aside, out_of_scope)
+    problems = [
+        ContactPointKeptAside(lease.unit_code, party.relation_id, point.kind.value, point.problem)
+        for lease in sorted(leases, key=lambda lease: (lease.unit_code, lease.lease_id))
+        for party in lease.parties_on(on)
+        if party.relation_id in residents
+        for point in residents[party.relation_id].contact_problems
+    ]
+    return RegisterSummary(
+        corporation_code, project_summaries, last_run, kept_aside, out_of_scope, problems
+    )
 
 
 TENURE_ORDER = [t.value for t in Tenure]

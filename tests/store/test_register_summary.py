@@ -86,3 +86,20 @@ def test_roles_that_ended_do_not_make_a_co_tenant_household_and_scope_is_counted
     assert summary.out_of_scope == {"lease": 1, "resident": 1}
     (kept,) = summary.kept_aside
     assert (kept.source_id, kept.label) == ("OVK-77", "ERP id OVK-77")
+
+
+def test_contact_points_kept_aside_are_listed_for_the_operator(
+    sessions: sessionmaker[Session],
+) -> None:
+    from keukentafel.domain.model import ContactKind, ContactPoint
+
+    snap = builders.register(2)
+    snap.residents[1] = replace(
+        snap.residents[1],
+        contacts=(ContactPoint(ContactKind.EMAIL, "geen", True, "e-mail address not usable: x"),),
+    )
+    run(sessions, snap)
+    summary = register_summary(sessions, CORP, [builders.RENOVATION], date(2026, 11, 28))
+    assert [tuple(p) for p in summary.contact_problems] == [
+        ("VHE00002", "R2", "email", "e-mail address not usable: x")
+    ]

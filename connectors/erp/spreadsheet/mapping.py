@@ -44,7 +44,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.email_addresses import check_email
@@ -63,6 +63,7 @@ from keukentafel.domain.model import (
     Resident,
     Tenure,
     Unit,
+    amsterdam_date,
 )
 from keukentafel.domain.register.rejects import EntityKind, RejectedRow, RejectReason
 from keukentafel.domain.register.snapshot import Snapshot
@@ -258,10 +259,10 @@ def snapshot_from_rows(
 
     ``complexes``: when given and the rows have a ``complex_code`` field, units of other
     complexes are left out and counted in ``out_of_scope``. ``today`` decides whether an end date
-    is in the past (ENDED) or still to come (TERMINATED); default: the current date.
+    is in the past (ENDED) or still to come (TERMINATED); default: today in Amsterdam.
     ``columns`` (the config's mapping) only makes details name the export's headers.
     """
-    today = today or date.today()
+    today = today or amsterdam_date(datetime.now(UTC))
     label = _Labels(columns)
     snapshot = Snapshot(source=SOURCE)
     scope = set(complexes) if complexes is not None else None
