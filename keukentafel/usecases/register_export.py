@@ -21,11 +21,8 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.model import ContactKind, Household, Lease, PartyRole, household_of
-from keukentafel.domain.register import EntityKind
-from keukentafel.domain.runs import RunKind
-from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
-from keukentafel.usecases.register_summary import KeptAsideRow
-from keukentafel.usecases.sync_register import OUT_OF_SCOPE_KEY
+from keukentafel.store.repositories import RegisterRepository
+from keukentafel.usecases.register_summary import KeptAsideRow, last_sync_report
 
 #: How a letter writes a household's address block (keukentafel.letters.context.address_lines).
 AddressLines = Callable[[Household], Sequence[str]]
@@ -142,17 +139,8 @@ def export_register(
 def _last_sync(
     session: Session, corporation_code: str
 ) -> tuple[LastSync | None, tuple[KeptAsideRow, ...], dict[str, int]]:
-    runs = SyncRunRepository(session, corporation_code)
-    latest = runs.latest(kind=RunKind.REGISTER_SYNC)
+    latest, kept, out_of_scope = last_sync_report(session, corporation_code)
     if latest is None:
         return None, (), {}
-    kept = tuple(
-        KeptAsideRow(r.entity, r.unit_code, r.reason, r.detail, r.source_id)
-        for r in runs.rejected_of(latest.id)
-    )
-    scope = {
-        entity.value: int(latest.counts.get(OUT_OF_SCOPE_KEY.format(entity=entity.value), 0))
-        for entity in EntityKind
-    }
-    last = LastSync(latest.id, latest.source, str(latest.outcome), latest.started_at)
-    return last, kept, {entity: n for entity, n in scope.items() if n}
+    last = LastSync(latest.id, latest.source, latest.outcome, latest.started_at)
+    return last, tuple(kept), out_of_scope

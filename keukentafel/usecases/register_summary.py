@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import NamedTuple
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.domain.model import Project, Tenure
+from keukentafel.domain.model import Lease, Project, Tenure, Unit
 from keukentafel.domain.register import EntityKind
 from keukentafel.domain.runs import RunKind
 from keukentafel.store.repositories import RegisterRepository, SyncRunRepository
@@ -40,6 +41,19 @@ class KeptAsideRow(NamedTuple):
         if self.unit_code:
             return self.unit_code
         return f"ERP id {self.source_id}" if self.source_id else "-"
+
+
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    """The last register sync as the operator sees it (counts include ``out_of_scope_*``)."""
+
+    id: int
+    source: str
+    outcome: str
+    started_at: datetime  # naive UTC, as the store keeps it
+    rows_written: int
+    counts: dict[str, int]
+    message: str
 
 
 @dataclass(slots=True)
@@ -85,48 +99,9 @@ def register_summary(
         units = register.units().values()
         leases = [lease for lease in register.leases().values() if lease.is_current(on)]
         residents = register.residents()
-        runs = SyncRunRepository(session, corporation_code)
-        # The register's own sync (the ERP); team-list pulls are reported by their own command.
-        latest = runs.latest(kind=RunKind.REGISTER_SYNC)
-        last_run: dict[str, object] | None = None
-        kept_aside: list[KeptAsideRow] = []
-        out_of_scope: dict[str, int] = {}
-        if latest is not None:
-            last_run = {
-                "id": latest.id,
-                "source": latest.source,
-                "outcome": latest.outcome,
-                "started_at": latest.started_at,
-                "rows_written": latest.rows_written,
-                "counts": dict(latest.counts),
-                "message": latest.message,
-            }
-            kept_aside = [
-                KeptAsideRow(r.entity, r.unit_code, r.reason, r.detail, r.source_id)
-                for r in runs.rejected_of(latest.id)
-            ]
-            for entity in EntityKind:
-                count = latest.counts.get(OUT_OF_SCOPE_KEY.format(entity=entity.value), 0)
-                if count:
-                    out_of_scope[entity.value] = int(count)
-
-    # unit code -> most parties whose role runs on a current lease (a lease whose every role
-    # ended houses nobody, as household_of says)
-    occupied: dict[str, int] = defaultdict(int)
-    for lease in leases:
-        running = len(lease.parties_on(on))
-        if running:
-            occupied[lease.unit_code] = max(occupied[lease.unit_code], running)
-
-    by_complex: dict[str, ComplexSummary] = {}
-    for unit in units:
-        summary = by_complex.setdefault(unit.complex_code, ComplexSummary(unit.complex_code))
-        summary.units += 1
-        summary.tenure[unit.tenure] += 1
-        if unit.code in occupied:
-            summary.households += 1
-            summary.co_tenant_households += occupied[unit.code] > 1
-
+        latest, kept_aside, out_of_scope = last_sync_report(session, corporation_code)
+    last_run = None if latest is None else asdict(latest)
+    by_complex = _by_complex(units, leases, on)
     project_summaries = [
         ProjectSummary(p, [by_complex.get(c, ComplexSummary(c)) for c in p.complex_codes])
         for p in projects
@@ -141,6 +116,57 @@ def register_summary(
     return RegisterSummary(
         corporation_code, project_summaries, last_run, kept_aside, out_of_scope, problems
     )
+
+
+def last_sync_report(
+    session: Session, corporation_code: str
+) -> tuple[LastRun | None, list[KeptAsideRow], dict[str, int]]:
+    """The last register sync (team-list pulls report on their own), its rows kept aside and
+    its rows out of scope per entity."""
+    runs = SyncRunRepository(session, corporation_code)
+    latest = runs.latest(kind=RunKind.REGISTER_SYNC)
+    if latest is None:
+        return None, [], {}
+    kept_aside = [
+        KeptAsideRow(r.entity, r.unit_code, r.reason, r.detail, r.source_id)
+        for r in runs.rejected_of(latest.id)
+    ]
+    out_of_scope: dict[str, int] = {}
+    for entity in EntityKind:
+        count = latest.counts.get(OUT_OF_SCOPE_KEY.format(entity=entity.value), 0)
+        if count:
+            out_of_scope[entity.value] = int(count)
+    last = LastRun(
+        latest.id,
+        latest.source,
+        str(latest.outcome),
+        latest.started_at,
+        latest.rows_written,
+        dict(latest.counts),
+        latest.message,
+    )
+    return last, kept_aside, out_of_scope
+
+
+def _by_complex(
+    units: Iterable[Unit], current: Iterable[Lease], on: date
+) -> dict[str, ComplexSummary]:
+    # unit code -> most parties whose role runs on a current lease (a lease whose every role
+    # ended houses nobody, as household_of says)
+    occupied: dict[str, int] = defaultdict(int)
+    for lease in current:
+        running = len(lease.parties_on(on))
+        if running:
+            occupied[lease.unit_code] = max(occupied[lease.unit_code], running)
+    by_complex: dict[str, ComplexSummary] = {}
+    for unit in units:
+        summary = by_complex.setdefault(unit.complex_code, ComplexSummary(unit.complex_code))
+        summary.units += 1
+        summary.tenure[unit.tenure] += 1
+        if unit.code in occupied:
+            summary.households += 1
+            summary.co_tenant_households += occupied[unit.code] > 1
+    return by_complex
 
 
 TENURE_ORDER = [t.value for t in Tenure]
