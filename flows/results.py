@@ -24,6 +24,7 @@ class KeptAside:
     unit_code: str
     reason: str
     detail: str
+    source_id: str = ""  # the ERP id: what the operator looks a row without a unit code up by
 
 
 @dataclass(slots=True)
@@ -34,6 +35,7 @@ class SyncSummary:
     rows_written: int
     out_of_scope: int
     kept_aside: list[KeptAside] = field(default_factory=list)
+    out_of_scope_by: dict[str, int] = field(default_factory=dict)  # per entity, never listed
 
     @classmethod
     def of(cls, result: SyncResult) -> SyncSummary:
@@ -44,9 +46,10 @@ class SyncSummary:
             rows_written=result.rows_written,
             out_of_scope=result.out_of_scope,
             kept_aside=[
-                KeptAside(r.entity.value, r.unit_code, r.reason.value, r.detail)
+                KeptAside(r.entity.value, r.unit_code, r.reason.value, r.detail, r.source_id)
                 for r in result.rejected
             ],
+            out_of_scope_by=dict(result.out_of_scope_by),
         )
 
     def kept_aside_rows(self) -> list[dict[str, Any]]:

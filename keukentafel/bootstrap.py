@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         MailingArchive,
         PurgeReport,
     )
+    from keukentafel.usecases.register_export import RegisterExport
     from keukentafel.usecases.register_summary import RegisterSummary
     from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult
     from keukentafel.usecases.team_contacts import TeamContactSource, TeamPullReport
@@ -370,6 +371,13 @@ class App:
 
         corp = self.corporation(code)
         return register_summary(self.sessions, corp.code, corp.domain_projects(), on)
+
+    def export_register(self, code: str, on: date) -> RegisterExport:
+        """The register as data (``register --format``), with the letters' address blocks."""
+        from keukentafel.letters.context import address_lines
+        from keukentafel.usecases.register_export import export_register
+
+        return export_register(self.sessions, self.corporation(code).code, on, address_lines)
 
     def households(self, code: str, on: date) -> list[Household]:
         """The register's households with the team's additions merged in."""

@@ -199,26 +199,27 @@ def _steps(
     again = tenant.state.messages(mailbox, "SentItems")
     console.print(f"Sent Items: still {len(again)} message(s).")
 
+    _register_as_data(console, app, code)
     _access_export_step(console, app, code)
     _purge_step(console, app, code)
     _step_consent_answers(console, app, code)
     _step_consent_tally(console, app, code)
     _step_consent_notice(console, app, code)
     if vera is not None and contractor is not None:
-        console.print(Rule("13. The renovation's contractor: appointments, feeds, a delay"))
+        console.print(Rule("14. The renovation's contractor: appointments, feeds, a delay"))
         _contractor_feed(console, app, vera, contractor)
     _step_consent_report(console, app, code)
 
 
-PURGED_PROJECT = "HAVEN-SLOOP"  # the demo's closed project in step 9
+PURGED_PROJECT = "HAVEN-SLOOP"  # the demo's closed project in step 10
 
 
 def _access_export_step(console: Console, app: App, code: str) -> None:
-    """8. One household of the mailing asks what is held on them: JSON and PDF, audited."""
+    """9. One household of the mailing asks what is held on them: JSON and PDF, audited."""
     from keukentafel.cli.present import print_export
     from keukentafel.domain.model import ContactKind
 
-    console.print(Rule("8. An access request: everything held on one household (JSON and PDF)"))
+    console.print(Rule("9. An access request: everything held on one household (JSON and PDF)"))
     complexes = app.corporation(code).project(PURGED_PROJECT).complex_codes
     household = next(
         h
@@ -232,13 +233,13 @@ def _access_export_step(console: Console, app: App, code: str) -> None:
 
 
 def _purge_step(console: Console, app: App, code: str) -> None:
-    """9. Two years after the demolition project ended, on a copy of the demo's store and output
+    """10. Two years after the demolition project ended, on a copy of the demo's store and output
     (later steps keep the demo's own data): the purge, and the purge again."""
     from keukentafel.bootstrap import CorporationRegistry, build
     from keukentafel.cli.present import print_purge
 
     console.print(
-        Rule(f"9. Two years after {PURGED_PROJECT} ended: the purge (on a copy of the store)")
+        Rule(f"10. Two years after {PURGED_PROJECT} ended: the purge (on a copy of the store)")
     )
     later = app.settings.output_dir / "two-years-later"
     config_path = _closed_copy(app, code, later)
@@ -277,6 +278,15 @@ def _closed_copy(app: App, code: str, folder: Path) -> Path:
     path = folder / "closed.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def _register_as_data(console: Console, app: App, code: str) -> None:
+    """Step 8: the register as data for the corporation (``register --format json``)."""
+    from keukentafel.cli.present import print_register_data
+    from keukentafel.domain.model import amsterdam_date
+
+    console.print(Rule("8. The register as data for the corporation (register --format json)"))
+    print_register_data(app.export_register(code, amsterdam_date(app.clock())))
 
 
 @contextmanager
@@ -420,7 +430,7 @@ def _step_consent_answers(console: Console, app: App, code: str) -> None:
     from keukentafel.domain.consent import Channel
     from keukentafel.usecases.consent import AnswerInput
 
-    console.print(Rule("10. Consent: scanned answer forms come in, and a few answers by hand"))
+    console.print(Rule("11. Consent: scanned answer forms come in, and a few answers by hand"))
     forms, by_hand, mistakes = _consent_forms(
         app, code, app.settings.output_dir / "consent" / "formulieren"
     )
@@ -497,7 +507,7 @@ def _step_consent_tally(console: Console, app: App, code: str) -> None:
     from flows.consent import consent_tally_flow
     from keukentafel.cli.present import print_consent_tally
 
-    console.print(Rule("11. The 70% tally of the renovation (daily flow, exact fractions)"))
+    console.print(Rule("12. The 70% tally of the renovation (daily flow, exact fractions)"))
     published = consent_tally_flow(code)
     console.print(
         f"The consent-tally flow published {len(published.ballots)} ballot row(s) and "
@@ -511,7 +521,7 @@ def _step_consent_notice(console: Console, app: App, code: str) -> None:
     from flows.mailing import mailing_flow
     from keukentafel.cli.present import print_consent_notices, print_mailing
 
-    console.print(Rule("12. The 70% notice to those who did not agree, with their 8 weeks"))
+    console.print(Rule("13. The 70% notice to those who did not agree, with their 8 weeks"))
     content = sample_config() / "mailings" / "dijkwijk-consent_reached.yaml"
     print_mailing(mailing_flow(code, CONSENT_PROJECT, "consent_reached", content_path=str(content)))
     print_consent_notices(app.consent_tally(code, CONSENT_PROJECT), limit=12)
@@ -519,7 +529,7 @@ def _step_consent_notice(console: Console, app: App, code: str) -> None:
 
 def _step_consent_report(console: Console, app: App, code: str) -> None:
     """11. The consent report of the renovation project, for the corporation."""
-    console.print(Rule("14. The consent report of the renovation project for the corporation"))
+    console.print(Rule("15. The consent report of the renovation project for the corporation"))
     files = app.consent_report(code, CONSENT_PROJECT)
     console.print(f"PDF (unit codes only): {files.pdf}\nXLSX (with names):     {files.xlsx}")
 

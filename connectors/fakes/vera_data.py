@@ -7,6 +7,16 @@ additions, tenants with co-tenants (MDH), owner-occupiers (KOO, role KOP) in mix
 vacant units, ended leases followed by a newer one, several contact points with a preference,
 and residents who prefer another language. Names are drawn from lists; no real person is meant.
 E-mail addresses use the reserved ``example.*`` domains.
+
+``generate_dataset(..., awkward=True)`` adds, on top of the same data, what a contract-legal but
+awkward ERP delivers (issue 9): co-tenant roles that ended (or have not begun), units without a
+postcode (and one with an invalid one), agreements that name their unit by ERP id only (those of
+other complexes too), and hostile names and addresses: script tags, template syntax,
+apostrophes, ampersands, Turkish and Arabic names, very long names and street names, CR LF, NUL,
+ESC and bidirectional overrides inside them, and e-mail addresses outside ASCII or not usable at
+all. What was changed is listed in ``VeraDataset.notes`` (ids and unit codes per case) so tests
+can check every case. The default data stays byte-identical: the demo and the benchmark rely on
+it, and the awkward changes draw from a random generator of their own.
 """
 
 from __future__ import annotations
@@ -32,6 +42,8 @@ class VeraDataset:
     relations: list[Item] = field(default_factory=list)
     leases: list[Item] = field(default_factory=list)
     version: int = 0
+    # What the awkward shape changed: case name -> unit codes, relation or lease ids (not served).
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     def touch(self) -> None:
         self.version += 1
@@ -290,12 +302,15 @@ def _surname_of(person: Item) -> tuple[str, str]:
     return str(person.get("tussenvoegsels", "")), str(person.get("achternaam", ""))
 
 
-def generate_dataset(units: int, *, seed: int = 1, complexes: int | None = None) -> VeraDataset:
+def generate_dataset(
+    units: int, *, seed: int = 1, complexes: int | None = None, awkward: bool = False
+) -> VeraDataset:
     """A deterministic register of ``units`` units in ``complexes`` complexes (default ~1 per 100).
 
     About 3% of the units are vacant; one complex in five is mixed, with a third of its units
     sold to owner-occupiers; ~20% of tenancies have a co-tenant; ~6% of units had an earlier
-    tenancy that ended.
+    tenancy that ended. ``awkward`` adds the hostile but contract-legal cases of
+    :func:`make_awkward` (in the first complex; at least 60 units in two complexes or more).
     """
     # The same seed must give the same register (tests, the demo's output and the benchmark
     # rely on it): the helpers below draw from ``rng`` in one fixed order; keep it.
@@ -320,6 +335,8 @@ def generate_dataset(units: int, *, seed: int = 1, complexes: int | None = None)
                 gen.household(unit, sold)
     result.relations = gen.relations
     result.leases = gen.leases
+    if awkward:
+        make_awkward(result, seed=seed)
     return result
 
 
@@ -413,3 +430,197 @@ def _unit(
     else:
         unit["status"] = _ref("VEH", "Verhuurd")
     return unit
+
+
+# --- the awkward shape (issue 9): contract-legal, hostile ---------------------------------------
+
+#: Names that have broken letters, e-mails and spreadsheets somewhere: (field changes, case).
+HOSTILE_NAMES: list[tuple[dict[str, str], str]] = [
+    ({"achternaam": "<script>alert('x')</script>", "voornaam": "Jan"}, "script_tag"),
+    ({"achternaam": "{{ config.SECRET }}", "voornaam": "{% raw %}Piet"}, "template_syntax"),
+    ({"achternaam": "O'Brien", "tussenvoegsels": "d'"}, "apostrophe"),
+    ({"achternaam": "Öztürk-Çağlayan", "voornaam": "Ayşegül", "voorletters": "A.İ."}, "turkish"),
+    ({"achternaam": "العلي", "voornaam": "محمد", "voorletters": "M."}, "arabic"),
+    (
+        {
+            "achternaam": "Wolfeschlegelsteinhausenbergerdorff-Van Nispen tot Sevenaer "
+            "en Pannerden-Hoogstraten van Oud-Beijerland",
+            "voornaam": "Adolph Blaine Charles David Earl Frederick Gerald Hubert Irvin",
+        },
+        "very_long_name",
+    ),
+    ({"achternaam": "Jansen\r\nBakker", "voornaam": "Kees\r\n"}, "crlf_in_name"),
+    ({"achternaam": "Vis\x00ser\x1b[2J", "voornaam": "Ria"}, "control_characters"),
+    ({"achternaam": "\u202eneslaJ", "voornaam": "Ton\u2066"}, "bidi_override"),
+]
+
+#: E-mail addresses: (waarde, whether it can be used once checked).
+HOSTILE_EMAILS: list[tuple[str, bool]] = [
+    ("ayşe.öztürk@example.com", True),  # non-ASCII local part: SMTPUTF8
+    ("jan@bücher.example", True),  # non-ASCII domain: kept as IDNA
+    ("{{ user }}@example.com", False),  # spaces are no part of an address
+    ("geen e-mail", False),
+    ("jan@@example.com", False),
+    ("kees@example.invalid", False),  # a reserved domain
+]
+
+
+def make_awkward(dataset: VeraDataset, *, seed: int = 1) -> None:
+    """Change ``dataset`` in place into the awkward but contract-legal shape; see ``notes``.
+
+    Works in the first complex (the one tests configure), except for the agreements of other
+    complexes that name their unit by ERP id only. Draws from its own random generator.
+    """
+    rng = random.Random(f"awkward-{seed}")
+    notes = dataset.notes
+    first = dataset.complexes()[0]
+    ours = [u for u in dataset.units if _complex_of(u) == first]
+    running = _running_leases_by_unit(dataset)
+    leased = [u for u in ours if u["code"] in running]
+    relations = {r["id"]: r for r in dataset.relations}
+    spare = iter(rng.sample(leased, len(leased)))
+
+    _end_co_tenant_roles(dataset, leased, running, relations, notes)
+    _postcodes(spare, notes)
+    _streets(spare, notes)
+    _names_and_emails(leased, running, relations, notes)
+    _by_erp_id(dataset, first, running, notes)
+    dataset.touch()
+
+
+def _complex_of(unit: Item) -> str:
+    return str(unit["clusters"][0]["code"])
+
+
+def _running_leases_by_unit(dataset: VeraDataset) -> dict[str, Item]:
+    return {
+        lease["eenheden"][0]["code"]: lease
+        for lease in dataset.leases
+        if lease["status"]["code"] in {"LOP", "VOP"} and lease["soort"]["code"] == "HUU"
+    }
+
+
+def _note(notes: dict[str, list[str]], case: str, value: str) -> None:
+    notes.setdefault(case, []).append(value)
+
+
+def _end_co_tenant_roles(
+    dataset: VeraDataset,
+    leased: list[Item],
+    running: dict[str, Item],
+    relations: dict[str, Item],
+    notes: dict[str, list[str]],
+) -> None:
+    """Co-tenants whose role ended (two) or has not begun (one), on leases that keep running."""
+    cases = ["ended_co_tenant", "ended_co_tenant", "future_co_tenant"]
+    for unit in leased:
+        if not cases:
+            return
+        lease = running[unit["code"]]
+        if len(lease["relaties"]) != 2:
+            continue
+        case = cases.pop(0)
+        tenant, co_tenant = lease["relaties"]
+        tenant["rollen"][0]["begindatum"] = lease["begindatum"]
+        role = co_tenant["rollen"][0]
+        if case == "ended_co_tenant":
+            role["begindatum"], role["einddatum"] = lease["begindatum"], "2024-06-30"
+        else:
+            role["begindatum"] = "2031-01-01"
+        _note(notes, case, unit["code"])
+        _note(notes, f"{case}_relation", co_tenant["id"])
+
+
+def _postcodes(spare: Any, notes: dict[str, list[str]]) -> None:
+    """Two units without a postcode (missing, null) and one with one that is not Dutch."""
+    for case, change in (("no_postcode", None), ("no_postcode", ""), ("invalid_postcode", "12AB")):
+        unit = next(spare)
+        if change is None:
+            del unit["adres"]["postcode"]
+        else:
+            unit["adres"]["postcode"] = change or None
+        _note(notes, case, unit["code"])
+
+
+def _streets(spare: Any, notes: dict[str, list[str]]) -> None:
+    """House numbers in every NEN 5825 shape, very long street names, CR LF in an address."""
+    shapes: list[tuple[str, dict[str, Any]]] = [
+        ("letter", {"huisnummer": "12", "huisletter": "A"}),
+        ("addition_word", {"huisnummer": "14", "huisnummerToevoeging": "bis"}),
+        (
+            "letter_and_addition",
+            {"huisnummer": "4", "huisletter": "B", "huisnummerToevoeging": "2"},
+        ),
+        ("addition_floor", {"huisnummer": "8", "huisnummerToevoeging": "3-hoog"}),
+        (
+            "long_street",
+            {
+                "straatnaam": "Burgemeester van Nispen tot Sevenaerstraat",
+                "huisnummer": "112",
+                "huisletter": "A",
+                "huisnummerToevoeging": "3",
+            },
+        ),
+        (
+            "very_long_street",
+            {"straatnaam": "Laan van de Verenigde Naties en de Mensenrechten van Oud-Beijerland"},
+        ),
+        (
+            "crlf_in_address",
+            {"straatnaam": "Kerk\r\nstraat", "woonplaats": {"naam": "Den\r\nHelder"}},
+        ),
+        ("ampersand_street", {"straatnaam": "Hof van Zorg & Welzijn"}),
+    ]
+    for case, changes in shapes:
+        unit = next(spare)
+        unit["adres"].pop("huisletter", None)
+        unit["adres"].pop("huisnummerToevoeging", None)
+        unit["adres"].update(changes)
+        _note(notes, case, unit["code"])
+
+
+def _names_and_emails(
+    leased: list[Item],
+    running: dict[str, Item],
+    relations: dict[str, Item],
+    notes: dict[str, list[str]],
+) -> None:
+    """The tenants of the last leased units get the hostile names and e-mail addresses; one
+    tenant becomes an organisation with an ampersand in its name."""
+    tenants = [relations[running[u["code"]]["relaties"][0]["id"]] for u in reversed(leased)]
+    people = iter(t for t in tenants if t.get("soort", {}).get("code") == "NAT")
+    for changes, case in HOSTILE_NAMES:
+        person = next(people)
+        person.update(changes)
+        _note(notes, case, person["id"])
+    for value, usable in HOSTILE_EMAILS:
+        person = next(people)
+        person["contactgegevens"] = [
+            {"soort": _ref("EMA", "E-mail"), "waarde": value, "voorkeur": _ref("EER")},
+            {"soort": _ref("MOB", "Mobiele telefoon"), "waarde": "06-12312312"},
+        ]
+        _note(notes, "usable_email" if usable else "unusable_email", person["id"])
+    organisation = next(people)
+    for key in ("voornaam", "roepnaam", "voorletters", "achternaam", "tussenvoegsels", "geslacht"):
+        organisation.pop(key, None)
+    organisation.update(soort=_ref("REC", "Rechtspersoon"), naam='Stichting Wonen & Zorg "Thuis"')
+    _note(notes, "ampersand_organisation", organisation["id"])
+
+
+def _by_erp_id(
+    dataset: VeraDataset, first: str, running: dict[str, Item], notes: dict[str, list[str]]
+) -> None:
+    """Agreements that name their unit by ERP id only: all of other complexes, some of ours."""
+    ids = {u["code"]: (u["id"], _complex_of(u)) for u in dataset.units}
+    ours_left = 3
+    for lease in dataset.leases:
+        code = lease["eenheden"][0]["code"]
+        unit_id, complex_code = ids[code]
+        if complex_code == first:
+            if ours_left == 0 or running.get(code) is not lease:
+                continue
+            ours_left -= 1
+            _note(notes, "ours_by_erp_id", lease["id"])
+        else:
+            _note(notes, "elsewhere_by_erp_id", lease["id"])
+        lease["eenheden"] = [{"id": unit_id}]

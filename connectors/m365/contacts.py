@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from connectors.email_addresses import check_email
 from connectors.m365.graph import GraphClient
 from connectors.sheets import (
     DuplicateHeader,
@@ -108,7 +109,11 @@ def _map_rows(
             )
             continue
         try:
-            contacts.append(team_contact_from_row(values, columns, row=number, source=source))
+            contacts.append(
+                team_contact_from_row(
+                    values, columns, row=number, source=source, email_check=check_email
+                )
+            )
         except RowRejected as exc:
             rejected.append(
                 RejectedRow(

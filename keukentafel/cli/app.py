@@ -9,6 +9,7 @@ configuration file are printed as the file, the key and what is wrong, without a
 from __future__ import annotations
 
 import getpass
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,11 +104,46 @@ def sync(
 
 
 @app.command()
-def register(config: ConfigOption = None) -> None:
-    """Show the register per project and complex: units, households, tenure, rows kept aside."""
+def register(
+    config: ConfigOption = None,
+    data_format: Annotated[
+        str, typer.Option("--format", help="table (default), json, csv or xlsx")
+    ] = "table",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file (xlsx needs one); default: stdout"),
+    ] = None,
+) -> None:
+    """Show the register per project and complex, or write it as data (--format json|csv|xlsx).
+
+    Households are taken on today's date in Amsterdam. The fields of the data formats are
+    described in docs/register.md."""
+    from keukentafel.cli import register_files
+    from keukentafel.domain.model import amsterdam_date
+
+    if data_format not in register_files.FORMATS:
+        _fail(f"--format must be one of {', '.join(register_files.FORMATS)}, not {data_format!r}")
+    if data_format == "xlsx" and output is None:
+        _fail("--format xlsx writes a file: give --output FILE")
     with _corporation(config) as command:
-        summary = command.app.summarise(command.code, date.today())
-    present.print_register(summary)
+        on = amsterdam_date(command.app.clock())
+        if data_format == "table":
+            present.print_register(command.app.summarise(command.code, on))
+            return
+        export = command.app.export_register(command.code, on)
+    if data_format == "xlsx":
+        assert output is not None
+        register_files.write_xlsx(export, output)
+        present.console().print(f"{output}: {len(export.units)} units", highlight=False)
+        return
+    text = (
+        register_files.to_json(export) if data_format == "json" else register_files.to_csv(export)
+    )
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8", newline="")
+        present.console().print(f"{output}: {len(export.units)} units", highlight=False)
 
 
 app.add_typer(privacy_app, name="privacy")

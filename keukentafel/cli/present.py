@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from keukentafel.usecases.consent_import import ImportReport
     from keukentafel.usecases.contractor_inbox import InboundReport
     from keukentafel.usecases.privacy import ExportResult, PurgeReport
-    from keukentafel.usecases.register_summary import RegisterSummary
+    from keukentafel.usecases.register_export import RegisterExport
+    from keukentafel.usecases.register_summary import KeptAsideRow, RegisterSummary
 
 TENURE_HEADERS = {
     "corporation_rental": "rented",
@@ -87,16 +88,31 @@ def print_sync_summary(summary: SyncSummary) -> None:
     kept = summary.kept_aside
     table.add_row("kept aside", str(len(kept)), style="yellow" if kept else None)
     console().print(table)
+    print_out_of_scope(summary.out_of_scope_by)
     if kept:
-        print_kept_aside([(k.entity, k.unit_code, k.reason, k.detail) for k in kept])
+        from keukentafel.usecases.register_summary import KeptAsideRow
+
+        print_kept_aside(
+            [KeptAsideRow(k.entity, k.unit_code, k.reason, k.detail, k.source_id) for k in kept]
+        )
 
 
-def print_kept_aside(rows: list[tuple[str, str, str, str]]) -> None:
+def print_out_of_scope(counts: dict[str, int]) -> None:
+    """Rows outside the projects' complexes: counted, never listed as kept aside."""
+    if any(counts.values()):
+        order = ("unit", "resident", "lease")
+        ordered = sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9)
+        parts = ", ".join(f"{n} {entity}(s)" for entity, n in ordered if n)
+        console().print(f"Out of scope (outside the projects' complexes, not stored): {parts}")
+
+
+def print_kept_aside(rows: list[KeptAsideRow]) -> None:
+    """The rows kept aside, each by its unit code or, for a row that names none, its ERP id."""
     table = Table(title="Rows kept aside (stored data untouched)")
-    for column in ("entity", "unit", "reason", "detail"):
+    for column in ("entity", "unit / ERP id", "reason", "detail"):
         table.add_column(column)
-    for entity, unit_code, reason, detail in rows:
-        table.add_row(entity, unit_code or "-", reason, detail)
+    for row in rows:
+        table.add_row(row.entity, row.label, row.reason, row.detail)
     console().print(table)
 
 
@@ -158,10 +174,18 @@ def print_register(summary: RegisterSummary) -> None:
             style="bold",
         )
         out.print(table)
+    print_out_of_scope(summary.out_of_scope)
     if summary.kept_aside:
         print_kept_aside(summary.kept_aside)
     else:
         out.print("No rows kept aside in the last run.")
+    if summary.contact_problems:
+        table = Table(title="Contact points kept aside (no message uses them; fix them in the ERP)")
+        for column in ("unit", "relation", "kind", "problem"):
+            table.add_column(column)
+        for problem in summary.contact_problems:
+            table.add_row(*problem)
+        out.print(table)
 
 
 # --- privacy: the purge, the access export, the audit log --------------------------------------
@@ -445,3 +469,22 @@ def print_inbound(report: InboundReport) -> None:
     )
     for line in report.refused:
         out.print(f"  [yellow]{line}[/yellow]", highlight=False)
+
+
+def print_register_data(export: RegisterExport, units: int = 2) -> None:
+    """A few units of the register as ``register --format json`` writes them (the demo), and
+    what the whole export holds: units, contact problems, addresses the post must look at."""
+    from keukentafel.cli.register_files import export_data
+
+    data = export_data(export)
+    problems = sum(len(u["contact_problems"]) for u in data["units"])
+    incomplete = sum(1 for u in data["units"] if not u["postally_complete"])
+    out = console()
+    out.print(
+        f"register --format json: {len(data['units'])} units, {problems} contact point(s) kept "
+        f"aside, {incomplete} address(es) without a postcode, {len(data['kept_aside'])} row(s) "
+        f"kept aside; {units} of the units (one with a co-tenant, when there is one):"
+    )
+    shown = [u for u in data["units"] if len(u["parties"]) > 1][:1]
+    shown += [u for u in data["units"] if u not in shown][: units - len(shown)]
+    out.print_json(data=shown, ensure_ascii=False)

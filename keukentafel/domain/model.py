@@ -12,8 +12,21 @@ that makes them the occupant), a *resident* is a VERA relation that is a party t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from keukentafel.domain.addressing import house_number_text, street_line
+
+#: The register's calendar: a role, a lease or a household "runs on" a date in Amsterdam.
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def amsterdam_date(moment: datetime) -> date:
+    """The calendar date in Amsterdam at a moment; a naive moment is UTC (the store's clock)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(AMSTERDAM).date()
 
 
 class ProjectKind(StrEnum):
@@ -78,26 +91,49 @@ class Project:
     complex_codes: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Address:
+    """A Dutch postal address as the ERP delivers it (BAG's parts, never a composed line).
+
+    ``postcode`` is "" when the source has none: VERA requires no field, and a unit without a
+    postcode is kept (the town alone ends its address block, as the Kadaster BAG API writes it);
+    :attr:`postally_complete` is then False so the print manifest can flag it for the post.
+    ``street_short`` is the official shortened street name (BAG ``korteNaam``, at most 24
+    characters) where a source has one; letters use it when the street line does not fit.
+    """
+
     street: str
     number: int
-    postcode: str  # normalised "1234 AB"
+    postcode: str  # normalised "1234 AB"; "" when the source has none
     town: str
     letter: str = ""  # huisletter, one letter: "12 A"
-    addition: str = ""  # huisnummertoevoeging: "12-2", "12 bis", "12 A 3"
+    addition: str = ""  # huisnummertoevoeging: "12-2", "12 bis", "12 A3"
+    street_short: str = ""  # the official short street name (BAG korteNaam), "" when unknown
+
+    def __repr__(self) -> str:
+        # As the dataclass would write it, without street_short while it is empty: the content
+        # hash of a unit is the hash of its repr, and units without one must keep their hashes.
+        text = (
+            f"Address(street={self.street!r}, number={self.number!r}, "
+            f"postcode={self.postcode!r}, town={self.town!r}, letter={self.letter!r}, "
+            f"addition={self.addition!r}"
+        )
+        return f"{text}, street_short={self.street_short!r})" if self.street_short else f"{text})"
 
     @property
     def house_number(self) -> str:
-        """The house number as Dutch post writes it: 12, 12A, 12-2, 12A-3."""
-        text = f"{self.number}{self.letter}"
-        if self.addition:
-            text += f"-{self.addition}" if self.addition[0].isalnum() else self.addition
-        return text
+        """The house number as NEN 5825 writes it: 12, 12 A, 12-2, 12 A3, 14 bis."""
+        return house_number_text(self.number, self.letter, self.addition)
 
     @property
     def street_line(self) -> str:
-        return f"{self.street} {self.house_number}"
+        """'Dorpsstraat 12 A': street and house number as the Kadaster BAG API writes them."""
+        return street_line(self)
+
+    @property
+    def postally_complete(self) -> bool:
+        """Whether the address has everything PostNL sorts on (today: a postcode)."""
+        return bool(self.postcode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +154,30 @@ class PersonName:
     gender: str = ""  # VERA GESLACHT code when known: "M", "V", "O"; "" when unknown
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class ContactPoint:
+    """An e-mail address or phone number of a resident.
+
+    ``problem`` says why the point cannot be used (an e-mail address that is not one), for the
+    operator, without the value; "" when it is usable. A point with a problem is kept so the
+    operator sees it, but :meth:`Resident.contact` and every mailing pass it by.
+    """
+
     kind: ContactKind
     value: str
     preferred: bool = False
+    problem: str = ""
+
+    def __repr__(self) -> str:
+        # As the dataclass would write it, without problem while it is empty (content hashes).
+        text = (
+            f"ContactPoint(kind={self.kind!r}, value={self.value!r}, preferred={self.preferred!r}"
+        )
+        return f"{text}, problem={self.problem!r})" if self.problem else f"{text})"
+
+    @property
+    def usable(self) -> bool:
+        return not self.problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,25 +200,59 @@ class Resident:
         return self.name is None
 
     def contact(self, kind: ContactKind) -> str | None:
-        """The preferred contact point of one kind, else the first of that kind."""
-        of_kind = [c for c in self.contacts if c.kind is kind]
+        """The preferred usable contact point of one kind, else the first usable of that kind."""
+        of_kind = [c for c in self.contacts if c.kind is kind and not c.problem]
         for point in of_kind:
             if point.preferred:
                 return point.value
         return of_kind[0].value if of_kind else None
 
     @property
+    def usable_contacts(self) -> tuple[ContactPoint, ...]:
+        """The contact points a message may go to (those without a problem), in order."""
+        return tuple(c for c in self.contacts if not c.problem)
+
+    @property
+    def contact_problems(self) -> tuple[ContactPoint, ...]:
+        """The contact points kept aside, each with its ``problem``."""
+        return tuple(c for c in self.contacts if c.problem)
+
+    @property
     def preferred_contact(self) -> ContactPoint | None:
-        for point in self.contacts:
+        usable = self.usable_contacts
+        for point in usable:
             if point.preferred:
                 return point
-        return self.contacts[0] if self.contacts else None
+        return usable[0] if usable else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class LeaseParty:
+    """A party to an agreement in one role, and the days that role runs (VERA
+    ``relaties[].rollen[].begindatum/einddatum``, both inclusive; None: open).
+
+    A role counts only while it runs, as an agreement does (:meth:`Lease.is_current`): a
+    co-tenant whose role ended is no member of the household any more.
+    """
+
     relation_id: str
     role: PartyRole
+    start_date: date | None = None
+    end_date: date | None = None  # the last day of the role
+
+    def __repr__(self) -> str:
+        # As the dataclass would write it, without the dates while both are open (content
+        # hashes of the leases without role dates stay as they were).
+        text = f"LeaseParty(relation_id={self.relation_id!r}, role={self.role!r}"
+        if self.start_date is None and self.end_date is None:
+            return f"{text})"
+        return f"{text}, start_date={self.start_date!r}, end_date={self.end_date!r})"
+
+    def runs_on(self, on: date) -> bool:
+        """Whether the role runs on the given (Amsterdam) calendar date."""
+        if self.start_date is not None and self.start_date > on:
+            return False
+        return self.end_date is None or self.end_date >= on
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +272,10 @@ class Lease:
         if self.start_date is not None and self.start_date > on:
             return False
         return not (self.end_date is not None and self.end_date < on)
+
+    def parties_on(self, on: date) -> tuple[LeaseParty, ...]:
+        """The parties whose role runs on the given day (whether or not the lease does)."""
+        return tuple(party for party in self.parties if party.runs_on(on))
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +321,8 @@ def household_of(
     residents: dict[str, Resident],
     on: date,
 ) -> Household:
-    """The household of a unit on a given day: parties of its current agreements.
+    """The household of a unit on a given day: parties of its current agreements whose role
+    runs on that day (``on`` is an Amsterdam calendar date: see :func:`amsterdam_date`).
 
     Tenants come before co-tenants; a party whose relation is unknown is left out (the sync
     keeps such leases aside with a reason, so this only happens with partial data).
@@ -238,7 +332,7 @@ def household_of(
     for lease in sorted(leases, key=lambda lease: (lease.start_date or date.min, lease.lease_id)):
         if lease.unit_code != unit.code or not lease.is_current(on):
             continue
-        for party in sorted(lease.parties, key=lambda p: _ROLE_ORDER[p.role]):
+        for party in sorted(lease.parties_on(on), key=lambda p: _ROLE_ORDER[p.role]):
             resident = residents.get(party.relation_id)
             if resident is None or party.relation_id in seen:
                 continue

@@ -8,6 +8,7 @@ SPREADSHEET_FIELDS = frozenset(
         "unit_code",  # VHE number (required)
         "complex_code",
         "street",
+        "street_short",  # the official short street name (BAG korteNaam, at most 24 characters)
         "house_number",  # may hold "12", "12A", "12-2", "12 A 3": split by the mapper
         "house_letter",
         "house_number_addition",
@@ -19,6 +20,8 @@ SPREADSHEET_FIELDS = frozenset(
         "lease_end",
         "relation_id",
         "role",  # huurder / medehuurder / eigenaar (or HUU / MDH)
+        "role_start",  # the first day of the row's role (a co-tenant who joined later)
+        "role_end",  # the last day of the row's role (a co-tenant who left)
         "initials",
         "first_name",
         "tussenvoegsel",
@@ -32,4 +35,5 @@ SPREADSHEET_FIELDS = frozenset(
     }
 )
 
+#: The postcode column must be mapped, but a unit whose postcode cell is empty is kept.
 REQUIRED_FIELDS = frozenset({"unit_code", "street", "house_number", "postcode", "town"})

@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup
 
 from keukentafel.config.letters import LettersConfig
-from keukentafel.domain.addressing import postnl_address_lines
+from keukentafel.domain.addressing import postnl_address_lines, street_line
 from keukentafel.domain.links import format_code
 from keukentafel.domain.messages import AMSTERDAM, Event, find_policy, to_amsterdam
 from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
@@ -149,14 +149,9 @@ def _join(parts: list[str]) -> str:
 
 
 def spoken_street_line(address: Address) -> str:
-    """'Dorpsstraat 12 A', 'Dorpsstraat 12-2': the address as a sentence names it."""
-    text = f"{_clean(address.street)} {address.number}"
-    if address.letter:
-        text += f" {address.letter.strip().upper()}"
-    if address.addition:
-        addition = address.addition.strip()
-        text += f"-{addition}" if addition[:1].isalnum() else addition
-    return text
+    """'Dorpsstraat 12 A', 'Dorpsstraat 12-2': the address as a sentence names it, written as the
+    address block writes it (keukentafel.domain.addressing.street_line, NEN 5825)."""
+    return street_line(address)
 
 
 def salutation(household: Household) -> str:

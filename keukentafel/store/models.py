@@ -45,6 +45,9 @@ NAMING_CONVENTION = {
 IntPK = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
 Code = Annotated[str, mapped_column(String(64))]
 Text200 = Annotated[str, mapped_column(String(200), default="")]
+# Names and addresses as a source gives them: no length a database would refuse (a very long
+# name or street is stored whole, not refused by PostgreSQL halfway through a sync).
+FreeText = Annotated[str, mapped_column(Text, default="")]
 Hash = Annotated[str, mapped_column(String(32))]
 
 
@@ -75,12 +78,13 @@ class UnitRow(Base):
     code: Mapped[Code]
     vera_id: Mapped[Code]
     complex_code: Mapped[Code] = mapped_column(index=True)
-    street: Mapped[Text200]
+    street: Mapped[FreeText]
     number: Mapped[int]
     letter: Mapped[str] = mapped_column(String(8), default="")
-    addition: Mapped[str] = mapped_column(String(16), default="")
-    postcode: Mapped[str] = mapped_column(String(7))
-    town: Mapped[Text200]
+    addition: Mapped[FreeText]
+    postcode: Mapped[str] = mapped_column(String(7))  # "" when the source has none
+    town: Mapped[FreeText]
+    street_short: Mapped[str] = mapped_column(String(64), default="")  # BAG korteNaam
     tenure: Mapped[str] = mapped_column(String(32))
     content_hash: Mapped[Hash]
     updated_at: Mapped[datetime]
@@ -95,13 +99,14 @@ class ResidentRow(Base):
     corporation_code: Mapped[Code]
     relation_id: Mapped[Code]
     is_organisation: Mapped[bool]
-    initials: Mapped[Text200]
-    first_name: Mapped[Text200]
-    tussenvoegsel: Mapped[Text200]
-    surname: Mapped[Text200]
+    initials: Mapped[FreeText]
+    first_name: Mapped[FreeText]
+    tussenvoegsel: Mapped[FreeText]
+    surname: Mapped[FreeText]
     gender: Mapped[str] = mapped_column(String(4), default="")
-    organisation_name: Mapped[Text200]
-    contacts: Mapped[list[Any]]  # [{"kind": "email", "value": "...", "preferred": true}]
+    organisation_name: Mapped[FreeText]
+    # [{"kind": "email", "value": "...", "preferred": true}], "problem": "..." when not usable
+    contacts: Mapped[list[Any]]
     language: Mapped[str] = mapped_column(String(8), default="nl")
     needs: Mapped[list[Any]]  # ["interpreter", ...]
     content_hash: Mapped[Hash]
@@ -124,7 +129,9 @@ class LeaseRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
-    parties: Mapped[list[Any]]  # [{"relation_id": "...", "role": "tenant"}]
+    # [{"relation_id": "...", "role": "tenant"}], with "start_date"/"end_date" (ISO) when the
+    # role has its own dates
+    parties: Mapped[list[Any]]
     content_hash: Mapped[Hash]
     updated_at: Mapped[datetime]
     removed_at: Mapped[datetime | None]

@@ -108,9 +108,10 @@ class SyncResult:
     counts: dict[str, int]
     rows_written: int
     rejected: list[RejectedRow] = field(default_factory=list)
-    out_of_scope: int = 0
+    out_of_scope: int = 0  # rows outside the projects' complexes: counted, never kept aside
     message: str = ""
     events: list[ChangeEvent] = field(default_factory=list)
+    out_of_scope_by: dict[str, int] = field(default_factory=dict)  # per entity ("unit", ...)
 
 
 @contextmanager
@@ -203,7 +204,20 @@ def _sync_locked(
         _finish(sessions, corporation_code, run_id, RunOutcome.FAILED, clock(), message=message)
         raise
     result.out_of_scope = valid.out_of_scope
+    result.out_of_scope_by = {entity.value: n for entity, n in valid.out_of_scope_by.items()}
     return result
+
+
+#: The run record's counts hold the rows out of scope per entity under these keys.
+OUT_OF_SCOPE_KEY = "out_of_scope_{entity}"
+
+
+def out_of_scope_counts(valid: ValidSnapshot) -> dict[str, int]:
+    """The rows out of scope per entity, as the run record keeps them beside the change counts."""
+    return {
+        OUT_OF_SCOPE_KEY.format(entity=entity.value): valid.out_of_scope_by.get(entity, 0)
+        for entity in EntityKind
+    }
 
 
 def _read(
@@ -331,7 +345,7 @@ def _record_success(
         run_id,
         outcome=RunOutcome.SUCCEEDED,
         now=now,
-        counts=counts,
+        counts={**counts, **out_of_scope_counts(valid)},
         rows_written=written,
         rejected_count=len(valid.rejected),
         message=message,

@@ -304,3 +304,24 @@ def test_cached_pages_are_the_same_bytes_and_follow_touch() -> None:
     assert changed != first and b"Anders" in changed
     with FakeVeraServer(dataset, api_key=None) as fake:
         assert requests.get(fake.url + "/relaties", timeout=5).content == changed
+
+
+def test_the_default_data_is_byte_identical_and_the_awkward_shape_opt_in() -> None:
+    """The demo and the benchmark rely on the default data: pinned. The awkward shape (issue 9)
+    is added only when asked for, deterministically, and says what it changed."""
+    import hashlib
+    import json
+
+    def digest(dataset: VeraDataset) -> str:
+        items = [dataset.units, dataset.relations, dataset.leases]
+        return hashlib.sha256(json.dumps(items, ensure_ascii=False).encode()).hexdigest()
+
+    demo = generate_dataset(600, seed=2, complexes=5)
+    assert digest(demo) == "87ed7e2e1cd33004ca96d2902b1fa572507e5ed232462bd6f9baadb83f150f9b"
+    assert demo.notes == {}
+    awkward = generate_dataset(600, seed=2, complexes=5, awkward=True)
+    assert digest(awkward) != digest(demo)
+    assert digest(awkward) == digest(generate_dataset(600, seed=2, complexes=5, awkward=True))
+    assert {"ended_co_tenant", "no_postcode", "elsewhere_by_erp_id", "unusable_email"} <= set(
+        awkward.notes
+    )

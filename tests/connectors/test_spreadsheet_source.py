@@ -30,6 +30,7 @@ from keukentafel.domain.model import (
     AgreementKind,
     ContactKind,
     ContactPoint,
+    LeaseParty,
     LeaseStatus,
     PartyRole,
     Tenure,
@@ -515,7 +516,7 @@ def test_sample_config_loads_and_maps_to_a_clean_register() -> None:
     snapshot = read_snapshot(sheet, config.complexes(), today=TODAY)
     assert snapshot.source == "spreadsheet"
     assert snapshot.rejected == []
-    assert snapshot.out_of_scope == 1  # the unit in complex C900
+    assert snapshot.out_of_scope_by == {EntityKind.UNIT: 1, EntityKind.RESIDENT: 1}  # C900
     valid = validate(snapshot)
     assert valid.rejected == []
     assert len(valid.units) == 12
@@ -819,7 +820,7 @@ def test_address_parts_and_unit_columns_filled_on_the_first_row_only() -> None:
     ]
     snapshot = mapped(rows)
     (unit,) = snapshot.units
-    assert unit.address.street_line == "Oude Gracht 12A"
+    assert unit.address.street_line == "Oude Gracht 12 A"
     assert unit.address.postcode == "3511 AB"
     assert unit.vera_id == unit.code == "U1"
     assert unit.complex_code == "C1"
@@ -831,7 +832,7 @@ def test_separate_letter_and_addition_columns_win() -> None:
         [unit_row(house_number="16", house_letter="a", house_number_addition="3")]
     ).units
     assert (unit.address.number, unit.address.letter, unit.address.addition) == (16, "A", "3")
-    assert unit.address.house_number == "16A-3"
+    assert unit.address.house_number == "16 A3"
 
 
 def test_units_outside_the_complexes_count_as_out_of_scope() -> None:
@@ -842,7 +843,7 @@ def test_units_outside_the_complexes_count_as_out_of_scope() -> None:
     ]
     snapshot = mapped(rows, ["C1"])
     assert [u.code for u in snapshot.units] == ["U1"]
-    assert snapshot.out_of_scope == 2
+    assert snapshot.out_of_scope_by == {EntityKind.UNIT: 2, EntityKind.RESIDENT: 1}
     assert snapshot.rejected == []
     # An export without a complex column cannot be filtered: everything is in scope.
     no_column = [{k: v for k, v in row.items() if k != "complex_code"} for row in rows[:2]]
@@ -1015,3 +1016,107 @@ def test_one_relation_twice_in_a_unit_with_different_details_conflicts() -> None
     assert rejected.reason is RejectReason.CONFLICTING_DUPLICATE
     assert "relation R-1" in rejected.detail
     assert "example" not in rejected.detail
+
+
+# --- issue 9: hostile but legal exports ---------------------------------------------------------
+
+
+def test_a_unit_without_a_postcode_is_kept_and_an_invalid_one_still_kept_aside() -> None:
+    snapshot = mapped(
+        [
+            person(postcode=""),
+            person(unit_code="U2", house_number="2", postcode="12AB", relation_id="R-2"),
+        ]
+    )
+    (unit,) = snapshot.units
+    assert (unit.code, unit.address.postcode, unit.address.postally_complete) == ("U1", "", False)
+    assert [(r.unit_code, r.reason) for r in snapshot.rejected] == [
+        ("U2", RejectReason.INVALID_POSTCODE)
+    ]
+
+
+def test_role_dates_decide_who_is_in_the_household() -> None:
+    snapshot = mapped(
+        [
+            person(relation_id="R-1", role="huurder", lease_id="HC-1"),
+            person(
+                relation_id="R-2",
+                surname="Bakker",
+                role="medehuurder",
+                lease_id="HC-1",
+                role_start="01-06-2021",
+                role_end="31-12-2025",
+            ),
+        ]
+    )
+    (lease,) = snapshot.leases
+    assert lease.parties == (
+        LeaseParty("R-1", PartyRole.TENANT),
+        LeaseParty("R-2", PartyRole.CO_TENANT, date(2021, 6, 1), date(2025, 12, 31)),
+    )
+    residents = {r.relation_id: r for r in snapshot.residents}
+    household = household_of(snapshot.units[0], [lease], residents, TODAY)
+    assert [r.relation_id for r in household.residents] == ["R-1"]
+
+
+def test_an_unreadable_role_date_keeps_the_unit_aside() -> None:
+    snapshot = mapped([person(role_end="ooit")])
+    assert [(r.reason, r.detail) for r in snapshot.rejected] == [
+        (
+            RejectReason.INVALID_DATE,
+            "row 1, column role_end: not a date (expected %d-%m-%Y or YYYY-MM-DD)",
+        )
+    ]
+
+
+def test_the_official_short_street_name_is_read_and_checked() -> None:
+    (unit,) = mapped(
+        [
+            person(
+                street="Burgemeester van Nispen tot Sevenaerstraat",
+                street_short="Burg v N t Sevenaerstr",
+            )
+        ]
+    ).units
+    assert unit.address.street_short == "Burg v N t Sevenaerstr"
+    too_long = mapped([person(street_short="Burgemeester van Nispen tot Sev")])
+    (unit,) = too_long.units
+    assert unit.address.street_short == ""
+    (finding,) = too_long.rejected
+    assert finding.reason is RejectReason.UNKNOWN_VALUE
+    assert "longer than 24 characters" in finding.detail
+    assert "Burgemeester" not in finding.detail
+
+
+def test_hostile_names_are_cleaned_and_bad_e_mail_addresses_kept_on_their_point() -> None:
+    snapshot = mapped(
+        [
+            person(
+                relation_id="R-1",
+                initials="J.\u202e",
+                surname="Jan\r\nsen\x00",
+                street="Kerk\x1bstraat\r\n",
+                email="geen-adres; ayşe@bücher.example",
+                mobile="0612345678",
+            )
+        ]
+    )
+    (unit,) = snapshot.units
+    (resident,) = snapshot.residents
+    assert unit.address.street == "Kerkstraat"
+    assert resident.name is not None
+    assert (resident.name.initials, resident.name.surname) == ("J.", "Jan sen")
+    bad, good = resident.contacts[:2]
+    assert (bad.value, bad.usable) == ("geen-adres", False)
+    assert bad.problem == "e-mail address not usable: it has no @-sign"
+    assert (good.value, good.usable) == ("ayşe@xn--bcher-kva.example", True)
+    assert resident.contact(ContactKind.EMAIL) == "ayşe@xn--bcher-kva.example"
+    assert snapshot.rejected == []  # the resident and the household are used
+
+
+def test_an_e_mail_cell_is_split_only_where_every_part_is_an_address() -> None:
+    (two,) = mapped([person(email="a@example.nl b@example.nl")]).residents
+    assert [c.value for c in two.contacts] == ["a@example.nl", "b@example.nl"]
+    (one,) = mapped([person(email="{{ user }}@example.com")]).residents
+    (point,) = one.contacts
+    assert (point.value, point.usable) == ("{{ user }}@example.com", False)

@@ -7,6 +7,7 @@ tests/unit/test_http.py. Waits and the token clock are injected here: nothing sl
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -478,6 +479,28 @@ def test_the_page_memo_key_covers_the_mapping_and_hashing_code_only() -> None:
     assert {"connectors.erp.vera.mapping", "keukentafel.domain.register.hashing"} <= set(
         SUMMARY_CODE
     )
+    # every module of ours the mapping code imports (transitively) is covered: a change to how
+    # text is cleaned or an e-mail address checked must map every page again
+    import ast
+    import importlib
+
+    def ours(module: str) -> set[str]:
+        source = Path(importlib.import_module(module).__file__ or "").read_text()
+        found = {
+            node.module
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        return {m for m in found if m.split(".")[0] in {"connectors", "keukentafel"}}
+
+    seen: set[str] = set()
+    todo = ["connectors.erp.vera.mapping", "keukentafel.domain.register.hashing"]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += ours(module)
+    assert seen - {"connectors.erp.vera.client"} <= set(SUMMARY_CODE)
     # editing the client, validation, the diff or the shrink guard keeps every memoised page
     for name in ("client", "validate", "diff", "shrink"):
         assert not [module for module in SUMMARY_CODE if module.endswith(f".{name}")]
@@ -505,3 +528,43 @@ def test_a_page_memo_never_keeps_a_page_with_a_row_kept_aside(
     snapshot = read_snapshot(client, [], memo=again)
     assert [r.reason for r in snapshot.rejected] == [RejectReason.MALFORMED]
     assert len(again.new) == 0 and len(again.used) == len(memo.new)
+
+
+def test_rows_of_other_complexes_are_counted_never_kept_aside(
+    client: VeraClient, dataset: VeraDataset
+) -> None:
+    """Issue 9: with one complex configured, the agreements of units elsewhere (by ERP id only)
+    and a broken relation that only such an agreement names are out of scope, not listed; a
+    unit of ours without a postcode is kept, and one with a bad postcode holds its agreement."""
+    wanted = dataset.complexes()[0]
+    ours = {u["code"]: u for u in dataset.units if u["clusters"][0]["code"] == wanted}
+    ids = {u["code"]: u["id"] for u in dataset.units}
+    for lease in dataset.leases:  # every agreement names its unit by ERP id only
+        lease["eenheden"] = [{"id": ids[lease["eenheden"][0]["code"]]}]
+    unit_of = {
+        lease["id"]: code
+        for lease in dataset.leases
+        for code, i in ids.items()
+        if i == lease["eenheden"][0]["id"]
+    }
+    elsewhere = next(lid for lid, code in unit_of.items() if code not in ours)
+    broken_party = next(x for x in dataset.leases if x["id"] == elsewhere)["relaties"][0]["id"]
+    for relation in dataset.relations:
+        if relation["id"] == broken_party:
+            relation["contactgegevens"] = "not a list"  # broken, but not ours
+    leased = [code for code in ours if code in unit_of.values()]
+    no_postcode, bad_postcode = ours[leased[0]], ours[leased[1]]
+    del no_postcode["adres"]["postcode"]
+    bad_postcode["adres"]["postcode"] = "12AB"
+
+    valid = validate(read_snapshot(client, [wanted]))
+    assert [(r.entity, r.unit_code, r.reason) for r in valid.rejected] == [
+        (EntityKind.UNIT, bad_postcode["code"], RejectReason.INVALID_POSTCODE)
+    ]
+    held = {lid for lid, code in unit_of.items() if code == bad_postcode["code"]}
+    assert held <= valid.held[EntityKind.LEASE]
+    assert valid.units[no_postcode["code"]].address.postcode == ""
+    assert {lease.unit_code for lease in valid.leases.values()} >= {no_postcode["code"]}
+    outside = sum(1 for code in unit_of.values() if code not in ours)
+    assert valid.out_of_scope_by[EntityKind.LEASE] == outside
+    assert valid.out_of_scope_by[EntityKind.RESIDENT] > 0

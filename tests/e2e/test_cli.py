@@ -49,13 +49,14 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
         "5. The guidance team",
         "6. A mailing",
         "7. The outbox again",
-        "8. An access request",
-        "9. Two years after HAVEN-SLOOP ended",
-        "10. Consent: scanned answer forms",
-        "11. The 70% tally",
-        "12. The 70% notice",
-        "13. The renovation's contractor",
-        "14. The consent report",
+        "8. The register as data",
+        "9. An access request",
+        "10. Two years after HAVEN-SLOOP ended",
+        "11. Consent: scanned answer forms",
+        "12. The 70% tally",
+        "13. The 70% notice",
+        "14. The renovation's contractor",
+        "15. The consent report",
     ):
         assert step in text
     # consent: the import sets aside what it cannot take, a second import adds nothing, the
@@ -66,7 +67,7 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     reports = sorted((out / "consent").glob("DIJK-RENO-consent-*"))
     assert [p.suffix for p in reports] == [".pdf", ".xlsx"]
     assert text.rstrip().splitlines()[-1].startswith("Demo output and store:")
-    assert "XLSX (with names)" in text.split("14. The consent report")[1]
+    assert "XLSX (with names)" in text.split("15. The consent report")[1]
     flat = " ".join(text.split())  # rich wraps long lines
     assert "Session MODEL-1 is full" in flat
     assert "received 3 signed webhook(s)" in flat and "without the token: HTTP 401" in flat
@@ -79,6 +80,8 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     assert len(list((out / "afspraken").glob("*/*/archief/*.pdf"))) == 9  # 7 planned, 2 delayed
     assert len(list((out / "afspraken").glob("*/*/agenda/*.ics"))) == 9
     assert list((out / "afspraken").glob("*/*/email/*.eml"))
+    assert '"unit_code": "VHE' in text and '"address_lines": [' in text
+    assert '"role": "co_tenant"' in text and "contact point(s) kept aside" in text
     assert "invalid_postcode" in text
     assert "move_out" in text and "move_in" in text and "contact_changed" in text
     mailing = next(p for p in (out / "mailings").iterdir() if "info_evening" in p.name)
@@ -166,6 +169,43 @@ def test_register_and_the_default_corporation_file(
     assert result.exit_code == 0, result.output
     assert "Register of WSD: never synced" in result.output
     assert "DIJK-RENO Renovatie Dijkwijk" in result.output
+
+
+def test_register_as_json_csv_and_xlsx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import openpyxl
+
+    from keukentafel.bootstrap import CorporationRegistry, build
+    from keukentafel.settings import Settings
+    from keukentafel.usecases.sync_register import sync_register
+    from tests import builders
+    from tests.builders import StaticSource
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    snapshot = builders.register(3)
+    snapshot.units = [replace(u, complex_code="CPX-0001") for u in snapshot.units]
+    settings = Settings.from_env({"KEUKENTAFEL_DATABASE_URL": url})
+    with build(settings, corporations=CorporationRegistry([])) as seeded:
+        sync_register(seeded.sessions, "WSD", StaticSource(snapshot))
+    monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", url)
+    monkeypatch.setenv("KEUKENTAFEL_CONFIG", str(ROOT / "config" / "demo.yaml"))
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["register", "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert [u["unit_code"] for u in data["units"]] == ["VHE00001", "VHE00002", "VHE00003"]
+    assert data["units"][0]["address_lines"][-2:] == ["Dorpsstraat 1", "1234 AB  ONS DORP"]
+    as_csv = runner.invoke(app, ["register", "--format", "csv"])
+    assert as_csv.exit_code == 0 and as_csv.stdout.startswith("record;unit_code;erp_id;")
+    xlsx = tmp_path / "register.xlsx"
+    written = runner.invoke(app, ["register", "--format", "xlsx", "--output", str(xlsx)])
+    assert written.exit_code == 0, written.output
+    assert openpyxl.load_workbook(xlsx)["register"]["B2"].value == "VHE00001"
+    no_file = runner.invoke(app, ["register", "--format", "xlsx"])
+    assert no_file.exit_code == 2 and "give --output FILE" in no_file.output
+    unknown = runner.invoke(app, ["register", "--format", "pdf"])
+    assert unknown.exit_code == 2 and "--format must be one of" in unknown.output
 
 
 def test_commands_say_what_is_missing_without_a_traceback(

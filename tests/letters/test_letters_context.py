@@ -136,7 +136,7 @@ def test_address_block_is_postnl_shaped() -> None:
     assert lines == [
         "Mevrouw J. de Vries",
         "De heer P. Bakker",
-        "Dorpsstraat 12A",
+        "Dorpsstraat 12 A",
         "1234 AB  ONS DORP",
     ]
     assert 3 <= len(lines) <= 6

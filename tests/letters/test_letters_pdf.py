@@ -104,7 +104,7 @@ def test_address_block_sits_inside_the_envelope_window(profile: EnvelopeProfile)
         "Woonstichting Voorbeeld, Postbus 12, 1000 AA AMSTERDAM",
         "Mevrouw M. de Vries",
         "De heer P. Bakker",
-        "Dorpsstraat 3B",
+        "Dorpsstraat 3 B",
         "1234 AB ONS DORP",  # pdfplumber shows the double space as one
     ]
     # and no other word is cut by the window's edge

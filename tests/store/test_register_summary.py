@@ -57,3 +57,49 @@ def builders_now():  # type: ignore[no-untyped-def]
     from datetime import datetime
 
     return datetime(2026, 11, 28, 7, 0)
+
+
+def test_roles_that_ended_do_not_make_a_co_tenant_household_and_scope_is_counted(
+    sessions: sessionmaker[Session],
+) -> None:
+    snap = builders.register(3)
+    lease = snap.leases[0]
+    snap.leases[0] = replace(
+        lease,
+        parties=(
+            *lease.parties,
+            LeaseParty("R98", PartyRole.CO_TENANT, None, date(2026, 6, 30)),  # left in June
+        ),
+    )
+    snap.residents.append(builders.resident(98))
+    snap.leases.append(replace(builders.lease(9), unit_code="ELSEWHERE-9"))  # another complex
+    snap.residents.append(builders.resident(9))  # ... and its tenant
+    snap.rejected.append(  # a relation row that names no unit: listed by its ERP id
+        RejectedRow(EntityKind.LEASE, "OVK-77", "", RejectReason.MISSING_UNIT_CODE, "no unit")
+    )
+    run(sessions, snap)
+    summary = register_summary(sessions, CORP, [builders.RENOVATION], date(2026, 11, 28))
+    (complex_summary,) = summary.projects[0].complexes
+    assert (complex_summary.households, complex_summary.co_tenant_households) == (3, 0)
+    june = register_summary(sessions, CORP, [builders.RENOVATION], date(2026, 6, 30))
+    assert june.projects[0].complexes[0].co_tenant_households == 1
+    assert summary.out_of_scope == {"lease": 1, "resident": 1}
+    (kept,) = summary.kept_aside
+    assert (kept.source_id, kept.label) == ("OVK-77", "ERP id OVK-77")
+
+
+def test_contact_points_kept_aside_are_listed_for_the_operator(
+    sessions: sessionmaker[Session],
+) -> None:
+    from keukentafel.domain.model import ContactKind, ContactPoint
+
+    snap = builders.register(2)
+    snap.residents[1] = replace(
+        snap.residents[1],
+        contacts=(ContactPoint(ContactKind.EMAIL, "geen", True, "e-mail address not usable: x"),),
+    )
+    run(sessions, snap)
+    summary = register_summary(sessions, CORP, [builders.RENOVATION], date(2026, 11, 28))
+    assert [tuple(p) for p in summary.contact_problems] == [
+        ("VHE00002", "R2", "email", "e-mail address not usable: x")
+    ]

@@ -9,7 +9,12 @@ from datetime import date
 
 import pytest
 
-from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode, postnl_address_lines
+from keukentafel.domain.addressing import (
+    InvalidPostcode,
+    normalise_postcode,
+    postnl_address_lines,
+    street_line,
+)
 from keukentafel.domain.model import (
     Address,
     AgreementKind,
@@ -60,11 +65,17 @@ def test_postcode_rejected(raw: str) -> None:
     ("address", "street_line"),
     [
         (Address("Dorpsstraat", 12, "1234 AB", "Ons Dorp"), "Dorpsstraat 12"),
-        (Address("Dorpsstraat", 12, "1234 AB", "Ons Dorp", letter="A"), "Dorpsstraat 12A"),
+        # NEN 5825:2002 as the Kadaster BAG API writes adresregel5
+        (Address("Dorpsstraat", 12, "1234 AB", "Ons Dorp", letter="A"), "Dorpsstraat 12 A"),
         (Address("Dorpsstraat", 12, "1234 AB", "Ons Dorp", addition="2"), "Dorpsstraat 12-2"),
+        (Address("Dorpsstraat", 14, "1234 AB", "Ons Dorp", addition="bis"), "Dorpsstraat 14 bis"),
+        (Address("Molenweg", 4, "1234 AB", "Ons Dorp", letter="B", addition="2"), "Molenweg 4 B2"),
+        (Address("Kerkstraat", 8, "", "Ons Dorp", addition="3-hoog"), "Kerkstraat 8-3-hoog"),
+        (Address("Defensieweg", 16, "", "Pesse", letter="D", addition="K"), "Defensieweg 16 DK"),
+        (Address("Bornsesteeg", 1, "", "Wageningen", addition="5A3"), "Bornsesteeg 1-5A3"),
         (
             Address("Dorpsstraat", 12, "1234 AB", "Ons Dorp", letter="A", addition="3"),
-            "Dorpsstraat 12A-3",
+            "Dorpsstraat 12 A3",
         ),
     ],
 )
@@ -78,10 +89,95 @@ def test_postnl_block() -> None:
     assert lines == [
         "Mevrouw J. de Vries",
         "De heer K. Bakker",
-        "Laan van Nieuw Oost-Indië 7B",
+        "Laan van Nieuw Oost-Indië 7 B",
         "2593 BM  'S-GRAVENHAGE",
     ]
     assert len(postnl_address_lines(["a", "b", "c", "d", "e"], address)) == 6
+
+
+def test_a_unit_without_a_postcode_ends_its_block_with_the_town_as_bag_does() -> None:
+    address = Address("Zorgvlietstraat", 4, "", "'s-Gravenhage", letter="T")
+    assert postnl_address_lines(["De bewoner(s) van"], address) == [
+        "De bewoner(s) van",
+        "Zorgvlietstraat 4 T",
+        "'S-GRAVENHAGE",
+    ]
+    assert not address.postally_complete
+    assert replace(address, postcode="2585 AB").postally_complete
+
+
+def test_the_short_street_name_is_used_only_when_asked_for_and_known() -> None:
+    long = Address(
+        "Burgemeester van Nispen tot Sevenaerstraat",
+        112,
+        "1251 KD",
+        "Laren",
+        letter="A",
+        addition="3",
+        street_short="Burg v N t Sevenaerstr",
+    )
+    assert street_line(long) == "Burgemeester van Nispen tot Sevenaerstraat 112 A3"
+    assert street_line(long, short=True) == "Burg v N t Sevenaerstr 112 A3"
+    assert postnl_address_lines(["X"], long, short_street=True)[1] == street_line(long, short=True)
+    plain = replace(long, street_short="")
+    assert street_line(plain, short=True) == street_line(plain)
+
+
+def test_a_co_tenant_whose_role_ended_is_no_member_of_the_household() -> None:
+    unit = builders.unit(1)
+    residents = {r.relation_id: r for r in (builders.resident(1), builders.resident(2))}
+    lease = Lease(
+        "L1",
+        unit.code,
+        AgreementKind.RENTAL,
+        LeaseStatus.RUNNING,
+        date(2010, 1, 1),
+        None,
+        (
+            LeaseParty("R1", PartyRole.TENANT),
+            LeaseParty("R2", PartyRole.CO_TENANT, date(2012, 5, 1), date(2025, 12, 31)),
+        ),
+    )
+
+    def members(on: date) -> list[str]:
+        return [r.relation_id for r in household_of(unit, [lease], residents, on).residents]
+
+    assert members(date(2025, 12, 31)) == ["R1", "R2"]  # the last day of the role still counts
+    assert members(date(2026, 1, 1)) == ["R1"]
+    assert members(date(2012, 4, 30)) == ["R1"]  # nor before the role began
+    assert lease.parties_on(date(2026, 1, 1)) == (lease.parties[0],)
+
+
+def test_the_register_calendar_is_amsterdam() -> None:
+    from datetime import datetime
+
+    from keukentafel.domain.model import amsterdam_date
+
+    # 23:30 UTC on New Year's Eve is already New Year's Day in Amsterdam (UTC+1)
+    assert amsterdam_date(datetime(2025, 12, 31, 23, 30)) == date(2026, 1, 1)
+    assert amsterdam_date(datetime(2026, 6, 30, 21, 59)) == date(2026, 6, 30)  # UTC+2
+    assert amsterdam_date(datetime(2026, 6, 30, 22, 0)) == date(2026, 7, 1)
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("Jansen", "Jansen"),
+        ("  de Vries ", "de Vries"),
+        ("Bakker\r\nDorpsstraat 1", "Bakker Dorpsstraat 1"),
+        ("Jan\tJansen", "Jan Jansen"),
+        ("Ja\x00n\x1b[31m", "Jan[31m"),  # NUL and ESC removed
+        ("\u202eneslaJ\u202c", "neslaJ"),  # a right-to-left override removed
+        ("\u2067محمد\u2069 El Amrani", "محمد El Amrani"),  # isolates removed, Arabic kept
+        ("Öztürk\u00a0Çelik", "Öztürk Çelik"),  # a no-break space is a space
+        ("ZWNJ\u200ckept", "ZWNJ\u200ckept"),  # joiners some scripts need stay
+        ("a\u2028b\x85c", "a b c"),
+    ],
+)
+def test_text_from_a_source_is_cleaned(raw: str, clean: str) -> None:
+    from keukentafel.domain.cleaning import clean_text
+
+    assert clean_text(raw) == clean
 
 
 def test_household_orders_tenant_first_and_skips_ended() -> None:
@@ -208,6 +304,19 @@ def test_content_hashes_stored_by_earlier_versions_stay_valid() -> None:
     ]
 
 
+def test_only_values_with_the_new_fields_hash_differently() -> None:
+    """Role dates, a short street name and a contact-point problem change a value's hash (the
+    first sync after deploy rewrites those rows once); without them the hash is the old one."""
+    lease = builders.lease(1)
+    dated = replace(lease, parties=(LeaseParty("R1", PartyRole.TENANT, date(2015, 1, 1), None),))
+    ended = replace(lease, parties=(LeaseParty("R1", PartyRole.TENANT, None, date(2015, 1, 1)),))
+    assert content_hash(lease) == "ce396b91d28c7b63abeb4f30"
+    assert len({content_hash(lease), content_hash(dated), content_hash(ended)}) == 3
+    unit = builders.unit(1)
+    short = replace(unit, address=replace(unit.address, street_short="Dorpsstr"))
+    assert content_hash(short) != content_hash(unit) == "a4cb6ff0220175044bd6a311"
+
+
 def test_shrink_guard() -> None:
     check_shrink(
         stored_units=0, removed_units=0, stored_current_leases=0, lost_leases=0, max_share=0.1
@@ -262,6 +371,22 @@ def test_content_hash_is_the_hash_of_the_repr_for_every_kind_of_value() -> None:
         builders.unit(6, tenure=Tenure.VACANT),
         address=Address("Straat", 7, "1234 AB", "Dorp", "A", "bis"),
     )
+    # The later fields (role dates, street_short, a contact-point problem): the reference is the
+    # values' own repr, which leaves them out while they hold their defaults.
+    role_dates = replace(
+        lease,
+        parties=(
+            LeaseParty("R1", PartyRole.TENANT, date(2015, 1, 1)),
+            LeaseParty("R2", PartyRole.CO_TENANT, None, date(2025, 6, 30)),
+        ),
+    )
+    short_street = replace(
+        builders.unit(7), address=Address("Straat", 7, "", "Dorp", street_short="Str")
+    )
+    problem = replace(
+        builders.resident(4),
+        contacts=(ContactPoint(ContactKind.EMAIL, "a@b", True, "it has no @-sign"),),
+    )
     values = [
         builders.unit(1),
         unit,
@@ -272,9 +397,16 @@ def test_content_hash_is_the_hash_of_the_repr_for_every_kind_of_value() -> None:
         builders.lease(1),
         lease,
         no_parties,
+        role_dates,
+        short_street,
+        problem,
     ]
     for value in values:
         assert _fast_repr(value) == repr(value)
+    assert repr(builders.lease(1).parties[0]) == (
+        "LeaseParty(relation_id='R1', role=<PartyRole.TENANT: 'tenant'>)"
+    )
+    assert "start_date=datetime.date(2015, 1, 1), end_date=None" in repr(role_dates)
 
 
 def test_validate_treats_digested_items_like_values() -> None:

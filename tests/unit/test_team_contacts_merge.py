@@ -468,3 +468,48 @@ def test_normalise_phone(text: str, expected: str) -> None:
 
 def test_unknown_fields_in_mapping() -> None:
     assert unknown_fields({"unit_code": "VHE", "health": "Notitie"}) == ["health"]
+
+
+# --- issue 9: hostile rows and unusable ERP addresses -----------------------------------------
+
+
+def test_a_team_row_is_cleaned_and_its_e_mail_checked_like_the_erp() -> None:
+    from connectors.email_addresses import check_email
+
+    raw = {"VHE": "VHE-2", "Naam": "Yıl\u202emaz\r\n", "E-mail": "Fatma@Bücher.example"}
+    contact = team_contact_from_row(raw, COLUMNS, row=4, source="excel", email_check=check_email)
+    assert (contact.relation_hint, contact.email) == ("Yılmaz", "Fatma@xn--bcher-kva.example")
+    with pytest.raises(RowRejected) as caught:
+        team_contact_from_row(
+            {"VHE": "V1", "E-mail": "f@example.invalid"},
+            COLUMNS,
+            row=5,
+            source="excel",
+            email_check=check_email,
+        )
+    assert caught.value.detail == (
+        "email: e-mail address not usable: its domain is a reserved name that cannot receive e-mail"
+    )
+
+
+def test_an_erp_address_that_cannot_be_used_does_not_block_the_teams_address() -> None:
+    broken = Resident(
+        "R9",
+        PersonName("Kaya", "A."),
+        contacts=(ContactPoint(ContactKind.EMAIL, "geen", True, "it has no @-sign"),),
+    )
+    household = Household(_unit("VHE-9", 9), ((broken, PartyRole.TENANT),))
+    result = merge_team_contacts(
+        [household],
+        [
+            tc(
+                unit_code="VHE-9",
+                email="a.kaya@example.nl",
+                preferred_channel=PreferredChannel.EMAIL,
+            )
+        ],
+    )
+    assert not result.conflicts
+    merged = result.residents["R9"]
+    assert merged.contact(ContactKind.EMAIL) == "a.kaya@example.nl"
+    assert merged.contact_problems == broken.contacts  # the ERP's problem stays visible

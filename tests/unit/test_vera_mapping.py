@@ -83,16 +83,19 @@ def test_a_complete_unit_maps_to_its_domain_value() -> None:
 @pytest.mark.parametrize(
     ("address", "number", "letter", "addition", "house_number"),
     [
-        ({"huisletter": "A"}, 12, "A", "", "12A"),
+        # NEN 5825 as BAG's adresregel5: letter and addition joined, after "-" when that
+        # starts with a digit, after a space otherwise
+        ({"huisletter": "A"}, 12, "A", "", "12 A"),
         ({"huisnummerToevoeging": "2"}, 12, "", "2", "12-2"),
         ({"huisnummerToevoeging": "-3"}, 12, "", "3", "12-3"),
-        ({"huisletter": "b", "huisnummerToevoeging": "1"}, 12, "b", "1", "12b-1"),
-        ({"huisnummerToevoeging": "bis"}, 12, "", "bis", "12-bis"),
-        ({"huisnummer": "12A"}, 12, "A", "", "12A"),  # letter in the number field
+        ({"huisletter": "b", "huisnummerToevoeging": "1"}, 12, "b", "1", "12 b1"),
+        ({"huisnummerToevoeging": "bis"}, 12, "", "bis", "12 bis"),
+        ({"huisnummer": "12A"}, 12, "A", "", "12 A"),  # letter in the number field
         ({"huisnummer": "12-2"}, 12, "", "2", "12-2"),
-        ({"huisnummer": "12 hs"}, 12, "", "hs", "12-hs"),
+        ({"huisnummer": "12 hs"}, 12, "", "hs", "12 hs"),
         ({"huisnummer": 7}, 7, "", "", "7"),  # a number where the contract says string
-        ({"huisletter": "huis"}, 12, "", "huis", "12-huis"),  # not a BAG letter: an addition
+        ({"huisletter": "huis"}, 12, "", "huis", "12 huis"),  # not a BAG letter: an addition
+        ({"huisnummerToevoeging": "3-hoog"}, 12, "", "3-hoog", "12-3-hoog"),
         ({"huisletter": None, "huisnummerToevoeging": None}, 12, "", "", "12"),
     ],
 )
@@ -134,7 +137,7 @@ def test_unit_code_falls_back_to_id_extern(changes: dict[str, Any], code: str) -
         ({}, {"postcode": "123 AB"}, RejectReason.INVALID_POSTCODE, "VHE000042"),
         ({}, {"postcode": "0123 AB"}, RejectReason.INVALID_POSTCODE, "VHE000042"),
         ({}, {"postcode": "1234 SS"}, RejectReason.INVALID_POSTCODE, "VHE000042"),
-        ({}, {"postcode": _DROP}, RejectReason.INVALID_POSTCODE, "VHE000042"),
+        ({}, {"postcode": "12AB"}, RejectReason.INVALID_POSTCODE, "VHE000042"),
         ({"adres": "Lindenlaan 12"}, None, RejectReason.MALFORMED, "VHE000042"),
         ({"clusters": "CPX-0003"}, None, RejectReason.MALFORMED, "VHE000042"),
         ({}, {"straatnaam": {"naam": "Lindenlaan"}}, RejectReason.MALFORMED, "VHE000042"),
@@ -560,3 +563,137 @@ def test_map_rows_keeps_every_bad_row_aside_and_maps_the_rest() -> None:
 @pytest.mark.parametrize("item", ["x", None, 3, [], {"id": {"nested": 1}}])
 def test_id_readers_never_raise(id_of: Any, item: Any) -> None:
     assert id_of(item) == ""
+
+
+# --- issue 9: hostile but contract-legal items ----------------------------------------------
+
+
+def test_a_unit_without_a_postcode_is_kept_and_flagged_for_the_post() -> None:
+    unit = map_unit(unit_with({}, {"postcode": _DROP}))
+    assert unit.address == Address("Lindenlaan", 12, "", "Deventer")
+    assert not unit.address.postally_complete
+    assert map_unit(unit_with({}, {"postcode": None})).address.postcode == ""
+    assert map_unit(unit_with({}, {"postcode": "  "})).address.postcode == ""
+
+
+def test_roles_carry_their_dates() -> None:
+    parties = [
+        {"id": "REL-7", "rollen": [{"soort": {"code": "HUU"}, "begindatum": "2011-04-01"}]},
+        {
+            "id": "REL-8",
+            "rollen": [
+                {"soort": {"code": "MDH"}, "begindatum": "2012-01-01", "einddatum": "2020-06-30"}
+            ],
+        },
+    ]
+    lease = map_lease(lease_with(relaties=parties))
+    assert lease.parties == (
+        LeaseParty("REL-7", PartyRole.TENANT, date(2011, 4, 1), None),
+        LeaseParty("REL-8", PartyRole.CO_TENANT, date(2012, 1, 1), date(2020, 6, 30)),
+    )
+    assert [p.relation_id for p in lease.parties_on(date(2026, 1, 1))] == ["REL-7"]
+
+
+def test_several_roles_of_one_kind_span_their_days() -> None:
+    parties = [
+        {
+            "id": "REL-7",
+            "rollen": [
+                {"soort": {"code": "HUU"}, "begindatum": "2011-04-01", "einddatum": "2015-12-31"},
+                {"soort": {"code": "HUU"}, "begindatum": "2016-01-01"},
+                {"soort": {"code": "BET"}, "einddatum": "2012-01-01"},  # a payer: no party
+            ],
+        }
+    ]
+    (party,) = map_lease(lease_with(relaties=parties)).parties
+    assert party == LeaseParty("REL-7", PartyRole.TENANT, date(2011, 4, 1), None)
+
+
+def test_a_role_date_that_cannot_be_read_keeps_the_lease_aside_with_its_unit() -> None:
+    parties = [{"id": "REL-7", "rollen": [{"soort": {"code": "HUU"}, "einddatum": "31-12-2020"}]}]
+    with pytest.raises(RowRejected) as caught:
+        map_lease(lease_with(relaties=parties))
+    assert caught.value.reason is RejectReason.INVALID_DATE
+    assert caught.value.unit_code == "VHE000042"
+    assert "rollen[].einddatum" in caught.value.detail
+
+
+def test_every_failure_after_the_unit_is_known_names_the_unit() -> None:
+    """So that validation can tell a lease of a unit elsewhere (out of scope) from a real one."""
+    for item in (
+        lease_with(relaties={"id": "REL-1"}),
+        lease_with(relaties=[{"id": "REL-1", "rollen": [{"soort": {"code": "BET"}}]}]),
+        lease_with(status=["LOP"]),
+    ):
+        with pytest.raises(RowRejected) as caught:
+            map_lease(item)
+        assert caught.value.unit_code == "VHE000042", item
+
+
+@pytest.mark.parametrize(
+    ("waarde", "value", "usable"),
+    [
+        ("Jan@Example.COM", "Jan@example.com", True),
+        ("jan@bücher.example", "jan@xn--bcher-kva.example", True),  # IDNA
+        ("ayşe@example.com", "ayşe@example.com", True),  # needs SMTPUTF8 to be sent
+        ("jan\r\n@example.com", "jan @example.com", False),  # CR LF: not an address any more
+        ("geen", "geen", False),
+        ("jan@piet@example.com", "jan@piet@example.com", False),
+        ("jan@example.invalid", "jan@example.invalid", False),
+        ("<script>@example.com", "<script>@example.com", False),
+    ],
+)
+def test_e_mail_addresses_are_checked_where_they_come_in(
+    waarde: str, value: str, usable: bool
+) -> None:
+    contacts = [
+        {"soort": {"code": "EMA"}, "waarde": waarde, "voorkeur": {"code": "EER"}},
+        {"soort": {"code": "MOB"}, "waarde": "06-12345678"},
+    ]
+    resident = map_relation(relation_with(contactgegevens=contacts))
+    email = resident.contacts[0]
+    assert (email.kind, email.value, email.usable) == (ContactKind.EMAIL, value, usable)
+    assert resident.contact(ContactKind.EMAIL) == (value if usable else None)
+    assert resident.contact(ContactKind.MOBILE) == "06-12345678"  # the resident stays whole
+    if not usable:
+        assert email.problem.startswith("e-mail address not usable: ")
+        assert "example" not in email.problem and "jan" not in email.problem  # no values
+        assert resident.contact_problems == (email,)
+        assert resident.preferred_contact == resident.contacts[1]
+
+
+def test_names_and_addresses_lose_control_and_bidirectional_characters() -> None:
+    resident = map_relation(
+        relation_with(achternaam="Mee\u202er\x00", voornaam="Jan\r\nPiet", roepnaam=_DROP)
+    )
+    assert resident.name is not None
+    assert (resident.name.surname, resident.name.first_name) == ("Meer", "Jan Piet")
+    unit = map_unit(unit_with({}, {"straatnaam": "Linden\x1b[2Jlaan\r\n", "huisletter": "\u2066B"}))
+    assert (unit.address.street, unit.address.letter) == ("Linden[2Jlaan", "B")
+
+
+def test_an_agreement_naming_only_units_that_were_not_delivered_is_out_of_scope() -> None:
+    from connectors.erp.vera.mapping import names_unknown_units_only
+
+    known = {"EH-0000042": "VHE000042"}
+    assert names_unknown_units_only(lease_with(eenheden=[{"id": "EH-9"}]), known)
+    assert names_unknown_units_only(lease_with(eenheden=[{"id": "EH-9"}, {"id": "EH-8"}]), known)
+    assert not names_unknown_units_only(lease_with(eenheden=[{"id": "EH-0000042"}]), known)
+    assert not names_unknown_units_only(lease_with(eenheden=[{"id": "EH-9", "code": "X"}]), known)
+    assert not names_unknown_units_only(lease_with(eenheden=_DROP), known)  # names no unit
+    assert not names_unknown_units_only(lease_with(eenheden=[{"naam": "?"}]), known)
+
+
+def test_an_undated_role_beside_a_dated_one_runs_as_long_as_the_agreement() -> None:
+    parties = [
+        {
+            "id": "REL-7",
+            "rollen": [
+                {"soort": {"code": "HUU"}, "einddatum": "2015-12-31"},
+                {"soort": {"code": "HUU"}},
+            ],
+        }
+    ]
+    assert map_lease(lease_with(relaties=parties)).parties == (
+        LeaseParty("REL-7", PartyRole.TENANT),
+    )

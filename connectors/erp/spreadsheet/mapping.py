@@ -22,6 +22,14 @@ which also states this source's policy for a word it does not know: an unknown t
 keeps the unit aside; an unknown channel or language keeps the row, uses the default (no preferred
 contact point; Dutch) and records a finding (``UNKNOWN_VALUE``, which holds nothing).
 
+Text is cleaned as it is read (:func:`~keukentafel.domain.cleaning.clean_text`: no control or
+bidirectional characters, line breaks become spaces). E-mail addresses are checked with
+email-validator (:func:`connectors.email_addresses.check_email`): one that cannot be used stays on
+its contact point with the reason, and the resident is used all the same. A unit without a
+postcode is kept (its address is written without one and flagged for the post); an invalid
+postcode keeps the unit aside. ``street_short`` (the official short street name, at most 24
+characters) and the role's dates (``role_start``, ``role_end``) are read when mapped.
+
 Identifiers: ``relation_id`` comes from its column, else it is derived from the unit code and the
 name (a digest, so no name leaks into an id), so a re-import keeps the same ids; ``lease_id`` comes
 from its column, else it is ``<unit code>/<start date>``. A lease whose end date is past is
@@ -36,10 +44,12 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+from connectors.email_addresses import check_email
 from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode, split_house_number
+from keukentafel.domain.cleaning import clean_text
 from keukentafel.domain.model import (
     Address,
     AgreementKind,
@@ -53,6 +63,7 @@ from keukentafel.domain.model import (
     Resident,
     Tenure,
     Unit,
+    amsterdam_date,
 )
 from keukentafel.domain.register.rejects import EntityKind, RejectedRow, RejectReason
 from keukentafel.domain.register.snapshot import Snapshot
@@ -89,7 +100,8 @@ _RESIDENT_FIELDS = (
     "phone",
 )
 _NAME_FIELDS = ("initials", "first_name", "tussenvoegsel", "surname", "organisation_name")
-_ADDRESS_FIELDS = ("street", "house_number", "postcode", "town")
+_ADDRESS_FIELDS = ("street", "house_number", "town")  # a postcode may be missing, not wrong
+_MAX_STREET_SHORT = 24  # BAG korteNaam, NEN 5825
 _DEFAULT_LANGUAGE = "nl"
 
 
@@ -132,7 +144,7 @@ def role_from_text(text: str) -> PartyRole | None:
     return role
 
 
-_EMAIL_SPLIT = re.compile(r"[;,\s]+")
+_EMAIL_SPLIT = re.compile(r"[;,]")
 _PHONE_SPLIT = re.compile(r"[;,]")
 
 
@@ -250,10 +262,10 @@ def snapshot_from_rows(
 
     ``complexes``: when given and the rows have a ``complex_code`` field, units of other
     complexes are left out and counted in ``out_of_scope``. ``today`` decides whether an end date
-    is in the past (ENDED) or still to come (TERMINATED); default: the current date.
+    is in the past (ENDED) or still to come (TERMINATED); default: today in Amsterdam.
     ``columns`` (the config's mapping) only makes details name the export's headers.
     """
-    today = today or date.today()
+    today = today or amsterdam_date(datetime.now(UTC))
     label = _Labels(columns)
     snapshot = Snapshot(source=SOURCE)
     scope = set(complexes) if complexes is not None else None
@@ -267,7 +279,9 @@ def snapshot_from_rows(
         if not code:
             complex_code = _complex_of(row)
             if filtering and complex_code and complex_code not in (scope or ()):
-                snapshot.out_of_scope += 1
+                snapshot.add_out_of_scope(
+                    EntityKind.RESIDENT if _has_resident(row) else EntityKind.UNIT
+                )
                 continue
             formula = ROW_FORMULA in row  # a formula where the unit code belongs
             snapshot.rejected.append(
@@ -290,7 +304,10 @@ def snapshot_from_rows(
             and scope is not None
             and not any(_complex_of(r) in scope for _, r in unit_rows)
         ):
-            snapshot.out_of_scope += 1
+            snapshot.add_out_of_scope(EntityKind.UNIT)
+            snapshot.add_out_of_scope(
+                EntityKind.RESIDENT, sum(1 for _, r in unit_rows if _has_resident(r))
+            )
             continue
         result = _map_unit(code, unit_rows, date_format=date_format, today=today, label=label)
         result.add_to(snapshot)
@@ -307,11 +324,12 @@ def _complex_of(row: Mapping[str, str]) -> str:
 
 
 def _clean(row: Mapping[str, str]) -> dict[str, str]:
-    """The row's filled cells with whitespace collapsed; a cell that is not text marks the row."""
+    """The row's filled cells with whitespace collapsed and control and bidirectional characters
+    removed; a cell that is not text marks the row."""
     clean: dict[str, str] = {}
     for name, value in row.items():
         if isinstance(value, str):
-            value = " ".join(value.split())
+            value = " ".join(value.split()) if value.isprintable() else clean_text(value)
             if value:
                 clean[name] = value
         elif value is not None and ROW_ERROR not in clean:
@@ -348,6 +366,7 @@ class _UnitFields:
     resident_rows: list[tuple[int, Mapping[str, str]]] = field(default_factory=list)
     roles: dict[int, PartyRole | None] = field(default_factory=dict)
     problems: list[_Problem] = field(default_factory=list)
+    findings: list[RejectedRow] = field(default_factory=list)  # about the unit, used all the same
 
     def agree(self, number: int, name: str, value: Any, key: Any = None) -> None:
         if value in ("", None):
@@ -395,7 +414,7 @@ def _collect_unit_fields(
 def _collect_row(fields: _UnitFields, number: int, row: Mapping[str, str]) -> None:
     label = fields.label
     fields.agree(number, "complex_code", _complex_of(row))
-    for name in ("street", "town"):
+    for name in ("street", "town", "street_short"):
         value = _text(row, name)
         fields.agree(number, name, value, value.casefold())
     postcode = _text(row, "postcode")
@@ -466,13 +485,34 @@ def _build_unit(fields: _UnitFields, tenure: Tenure, first_row: int) -> Unit | N
         address=Address(
             street=fields.value("street"),
             number=number,
-            postcode=fields.value("postcode"),
+            postcode=fields.value("postcode"),  # "" when no row gives one: kept, flagged
             town=fields.value("town"),
             letter=letter,
             addition=addition,
+            street_short=_street_short(fields),
         ),
         tenure=tenure,
     )
+
+
+def _street_short(fields: _UnitFields) -> str:
+    """The official short street name, when given and no longer than BAG allows; a longer one
+    is not the official one: it is left out with a finding (the unit is used all the same)."""
+    value: str = fields.value("street_short")
+    if len(value) <= _MAX_STREET_SHORT:
+        return value
+    fields.findings.append(
+        RejectedRow(
+            EntityKind.UNIT,
+            fields.code,
+            fields.code,
+            RejectReason.UNKNOWN_VALUE,
+            f"row {fields.seen['street_short'][0]}, column {fields.label('street_short')}: "
+            f"longer than {_MAX_STREET_SHORT} characters, so not the official short street name; "
+            "the unit is stored without it",
+        )
+    )
+    return ""
 
 
 def _map_unit(
@@ -497,7 +537,8 @@ def _map_unit(
             for p in fields.problems
         ]
         return UnitResult(None, [], leases, rejected)
-    return UnitResult(unit, list(household.residents.values()), leases, household.findings)
+    findings = fields.findings + household.findings
+    return UnitResult(unit, list(household.residents.values()), leases, findings)
 
 
 # --- one unit: its household -----------------------------------------------------------------------
@@ -509,7 +550,10 @@ class _LeaseDraft:
     start: date | None
     end: date | None
     first_row: int
-    parties: list[tuple[str, PartyRole | None]] = field(default_factory=list)
+    # relation id, role (None: from the row's position), the role's first and last day
+    parties: list[tuple[str, PartyRole | None, date | None, date | None]] = field(
+        default_factory=list
+    )
 
 
 @dataclass(slots=True)
@@ -529,7 +573,7 @@ class _Household:
     findings: list[RejectedRow] = field(default_factory=list)
 
     def add(self, number: int, row: Mapping[str, str], role: PartyRole | None) -> None:
-        dates = self._dates(number, row)
+        dates = self._dates(number, row, ("lease_start", "lease_end", "role_start", "role_end"))
         if dates is None:
             return
         resident = self._resident(number, row)
@@ -543,9 +587,7 @@ class _Household:
             )
             return
         self.residents[resident.relation_id] = resident
-        start, end = dates
-        if end is not None and end.year >= _OPEN_END_YEAR:
-            end = None  # 31-12-9999: how many ERPs write "no end date"
+        start, end, role_start, role_end = dates
         lease_id = _text(row, "lease_id") or derived_lease_id(self.code, start)
         draft = self.drafts.get(lease_id)
         if draft is None:
@@ -561,8 +603,8 @@ class _Household:
                         f"rows {draft.first_row} and {number} give lease {lease_id} different "
                         f"values in column {self.label(name)}",
                     )
-        if all(rid != resident.relation_id for rid, _ in draft.parties):
-            draft.parties.append((resident.relation_id, role))
+        if all(party[0] != resident.relation_id for party in draft.parties):
+            draft.parties.append((resident.relation_id, role, role_start, role_end))
 
     def leases(self, *, owner_occupied: bool, today: date) -> list[Lease]:
         return [
@@ -573,19 +615,26 @@ class _Household:
     def _problem(self, reason: RejectReason, detail: str) -> None:
         self.problems.append(_Problem(reason, detail))
 
-    def _dates(self, number: int, row: Mapping[str, str]) -> tuple[date | None, date | None] | None:
-        """The lease's start and end date, or None (with a problem) when one cannot be read."""
+    def _dates(
+        self, number: int, row: Mapping[str, str], names: tuple[str, ...]
+    ) -> list[date | None] | None:
+        """The dates of the named columns (an end of 31-12-9999, how many ERPs write "no end
+        date", is None), or None (with a problem) when one cannot be read."""
         dates: list[date | None] = []
-        for name in ("lease_start", "lease_end"):
+        for name in names:
             try:
-                dates.append(_parse_date(_text(row, name), self.date_format))
+                found = _parse_date(_text(row, name), self.date_format)
             except ValueError:
                 self._problem(
                     RejectReason.INVALID_DATE,
                     f"row {number}, column {self.label(name)}: not a date "
                     f"(expected {self.date_format} or YYYY-MM-DD)",
                 )
-        return (dates[0], dates[1]) if len(dates) == 2 else None
+                continue
+            if found is not None and name.endswith("_end") and found.year >= _OPEN_END_YEAR:
+                found = None
+            dates.append(found)
+        return dates if len(dates) == len(names) else None
 
     def _resident(self, number: int, row: Mapping[str, str]) -> Resident | None:
         names = {name: row.get(name, "") for name in _NAME_FIELDS}
@@ -661,7 +710,8 @@ class _Household:
 
 def _contacts(row: Mapping[str, str], preferred: ContactKind | None) -> tuple[ContactPoint, ...]:
     """E-mail addresses, mobile and phone numbers of a row (several per cell allowed); the first
-    of the preferred kind is marked preferred."""
+    usable one of the preferred kind is marked preferred. An e-mail address that cannot be used
+    is kept with its problem."""
     contacts: list[ContactPoint] = []
     for kind, name_of_field in (
         (ContactKind.EMAIL, "email"),
@@ -669,25 +719,46 @@ def _contacts(row: Mapping[str, str], preferred: ContactKind | None) -> tuple[Co
         (ContactKind.PHONE, "phone"),
     ):
         text = _text(row, name_of_field)
-        values = (_EMAIL_SPLIT if kind is ContactKind.EMAIL else _PHONE_SPLIT).split(text)
+        values = _emails(text) if kind is ContactKind.EMAIL else _PHONE_SPLIT.split(text)
         for value in values if text else ():
-            value = value.strip() if kind is ContactKind.EMAIL else _phone(value)
+            problem = ""
+            if kind is ContactKind.EMAIL:
+                value = value.strip()
+                if value:
+                    value, problem = check_email(value)
+            else:
+                value = _phone(value)
             if not value:
                 continue
-            is_preferred = kind is preferred and not any(c.kind is kind for c in contacts)
-            contacts.append(ContactPoint(kind, value, is_preferred))
+            is_preferred = (
+                kind is preferred
+                and not problem
+                and not any(c.kind is kind and c.usable for c in contacts)
+            )
+            contacts.append(ContactPoint(kind, value, is_preferred, problem))
     return tuple(contacts)
+
+
+def _emails(text: str) -> list[str]:
+    """The addresses in an e-mail cell: separated by ``;`` or ``,``, or by spaces when every part
+    holds an ``@`` ("a@x.nl b@y.nl"). A cell such as "{{ user }}@x.nl" stays whole (and is then
+    kept aside on its contact point), so no fragment of it passes for an address."""
+    values: list[str] = []
+    for part in _EMAIL_SPLIT.split(text):
+        words = part.split()
+        values += words if len(words) > 1 and all("@" in w for w in words) else [part]
+    return values
 
 
 def _lease(code: str, draft: _LeaseDraft, *, owner_occupied: bool, today: date) -> Lease:
     parties: list[LeaseParty] = []
-    for position, (relation_id, role) in enumerate(draft.parties):
+    for position, (relation_id, role, role_start, role_end) in enumerate(draft.parties):
         if role is None:
             if owner_occupied:
                 role = PartyRole.OWNER_OCCUPIER
             else:
                 role = PartyRole.TENANT if position == 0 else PartyRole.CO_TENANT
-        parties.append(LeaseParty(relation_id, role))
+        parties.append(LeaseParty(relation_id, role, role_start, role_end))
     purchase = any(p.role is PartyRole.OWNER_OCCUPIER for p in parties)
     if draft.end is None:
         status = LeaseStatus.RUNNING

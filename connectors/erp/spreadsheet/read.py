@@ -39,7 +39,7 @@ from keukentafel.domain.register.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
-_DATE_FIELDS = frozenset({"lease_start", "lease_end"})
+_DATE_FIELDS = frozenset({"lease_start", "lease_end", "role_start", "role_end"})
 #: How many non-empty rows may stand above the header (a report title, an export date).
 _HEADER_SCAN_ROWS = 10
 

@@ -6,6 +6,13 @@ BOG.yaml ``Overeenkomsten-Overeenkomst``) become :class:`Unit`, :class:`Resident
 that cannot be used raises :class:`RowRejected` with a specific reason, and ``map_rows`` keeps it
 aside. Details in rejections name fields, never their personal contents.
 
+Text is cleaned as it is read (:func:`~keukentafel.domain.cleaning.clean_text`: no control or
+bidirectional characters, line breaks become spaces); e-mail addresses are checked with
+email-validator (:func:`connectors.email_addresses.check_email`) and one that cannot be used stays
+on its contact point with the reason (the relation is used all the same). A unit without a
+postcode is kept (VERA requires no field); an agreement that names its units only by ERP ids none
+of which was delivered is about a unit outside the configured complexes: out of scope.
+
 Shapes read (only the fields used)::
 
     unit:     {"id", "code", "idExtern",
@@ -23,7 +30,8 @@ Shapes read (only the fields used)::
                                     "voorkeur": {"code": "EER|TWE"}, "status": {"code"}}]}
     lease:    {"id", "idExtern", "soort": {"code": "HUU|KOO"}, "status": {"code"},
                "begindatum", "einddatum", "eenheden": [{"id", "code", "idExtern"}],
-               "relaties": [{"id", "rollen": [{"soort": {"code": "HUU|MDH|KOP|EIG"}}]}]}
+               "relaties": [{"id", "rollen": [{"soort": {"code": "HUU|MDH|KOP|EIG"},
+                                                "begindatum", "einddatum"}]}]}
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from connectors.email_addresses import check_email
 from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode, split_house_number
+from keukentafel.domain.cleaning import clean_text
 from keukentafel.domain.model import (
     Address,
     AgreementKind,
@@ -126,10 +136,11 @@ def _obj(item: Any, what: str) -> Mapping[str, Any]:
 
 
 def _text(item: Mapping[str, Any], key: str) -> str:
-    """A string field, stripped; missing or null is ""; numbers are accepted as text."""
+    """A string field, cleaned (see clean_text) and stripped; missing or null is ""; numbers are
+    accepted as text."""
     value = item.get(key)
     if type(value) is str:
-        return value.strip()
+        return value.strip() if value.isprintable() else clean_text(value)
     if value is None:
         return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -182,7 +193,7 @@ def _first_text(item: Mapping[str, Any], *keys: str) -> str:
     for key in keys:
         value = item.get(key)
         if type(value) is str:  # the common case, without a call
-            value = value.strip()
+            value = value.strip() if value.isprintable() else clean_text(value)
         elif value is not None:
             value = _text(item, key)
         if value:
@@ -294,17 +305,21 @@ def _unit_address(value: Any, code: str) -> Address:
         raise RowRejected(
             RejectReason.MISSING_ADDRESS, "field adres.woonplaats is missing", unit_code=code
         )
-    raw_postcode = _text(adres, "postcode")
+    return Address(
+        street, number, _postcode(_text(adres, "postcode"), code), town, letter, addition
+    )
+
+
+def _postcode(raw: str, code: str) -> str:
+    """The normalised postcode; "" when there is none (VERA requires no field: the unit is kept
+    and its address written without one). One that is not a Dutch postcode keeps the unit aside."""
+    if not raw:
+        return ""
     try:
-        postcode = normalise_postcode(raw_postcode)
+        return normalise_postcode(raw)
     except InvalidPostcode:
-        detail = (
-            "field adres.postcode is missing"
-            if not raw_postcode
-            else (f"field adres.postcode is not a Dutch postcode ({len(raw_postcode)} characters)")
-        )
+        detail = f"field adres.postcode is not a Dutch postcode ({len(raw)} characters)"
         raise RowRejected(RejectReason.INVALID_POSTCODE, detail, unit_code=code) from None
-    return Address(street, number, postcode, town, letter, addition)
 
 
 def unit_tenure(row: Mapping[str, Any]) -> Tenure:
@@ -391,7 +406,8 @@ def language_of(code: str) -> str:
 
 
 def _contacts(row: Mapping[str, Any]) -> tuple[ContactPoint, ...]:
-    """Contact points, usable ones only, in a stable order: preferred channel first.
+    """Contact points in a stable order: preferred channel first. An e-mail address that cannot
+    be used is kept with its ``problem`` (see :func:`connectors.email_addresses.check_email`).
 
     VERA marks the preference within one kind with ``voorkeur`` (CONTACTGEGEVENVOORKEUR EER,
     TWE) and the preferred channel of the relation with ``communicatievoorkeur``. A point is
@@ -409,25 +425,40 @@ def _contacts(row: Mapping[str, Any]) -> tuple[ContactPoint, ...]:
         return ()
     channel = CONTACT_KINDS.get(_code(row, "communicatievoorkeur"))
     best: dict[tuple[ContactKind, str], int] = {}
+    problems: dict[tuple[ContactKind, str], str] = {}  # "" for a usable point
     for entry in entries:
-        entry = _obj(entry, "a contactgegeven")
-        kind = CONTACT_KINDS.get(_code(entry, "soort"))
-        if kind is None:
+        found = _contact_entry(_obj(entry, "a contactgegeven"))
+        if found is None:
             continue
-        value = _text(entry, "waarde")
-        if not value or (entry.get("status") is not None and _code(entry, "status") == "ONG"):
-            continue
-        rank = (
-            2 if entry.get("voorkeur") is None else _VOORKEUR_RANK.get(_code(entry, "voorkeur"), 2)
-        )
+        kind, value, rank, problem = found
         key = (kind, value)
         if rank < best.get(key, 3):
             best[key] = rank
+        problems[key] = problem  # the same value always has the same problem
     ordered = sorted(
         (kind is not channel, _KIND_ORDER[kind], rank, value, kind)
         for (kind, value), rank in best.items()
     )
-    return tuple(ContactPoint(kind, value, rank == 0) for _, _, rank, value, kind in ordered)
+    return tuple(
+        ContactPoint(kind, value, rank == 0, problems[(kind, value)])
+        for _, _, rank, value, kind in ordered
+    )
+
+
+def _contact_entry(entry: Mapping[str, Any]) -> tuple[ContactKind, str, int, str] | None:
+    """One contactgegeven as (kind, value, rank of its voorkeur, problem); None when it is of a
+    kind we do not use, empty, or marked invalid (ONG) in the ERP."""
+    kind = CONTACT_KINDS.get(_code(entry, "soort"))
+    if kind is None:
+        return None
+    value = _text(entry, "waarde")
+    if not value or (entry.get("status") is not None and _code(entry, "status") == "ONG"):
+        return None
+    problem = ""
+    if kind is ContactKind.EMAIL:
+        value, problem = check_email(value)
+    # no voorkeur reads as "" and ranks after EER and TWE
+    return kind, value, _VOORKEUR_RANK.get(_code(entry, "voorkeur"), 2), problem
 
 
 # --- leases ------------------------------------------------------------------------------
@@ -454,7 +485,7 @@ def map_lease(item: Any, *, unit_codes: Mapping[str, str] | None = None) -> Leas
 
     ``unit_codes`` maps ERP unit ids to unit codes (built from /eenheden). The unit is the first
     of ``eenheden`` that is a known unit; else the first that carries a ``code`` or ``idExtern``
-    (or an id found in ``unit_codes``).
+    (or an id found in ``unit_codes``). Each party carries the dates of its role.
     """
     row = _obj(item, "the agreement")
     lease_id = lease_id_of(row)
@@ -468,16 +499,43 @@ def map_lease(item: Any, *, unit_codes: Mapping[str, str] | None = None) -> Leas
     unit_code = _lease_unit_code(row, unit_codes or {})
     if not unit_code:
         raise RowRejected(RejectReason.MISSING_UNIT_CODE, "the agreement names no unit")
-    status_code = _code(row, "status")
-    status = LEASE_STATUS.get(status_code, LeaseStatus.RUNNING)
-    start = _date(row, "begindatum", unit_code)
-    end = _date(row, "einddatum", unit_code)
-    parties = _parties(row, kind)
+    try:
+        status = LEASE_STATUS.get(_code(row, "status"), LeaseStatus.RUNNING)
+        start = _date(row, "begindatum", unit_code)
+        end = _date(row, "einddatum", unit_code)
+        parties = _parties(row, kind)
+    except RowRejected as exc:
+        if exc.unit_code:
+            raise
+        # Name the unit: a lease of a unit outside the complexes is then out of scope, not listed.
+        raise RowRejected(exc.reason, exc.detail, unit_code=unit_code) from None
     if not parties:
         raise RowRejected(
             RejectReason.NO_PARTIES, "no relation with a tenant or owner role", unit_code=unit_code
         )
     return Lease(lease_id, unit_code, kind, status, start, end, parties)
+
+
+def names_unknown_units_only(item: Any, unit_codes: Mapping[str, str]) -> bool:
+    """Whether an agreement names units, every one by ERP id only, none of them delivered.
+
+    With complexes configured the source reads only their units, so such an agreement is about a
+    unit elsewhere: out of scope (counted, never kept aside as naming no unit).
+    """
+    if not isinstance(item, Mapping):
+        return False
+    refs = item.get("eenheden")
+    if not isinstance(refs, list) or not refs:
+        return False
+    for ref in refs:
+        if not isinstance(ref, Mapping) or ref.get("code") or ref.get("idExtern"):
+            return False
+        erp_id = ref.get("id")
+        if not isinstance(erp_id, str | int) or not str(erp_id).strip():
+            return False
+        if str(erp_id).strip() in unit_codes:
+            return False
+    return True
 
 
 def _lease_unit_code(row: Mapping[str, Any], unit_codes: Mapping[str, str]) -> str:
@@ -512,9 +570,18 @@ def needs_unit_lookup(item: Any) -> bool:
 
 
 def _parties(row: Mapping[str, Any], kind: AgreementKind) -> tuple[LeaseParty, ...]:
+    """The agreement's parties in our roles, each with the days its role runs.
+
+    A relation with several of our roles is one party: the main role (tenant, buyer) wins, and
+    its days span those of its roles of that kind (an open start or end stays open).
+    """
     roles = PARTY_ROLES[kind]
     main = _MAIN_ROLE[kind]
     found: dict[str, PartyRole] = {}
+    # The days of dated roles; most roles carry none and run as long as the agreement, which
+    # makes the party's span open whatever its other roles say (``undated``).
+    periods: dict[tuple[str, PartyRole], list[tuple[date | None, date | None]]] = {}
+    undated: set[tuple[str, PartyRole]] = set()
     roleless: list[str] = []
     for party in _list(row, "relaties"):
         party = _obj(party, "a party")
@@ -523,12 +590,19 @@ def _parties(row: Mapping[str, Any], kind: AgreementKind) -> tuple[LeaseParty, .
             continue
         any_role = False
         for rol in _list(party, "rollen"):
-            code = _code(_obj(rol, "a role"), "soort")
+            rol = _obj(rol, "a role")
+            code = _code(rol, "soort")
             if not code:
                 continue
             any_role = True
             role = roles.get(code)
-            if role is not None and found.get(rid) is not main:  # the main role wins
+            if role is None:
+                continue
+            if rol.get("begindatum") is None and rol.get("einddatum") is None:
+                undated.add((rid, role))
+            else:
+                periods.setdefault((rid, role), []).append(_role_dates(rol))
+            if found.get(rid) is not main:  # the main role wins
                 found[rid] = role
         if not any_role:
             roleless.append(rid)
@@ -539,8 +613,33 @@ def _parties(row: Mapping[str, Any], kind: AgreementKind) -> tuple[LeaseParty, .
             found.setdefault(rid, main)
     return tuple(
         LeaseParty(rid, role)
+        if (rid, role) in undated or (rid, role) not in periods
+        else LeaseParty(rid, role, *_span(periods[(rid, role)]))
         for rid, role in sorted(found.items(), key=lambda kv: (_PARTY_ORDER[kv[1]], kv[0]))
     )
+
+
+def _role_dates(rol: Mapping[str, Any]) -> tuple[date | None, date | None]:
+    dates = []
+    for key in ("begindatum", "einddatum"):
+        try:
+            dates.append(_date(rol, key))
+        except RowRejected:
+            raise RowRejected(
+                RejectReason.INVALID_DATE, f"field relaties[].rollen[].{key} is not a date"
+            ) from None
+    return dates[0], dates[1]
+
+
+def _span(periods: list[tuple[date | None, date | None]]) -> tuple[date | None, date | None]:
+    """The days several roles of one kind cover together, from the first start to the last end."""
+    if len(periods) == 1:
+        return periods[0]
+    starts = [start for start, _ in periods]
+    ends = [end for _, end in periods]
+    start = None if None in starts else min(d for d in starts if d is not None)
+    end = None if None in ends else max(d for d in ends if d is not None)
+    return start, end
 
 
 _PARTY_ORDER = {PartyRole.TENANT: 0, PartyRole.OWNER_OCCUPIER: 0, PartyRole.CO_TENANT: 1}

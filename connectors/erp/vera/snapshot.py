@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import importlib.metadata
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,7 @@ from connectors.erp.vera.mapping import (
     map_lease,
     map_relation,
     map_unit,
+    names_unknown_units_only,
     needs_unit_lookup,
     relation_id_of,
     unit_id_of,
@@ -61,6 +63,8 @@ Progress = Callable[[str, int, int | None], None]
 SUMMARY_CODE = (
     "connectors.erp.vera.mapping",
     "connectors.erp.vera.snapshot",
+    "connectors.email_addresses",
+    "keukentafel.domain.cleaning",
     "keukentafel.domain.model",
     "keukentafel.domain.addressing",
     "keukentafel.domain.register.rejects",
@@ -86,6 +90,8 @@ def code_version() -> bytes:
     digest = hashlib.blake2b(_SUMMARY_FORMAT, digest_size=16)
     for name in SUMMARY_CODE:
         digest.update(Path(importlib.import_module(name).__file__ or "").read_bytes())
+    # e-mail addresses are normalised by this library: another version may normalise otherwise
+    digest.update(importlib.metadata.version("email-validator").encode())
     return digest.digest()
 
 
@@ -346,27 +352,49 @@ def _assemble(
     units: _Collected, relations: _Collected, agreements: _Collected, stats: SnapshotStats
 ) -> Snapshot:
     """The snapshot of the three endpoints; agreements that name their unit by ERP id only are
-    mapped now that the units are known."""
+    mapped now that the units are known. One that names only units that were not delivered is
+    about a unit outside the configured complexes: out of scope."""
     leases: list[Lease] = agreements.mapped
     rejected = units.rejected + relations.rejected + agreements.rejected
+    out_of_scope = agreements.other
     if agreements.deferred:
-        unit_codes = {unit.vera_id: unit.code for unit in units.mapped if unit.vera_id}
-        unit_codes.update((d.refs[0], d.key) for d in units.digested if d.refs[0])
+        unit_codes = _unit_codes(units)
+        in_scope = []
+        for item in agreements.deferred:
+            if names_unknown_units_only(item, unit_codes):
+                out_of_scope += 1
+            else:
+                in_scope.append(item)
 
         def lease_with_units(item: Any) -> Lease:
             return map_lease(item, unit_codes=unit_codes)
 
-        mapped, bad = map_rows(EntityKind.LEASE, agreements.deferred, lease_with_units, lease_id_of)
+        mapped, bad = map_rows(EntityKind.LEASE, in_scope, lease_with_units, lease_id_of)
         leases += mapped
         rejected += bad
     residents: list[Resident] = relations.mapped
-    return Snapshot(
+    snapshot = Snapshot(
         source="vera",
         units=units.mapped,
         residents=residents,
         leases=leases,
         rejected=rejected,
-        out_of_scope=agreements.other,
         digested=units.digested + relations.digested + agreements.digested,
         stats=stats,
     )
+    snapshot.add_out_of_scope(EntityKind.LEASE, out_of_scope)
+    return snapshot
+
+
+def _unit_codes(units: _Collected) -> dict[str, str]:
+    """Unit code by ERP id of every unit delivered, those kept aside included (an agreement that
+    names one of those is held with its unit, not out of scope)."""
+    unit_codes = {unit.vera_id: unit.code for unit in units.mapped if unit.vera_id}
+    unit_codes.update((d.refs[0], d.key) for d in units.digested if d.refs[0])
+    for row in units.rejected:
+        raw = row.raw
+        erp_id = raw.get("id") if isinstance(raw, Mapping) else None
+        code = row.unit_code or row.source_id
+        if isinstance(erp_id, str) and erp_id.strip() and code:
+            unit_codes.setdefault(erp_id.strip(), code)
+    return unit_codes

@@ -23,6 +23,7 @@ from keukentafel.domain.consent.profile import ConsentProfile, require_consent_t
 from keukentafel.domain.model import (
     AgreementKind,
     Lease,
+    LeaseParty,
     LeaseStatus,
     PartyRole,
     ProjectKind,
@@ -231,19 +232,12 @@ def tenancy_from_lease(lease: Lease) -> Tenancy | None:
     return Tenancy(lease.lease_id, lease.unit_code, lease.start_date, lease.end_date, parties)
 
 
-def _role_dates(party: object) -> tuple[date | None, date | None]:
-    """A lease party's role start and end, where the register model has them.
-
-    Read by name because the register's ``LeaseParty`` gains these dates separately (issue 9):
-    ``start_date``/``end_date`` (or ``start``/``end``); absent or not dates, the role runs as long
-    as the lease. A role that ends before it starts is bad register data: it is read as open
-    rather than refusing the whole lease (the lease's own dates still bound it).
-    """
-    found: list[date | None] = []
-    for names in (("start_date", "start"), ("end_date", "end")):
-        value = next((getattr(party, n) for n in names if hasattr(party, n)), None)
-        found.append(value if isinstance(value, date) else None)
-    start, end = found
+def _role_dates(party: LeaseParty) -> tuple[date | None, date | None]:
+    """A lease party's role start and end (issue 9: ``LeaseParty.start_date``/``end_date``);
+    without them the role runs as long as the lease. A role that ends before it starts is bad
+    register data: it is read as open rather than refusing the whole lease (the lease's own
+    dates still bound it)."""
+    start, end = party.start_date, party.end_date
     if start is not None and end is not None and end < start:
         return None, None
     return start, end

@@ -34,9 +34,17 @@ from keukentafel.domain.model import (
 
 
 def canonical(value: Any) -> Any:
-    """A stable, hash-seed-independent plain form of a domain value (sets sorted)."""
+    """A stable, hash-seed-independent plain form of a domain value (sets sorted).
+
+    Like the values' own repr, it leaves out the fields added later while they hold their
+    defaults (see :data:`_LATER_FIELDS`), so the canonical form of an older value is unchanged.
+    """
     if is_dataclass(value) and not isinstance(value, type):
-        return tuple(canonical(getattr(value, f.name)) for f in fields(value))
+        names = [f.name for f in fields(value)]
+        later = _LATER_FIELDS.get(type(value))
+        if later is not None and all(getattr(value, name) == default for name, default in later):
+            names = names[: -len(later)]
+        return tuple(canonical(getattr(value, name)) for name in names)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, frozenset | set):
@@ -46,6 +54,15 @@ def canonical(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+#: Trailing fields added to a value after hashes were stored, with their defaults: left out of
+#: the repr and the canonical form together while every one of them holds its default.
+_LATER_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {
+    Address: (("street_short", ""),),
+    ContactPoint: (("problem", ""),),
+    LeaseParty: (("start_date", None), ("end_date", None)),
+}
 
 
 def content_hash(value: Any) -> str:
@@ -89,10 +106,11 @@ def _tuple_repr(parts: list[str]) -> str:
 def _address_repr(a: Any) -> str:
     if type(a) is not Address:
         return repr(a)
-    return (
+    text = (
         f"Address(street={a.street!r}, number={a.number!r}, postcode={a.postcode!r}, "
-        f"town={a.town!r}, letter={a.letter!r}, addition={a.addition!r})"
+        f"town={a.town!r}, letter={a.letter!r}, addition={a.addition!r}"
     )
+    return f"{text}, street_short={a.street_short!r})" if a.street_short else f"{text})"
 
 
 def _unit_repr(u: Unit) -> str:
@@ -114,7 +132,8 @@ def _name_repr(n: Any) -> str:
 def _contact_repr(c: Any) -> str:
     if type(c) is not ContactPoint:
         return repr(c)
-    return f"ContactPoint(kind={_enum_repr(c.kind)}, value={c.value!r}, preferred={c.preferred!r})"
+    text = f"ContactPoint(kind={_enum_repr(c.kind)}, value={c.value!r}, preferred={c.preferred!r}"
+    return f"{text}, problem={c.problem!r})" if c.problem else f"{text})"
 
 
 def _resident_repr(r: Resident) -> str:
@@ -135,7 +154,10 @@ def _resident_repr(r: Resident) -> str:
 def _party_repr(p: Any) -> str:
     if type(p) is not LeaseParty:
         return repr(p)
-    return f"LeaseParty(relation_id={p.relation_id!r}, role={_enum_repr(p.role)})"
+    text = f"LeaseParty(relation_id={p.relation_id!r}, role={_enum_repr(p.role)}"
+    if p.start_date is None and p.end_date is None:
+        return f"{text})"
+    return f"{text}, start_date={p.start_date!r}, end_date={p.end_date!r})"
 
 
 def _lease_repr(lease: Lease) -> str:
@@ -152,13 +174,16 @@ def _lease_repr(lease: Lease) -> str:
 
 
 # The fast forms spell out these fields; if a class changes, its values fall back to repr().
+# Address, ContactPoint and LeaseParty write their own repr, which leaves out the fields added
+# later while they hold their defaults (street_short, problem, the role's dates), so values
+# without them keep the hashes stored before those fields existed; the fast forms do the same.
 _FAST_REPR_FIELDS: dict[type, tuple[str, ...]] = {
-    Address: ("street", "number", "postcode", "town", "letter", "addition"),
+    Address: ("street", "number", "postcode", "town", "letter", "addition", "street_short"),
     Unit: ("code", "vera_id", "complex_code", "address", "tenure"),
     PersonName: ("surname", "initials", "first_name", "tussenvoegsel", "gender"),
-    ContactPoint: ("kind", "value", "preferred"),
+    ContactPoint: ("kind", "value", "preferred", "problem"),
     Resident: ("relation_id", "name", "organisation_name", "contacts", "language", "needs"),
-    LeaseParty: ("relation_id", "role"),
+    LeaseParty: ("relation_id", "role", "start_date", "end_date"),
     Lease: ("lease_id", "unit_code", "kind", "status", "start_date", "end_date", "parties"),
 }
 _FAST_REPR: dict[type, Callable[[Any], str]] = (

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from keukentafel.domain.model import Lease, Resident, Unit
 from keukentafel.domain.register.digests import Digested
-from keukentafel.domain.register.rejects import RejectedRow
+from keukentafel.domain.register.rejects import EntityKind, RejectedRow
 
 
 @dataclass(slots=True)
@@ -44,6 +44,17 @@ class Snapshot:
     residents: list[Resident] = field(default_factory=list)
     leases: list[Lease] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
-    out_of_scope: int = 0  # rows outside the project's complexes, dropped by design
+    # Rows outside the projects' complexes (or about no home at all), dropped by design: counted
+    # per entity, never kept aside.
+    out_of_scope_by: dict[EntityKind, int] = field(default_factory=dict)
     digested: list[Digested] = field(default_factory=list)
     stats: SnapshotStats = field(default_factory=SnapshotStats)
+
+    def add_out_of_scope(self, entity: EntityKind, count: int = 1) -> None:
+        if count:
+            self.out_of_scope_by[entity] = self.out_of_scope_by.get(entity, 0) + count
+
+    @property
+    def out_of_scope(self) -> int:
+        """All rows out of scope, whatever their entity."""
+        return sum(self.out_of_scope_by.values())

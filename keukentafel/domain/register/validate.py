@@ -11,13 +11,18 @@ the same content hash:
 3. :func:`_scope_leases`: leases of units outside the snapshot are out of scope; a lease naming
    a relation the source did not deliver is kept aside; a lease of a held unit is held;
 4. :func:`_minimise_residents`: relations that are no party to an in-scope lease are not stored
-   at all (data minimisation).
+   at all (data minimisation);
+5. :func:`_drop_out_of_scope_rejections`: a row kept aside that concerns a unit outside the
+   snapshot (a lease naming another complex's unit, a relation no in-scope lease needs) is out
+   of scope, counted, and not listed: at a corporation of 80,000 units the list would otherwise
+   hide the real problems under rows nobody asked for.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -69,11 +74,15 @@ class ValidSnapshot:
     residents: Mapping[str, Resident]  # by relation id
     leases: Mapping[str, Lease]  # by lease id
     rejected: list[RejectedRow]
-    out_of_scope: int
+    out_of_scope_by: dict[EntityKind, int]  # rows outside the complexes, per entity
     # Ids that arrived but were kept aside: their stored versions must stay untouched.
     held: dict[EntityKind, set[str]]
     # Content hash per id of every valid item (what the diff compares with the store).
     hashes: dict[EntityKind, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def out_of_scope(self) -> int:
+        return sum(self.out_of_scope_by.values())
 
 
 def validate(snapshot: Snapshot) -> ValidSnapshot:
@@ -84,7 +93,8 @@ def validate(snapshot: Snapshot) -> ValidSnapshot:
     - two units with different VERA ids but one unit code are kept aside the same way;
     - leases of units outside the snapshot are out of scope (another complex) and dropped;
     - a lease naming a relation the source did not deliver is kept aside;
-    - relations that are no party to an in-scope lease are not stored at all (data minimisation).
+    - relations that are no party to an in-scope lease are not stored at all (data minimisation);
+    - rows kept aside that concern only units outside the snapshot are out of scope, not listed.
 
     Works on digests (id, content hash and the few references validation needs), so items of
     unchanged pages are never mapped; "same content" means the same content hash.
@@ -99,14 +109,21 @@ def validate(snapshot: Snapshot) -> ValidSnapshot:
     leases = _dedupe(EntityKind.LEASE, by_kind[EntityKind.LEASE], rejected, held)
 
     out_of_scope, held_parties = _scope_leases(units, residents, leases, rejected, held)
-    residents, unneeded = _minimise_residents(residents, leases, held_parties)
+    residents, unneeded, needed = _minimise_residents(residents, leases, held_parties)
     held[EntityKind.RESIDENT].update(held_parties)
+    scope = dict(snapshot.out_of_scope_by)
+    for entity, count in (
+        (EntityKind.LEASE, out_of_scope),
+        (EntityKind.RESIDENT, unneeded),
+        *_drop_out_of_scope_rejections(rejected, units.keys() | held[EntityKind.UNIT], needed),
+    ):
+        scope[entity] = scope.get(entity, 0) + count
     return ValidSnapshot(
         _Values(units),
         _Values(residents),
         _Values(leases),
         rejected,
-        snapshot.out_of_scope + out_of_scope + unneeded,
+        {entity: count for entity, count in scope.items() if count},
         dict(held),
         {
             EntityKind.UNIT: {k: d.digest for k, d in units.items()},
@@ -221,12 +238,30 @@ def _scope_leases(
 
 def _minimise_residents(
     residents: dict[str, Digested], leases: Mapping[str, Digested], held_parties: set[str]
-) -> tuple[dict[str, Digested], int]:
-    """Step 4: only parties of in-scope (or held) leases are kept; returns them and the count
-    of the others, which are out of scope."""
+) -> tuple[dict[str, Digested], int, set[str]]:
+    """Step 4: only parties of in-scope (or held) leases are kept; returns them, the count of
+    the others (which are out of scope) and the relation ids those leases need."""
     needed = {rid for lease in leases.values() for rid in lease.refs[1:]} | held_parties
     unneeded = sum(1 for rid in residents if rid not in needed)
-    return {rid: r for rid, r in residents.items() if rid in needed}, unneeded
+    return {rid: r for rid, r in residents.items() if rid in needed}, unneeded, needed
+
+
+def _drop_out_of_scope_rejections(
+    rejected: list[RejectedRow], unit_codes: AbstractSet[str], needed: AbstractSet[str]
+) -> list[tuple[EntityKind, int]]:
+    """Step 5: rows kept aside (or findings) about a lease of a unit outside the snapshot, or
+    about a relation that no in-scope lease needs, leave the list; returns their counts."""
+    kept: list[RejectedRow] = []
+    dropped: dict[EntityKind, int] = defaultdict(int)
+    for row in rejected:
+        if row.entity is EntityKind.LEASE and row.unit_code and row.unit_code not in unit_codes:
+            dropped[EntityKind.LEASE] += 1
+        elif row.entity is EntityKind.RESIDENT and row.source_id and row.source_id not in needed:
+            dropped[EntityKind.RESIDENT] += 1
+        else:
+            kept.append(row)
+    rejected[:] = kept
+    return list(dropped.items())
 
 
 def _dedupe(
@@ -243,13 +278,18 @@ def _dedupe(
         if previous is not item and previous.digest != item.digest and k not in conflicts:
             conflicts.add(k)
     for k in sorted(conflicts):
+        unit_code = ""
+        if entity is EntityKind.UNIT:
+            unit_code = k
+        elif entity is EntityKind.LEASE:
+            unit_code = result[k].refs[0]  # a lease's first reference is its unit's code
         del result[k]
         held[entity].add(k)
         rejected.append(
             RejectedRow(
                 entity,
                 k,
-                k if entity is EntityKind.UNIT else "",
+                unit_code,
                 RejectReason.CONFLICTING_DUPLICATE,
                 REASON_TEXT[RejectReason.CONFLICTING_DUPLICATE],
             )

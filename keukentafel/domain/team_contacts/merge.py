@@ -292,7 +292,10 @@ def _added_contact_points(
     """The ERP's contact points plus the row's new ones; a kind the ERP fills otherwise is a
     conflict (the ERP's value stays)."""
     contacts = list(resident.contacts)
-    erp_phones = {phone_key(c.value) for c in resident.contacts if c.kind is not ContactKind.EMAIL}
+    # An ERP value that cannot be used (an e-mail address with a problem) is no value to keep:
+    # the team's own address is added beside it.
+    usable = resident.usable_contacts
+    erp_phones = {phone_key(c.value) for c in usable if c.kind is not ContactKind.EMAIL}
     for kind, value in (
         (ContactKind.EMAIL, contact.email),
         (ContactKind.MOBILE, contact.mobile),
@@ -300,7 +303,7 @@ def _added_contact_points(
     ):
         if not value:
             continue
-        erp_values = [c.value for c in resident.contacts if c.kind is kind]
+        erp_values = [c.value for c in usable if c.kind is kind]
         if kind is ContactKind.EMAIL:
             known = value.lower() in {v.strip().lower() for v in erp_values}
         else:
@@ -326,7 +329,7 @@ def _mark_preferred(
     channel_kinds = _CHANNEL_KINDS.get(channel, ()) if channel else ()
     if not channel_kinds:
         return
-    erp_preferred = next((c for c in resident.contacts if c.preferred), None)
+    erp_preferred = next((c for c in resident.usable_contacts if c.preferred), None)
     if erp_preferred is not None:
         if erp_preferred.kind not in channel_kinds:
             conflict("preferred_channel")

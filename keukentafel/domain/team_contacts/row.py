@@ -15,12 +15,13 @@ Keukentafel.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from keukentafel.domain import addressing
 from keukentafel.domain.addressing import InvalidPostcode, normalise_postcode
+from keukentafel.domain.cleaning import clean_text
 from keukentafel.domain.model import PracticalNeed
 from keukentafel.domain.register.rejects import RejectReason, RowRejected
 from keukentafel.domain.vocabulary import (
@@ -66,6 +67,19 @@ _NEED_COLUMNS: dict[str, PracticalNeed] = {
 }
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+#: Checks one e-mail address: (the value to keep, a problem or ""). The connectors pass
+#: email-validator's check (connectors/email_addresses.py); the domain has none of its own.
+EmailCheck = Callable[[str], tuple[str, str]]
+
+
+def _plain_email_check(text: str) -> tuple[str, str]:
+    """The shape check used when no checker is given (pure tests of the row parser)."""
+    if _EMAIL.match(text):
+        return text.lower(), ""
+    return text, "it is not an e-mail address"
+
+
 _MAX_HOURS_TEXT = 60  # "ma-vr na 16:00": a short schedule, not a place for notes
 
 
@@ -112,7 +126,7 @@ def cell_text(value: Any) -> str:
             if key in value:
                 return cell_text(value[key])
         return ""
-    return str(value).strip()
+    return clean_text(str(value))  # no control or bidirectional characters, no line breaks
 
 
 def parse_bool(value: Any, field_name: str) -> bool:
@@ -227,11 +241,14 @@ def _address(cells: _Cells) -> _Address:
     return address
 
 
-def _email(cells: _Cells) -> str:
+def _email(cells: _Cells, check: EmailCheck) -> str:
     email = cells.text("email")
-    if email and not _EMAIL.match(email):
-        raise cells.reject(RejectReason.MALFORMED, "email is not an e-mail address")
-    return email.lower()
+    if not email:
+        return ""
+    value, problem = check(email)
+    if problem:  # the problem names no part of the address
+        raise cells.reject(RejectReason.MALFORMED, f"email: {problem}")
+    return value
 
 
 def _phones(cells: _Cells) -> dict[str, str]:
@@ -302,18 +319,25 @@ def _needs(cells: _Cells) -> frozenset[PracticalNeed]:
 
 
 def team_contact_from_row(
-    values: Mapping[str, Any], columns: Mapping[str, str], *, row: int, source: str
+    values: Mapping[str, Any],
+    columns: Mapping[str, str],
+    *,
+    row: int,
+    source: str,
+    email_check: EmailCheck | None = None,
 ) -> TeamContact:
     """Map one raw row through ``columns`` (our field -> their column) into a ``TeamContact``.
 
     Raises ``RowRejected`` with a detail that names the field, never its value: an unusable
     row is kept aside whole rather than half-read (e.g. an unknown need, which might be a health
     detail typed in the wrong column, is not silently dropped). Fields are checked in the order
-    below, so a row with several problems is reported with the first.
+    below, so a row with several problems is reported with the first. Text is cleaned of
+    control and bidirectional characters; ``email_check`` (the connectors pass email-validator's)
+    decides whether an e-mail address can be used and how it is kept.
     """
     cells = _Cells(values, columns)
     address = _address(cells)
-    email = _email(cells)
+    email = _email(cells, email_check or _plain_email_check)
     phones = _phones(cells)
     channel = _channel(cells)
     hours = _hours(cells)

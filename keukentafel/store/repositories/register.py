@@ -57,12 +57,15 @@ def unit_values(unit: Unit) -> dict[str, Any]:
         "addition": a.addition,
         "postcode": a.postcode,
         "town": a.town,
+        "street_short": a.street_short,
         "tenure": unit.tenure.value,
     }
 
 
 def unit_from_row(row: UnitRow) -> Unit:
-    address = Address(row.street, row.number, row.postcode, row.town, row.letter, row.addition)
+    address = Address(
+        row.street, row.number, row.postcode, row.town, row.letter, row.addition, row.street_short
+    )
     return Unit(row.code, row.vera_id, row.complex_code, address, Tenure(row.tenure))
 
 
@@ -77,10 +80,7 @@ def resident_values(resident: Resident) -> dict[str, Any]:
         "surname": name.surname if name else "",
         "gender": name.gender if name else "",
         "organisation_name": resident.organisation_name,
-        "contacts": [
-            {"kind": c.kind.value, "value": c.value, "preferred": c.preferred}
-            for c in resident.contacts
-        ],
+        "contacts": [_contact_values(c) for c in resident.contacts],
         "language": resident.language,
         "needs": sorted(n.value for n in resident.needs),
     }
@@ -93,7 +93,9 @@ def resident_from_row(row: ResidentRow) -> Resident:
         else PersonName(row.surname, row.initials, row.first_name, row.tussenvoegsel, row.gender)
     )
     contacts = tuple(
-        ContactPoint(ContactKind(c["kind"]), c["value"], bool(c.get("preferred")))
+        ContactPoint(
+            ContactKind(c["kind"]), c["value"], bool(c.get("preferred")), c.get("problem", "")
+        )
         for c in row.contacts
     )
     return Resident(
@@ -106,6 +108,36 @@ def resident_from_row(row: ResidentRow) -> Resident:
     )
 
 
+def _contact_values(point: ContactPoint) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "kind": point.kind.value,
+        "value": point.value,
+        "preferred": point.preferred,
+    }
+    if point.problem:
+        values["problem"] = point.problem
+    return values
+
+
+def _party_values(party: LeaseParty) -> dict[str, Any]:
+    values: dict[str, Any] = {"relation_id": party.relation_id, "role": party.role.value}
+    if party.start_date is not None:
+        values["start_date"] = party.start_date.isoformat()
+    if party.end_date is not None:
+        values["end_date"] = party.end_date.isoformat()
+    return values
+
+
+def _party_from(values: Mapping[str, Any]) -> LeaseParty:
+    start, end = values.get("start_date"), values.get("end_date")
+    return LeaseParty(
+        values["relation_id"],
+        PartyRole(values["role"]),
+        date.fromisoformat(start) if start else None,
+        date.fromisoformat(end) if end else None,
+    )
+
+
 def lease_values(lease: Lease) -> dict[str, Any]:
     return {
         "lease_id": lease.lease_id,
@@ -114,7 +146,7 @@ def lease_values(lease: Lease) -> dict[str, Any]:
         "status": lease.status.value,
         "start_date": lease.start_date,
         "end_date": lease.end_date,
-        "parties": [{"relation_id": p.relation_id, "role": p.role.value} for p in lease.parties],
+        "parties": [_party_values(p) for p in lease.parties],
     }
 
 
@@ -126,7 +158,7 @@ def lease_from_row(row: LeaseRow) -> Lease:
         LeaseStatus(row.status),
         row.start_date,
         row.end_date,
-        tuple(LeaseParty(p["relation_id"], PartyRole(p["role"])) for p in row.parties),
+        tuple(_party_from(p) for p in row.parties),
     )
 
 
