@@ -18,7 +18,7 @@ from keukentafel.bootstrap import App, Clock, CorporationRegistry, build, mailin
 from keukentafel.domain.links import IssuedLink, issue_link
 from keukentafel.settings import Settings
 
-LINK_SECRET = "web-test-link-secret-0123456789"
+LINK_SECRET = "u7Jk2QvX9pLrT4mWc8NzB1hYe6GsD3fA0oKqZ5iVbR"  # random-looking, 42 bytes
 LINK_BASE = "https://bewoners.example.org/antwoord"
 STAFF_SECRET = "fake-staff-secret-for-tests"
 TENANT = "7a1c0f6e-0000-4000-8000-00000000c0de"

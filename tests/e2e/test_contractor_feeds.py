@@ -117,7 +117,7 @@ def app(
         "BOUW_WHSEC": OUT_SECRET,
         "BOUW_IN_WHSEC": IN_SECRET,
         "BOUW_TOKEN": TOKEN,
-        "KEUKENTAFEL_LINK_SECRET": "a-link-secret-of-enough-bytes",
+        "KEUKENTAFEL_LINK_SECRET": "pX4vK9qW2mZ7tB1nR6cJ3hF8sL0dG5yA-uE_iT",
     }
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'kt.db'}",
