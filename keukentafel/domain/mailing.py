@@ -41,7 +41,8 @@ from keukentafel.domain.consent import (
     check_mailing,
     objection_deadline,
 )
-from keukentafel.domain.messages import POLICIES, Event, MessageKind
+from keukentafel.domain.deadlines import DeadlineProblem, as_date, response_deadline
+from keukentafel.domain.messages import POLICIES, Event, MessageKind, to_amsterdam
 from keukentafel.domain.model import Household, Project
 from keukentafel.domain.outbox import OutgoingMessage
 
@@ -103,13 +104,31 @@ class MailingPlan:
     details: Mapping[str, Any]
 
 
-def computed_details(kind: MessageKind, rented_homes: int, on: date) -> dict[str, Any]:
-    """The details the law decides, never typed by hand (see keukentafel.domain.consent)."""
+def computed_details(
+    kind: MessageKind,
+    rented_homes: int,
+    on: date,
+    *,
+    details: Mapping[str, Any] | None = None,
+    event: Event | None = None,
+) -> dict[str, Any]:
+    """The details the law and our rules decide, never typed by hand: the 70% presumption and
+    the 8 weeks (keukentafel.domain.consent), and the answer deadline of a kind that asks an
+    answer (keukentafel.domain.deadlines: from ``details.response_deadline`` when given, else
+    computed before the event; never a Sunday or a public holiday)."""
+    found: dict[str, Any] = {}
     if kind is MessageKind.PROPOSAL:  # the 70% presumption of art. 7:220 lid 3 needs 10+ homes
-        return {"presumption_applies": rented_homes >= MIN_HOMES_FOR_PRESUMPTION}
+        found["presumption_applies"] = rented_homes >= MIN_HOMES_FOR_PRESUMPTION
     if kind is MessageKind.CONSENT_REACHED:
-        return {"notice_date": on, "objection_deadline": objection_deadline(on)}
-    return {}
+        found.update(notice_date=on, objection_deadline=objection_deadline(on))
+    if POLICIES[kind].asks_response:
+        event_day = to_amsterdam(event.start).date() if event is not None else None
+        try:
+            given = as_date((details or {}).get("response_deadline"))
+            found["response_deadline"] = response_deadline(on, event_day=event_day, given=given)
+        except DeadlineProblem as exc:
+            raise MailingNotAllowed(f"{kind}: {exc}") from None
+    return found
 
 
 def plan_mailing(
@@ -119,12 +138,15 @@ def plan_mailing(
     on: date,
     details: Mapping[str, Any],
     units: Sequence[str] | None = None,
+    *,
+    event: Event | None = None,
 ) -> MailingPlan:
     """Recipients and skips of one mailing to the project's ``households`` on day ``on``.
 
-    ``units``, when given, limits the mailing to those unit codes (a targeted kind needs them).
+    ``units``, when given, limits the mailing to those unit codes (a targeted kind needs them);
+    ``event`` is the meeting the letters invite to (its day bounds the answer deadline).
     Raises MailingNotAllowed when the mailing would state the law wrongly, names a unit outside
-    the project's register, or reaches nobody."""
+    the project's register, reaches nobody, or has no fair answer deadline."""
     rented = [h for h in households if not h.is_vacant and not h.is_owner_occupied]
     given = dict(details)
     named = list(units) if units is not None else None
@@ -143,7 +165,10 @@ def plan_mailing(
         on=on,
         recipients=tuple(occupied),
         skipped=tuple(skipped),
-        details={**given, **computed_details(kind, len(rented), on)},
+        details={
+            **given,
+            **computed_details(kind, len(rented), on, details=given, event=event),
+        },
     )
 
 

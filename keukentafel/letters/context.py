@@ -16,6 +16,8 @@ from markupsafe import Markup
 
 from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.addressing import postnl_address_lines
+from keukentafel.domain.deadlines import DeadlineProblem, answer_day_on_or_before
+from keukentafel.domain.deadlines import response_deadline as computed_deadline
 from keukentafel.domain.messages import AMSTERDAM, Event, find_policy, to_amsterdam
 from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
 
@@ -269,8 +271,9 @@ def build_context(
     one key per line, so it reads against the README without jumping around.
 
     ``response`` is None unless a ``response_link`` is given: the caller signs a link for kinds
-    that ask something (``meta.yaml``: ``asks_response``). The deadline defaults to two weeks
-    after ``on``. ``summary_languages`` are the languages the kind has a summary in; by default
+    that ask something (``meta.yaml``: ``asks_response``). The deadline is ``response_deadline``,
+    else the plan's ``details["response_deadline"]``, else computed as a mailing would
+    (keukentafel.domain.deadlines). ``summary_languages`` are the languages the kind has a summary in; by default
     those of the contract (en, tr, ar for the announcement and the invitations).
     """
     if summary_languages is None:
@@ -287,7 +290,7 @@ def build_context(
         logo_url = logo_path.as_uri() if logo_path.is_absolute() else ""
     response: dict[str, Any] | None = None
     if response_link is not None:
-        deadline = response_deadline or (on + timedelta(days=14))
+        deadline = response_deadline or _deadline(on, event, details or {})
         response = {
             "url": response_link,
             "qr_svg": Markup(qr_svg),  # noqa: S704 - our own SVG from segno, never resident data
@@ -334,6 +337,19 @@ def build_context(
         },
         "layout": layout,
     }
+
+
+def _deadline(on: date, event: Event | None, details: Mapping[str, Any]) -> date:
+    """The plan's deadline; for a preview without a plan, the one a mailing would compute (or,
+    when the sample event is too close for one, the last answer day two weeks on)."""
+    given = details.get("response_deadline")
+    if isinstance(given, date):
+        return given
+    try:
+        day = to_amsterdam(event.start).date() if event is not None else None
+        return computed_deadline(on, event_day=day)
+    except DeadlineProblem:
+        return answer_day_on_or_before(on + timedelta(days=14))
 
 
 def household_key(project: Project, household: Household) -> str:

@@ -122,7 +122,7 @@ def prepare_mailing(
     corporation = project.corporation_code
     key = mailing_key(project, kind, mailing_id)
     households = effective_households(sessions, corporation, on, list(project.complex_codes))
-    plan = plan_mailing(kind, project, households, on, details or {}, units)
+    plan = plan_mailing(kind, project, households, on, details or {}, units, event=event)
     with sessions.begin() as session:
         mailings = MailingRepository(session, corporation)
         mailing = plan_recorded(
