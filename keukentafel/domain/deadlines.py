@@ -141,13 +141,9 @@ def response_deadline(
 
 def _checked(on: date, given: date, event_day: date | None) -> date:
     if given <= on:
-        raise DeadlineProblem(
-            f"response_deadline {given} is not after the letter date {on}"
-        )
+        raise DeadlineProblem(f"response_deadline {given} is not after the letter date {on}")
     if event_day is not None and given >= event_day:
-        raise DeadlineProblem(
-            f"response_deadline {given} is not before the event on {event_day}"
-        )
+        raise DeadlineProblem(f"response_deadline {given} is not before the event on {event_day}")
     reason = why_not_answer_day(given)
     if reason:
         raise DeadlineProblem(
