@@ -171,6 +171,7 @@ def ics_for(
         attendee=Party(*recipient) if recipient else None,
         description=f"{composed.letter.subject}. Vragen? Bel {config.contact.phone}.",
         now=now,
+        rsvp=composed.policy.asks_response,  # no answer asked when the letter asks none
     )
 
 

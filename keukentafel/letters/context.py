@@ -20,6 +20,7 @@ from keukentafel.domain.deadlines import DeadlineProblem, answer_day_on_or_befor
 from keukentafel.domain.deadlines import response_deadline as computed_deadline
 from keukentafel.domain.messages import AMSTERDAM, Event, find_policy, to_amsterdam
 from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
+from keukentafel.domain.references import resident_reference
 
 # Event and the Amsterdam clock live in the domain (the mailing rules need them); re-exported here.
 __all__ = ["AMSTERDAM", "EMAIL_LAYOUT", "LETTER_LAYOUT", "Event", "build_context", "to_amsterdam"]
@@ -242,9 +243,15 @@ def dutch_details(details: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def reference(kind: str, project: Project, household: Household) -> str:
-    """Our reference on the letter: no personal data, only project, kind and unit code."""
+def internal_reference(kind: str, project: Project, household: Household) -> str:
+    """Our own code of a letter (project, kind, unit code): the manifest's, never printed."""
     return f"{project.code}/{kind}/{household.unit.code}"
+
+
+def reference(project: Project, household: Household) -> str:
+    """The short reference on the letter that a resident quotes on the phone
+    (keukentafel.domain.references): the same in every letter of the project."""
+    return resident_reference(project.code, household.unit.code)
 
 
 # Kept whole: a flat dict literal that *is* the template contract (templates/README.md);
@@ -323,7 +330,7 @@ def build_context(
         },
         "letter": {
             "date_text": nl_date(on),
-            "reference": reference(kind, project, household),
+            "reference": reference(project, household),
             "registered": registered,
         },
         "response": response,

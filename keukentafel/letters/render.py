@@ -6,6 +6,11 @@ an error instead of "Beste ,", autoescape for ``.html``/``.htm``/``.xml`` only (
 decides by suffix), and an override loader: ``templates/overrides/<CORPORATION>/<kind>/<file>``
 wins over ``templates/<kind>/<file>``. Templates are only ever loaded from files; data is
 always passed as context, never turned into template source.
+
+Filters: ``nl_date`` (a date in Dutch) and ``ltr`` for the Dutch fragments of a right-to-left
+summary (a URL, a time, a name): it wraps them in Unicode isolates (LRI … PDI), which the plain
+text keeps and the HTML turns into ``<bdi dir="ltr">``, so "19.30 uur" and a link read the right
+way round inside Arabic text.
 """
 
 from __future__ import annotations
@@ -42,6 +47,13 @@ from keukentafel.letters.context import LETTER_LAYOUT, nl_date
 
 _RESERVED = frozenset({"_base", "overrides"})
 _RTL = frozenset({"ar", "fa", "he", "ur"})
+_LRI, _PDI = "\u2066", "\u2069"
+_ISOLATED = re.compile(f"{_LRI}([^{_LRI}{_PDI}]*){_PDI}")
+# Every bidirectional embedding, override and isolate character: data never brings its own
+# (an unmatched one would turn the rest of a line around)
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+#: Where a base layout wants the translated summary; without it, the summary ends the body.
+SUMMARY_MARKER = "<!-- kt:summary -->"
 
 
 class TemplateProblem(Exception):
@@ -78,6 +90,11 @@ def _nl_date_filter(value: date | datetime) -> str:
     return nl_date(value.date() if isinstance(value, datetime) else value)
 
 
+def ltr(value: object) -> str:
+    """A Dutch fragment inside a right-to-left text, isolated as left-to-right (LRI … PDI)."""
+    return f"{_LRI}{_BIDI_CONTROLS.sub('', str(value))}{_PDI}"
+
+
 def make_environment(templates_dir: Path | None = None, corporation_code: str = "") -> Environment:
     """A new environment over the templates folder, with the corporation's overrides first."""
     root = Path(templates_dir or shipped_templates())
@@ -97,6 +114,7 @@ def make_environment(templates_dir: Path | None = None, corporation_code: str = 
         auto_reload=False,
     )
     env.filters["nl_date"] = _nl_date_filter
+    env.filters["ltr"] = ltr
     return env
 
 
@@ -263,23 +281,31 @@ def render(
     return Rendered(kind, subject, html, text, summary, language if summary else "nl")
 
 
+def _summary_html(block: str) -> str:
+    """One paragraph of a summary as HTML: escaped, isolated fragments as ``<bdi dir="ltr">``,
+    line breaks as ``<br>`` (escape first: Markup.replace would escape the tags too)."""
+    text = str(escape(block))
+    text = _ISOLATED.sub(r'<bdi dir="ltr">\1</bdi>', text)
+    return "<p>" + _BIDI_CONTROLS.sub("", text).replace("\n", "<br>") + "</p>"
+
+
 def html_with_summary(rendered: Rendered, *, new_page: bool) -> str:
-    """The HTML body with the translated summary appended (escaped), on its own page for print."""
+    """The HTML body with the translated summary (escaped) where the layout marks it
+    (``SUMMARY_MARKER``: inside the e-mail's card), else at the end of the body; on its own
+    page for print."""
     if rendered.summary is None:
         return rendered.html
     lang = rendered.summary_language
     direction = "rtl" if lang in _RTL else "ltr"
     style = "overflow-wrap: anywhere;" + (" break-before: page;" if new_page else "")
-    # escape first, then add the line breaks (Markup.replace would escape the "<br>" too)
-    paragraphs = "".join(
-        "<p>" + str(escape(block)).replace("\n", "<br>") + "</p>"
-        for block in rendered.summary.strip().split("\n\n")
-    )
+    paragraphs = "".join(_summary_html(b) for b in rendered.summary.strip().split("\n\n"))
     section = (
         f'<section class="kt-summary" lang="{lang}" dir="{direction}" style="{style}">'
         f"{paragraphs}</section>"
     )
-    marker = rendered.html.rfind("</body>")
+    marker = rendered.html.find(SUMMARY_MARKER)
+    if marker == -1:
+        marker = rendered.html.rfind("</body>")
     if marker == -1:
         return rendered.html + section
     return rendered.html[:marker] + section + rendered.html[marker:]

@@ -229,10 +229,10 @@ def test_build_context_has_every_contract_key() -> None:
     }
     assert ctx["letter"] == {
         "date_text": "28 november 2026",
-        "reference": "ZONNEHOF-2026/home_visit/0012",
+        "reference": "CYE-EN7M",  # the short one (domain.references), never the internal code
         "registered": False,
     }
-    # Deadline defaults to two weeks after the letter date; the QR is marked safe markup.
+    # Without a plan the deadline is computed as a mailing would (two weeks on); the QR is marked safe markup.
     assert ctx["response"]["deadline_text"] == "zaterdag 12 december 2026"
     assert hasattr(ctx["response"]["qr_svg"], "__html__")
     assert ctx["event"] is None and ctx["details"] == {}

@@ -56,6 +56,7 @@ def make_env(*, trim: bool = False) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["nl_date"] = lambda d: f"{d.day} {d:%m} {d.year}"
+    env.filters["ltr"] = lambda text: f"\u2066{text}\u2069"
     return env
 
 
