@@ -32,8 +32,12 @@ def is_valid_postcode(text: str) -> bool:
 
 
 def postcode_town_line(postcode: str, town: str) -> str:
-    """PostNL's last line: postcode with one space, two spaces, town in capitals."""
-    return f"{normalise_postcode(postcode)}  {town.strip().upper()}"
+    """PostNL's last line: postcode with one space, two spaces, town in capitals; the town alone
+    when there is no postcode (BAG ``adresregel6`` without a postcode: ``'S-GRAVENHAGE``)."""
+    town = town.strip().upper()
+    if not postcode.strip():
+        return town
+    return f"{normalise_postcode(postcode)}  {town}"
 
 
 def postnl_address_lines(name_lines: list[str] | tuple[str, ...], address: Address) -> list[str]:

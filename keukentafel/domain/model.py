@@ -78,7 +78,7 @@ class Project:
     complex_codes: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Address:
     street: str
     number: int
@@ -86,6 +86,17 @@ class Address:
     town: str
     letter: str = ""  # huisletter, one letter: "12 A"
     addition: str = ""  # huisnummertoevoeging: "12-2", "12 bis", "12 A 3"
+    street_short: str = ""  # the official short street name (BAG korteNaam), "" when unknown
+
+    def __repr__(self) -> str:
+        # As the dataclass would write it, without street_short while it is empty: the content
+        # hash of a unit is the hash of its repr, and units without one must keep their hashes.
+        text = (
+            f"Address(street={self.street!r}, number={self.number!r}, "
+            f"postcode={self.postcode!r}, town={self.town!r}, letter={self.letter!r}, "
+            f"addition={self.addition!r}"
+        )
+        return f"{text}, street_short={self.street_short!r})" if self.street_short else f"{text})"
 
     @property
     def house_number(self) -> str:

@@ -14,13 +14,19 @@ from typing import Any
 
 from markupsafe import Markup
 
-from keukentafel.config.letters import LettersConfig
-from keukentafel.domain.addressing import postnl_address_lines
+from keukentafel.config.letters import EnvelopeProfile, LettersConfig
 from keukentafel.domain.deadlines import DeadlineProblem, answer_day_on_or_before
 from keukentafel.domain.deadlines import response_deadline as computed_deadline
 from keukentafel.domain.messages import AMSTERDAM, Event, find_policy, to_amsterdam
 from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
 from keukentafel.domain.references import resident_reference
+from keukentafel.letters.window import (
+    MAX_LINES,
+    address_block,
+    clean_line,
+    layout_geometry,
+    name_choices,
+)
 
 # Event and the Amsterdam clock live in the domain (the mailing rules need them); re-exported here.
 __all__ = ["AMSTERDAM", "EMAIL_LAYOUT", "LETTER_LAYOUT", "Event", "build_context", "to_amsterdam"]
@@ -77,7 +83,7 @@ def _capitalise_first(text: str) -> str:
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split())
+    return clean_line(text)
 
 
 def surname_part(name: PersonName, *, leading: bool) -> str:
@@ -151,14 +157,9 @@ def _join(parts: list[str]) -> str:
 
 
 def spoken_street_line(address: Address) -> str:
-    """'Dorpsstraat 12 A', 'Dorpsstraat 12-2': the address as a sentence names it."""
-    text = f"{_clean(address.street)} {address.number}"
-    if address.letter:
-        text += f" {address.letter.strip().upper()}"
-    if address.addition:
-        addition = address.addition.strip()
-        text += f"-{addition}" if addition[:1].isalnum() else addition
-    return text
+    """The street and house number as a sentence names it: the address block's street line
+    (keukentafel.domain.addressing writes both), never a shortened one."""
+    return clean_line(address.street_line)
 
 
 def salutation(household: Household) -> str:
@@ -179,31 +180,15 @@ def salutation(household: Household) -> str:
     return f"Beste bewoner(s) van {spoken_street_line(household.unit.address)}"
 
 
-def _name_line(name: PersonName) -> str:
-    title = {"V": "Mevrouw", "M": "De heer"}.get(_gender(name), "")
-    given = _initials(name) or _clean(name.first_name)
-    if given:
-        person = f"{given} {surname_part(name, leading=False)}"
-    else:
-        person = surname_part(name, leading=True)
-    return f"{title} {person}" if title else person
-
-
 def name_lines(household: Household) -> list[str]:
-    """The addressee lines of the PostNL block: one per person, a couple on one line."""
-    names = _persons(household)
-    if _is_couple(names):
-        return [f"De heer en mevrouw {surname_part(names[0], leading=True)}"]
-    if names:
-        return [_name_line(n) for n in names[:4]]
-    organisations = _organisations(household)
-    if organisations:
-        return organisations[:1]
-    return ["De bewoner(s) van"]
+    """The addressee lines of the PostNL block in their full forms: one per person, a couple on
+    one line (keukentafel.letters.window shortens them to fit a window)."""
+    return [forms[0] for forms in name_choices(household, MAX_LINES - 2)]
 
 
-def address_lines(household: Household) -> list[str]:
-    return postnl_address_lines(name_lines(household), household.unit.address)
+def address_lines(household: Household, envelope: EnvelopeProfile | None = None) -> list[str]:
+    """The address block as it prints in the envelope window (keukentafel.letters.window)."""
+    return list(address_block(household, envelope or EnvelopeProfile()).lines)
 
 
 def letter_language(household: Household, available: Collection[str]) -> str:
@@ -227,6 +212,61 @@ def event_context(event: Event) -> dict[str, str]:
         "location_name": event.location_name,
         "location_address": event.location_address,
         "online_url": event.online_url,
+    }
+
+
+_CHANGE_WORDS = {
+    "date": "de datum",
+    "time": "de tijd",
+    "place": "de plaats",
+    "title": "het onderwerp",
+}
+
+
+def _place(event: dict[str, str]) -> str:
+    parts = (event["location_name"], event["location_address"], event["online_url"])
+    return ", ".join(part for part in parts if part)
+
+
+def correction_context(details: Mapping[str, Any], event: Event | None) -> dict[str, Any] | None:
+    """What a correction's letter says at the top (None for a letter that corrects nothing):
+    what changed, as it was and as it is now, and the date of the letter it replaces
+    (the ``correction`` detail comes from keukentafel.domain.mailing.correction_details)."""
+    correction = details.get("correction")
+    if not correction:
+        return None
+    changes = [str(change) for change in correction.get("changes", ())]
+    words = [_CHANGE_WORDS[change] for change in changes if change in _CHANGE_WORDS]
+    if words:
+        headline = _capitalise_first(f"{_join(words)} {'is' if len(words) == 1 else 'zijn'}")
+        headline += " veranderd."
+    else:
+        headline = "Wij hebben iets in onze brief verbeterd."
+    rows: list[dict[str, str]] = []
+    previous = correction.get("previous_event")
+    if previous is not None and event is not None:
+        before, after = event_context(previous), event_context(event)
+        texts = {
+            "date": ("Datum", before["date_text"], after["date_text"]),
+            "time": (
+                "Tijd",
+                f"{before['time_text']} tot {before['end_time_text']}",
+                f"{after['time_text']} tot {after['end_time_text']}",
+            ),
+            "place": ("Plaats", _place(before), _place(after)),
+            "title": ("Wat", before["title"], after["title"]),
+        }
+        rows = [
+            {"label": texts[c][0], "was": texts[c][1], "now": texts[c][2]}
+            for c in changes
+            if c in texts
+        ]
+    original = correction.get("original_date")
+    return {
+        "corrects": str(correction.get("corrects", "")),
+        "headline": headline,
+        "original_date_text": nl_date(original) if isinstance(original, date) else "",
+        "rows": rows,
     }
 
 
@@ -323,7 +363,7 @@ def build_context(
         "household": {
             "unit_code": household.unit.code,
             "salutation": salutation(household),
-            "address_lines": address_lines(household),
+            "address_lines": address_lines(household, envelope),
             "street_line": spoken_street_line(household.unit.address),
             "language": letter_language(household, summary_languages),
             "is_owner_occupier": household.is_owner_occupied,
@@ -335,12 +375,14 @@ def build_context(
         },
         "response": response,
         "event": event_context(event) if event is not None else None,
-        "details": dutch_details(details or {}),
+        "details": dutch_details({k: v for k, v in (details or {}).items() if k != "correction"}),
+        "correction": correction_context(details or {}, event),
         "envelope": {
             "x_mm": envelope.x,
             "y_mm": envelope.y,
             "width_mm": envelope.width,
             "height_mm": envelope.height,
+            **layout_geometry(),
         },
         "layout": layout,
     }

@@ -270,6 +270,8 @@ def render(
     values = dict(ctx)
     values["layout"] = layout or values.get("layout") or LETTER_LAYOUT
     subject = one_line(env.get_template(f"{kind}/subject.txt").render(values))
+    if values.get("correction"):
+        subject = f"Gewijzigd: {subject}"
     html = env.get_template(f"{kind}/body.html").render(values)
     text = tidy_text(env.get_template(f"{kind}/body.txt").render(values))
     language = str(values.get("household", {}).get("language", "nl"))

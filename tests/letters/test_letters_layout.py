@@ -18,7 +18,7 @@ from icalendar import Calendar
 from keukentafel.domain.messages import MessageKind
 from keukentafel.domain.model import Household, ProjectKind
 from keukentafel.domain.references import ALPHABET, resident_reference
-from keukentafel.letters.compose import Composed, ics_for
+from keukentafel.letters.compose import Composed, email_recipients, ics_for
 from keukentafel.letters.pdf import render_chunk
 from keukentafel.letters.preview import compose_sample
 from keukentafel.letters.render import available_kinds, shipped_templates
@@ -171,7 +171,8 @@ def test_bidi_controls_in_data_cannot_turn_the_summary_around() -> None:
 )
 def test_the_invitation_asks_an_answer_only_when_the_letter_does(kind: str, rsvp: str) -> None:
     composed = _compose(kind, HOUSEHOLDS["0001"])
-    ics = ics_for(composed, sample_project(), CONFIG, NOW)
+    (recipient,), _ = email_recipients(composed.household)
+    ics = ics_for(composed, sample_project(), CONFIG, NOW, attendee=recipient)
     assert ics is not None
     (vevent,) = Calendar.from_ical(ics).walk("VEVENT")
     assert vevent["ATTENDEE"].params["RSVP"] == rsvp

@@ -232,15 +232,16 @@ def test_a_real_mailing_writes_letters_and_queues_each_email_once(
         details={"share_text": "75%", "court_name": "kantonrechter"},
         units=["VHE00003", "VHE00007", "VHE00009"],
     )
-    out = tmp_path / "P-consent_reached-2026-11-28"
+    out = tmp_path / "P-consent_reached-2026-11-28-zeventig-procent"  # its own folder
     assert result.out_dir == str(out)
     assert (result.letters, result.registered, result.emails, result.enqueued) == (2, 2, 2, 2)
     with pdfplumber.open(result.print_pdf) as pdf:
         text = " ".join(page.extract_text() or "" for page in pdf.pages)
     assert "23 januari 2027" in text and "28 november 2026" in text and "8 weken" in text
     manifest = Path(result.manifest).read_text(encoding="utf-8-sig").splitlines()
-    assert [row.split(";")[1] for row in manifest[1:]] == ["VHE00003", "VHE00007"]
-    assert [row.split(";")[4] for row in manifest[1:]] == ["ja", "ja"]
+    rows = [dict(zip(manifest[0].split(";"), row.split(";"), strict=True)) for row in manifest[1:]]
+    assert [row["eenheid"] for row in rows] == ["VHE00003", "VHE00007"]
+    assert [row["aangetekend"] for row in rows] == ["ja", "ja"]
     files = {p.name: p.read_bytes() for p in sorted((out / "email").glob("*.eml"))}
     assert list(files) == ["0001-VHE00003.eml", "0002-VHE00007.eml"]
     with sessions() as s:
