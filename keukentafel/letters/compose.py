@@ -35,7 +35,13 @@ from keukentafel.letters.context import (
 )
 from keukentafel.letters.ics import Party, build_ics, event_uid
 from keukentafel.letters.links import LinkSecretMissing, qr_svg, read_link_secret, sign_link
-from keukentafel.letters.mail import address_problem, build_email, ics_attachment, pdf_attachment
+from keukentafel.letters.mail import (
+    address_problem,
+    build_email,
+    ics_attachment,
+    mailbox,
+    pdf_attachment,
+)
 from keukentafel.letters.render import (
     Rendered,
     html_with_summary,
@@ -181,7 +187,11 @@ def email_recipients(household: Household) -> tuple[list[Recipient], list[str]]:
             or address_problem(p.value)
             for p in points
         ]
-        usable = [p.value for p, reason in zip(points, reasons, strict=True) if not reason]
+        usable = [
+            mailbox("", p.value).addr_spec  # the domain in its ASCII (IDNA) form
+            for p, reason in zip(points, reasons, strict=True)
+            if not reason
+        ]
         if points and not usable:
             problems.append(f"party {index}: e-mail address not usable: {reasons[0]}")
         if not usable or recipient_key(usable[0]) in seen:
