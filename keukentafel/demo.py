@@ -166,6 +166,44 @@ def _steps(
     again = tenant.state.messages(mailbox, "SentItems")
     console.print(f"Sent Items: still {len(again)} message(s).")
 
+    _step_correction(console, app, tenant, code)
+
+
+def _step_correction(console: Console, app: App, tenant: FakeMicrosoft365, code: str) -> None:
+    """Step 8: the evening moves; everyone who had the invitation gets an update."""
+    from flows.mailing import mailing_flow
+    from keukentafel.cli.present import print_correction, print_mailing, print_skipped
+
+    console.print(
+        Rule("8. The evening starts half an hour later: an update to everyone who had it")
+    )
+    first = app.outbox_counts(code)
+    outcome = mailing_flow(
+        code,
+        "HAVEN-SLOOP",
+        "info_evening",
+        content_path=str(sample_config() / "mailings" / "havenkwartier-info_evening-verzet.yaml"),
+    )
+    print_mailing(outcome)
+    print_skipped(outcome)
+    mailings = sorted((app.settings.output_dir / "mailings").iterdir())
+    original = next(m for m in mailings if not m.name.endswith("-verzet"))
+    print_correction(outcome, _printed_pages(original))
+    mailbox = app.m365(app.corporations.single()).mailbox
+    assert mailbox is not None
+    sent = tenant.state.messages(mailbox, "SentItems")
+    console.print(
+        f"Sent Items now hold {len(sent)} message(s) ({sum(first.values())} before the update)."
+    )
+
+
+def _printed_pages(folder: Path) -> int:
+    """The pages of a written mailing's print batch, from its manifest."""
+    import csv
+
+    manifest = next(folder.glob("*-manifest.csv")).read_text(encoding="utf-8-sig")
+    return sum(int(row["paginas"]) for row in csv.DictReader(manifest.splitlines(), delimiter=";"))
+
 
 @contextmanager
 def _fake_tenant(client_secret: str) -> Iterator[FakeMicrosoft365]:

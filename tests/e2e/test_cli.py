@@ -47,14 +47,24 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
         "5. The guidance team",
         "6. A mailing",
         "7. The outbox again",
+        "8. The evening starts half an hour later",
     ):
         assert step in text
     assert "invalid_postcode" in text
     assert "move_out" in text and "move_in" in text and "contact_changed" in text
-    mailing = next((out / "mailings").iterdir())
+    mailing, update = sorted((out / "mailings").iterdir())  # the first, and its correction
     assert any(mailing.glob("*-drukwerk.pdf")) and any(mailing.glob("*-manifest.csv"))
     assert any((mailing / "email").glob("*.eml")) and any((mailing / "agenda").glob("*.ics"))
-    assert len(list((mailing / "archief").glob("*.pdf"))) > 10
+    letters = len(list((mailing / "archief").glob("*.pdf")))
+    assert letters > 10
+    # the closing keeps with the last paragraph: Dutch letters take one sheet, not two
+    manifest = (mailing / next(mailing.glob("*-manifest.csv")).name).read_text("utf-8-sig")
+    pages = [int(row.split(";")[6]) for row in manifest.splitlines()[1:]]
+    assert sum(pages) < 1.5 * letters
+    assert update.name.endswith("-bewonersavond-2027-01-verzet")
+    assert "Correction of mailing bewonersavond-2027-01" in text
+    updated = next((update / "email").glob("*.eml")).read_bytes()
+    assert b"Subject: Gewijzigd: " in updated and b"SEQUENCE:1" in updated
 
 
 def test_config_errors_name_the_file_and_key(tmp_path: Path) -> None:

@@ -350,7 +350,7 @@ def test_every_party_gets_its_own_e_mail_and_bad_addresses_only_cost_the_e_mail(
         assert str(vevent["ATTENDEE"]).lower() == f"mailto:{row.recipient.lower()}"
     utf8 = rows[2].body
     assert 'To: "J. Jansen3" <ayşe.yılmaz@xn--rnek-4qa.com.tr>'.encode() in utf8  # RFC 6532
-    assert b"=?utf-8?" not in utf8.split(b"\r\n\r\n", 1)[0]  # no encoded word in a header
+    assert b"=?utf-8?" not in utf8.split(b"\n\n", 1)[0]  # no encoded word in a header
     assert b"Co.Tenant@example.org" in rows[1].body and b"r1@example.org" not in rows[1].body
     manifest = Path(result.manifest).read_text(encoding="utf-8-sig")
     assert "VHE00004" not in manifest  # set aside before printing
