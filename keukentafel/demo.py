@@ -105,6 +105,8 @@ def run_demo(console: Console, settings: Settings, *, out_dir: Path, units: int 
     console.print(f"\nDemo output and store: {out_dir}")
 
 
+# Kept whole: the demo's numbered steps in the order they print, read top to bottom; each new
+# step is a call to a small function of its own.
 def _steps(
     console: Console, app: App, dataset: Any, vera_url: str, tenant: FakeMicrosoft365
 ) -> None:

@@ -406,17 +406,6 @@ def household_key(project: Project, household: Household) -> str:
     return f"{project.code}:{household.unit.code}"
 
 
-def first_email(household: Household) -> tuple[str, str] | None:
-    """(display name, address) of the first member with an e-mail address, else None."""
-    from keukentafel.domain.model import ContactKind
-
-    for resident in household.residents:
-        address = resident.contact(ContactKind.EMAIL)
-        if address:
-            return display_name(resident), address
-    return None
-
-
 def display_name(resident: Resident) -> str:
     if resident.name is None:
         return _clean(resident.organisation_name)

@@ -4,13 +4,19 @@ plan → record → invitation sequences → write → enqueue, store invitation
 
 Households come from the register with the team's additions merged in; the pure
 ``plan_mailing`` (keukentafel.domain.mailing) picks the recipients and says why the others are
-skipped, after the art. 7:220 BW checks. Every household gets a letter in the print batch (paper
-stays the backbone); those with an e-mail address also get it by e-mail, through the outbox, so
-the e-mail goes out once however often the mailing is prepared or dispatched. The mailing is
-recorded under its identity (project, kind, mailing id) before anything is written; the
-e-mails, the invitation versions and the ``prepared`` state are committed in one transaction,
-so the outbox and the record always agree. Writing is done by a ``MailingWriter`` (the letters
-package implements it; tests use an in-memory one).
+skipped, after the art. 7:220 BW checks, and decides the answer deadline. Every household gets a
+letter in the print batch (paper stays the backbone), unless the writer sets it aside before
+printing (its address does not fit the envelope window); every party with a usable e-mail
+address also gets it by e-mail, through the outbox (one message per recipient), so each e-mail
+goes out once however often the mailing is prepared or dispatched. An address that cannot be
+used costs that recipient the e-mail, never the mailing. The mailing is recorded under its
+identity (project, kind, mailing id) before anything is written; the e-mails, the invitation
+versions of the households written to and the ``prepared`` state (with the content and the
+units) are committed in one transaction, so the outbox and the record always agree. Writing is
+done by a ``MailingWriter`` (the letters package implements it; tests use an in-memory one).
+
+A correction (``corrects``: a prepared mailing of the same kind) goes to the units that mailing
+was written to and still lived in, says what changed, and raises the invitations' SEQUENCE.
 """
 
 from __future__ import annotations
