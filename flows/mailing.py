@@ -68,7 +68,7 @@ def publish(prepared: MailingResult | None, delivered: Delivery) -> None:
     if prepared and prepared.skipped:
         create_table_artifact(
             key="mailing-skipped",
-            table=[{"unit_code": s.unit_code, "reason": s.reason.text} for s in prepared.skipped],
+            table=[{"unit_code": s.unit_code, "reason": s.text} for s in prepared.skipped],
             description="Households without an e-mail or letter, and why",
         )
 

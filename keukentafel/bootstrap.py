@@ -437,6 +437,7 @@ class App:
             event=content.event,
             details=content.details,
             units=content.units,
+            corrects=content.corrects,
             clock=self.clock,
         )
 

@@ -483,11 +483,12 @@ class CancellationWriter:
 
     def _ics(self, plan: MailingPlan, told: Slot, uid: str, sequence: int) -> bytes:
         from keukentafel.domain.messages import Event
-        from keukentafel.letters.context import first_email
+        from keukentafel.letters.compose import email_recipients
         from keukentafel.letters.ics import Party, build_ics
 
         a = self.appointment
-        recipient = first_email(plan.recipients[0])
+        found, _unusable = email_recipients(plan.recipients[0])
+        recipient = (found[0].name, found[0].address) if found else None
         return build_ics(
             Event(
                 f"afspraak-{a.code}",

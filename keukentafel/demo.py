@@ -199,6 +199,7 @@ def _steps(
     again = tenant.state.messages(mailbox, "SentItems")
     console.print(f"Sent Items: still {len(again)} message(s).")
 
+    _step_correction(console, app, tenant, code)
     _register_as_data(console, app, code)
     _access_export_step(console, app, code)
     _purge_step(console, app, code)
@@ -206,20 +207,20 @@ def _steps(
     _step_consent_tally(console, app, code)
     _step_consent_notice(console, app, code)
     if vera is not None and contractor is not None:
-        console.print(Rule("14. The renovation's contractor: appointments, feeds, a delay"))
+        console.print(Rule("15. The renovation's contractor: appointments, feeds, a delay"))
         _contractor_feed(console, app, vera, contractor)
     _step_consent_report(console, app, code)
 
 
-PURGED_PROJECT = "HAVEN-SLOOP"  # the demo's closed project in step 10
+PURGED_PROJECT = "HAVEN-SLOOP"  # the demo's closed project in step 11
 
 
 def _access_export_step(console: Console, app: App, code: str) -> None:
-    """9. One household of the mailing asks what is held on them: JSON and PDF, audited."""
+    """10. One household of the mailing asks what is held on them: JSON and PDF, audited."""
     from keukentafel.cli.present import print_export
     from keukentafel.domain.model import ContactKind
 
-    console.print(Rule("9. An access request: everything held on one household (JSON and PDF)"))
+    console.print(Rule("10. An access request: everything held on one household (JSON and PDF)"))
     complexes = app.corporation(code).project(PURGED_PROJECT).complex_codes
     household = next(
         h
@@ -233,13 +234,13 @@ def _access_export_step(console: Console, app: App, code: str) -> None:
 
 
 def _purge_step(console: Console, app: App, code: str) -> None:
-    """10. Two years after the demolition project ended, on a copy of the demo's store and output
+    """11. Two years after the demolition project ended, on a copy of the demo's store and output
     (later steps keep the demo's own data): the purge, and the purge again."""
     from keukentafel.bootstrap import CorporationRegistry, build
     from keukentafel.cli.present import print_purge
 
     console.print(
-        Rule(f"10. Two years after {PURGED_PROJECT} ended: the purge (on a copy of the store)")
+        Rule(f"11. Two years after {PURGED_PROJECT} ended: the purge (on a copy of the store)")
     )
     later = app.settings.output_dir / "two-years-later"
     config_path = _closed_copy(app, code, later)
@@ -281,12 +282,48 @@ def _closed_copy(app: App, code: str, folder: Path) -> Path:
 
 
 def _register_as_data(console: Console, app: App, code: str) -> None:
-    """Step 8: the register as data for the corporation (``register --format json``)."""
+    """Step 9: the register as data for the corporation (``register --format json``)."""
     from keukentafel.cli.present import print_register_data
     from keukentafel.domain.model import amsterdam_date
 
-    console.print(Rule("8. The register as data for the corporation (register --format json)"))
+    console.print(Rule("9. The register as data for the corporation (register --format json)"))
     print_register_data(app.export_register(code, amsterdam_date(app.clock())))
+
+
+def _step_correction(console: Console, app: App, tenant: FakeMicrosoft365, code: str) -> None:
+    """Step 8: the evening moves; everyone who had the invitation gets an update."""
+    from flows.mailing import mailing_flow
+    from keukentafel.cli.present import print_correction, print_mailing, print_skipped
+
+    console.print(
+        Rule("8. The evening starts half an hour later: an update to everyone who had it")
+    )
+    first = app.outbox_counts(code)
+    outcome = mailing_flow(
+        code,
+        "HAVEN-SLOOP",
+        "info_evening",
+        content_path=str(sample_config() / "mailings" / "havenkwartier-info_evening-verzet.yaml"),
+    )
+    print_mailing(outcome)
+    print_skipped(outcome)
+    mailings = sorted((app.settings.output_dir / "mailings").iterdir())
+    original = next(m for m in mailings if not m.name.endswith("-verzet"))
+    print_correction(outcome, _printed_pages(original))
+    mailbox = app.m365(app.corporations.single()).mailbox
+    assert mailbox is not None
+    sent = tenant.state.messages(mailbox, "SentItems")
+    console.print(
+        f"Sent Items now hold {len(sent)} message(s) ({sum(first.values())} before the update)."
+    )
+
+
+def _printed_pages(folder: Path) -> int:
+    """The pages of a written mailing's print batch, from its manifest."""
+    import csv
+
+    manifest = next(folder.glob("*-manifest.csv")).read_text(encoding="utf-8-sig")
+    return sum(int(row["paginas"]) for row in csv.DictReader(manifest.splitlines(), delimiter=";"))
 
 
 @contextmanager
@@ -430,7 +467,7 @@ def _step_consent_answers(console: Console, app: App, code: str) -> None:
     from keukentafel.domain.consent import Channel
     from keukentafel.usecases.consent import AnswerInput
 
-    console.print(Rule("11. Consent: scanned answer forms come in, and a few answers by hand"))
+    console.print(Rule("12. Consent: scanned answer forms come in, and a few answers by hand"))
     forms, by_hand, mistakes = _consent_forms(
         app, code, app.settings.output_dir / "consent" / "formulieren"
     )
@@ -507,7 +544,7 @@ def _step_consent_tally(console: Console, app: App, code: str) -> None:
     from flows.consent import consent_tally_flow
     from keukentafel.cli.present import print_consent_tally
 
-    console.print(Rule("12. The 70% tally of the renovation (daily flow, exact fractions)"))
+    console.print(Rule("13. The 70% tally of the renovation (daily flow, exact fractions)"))
     published = consent_tally_flow(code)
     console.print(
         f"The consent-tally flow published {len(published.ballots)} ballot row(s) and "
@@ -521,7 +558,7 @@ def _step_consent_notice(console: Console, app: App, code: str) -> None:
     from flows.mailing import mailing_flow
     from keukentafel.cli.present import print_consent_notices, print_mailing
 
-    console.print(Rule("13. The 70% notice to those who did not agree, with their 8 weeks"))
+    console.print(Rule("14. The 70% notice to those who did not agree, with their 8 weeks"))
     content = sample_config() / "mailings" / "dijkwijk-consent_reached.yaml"
     print_mailing(mailing_flow(code, CONSENT_PROJECT, "consent_reached", content_path=str(content)))
     print_consent_notices(app.consent_tally(code, CONSENT_PROJECT), limit=12)
@@ -529,7 +566,7 @@ def _step_consent_notice(console: Console, app: App, code: str) -> None:
 
 def _step_consent_report(console: Console, app: App, code: str) -> None:
     """11. The consent report of the renovation project, for the corporation."""
-    console.print(Rule("15. The consent report of the renovation project for the corporation"))
+    console.print(Rule("16. The consent report of the renovation project for the corporation"))
     files = app.consent_report(code, CONSENT_PROJECT)
     console.print(f"PDF (unit codes only): {files.pdf}\nXLSX (with names):     {files.xlsx}")
 

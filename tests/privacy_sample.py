@@ -42,7 +42,7 @@ from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, S
 from keukentafel.domain.retention import ProjectRetention
 from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.domain.team_contacts import TeamContact
-from keukentafel.letters.output import MailingLetter, write_files
+from keukentafel.letters.output import MailingEmail, MailingLetter, write_files
 from keukentafel.store.repositories import (
     InvitationRepository,
     OutboxRepository,
@@ -147,7 +147,12 @@ def _write_mailing(folder: Path, project: Project, units: list[str]) -> None:
     name = f"{project.code}-info_evening-2023-03-01"
     letters = [
         MailingLetter(
-            u, False, f"%PDF-1.7 brief {u}".encode(), 1, b"BEGIN:VCALENDAR", b"eml", "", ""
+            u,
+            False,
+            f"%PDF-1.7 brief {u}".encode(),
+            1,
+            b"BEGIN:VCALENDAR",
+            (MailingEmail("", "", b"eml"),),
         )
         for u in units
     ]

@@ -70,6 +70,36 @@ def print_mailing(result: MailingOutcome) -> None:
             )
 
 
+def print_skipped(result: MailingOutcome, *, limit: int = 10) -> None:
+    """Who got no letter or no e-mail and why, per reason: counts and the first unit codes."""
+    prepared = result.prepared
+    if prepared is None or not prepared.skipped:
+        return
+    by_reason: dict[str, list[str]] = {}
+    for skip in prepared.skipped:
+        by_reason.setdefault(skip.reason.text, []).append(skip.unit_code)
+    table = Table(title="Set aside or skipped (unit codes; the reasons in full are in the report)")
+    table.add_column("reason")
+    table.add_column("units", justify="right")
+    table.add_column("first unit codes")
+    for reason, units in sorted(by_reason.items()):
+        table.add_row(reason, str(len(units)), ", ".join(units[:limit]))
+    console().print(table)
+
+
+def print_correction(result: MailingOutcome, original_pages: int) -> None:
+    """What a correction did: which mailing it corrects, and the print batch next to the first."""
+    prepared = result.prepared
+    if prepared is None:
+        return
+    console().print(
+        f"Correction of mailing {prepared.follows or '-'}: {prepared.letters} letter(s) and "
+        f"{prepared.emails} e-mail(s) to the households that had it; the invitations keep "
+        f"their UID with a higher SEQUENCE. Print batch {prepared.pages} page(s) "
+        f"(the first mailing: {original_pages})."
+    )
+
+
 def print_delivery(delivered: Delivery) -> None:
     """The outbox dispatcher alone (``mailing dispatch``, the demo's last step)."""
     from flows.results import MailingOutcome

@@ -28,14 +28,23 @@ class MailingContent(_Model):
           location_name: Buurthuis De Schakel
           location_address: Dijkstraat 4, 1234 AB Ons Dorp
         details: {works_summary: [...], start_period_text: voorjaar 2027, moving_out: false}
+        corrects: bewonersavond-0   # only for a correction: the mailing_id it corrects
 
-    The ``details`` keys per kind are documented in templates/README.md.
+    The ``details`` keys per kind are documented in templates/README.md; a kind that asks an
+    answer takes ``details.response_deadline`` (a date), else the deadline is computed.
+
+    A correction (the evening moved) is a new content file with a new ``mailing_id``, the same
+    event_id and ``corrects`` naming the mailing it corrects: everyone who had that mailing gets
+    an update that says what changed, and their calendars move the invitation.
     """
 
     mailing_id: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._-]+$")
     event: Event | None = None
     details: dict[str, object] = Field(default_factory=dict)
     units: list[str] | None = None  # only these units (e.g. the tenants who did not agree)
+    corrects: str | None = Field(
+        default=None, min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._-]+$"
+    )
 
 
 def load_mailing_content(path: str | Path) -> MailingContent:

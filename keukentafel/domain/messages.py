@@ -21,7 +21,10 @@ A policy says:
 - ``registered_mail``: the print batch marks it for registered mail (proof of delivery);
 - ``attach_ics``: an iCalendar invitation goes with it when it has an event;
 - ``initial_sequence``: the iCalendar SEQUENCE of its invitation when no earlier version is
-  stored (a changed appointment is already the second version of one).
+  stored (a changed appointment is already the second version of one);
+- ``inserts``: what the mail house puts into the envelope with a tenant's letter (the
+  proposal's consent form comes back in a return envelope); owner-occupiers get no form, so
+  none (see :meth:`KindPolicy.inserts_for`). The print manifest lists them per letter.
 """
 
 from __future__ import annotations
@@ -74,6 +77,11 @@ class KindPolicy:
     registered_mail: bool = False
     attach_ics: bool = False
     initial_sequence: int = 0
+    inserts: tuple[str, ...] = ()
+
+    def inserts_for(self, *, owner_occupier: bool) -> tuple[str, ...]:
+        """What goes into one household's envelope with the letter (see the module docstring)."""
+        return () if owner_occupier else self.inserts
 
     @property
     def has_slot(self) -> bool:
@@ -120,7 +128,7 @@ POLICIES: Mapping[MessageKind, KindPolicy] = _policies(
         asks_response=True,
         attach_ics=True,
     ),
-    KindPolicy(K.PROPOSAL, consent=True, asks_response=True),
+    KindPolicy(K.PROPOSAL, consent=True, asks_response=True, inserts=("antwoordenvelop",)),
     KindPolicy(
         K.REMINDER,
         consent=True,

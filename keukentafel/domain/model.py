@@ -107,7 +107,7 @@ class Address:
     postcode: str  # normalised "1234 AB"; "" when the source has none
     town: str
     letter: str = ""  # huisletter, one letter: "12 A"
-    addition: str = ""  # huisnummertoevoeging: "12-2", "12 bis", "12 A3"
+    addition: str = ""  # huisnummertoevoeging: "12-2", "12 bis", "12 A 3"
     street_short: str = ""  # the official short street name (BAG korteNaam), "" when unknown
 
     def __repr__(self) -> str:

@@ -65,14 +65,26 @@ def next_attempt(now: datetime, deferrals: int, retry_after: float | None = None
     return now + min(wait, MAX_BACKOFF)
 
 
-def dedupe_key(mailing_key: str, unit_code: str, channel: str) -> str:
-    """One message per mailing, unit and channel: enqueueing the same mailing twice adds nothing."""
-    return hashlib.sha256(f"{mailing_key}\x1f{unit_code}\x1f{channel}".encode()).hexdigest()[:40]
+def recipient_key(recipient: str) -> str:
+    """A recipient as the outbox tells recipients apart: an address without the case (two
+    parties of one household who share an address get one message)."""
+    return " ".join(recipient.split()).casefold()
 
 
-def our_message_id(mailing_key: str, unit_code: str, channel: str) -> str:
-    """A stable id we put in the message's own header to find it again after a crash."""
-    return f"kt-{uuid.uuid5(_NAMESPACE, dedupe_key(mailing_key, unit_code, channel))}"
+def dedupe_key(mailing_key: str, unit_code: str, channel: str, recipient: str) -> str:
+    """One message per mailing, unit, channel and recipient (every party of a household with
+    an address gets its own): enqueueing the same mailing twice adds nothing.
+
+    Rows queued before recipients counted (migration 0008) were given this key from the
+    recipient they stored, so a mailing prepared before and after the upgrade adds nothing."""
+    identity = f"{mailing_key}\x1f{unit_code}\x1f{channel}\x1f{recipient_key(recipient)}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:40]
+
+
+def our_message_id(mailing_key: str, unit_code: str, channel: str, recipient: str) -> str:
+    """A stable id we put in the message's own header to find it again after a crash: one per
+    recipient. (A row queued before migration 0008 keeps the id it was sent with.)"""
+    return f"kt-{uuid.uuid5(_NAMESPACE, dedupe_key(mailing_key, unit_code, channel, recipient))}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +100,11 @@ class OutgoingMessage:
 
     @property
     def dedupe_key(self) -> str:
-        return dedupe_key(self.mailing_key, self.unit_code, self.channel)
+        return dedupe_key(self.mailing_key, self.unit_code, self.channel, self.recipient)
 
     @property
     def message_id(self) -> str:
-        return our_message_id(self.mailing_key, self.unit_code, self.channel)
+        return our_message_id(self.mailing_key, self.unit_code, self.channel, self.recipient)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,11 @@
 """The mailings' output folders as an archive: one household's letters, and removing them.
 
-A mailing is written to ``<output>/mailings/<project>-<kind>-<letter date>/`` (see output.py):
-the print batch ``<name>-drukwerk.pdf`` with every letter, the manifest (unit codes and page
-counts only), and per household ``archief/<seq>-<unit>.pdf``, ``email/<seq>-<unit>.eml`` and
-``agenda/<seq>-<unit>.ics``. :class:`MailingFolders` finds a unit's files for the access export
+A mailing is written to ``<output>/mailings/<project>-<kind>-<letter date>[-<mailing id>]/`` (see
+output.py): the print batch ``<name>-drukwerk.pdf`` with every letter, the manifest (unit codes and
+page counts only), and per household ``archief/<seq>-<unit>.pdf``, ``email/<seq>-<unit>.eml``
+(``-2``, ``-3``, ... for the household's further recipients) and ``agenda/<seq>-<unit>.ics``. The
+manifest says which sequence number is which unit, so a file is found by its number, never by
+guessing where a unit code with a dash ends. :class:`MailingFolders` finds a unit's files for the access export
 and removes them for the purge: the household's own files, and the print batch of every mailing
 whose manifest lists a purged unit (the batch holds every letter; the kept households keep their
 own archive copies). The manifest stays: it holds unit codes and counts, no personal data.
@@ -55,7 +57,9 @@ class MailingFolders:
         by_safe = {safe_filename(code): code for code in project_codes}
         projects = "|".join(re.escape(name) for name in sorted(by_safe, key=len, reverse=True))
         kinds = "|".join(re.escape(kind.value) for kind in MessageKind)
-        pattern = re.compile(rf"({projects})-({kinds})-(\d{{4}}-\d{{2}}-\d{{2}})")
+        pattern = re.compile(
+            rf"({projects})-({kinds})-(\d{{4}}-\d{{2}}-\d{{2}})(?:-[A-Za-z0-9._-]+)?"
+        )
         for path in sorted(self.folder.iterdir()):
             found = pattern.fullmatch(path.name) if path.is_dir() else None
             if found is None:
@@ -68,11 +72,21 @@ class MailingFolders:
 
     @staticmethod
     def _unit_files(folder: Path, sub: str, suffix: str, unit_code: str) -> list[Path]:
+        """The unit's files in ``folder/sub``: by the sequence numbers the manifest gives the
+        unit; without a manifest, by the file name (``<seq>-<unit><suffix>``)."""
         directory = folder / sub
         if not directory.is_dir():
             return []
-        stem = re.compile(rf"\d{{4,}}-{re.escape(safe_filename(unit_code))}{re.escape(suffix)}")
-        return sorted(p for p in directory.iterdir() if stem.fullmatch(p.name))
+        numbers = _manifest_numbers(folder).get(unit_code)
+        name = re.escape(safe_filename(unit_code))
+        extra = r"(?:-\d+)?" if sub == "email" else ""
+        stem = re.compile(rf"(\d{{4,}})-{name}{extra}{re.escape(suffix)}")
+        found = []
+        for path in sorted(directory.iterdir()):
+            match = stem.fullmatch(path.name)
+            if match and (numbers is None or int(match.group(1)) in numbers):
+                found.append(path)
+        return found
 
     def letters_of(self, project_codes: Sequence[str], unit_code: str) -> list[ArchivedLetter]:
         """The unit's letters in the projects' mailings, oldest letter date first."""
@@ -122,12 +136,19 @@ class MailingFolders:
 
 def _manifest_units(folder: Path) -> set[str]:
     """The unit codes in the mailing's manifest (``eenheid`` column); none when it is missing."""
+    return set(_manifest_numbers(folder))
+
+
+def _manifest_numbers(folder: Path) -> dict[str, set[int]]:
+    """Per unit code in the mailing's manifest, its sequence numbers (``volgnummer``)."""
     path = folder / f"{folder.name}-manifest.csv"
     if not path.exists():
-        return set()
+        return {}
+    numbers: dict[str, set[int]] = {}
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        return {
-            row["eenheid"].removeprefix("'")
-            for row in csv.DictReader(handle, delimiter=";")
-            if row.get("eenheid")
-        }
+        for row in csv.DictReader(handle, delimiter=";"):
+            unit = (row.get("eenheid") or "").removeprefix("'")
+            number = row.get("volgnummer") or ""
+            if unit and number.isdigit():
+                numbers.setdefault(unit, set()).add(int(number))
+    return numbers

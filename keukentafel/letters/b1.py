@@ -1,7 +1,9 @@
 """Readability check for Dutch resident texts (B1): sentence length, long words, words to avoid.
 
-The check works on rendered plain text (subject and ``body.txt``), so it sees what a resident
-reads. Rules: average sentence length (target ≤ 15 words, error above 20), very long sentences
+The check works on what a resident reads: the rendered subject, the plain text (``body.txt``),
+and the HTML letter and e-mail as text (keukentafel.letters.text). Label lines ("Wanneer:
+dinsdag 12 januari", "Telefoon: 020 ...") are facts, not prose: they are no sentences and count
+in no average. Rules: average sentence length (target ≤ 15 words, error above 20), very long sentences
 (warning above 25 words), the share of long words (≥ 4 syllables or more than 13 letters; warning
 above 20%, error above 30%), a list of official words with a plainer alternative (error), and an
 optional hint on passive voice. Web addresses, e-mail addresses and numbers are not words here.
@@ -77,7 +79,9 @@ _VOWEL_GROUPS = re.compile(r"(ij|[aeiouyàáâäèéêëìíîïòóôöùúûü
 _PASSIVE_AUX = re.compile(r"\b(wordt|worden|werd|werden)\b", re.IGNORECASE)
 _PARTICIPLE = re.compile(r"\b\w*ge\w{2,}(?:d|t|en)\b", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*([-*•]|\d+[.)])\s+")
-_LABEL = re.compile(r"^[^\W\d_][\w ]{0,24}:\s+\S")  # "Wanneer: dinsdag ...", a fact, not prose
+# "Wanneer: dinsdag ...", "Hoe laat: 19.30 uur": one to three words, a colon, a value, and no
+# full stop at the end (that is a sentence with a colon: "Het onderwerp is: de plannen.")
+_LABEL = re.compile(r"^[^\W\d_][\w'’()-]*(?: [\w'’()-]+){0,2}:\s+\S(?:.*[^.!?])?$")
 
 
 class Severity(StrEnum):
@@ -117,7 +121,8 @@ def words_of(text: str) -> tuple[str, ...]:
 
 def sentences(text: str) -> list[Sentence]:
     """Sentences with the line they start on. A paragraph is joined across line breaks; a bullet
-    item or a line without end punctuation followed by a blank line stands on its own."""
+    item or a line without end punctuation followed by a blank line stands on its own; a label
+    line (see ``_LABEL``) is no sentence at all."""
     found: list[Sentence] = []
     buffer: list[str] = []
     start_line = 0
@@ -136,10 +141,10 @@ def sentences(text: str) -> list[Sentence]:
 
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        stands_alone = bool(_BULLET.match(line) or _LABEL.match(line))
-        if not line or stands_alone:
+        stands_alone = bool(_BULLET.match(line))
+        if not line or stands_alone or _LABEL.match(line):
             flush()
-        if not line:
+        if not line or _LABEL.match(line):
             continue
         start_line = number if not buffer else start_line
         buffer.append(_BULLET.sub("", line))
@@ -246,23 +251,31 @@ def check_template(
     on: date | None = None,
     passive_hints: bool = False,
 ) -> list[Finding]:
-    """Render the kind for every sample household and check its subject and text body.
+    """Render the kind for every sample household and check what its residents read: the
+    subject, the plain text, and the HTML letter and e-mail as text.
 
     Findings that repeat across households are reported once. Exposed for
     ``keukentafel letters check``.
     """
     from keukentafel.letters.compose import throwaway_link_secret
-    from keukentafel.letters.preview import render_kind_for
+    from keukentafel.letters.preview import compose_sample
     from keukentafel.letters.samples import SAMPLE_DATE, sample_households
+    from keukentafel.letters.text import html_text
 
     seen: set[tuple[str, int, str, str]] = set()
     out: list[Finding] = []
     secret = throwaway_link_secret()  # the links are rendered to be read, never followed
     for household in sample_households():
-        rendered = render_kind_for(
+        composed = compose_sample(
             kind, household, templates_dir=templates_dir, on=on or SAMPLE_DATE, secret=secret
         )
-        for source, text in (("subject.txt", rendered.subject), ("body.txt", rendered.text)):
+        parts = (
+            ("subject.txt", composed.letter.subject),
+            ("body.txt", composed.letter.text),
+            ("body.html (letter)", html_text(composed.letter.html)),
+            ("body.html (e-mail)", html_text(composed.email.html)),
+        )
+        for source, text in parts:
             for finding in check_text(text, source=source, passive_hints=passive_hints):
                 key = (finding.rule, finding.line, finding.message, finding.source)
                 if key not in seen:

@@ -24,17 +24,24 @@ from jinja2 import Environment
 
 from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.messages import Event, KindPolicy
-from keukentafel.domain.model import Household, Project
+from keukentafel.domain.model import ContactKind, Household, Project
+from keukentafel.domain.outbox import recipient_key
 from keukentafel.letters.context import (
     EMAIL_LAYOUT,
     LETTER_LAYOUT,
     build_context,
-    first_email,
+    display_name,
     household_key,
 )
 from keukentafel.letters.ics import Party, build_ics, event_uid
 from keukentafel.letters.links import LinkSecretMissing, issue_link, qr_svg, read_link_secret
-from keukentafel.letters.mail import build_email, ics_attachment, pdf_attachment
+from keukentafel.letters.mail import (
+    address_problem,
+    build_email,
+    ics_attachment,
+    mailbox,
+    pdf_attachment,
+)
 from keukentafel.letters.render import (
     Rendered,
     html_with_summary,
@@ -158,46 +165,94 @@ def compose(
     return Composed(household, policy, letter, email, event)
 
 
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One party of a household that gets the e-mail: the name it is addressed by, the address."""
+
+    name: str
+    address: str
+
+
+_REGISTER_PROBLEM = "e-mail address not usable: "
+
+
+def email_recipients(household: Household) -> tuple[list[Recipient], list[str]]:
+    """Every party of the household with a usable e-mail address (tenants first), each address
+    once; and for each party whose addresses cannot be used, the reason, naming the party by its
+    place in the household ("party 2"), never by name or address.
+
+    A party's preferred address is tried first, then its others. An address is unusable when
+    the register kept it aside (its contact point has a ``problem``) or when it cannot be
+    written into a message (keukentafel.letters.mail.mailbox)."""
+    recipients: list[Recipient] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, resident in enumerate(household.residents, start=1):
+        points = sorted(
+            (p for p in resident.contacts if p.kind is ContactKind.EMAIL),
+            key=lambda p: not p.preferred,
+        )
+        reasons = [
+            str(getattr(p, "problem", "")).removeprefix(_REGISTER_PROBLEM)
+            or address_problem(p.value)
+            for p in points
+        ]
+        usable = [
+            mailbox("", p.value).addr_spec  # the domain in its ASCII (IDNA) form
+            for p, reason in zip(points, reasons, strict=True)
+            if not reason
+        ]
+        if points and not usable:
+            problems.append(f"party {index}: e-mail address not usable: {reasons[0]}")
+        if not usable or recipient_key(usable[0]) in seen:
+            continue
+        seen.add(recipient_key(usable[0]))
+        recipients.append(Recipient(display_name(resident), usable[0]))
+    return recipients, problems
+
+
 def ics_for(
     composed: Composed,
     project: Project,
     config: LettersConfig,
     now: datetime,
     sequence: int | None = None,
+    attendee: Recipient | None = None,
 ) -> bytes | None:
     """The invitation that goes with the message, or None when its kind attaches none.
 
     ``sequence`` is the iCalendar SEQUENCE the caller tracks for this household's invitation;
-    without one, the kind's initial sequence (a changed appointment starts at 1)."""
+    without one, the kind's initial sequence (a changed appointment starts at 1). ``attendee``
+    is the recipient of the e-mail it goes with (every recipient of a household gets the same
+    UID and SEQUENCE); None for the copy in the archive of a household without e-mail."""
     if composed.event is None or not composed.policy.attach_ics:
         return None
-    recipient = first_email(composed.household)
     return build_ics(
         composed.event,
         uid=event_uid(project.code, composed.event.event_id, composed.household.unit.code),
         sequence=composed.policy.initial_sequence if sequence is None else sequence,
         method="REQUEST",
         organiser=Party(config.contact.name, config.from_address),
-        attendee=Party(*recipient) if recipient else None,
+        attendee=Party(attendee.name, attendee.address) if attendee else None,
         description=f"{composed.letter.subject}. Vragen? Bel {config.contact.phone}.",
         now=now,
+        rsvp=composed.policy.asks_response,  # no answer asked when the letter asks none
     )
 
 
 def eml_for(
     composed: Composed,
+    recipient: Recipient,
     *,
     config: LettersConfig,
     message_id: str,
     pdf: bytes,
     ics: bytes | None,
     now: datetime,
-) -> bytes | None:
-    """The e-mail (RFC 5322 bytes) with the letter and invitation attached; None without an
-    address. ``message_id`` goes in our own header, so the outbox can find it again."""
-    recipient = first_email(composed.household)
-    if recipient is None:
-        return None
+) -> bytes:
+    """The e-mail to one recipient (RFC 5322 bytes, or RFC 6532 for an address beyond ASCII)
+    with the letter and invitation attached. ``message_id`` goes in our own header, so the
+    outbox can find it again. Raises UnusableAddress for an address that cannot be written."""
     unit = composed.household.unit.code
     kind = composed.letter.kind
     attachments = [pdf_attachment(f"brief-{kind}-{safe_filename(unit)}.pdf", pdf)]
@@ -209,8 +264,8 @@ def eml_for(
         html=composed.email_html,
         from_name=config.branding.name,
         from_address=config.from_address,
-        to_name=recipient[0],
-        to_address=recipient[1],
+        to_name=recipient.name,
+        to_address=recipient.address,
         our_message_id=message_id,
         reply_to=config.contact.email,
         date=now,

@@ -14,11 +14,21 @@ from typing import Any
 
 from markupsafe import Markup
 
-from keukentafel.config.letters import LettersConfig
-from keukentafel.domain.addressing import postnl_address_lines, street_line
+from keukentafel.config.letters import EnvelopeProfile, LettersConfig
+from keukentafel.domain.addressing import street_line
+from keukentafel.domain.deadlines import DeadlineProblem, answer_day_on_or_before
+from keukentafel.domain.deadlines import response_deadline as computed_deadline
 from keukentafel.domain.links import format_code
 from keukentafel.domain.messages import AMSTERDAM, Event, find_policy, to_amsterdam
 from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
+from keukentafel.domain.references import resident_reference
+from keukentafel.letters.window import (
+    MAX_LINES,
+    address_block,
+    clean_line,
+    layout_geometry,
+    name_choices,
+)
 
 # Event and the Amsterdam clock live in the domain (the mailing rules need them); re-exported here.
 __all__ = ["AMSTERDAM", "EMAIL_LAYOUT", "LETTER_LAYOUT", "Event", "build_context", "to_amsterdam"]
@@ -75,7 +85,7 @@ def _capitalise_first(text: str) -> str:
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split())
+    return clean_line(text)
 
 
 def surname_part(name: PersonName, *, leading: bool) -> str:
@@ -172,31 +182,15 @@ def salutation(household: Household) -> str:
     return f"Beste bewoner(s) van {spoken_street_line(household.unit.address)}"
 
 
-def _name_line(name: PersonName) -> str:
-    title = {"V": "Mevrouw", "M": "De heer"}.get(_gender(name), "")
-    given = _initials(name) or _clean(name.first_name)
-    if given:
-        person = f"{given} {surname_part(name, leading=False)}"
-    else:
-        person = surname_part(name, leading=True)
-    return f"{title} {person}" if title else person
-
-
 def name_lines(household: Household) -> list[str]:
-    """The addressee lines of the PostNL block: one per person, a couple on one line."""
-    names = _persons(household)
-    if _is_couple(names):
-        return [f"De heer en mevrouw {surname_part(names[0], leading=True)}"]
-    if names:
-        return [_name_line(n) for n in names[:4]]
-    organisations = _organisations(household)
-    if organisations:
-        return organisations[:1]
-    return ["De bewoner(s) van"]
+    """The addressee lines of the PostNL block in their full forms: one per person, a couple on
+    one line (keukentafel.letters.window shortens them to fit a window)."""
+    return [forms[0] for forms in name_choices(household, MAX_LINES - 2)]
 
 
-def address_lines(household: Household) -> list[str]:
-    return postnl_address_lines(name_lines(household), household.unit.address)
+def address_lines(household: Household, envelope: EnvelopeProfile | None = None) -> list[str]:
+    """The address block as it prints in the envelope window (keukentafel.letters.window)."""
+    return list(address_block(household, envelope or EnvelopeProfile()).lines)
 
 
 def letter_language(household: Household, available: Collection[str]) -> str:
@@ -223,6 +217,61 @@ def event_context(event: Event) -> dict[str, str]:
     }
 
 
+_CHANGE_WORDS = {
+    "date": "de datum",
+    "time": "de tijd",
+    "place": "de plaats",
+    "title": "het onderwerp",
+}
+
+
+def _place(event: dict[str, str]) -> str:
+    parts = (event["location_name"], event["location_address"], event["online_url"])
+    return ", ".join(part for part in parts if part)
+
+
+def correction_context(details: Mapping[str, Any], event: Event | None) -> dict[str, Any] | None:
+    """What a correction's letter says at the top (None for a letter that corrects nothing):
+    what changed, as it was and as it is now, and the date of the letter it replaces
+    (the ``correction`` detail comes from keukentafel.domain.mailing.correction_details)."""
+    correction = details.get("correction")
+    if not correction:
+        return None
+    changes = [str(change) for change in correction.get("changes", ())]
+    words = [_CHANGE_WORDS[change] for change in changes if change in _CHANGE_WORDS]
+    if words:
+        headline = _capitalise_first(f"{_join(words)} {'is' if len(words) == 1 else 'zijn'}")
+        headline += " veranderd."
+    else:
+        headline = "Wij hebben iets in onze brief verbeterd."
+    rows: list[dict[str, str]] = []
+    previous = correction.get("previous_event")
+    if previous is not None and event is not None:
+        before, after = event_context(previous), event_context(event)
+        texts = {
+            "date": ("Datum", before["date_text"], after["date_text"]),
+            "time": (
+                "Tijd",
+                f"{before['time_text']} tot {before['end_time_text']}",
+                f"{after['time_text']} tot {after['end_time_text']}",
+            ),
+            "place": ("Plaats", _place(before), _place(after)),
+            "title": ("Wat", before["title"], after["title"]),
+        }
+        rows = [
+            {"label": texts[c][0], "was": texts[c][1], "now": texts[c][2]}
+            for c in changes
+            if c in texts
+        ]
+    original = correction.get("original_date")
+    return {
+        "corrects": str(correction.get("corrects", "")),
+        "headline": headline,
+        "original_date_text": nl_date(original) if isinstance(original, date) else "",
+        "rows": rows,
+    }
+
+
 def dutch_details(details: Mapping[str, Any]) -> dict[str, Any]:
     """The details with every date also written out in Dutch, as ``<key>_text``.
 
@@ -236,9 +285,15 @@ def dutch_details(details: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def reference(kind: str, project: Project, household: Household) -> str:
-    """Our reference on the letter: no personal data, only project, kind and unit code."""
+def internal_reference(kind: str, project: Project, household: Household) -> str:
+    """Our own code of a letter (project, kind, unit code): the manifest's, never printed."""
     return f"{project.code}/{kind}/{household.unit.code}"
+
+
+def reference(project: Project, household: Household) -> str:
+    """The short reference on the letter that a resident quotes on the phone
+    (keukentafel.domain.references): the same in every letter of the project."""
+    return resident_reference(project.code, household.unit.code)
 
 
 # Kept whole: a flat dict literal that *is* the template contract (templates/README.md);
@@ -267,8 +322,9 @@ def build_context(
     one key per line, so it reads against the README without jumping around.
 
     ``response`` is None unless a ``response_link`` is given: the caller signs a link for kinds
-    that ask something (``meta.yaml``: ``asks_response``). The deadline defaults to two weeks
-    after ``on``. ``summary_languages`` are the languages the kind has a summary in; by default
+    that ask something (``meta.yaml``: ``asks_response``). The deadline is ``response_deadline``,
+    else the plan's ``details["response_deadline"]``, else computed as a mailing would
+    (keukentafel.domain.deadlines). ``summary_languages`` are the languages the kind has a summary in; by default
     those of the contract (en, tr, ar for the announcement and the invitations).
     """
     if summary_languages is None:
@@ -285,7 +341,7 @@ def build_context(
         logo_url = logo_path.as_uri() if logo_path.is_absolute() else ""
     response: dict[str, Any] | None = None
     if response_link is not None:
-        deadline = response_deadline or (on + timedelta(days=14))
+        deadline = response_deadline or _deadline(on, event, details or {})
         response = {
             "url": response_link,
             "qr_svg": Markup(qr_svg),  # noqa: S704 - our own SVG from segno, never resident data
@@ -314,43 +370,47 @@ def build_context(
         "household": {
             "unit_code": household.unit.code,
             "salutation": salutation(household),
-            "address_lines": address_lines(household),
+            "address_lines": address_lines(household, envelope),
             "street_line": spoken_street_line(household.unit.address),
             "language": letter_language(household, summary_languages),
             "is_owner_occupier": household.is_owner_occupied,
         },
         "letter": {
             "date_text": nl_date(on),
-            "reference": reference(kind, project, household),
+            "reference": reference(project, household),
             "registered": registered,
         },
         "response": response,
         "event": event_context(event) if event is not None else None,
-        "details": dutch_details(details or {}),
+        "details": dutch_details({k: v for k, v in (details or {}).items() if k != "correction"}),
+        "correction": correction_context(details or {}, event),
         "envelope": {
             "x_mm": envelope.x,
             "y_mm": envelope.y,
             "width_mm": envelope.width,
             "height_mm": envelope.height,
+            **layout_geometry(),
         },
         "layout": layout,
     }
 
 
+def _deadline(on: date, event: Event | None, details: Mapping[str, Any]) -> date:
+    """The plan's deadline; for a preview without a plan, the one a mailing would compute (or,
+    when the sample event is too close for one, the last answer day two weeks on)."""
+    given = details.get("response_deadline")
+    if isinstance(given, date):
+        return given
+    try:
+        day = to_amsterdam(event.start).date() if event is not None else None
+        return computed_deadline(on, event_day=day)
+    except DeadlineProblem:
+        return answer_day_on_or_before(on + timedelta(days=14))
+
+
 def household_key(project: Project, household: Household) -> str:
     """The key a personal link carries: project and unit code, never a name."""
     return f"{project.code}:{household.unit.code}"
-
-
-def first_email(household: Household) -> tuple[str, str] | None:
-    """(display name, address) of the first member with an e-mail address, else None."""
-    from keukentafel.domain.model import ContactKind
-
-    for resident in household.residents:
-        address = resident.contact(ContactKind.EMAIL)
-        if address:
-            return display_name(resident), address
-    return None
 
 
 def display_name(resident: Resident) -> str:

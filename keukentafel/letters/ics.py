@@ -62,13 +62,13 @@ def amsterdam_vtimezone() -> Timezone:
     return component
 
 
-def _address(party: Party, *, role: str | None = None) -> vCalAddress:
+def _address(party: Party, *, role: str | None = None, rsvp: bool = True) -> vCalAddress:
     address = vCalAddress(f"mailto:{party.email}")
     address.params["CN"] = vText(party.name)
     if role:
         address.params["ROLE"] = vText(role)
         address.params["PARTSTAT"] = vText("NEEDS-ACTION")
-        address.params["RSVP"] = vText("TRUE")
+        address.params["RSVP"] = vText("TRUE" if rsvp else "FALSE")
     return address
 
 
@@ -82,8 +82,12 @@ def build_ics(
     attendee: Party | None,
     description: str = "",
     now: datetime | None = None,
+    rsvp: bool = True,
 ) -> bytes:
-    """One VCALENDAR with METHOD and one VEVENT, as bytes (CRLF lines, UTF-8)."""
+    """One VCALENDAR with METHOD and one VEVENT, as bytes (CRLF lines, UTF-8).
+
+    ``rsvp`` False says no answer is expected (``RSVP=FALSE``): for a meeting the letter says
+    nobody needs to sign up for."""
     if sequence < 0:
         raise ValueError("sequence must not be negative")
     calendar = Calendar()
@@ -110,7 +114,7 @@ def build_ics(
     vevent.add("transp", "OPAQUE")
     vevent["organizer"] = _address(organiser)
     if attendee is not None:
-        vevent.add("attendee", _address(attendee, role="REQ-PARTICIPANT"))
+        vevent.add("attendee", _address(attendee, role="REQ-PARTICIPANT", rsvp=rsvp))
     calendar.add_component(vevent)
     ical: bytes = calendar.to_ical()
     return ical

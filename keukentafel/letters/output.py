@@ -27,13 +27,23 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, TemplateError
+
 from keukentafel.config.letters import LettersConfig
-from keukentafel.domain.mailing import MailingPlan, WrittenMailing
+from keukentafel.domain.mailing import MailingPlan, Skip, SkipReason, WrittenMailing
 from keukentafel.domain.messages import Event
 from keukentafel.domain.model import Household, Project
-from keukentafel.domain.outbox import OutgoingMessage, our_message_id
-from keukentafel.letters.compose import compose, eml_for, ics_for, safe_filename
-from keukentafel.letters.context import first_email
+from keukentafel.domain.outbox import OutgoingMessage, our_message_id, recipient_key
+from keukentafel.domain.references import reference_clashes, resident_reference
+from keukentafel.letters.compose import (
+    Composed,
+    compose,
+    email_recipients,
+    eml_for,
+    ics_for,
+    safe_filename,
+)
+from keukentafel.letters.mail import UnusableAddress
 from keukentafel.letters.pdf import (
     POOL_THRESHOLD,
     chunk_size_for,
@@ -43,6 +53,7 @@ from keukentafel.letters.pdf import (
     render_and_split,
 )
 from keukentafel.letters.render import get_environment
+from keukentafel.letters.window import address_block, return_address_problem
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +66,11 @@ def csv_safe(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def mailing_name(project: Project, kind: str, on: date) -> str:
-    """The name of a mailing's folder and files: project, kind and letter date."""
-    return f"{safe_filename(project.code)}-{kind}-{on.isoformat()}"
+def mailing_name(project: Project, kind: str, on: date, mailing_key: str | None = None) -> str:
+    """The name of a mailing's folder and files: project, kind, letter date and, for a queued
+    mailing, its mailing id (a correction sent the same day gets a folder of its own)."""
+    name = f"{safe_filename(project.code)}-{kind}-{on.isoformat()}"
+    return f"{name}-{safe_filename(mailing_key.rsplit('/', 1)[-1])}" if mailing_key else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +90,19 @@ class MailingSummary:
     write_seconds: float = 0.0  # merging the print PDF and writing the files
     # The e-mails as built, for the outbox: (unit code, recipient address, subject, RFC 5322 bytes)
     messages: list[tuple[str, str, str, bytes]] = field(default_factory=list, repr=False)
+    # Letters set aside before anything was printed: (unit code, why); no letter, no e-mail
+    set_aside: list[tuple[str, str]] = field(default_factory=list)
+    # Recipients whose e-mail address cannot be used: (unit code, why); their letter goes by post
+    email_problems: list[tuple[str, str]] = field(default_factory=list)
+    written_units: list[str] = field(default_factory=list)  # the units that got the letter
+
+
+class NothingToPrint(ValueError):
+    """Every letter of a mailing was set aside; the message lists unit codes and reasons."""
+
+
+class LetterFailed(RuntimeError):
+    """Composing or rendering one household's letter failed; names the unit, never its data."""
 
 
 # --- jobs, done in worker processes -------------------------------------------------------------
@@ -102,17 +128,33 @@ class _MailingJob:
 
 
 @dataclass(frozen=True, slots=True)
+class MailingEmail:
+    """The e-mail to one recipient of a household."""
+
+    recipient: str
+    subject: str
+    eml: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class MailingLetter:
-    """One household's part of a mailing, rendered: the letter, and its e-mail and invitation."""
+    """One household's part of a mailing, rendered: the letter, and its e-mails and invitation.
+
+    ``ics`` is the household's invitation as the archive keeps it (the first recipient's);
+    ``postcode`` and ``incomplete`` (no postcode: flagged for the post), ``reference`` (the
+    short one the letter prints) and ``inserts`` are for the print manifest."""
 
     unit_code: str
     registered: bool
     pdf: bytes
     pages: int
     ics: bytes | None = None
-    eml: bytes | None = None
-    recipient: str = ""
-    subject: str = ""
+    emails: tuple[MailingEmail, ...] = ()
+    email_problems: tuple[str, ...] = ()
+    postcode: str = ""
+    incomplete: bool = False
+    reference: str = ""
+    inserts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,19 +163,20 @@ class _JobResult:
     letters: list[MailingLetter]
 
 
-def _message_id(job: _MailingJob, unit_code: str) -> str:
+def _message_id(job: _MailingJob, unit_code: str, recipient: str) -> str:
     """Our id in the e-mail's header: the outbox's id when the mailing is queued, else stable
-    per sample mailing and unit."""
+    per sample mailing, unit and recipient."""
     if job.mailing_key:
-        return our_message_id(job.mailing_key, unit_code, "email")
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{job.mailing_name}/{unit_code}"))
+        return our_message_id(job.mailing_key, unit_code, "email", recipient)
+    name = f"{job.mailing_name}/{unit_code}/{recipient_key(recipient)}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
-def _run_mailing_job(job: _MailingJob) -> _JobResult:
-    """Compose, render and package one chunk of letters (runs in a worker process)."""
-    env = get_environment(job.templates_dir, job.project.corporation_code)
-    composed = [
-        compose(
+def _compose_one(job: _MailingJob, env: Environment, household: Household) -> Composed:
+    """One household's renderings; a failure names the unit and the error's type only (an
+    exception's text may quote a name or an address)."""
+    try:
+        return compose(
             job.kind,
             household,
             config=job.config,
@@ -145,33 +188,66 @@ def _run_mailing_job(job: _MailingJob) -> _JobResult:
             details=job.details,
             now=job.now,
         )
-        for household in job.households
-    ]
-    rendered = render_and_split([item.letter_html for item in composed])
-    letters = []
-    for item, pdf, pages in zip(composed, rendered.letters, rendered.chunk.pages, strict=True):
-        unit = item.household.unit.code
-        ics = ics_for(item, job.project, job.config, job.now, job.sequences.get(unit))
-        eml = eml_for(
-            item,
-            config=job.config,
-            message_id=_message_id(job, unit),
-            pdf=pdf,
-            ics=ics,
-            now=job.now,
-        )
-        letters.append(
-            MailingLetter(
-                unit_code=unit,
-                registered=item.policy.registered_mail,
+    except TemplateError:
+        raise  # the template's own fault: its message names a template and a line, no data
+    except Exception as exc:
+        raise LetterFailed(
+            f"unit {household.unit.code}: composing the letter failed ({type(exc).__name__})"
+        ) from None
+
+
+def _package(job: _MailingJob, item: Composed, pdf: bytes, pages: int) -> MailingLetter:
+    """The letter with what goes with it: one e-mail (and invitation) per recipient."""
+    household = item.household
+    unit = household.unit.code
+    recipients, problems = email_recipients(household)
+    sequence = job.sequences.get(unit)
+    emails: list[MailingEmail] = []
+    archive_ics = ics_for(item, job.project, job.config, job.now, sequence)
+    for number, recipient in enumerate(recipients):
+        ics = ics_for(item, job.project, job.config, job.now, sequence, attendee=recipient)
+        if number == 0:
+            archive_ics = ics
+        message_id = _message_id(job, unit, recipient.address)
+        try:
+            eml = eml_for(
+                item,
+                recipient,
+                config=job.config,
+                message_id=message_id,
                 pdf=pdf,
-                pages=pages,
                 ics=ics,
-                eml=eml,
-                recipient=(first_email(item.household) or ("", ""))[1],
-                subject=item.email.subject,
+                now=job.now,
             )
-        )
+        except UnusableAddress as exc:
+            problems.append(f"party {number + 1}: e-mail address not usable: {exc}")
+            continue
+        emails.append(MailingEmail(recipient.address, item.email.subject, eml))
+    address = household.unit.address
+    return MailingLetter(
+        unit_code=unit,
+        registered=item.policy.registered_mail,
+        pdf=pdf,
+        pages=pages,
+        ics=archive_ics,
+        emails=tuple(emails),
+        email_problems=tuple(problems),
+        postcode=address.postcode.strip(),
+        incomplete=not address.postcode.strip(),
+        reference=resident_reference(job.project.code, unit),
+        inserts=item.policy.inserts_for(owner_occupier=household.is_owner_occupied),
+    )
+
+
+def _run_mailing_job(job: _MailingJob) -> _JobResult:
+    """Compose, render and package one chunk of letters (runs in a worker process)."""
+    env = get_environment(job.templates_dir, job.project.corporation_code)
+    composed = [_compose_one(job, env, household) for household in job.households]
+    rendered = render_and_split([item.letter_html for item in composed])
+    letters = [
+        _package(job, item, pdf, pages)
+        for item, pdf, pages in zip(composed, rendered.letters, rendered.chunk.pages, strict=True)
+    ]
     return _JobResult(chunk_pdf=rendered.chunk.pdf, letters=letters)
 
 
@@ -204,18 +280,40 @@ def _plan_jobs(
 
 # --- files -----------------------------------------------------------------------------------------
 
+MANIFEST_COLUMNS = (
+    "volgnummer",
+    "eenheid",
+    "kenmerk",  # the short reference the letter prints (residents quote it on the phone)
+    "postcode",  # for the mail house to sort; "" when the address has none
+    "postvlag",  # "ja": the address has no postcode, the town alone ends the block
+    "eerste_pagina",
+    "paginas",
+    "aangetekend",
+    "bijlagen",  # what goes into the envelope with the letter ("antwoordenvelop")
+)
 
-def _write_manifest(path: Path, rows: Sequence[tuple[str, int, bool]]) -> None:
-    """Manifest for the mail house: (unit code, pages, registered) per letter in print order."""
+
+def _write_manifest(path: Path, letters: Sequence[MailingLetter]) -> None:
+    """Manifest for the mail house: one row per letter in print order (see MANIFEST_COLUMNS)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["volgnummer", "eenheid", "eerste_pagina", "paginas", "aangetekend"])
+    writer.writerow(MANIFEST_COLUMNS)
     first_page = 1
-    for sequence, (unit_code, pages, registered) in enumerate(rows, start=1):
+    for sequence, letter in enumerate(letters, start=1):
         writer.writerow(
-            [sequence, csv_safe(unit_code), first_page, pages, "ja" if registered else "nee"]
+            [
+                sequence,
+                csv_safe(letter.unit_code),
+                letter.reference,
+                csv_safe(letter.postcode),
+                "ja" if letter.incomplete else "nee",
+                first_page,
+                letter.pages,
+                "ja" if letter.registered else "nee",
+                ", ".join(letter.inserts),
+            ]
         )
-        first_page += pages
+        first_page += letter.pages
     path.write_text(buffer.getvalue(), encoding="utf-8-sig")
 
 
@@ -229,13 +327,14 @@ class WrittenFiles:
 def write_files(
     out_dir: Path, name: str, chunk_pdfs: Sequence[bytes], letters: Sequence[MailingLetter]
 ) -> WrittenFiles:
-    """The print PDF (the chunks merged), the manifest, and per letter its archive PDF, e-mail
-    and invitation, numbered in print order."""
+    """The print PDF (the chunks merged), the manifest, and per letter its archive PDF, e-mails
+    (``<seq>-<unit>.eml`` for the first recipient, ``-2``, ``-3`` for the others) and
+    invitation, numbered in print order."""
     out_dir.mkdir(parents=True, exist_ok=True)
     print_pdf = out_dir / f"{name}-drukwerk.pdf"
     print_pdf.write_bytes(chunk_pdfs[0] if len(chunk_pdfs) == 1 else merge_pdfs(chunk_pdfs))
     manifest = out_dir / f"{name}-manifest.csv"
-    _write_manifest(manifest, [(x.unit_code, x.pages, x.registered) for x in letters])
+    _write_manifest(manifest, letters)
     directories = {part: out_dir / part for part in ("archief", "email", "agenda")}
     for directory in directories.values():
         directory.mkdir(exist_ok=True)
@@ -245,16 +344,41 @@ def write_files(
         (directories["archief"] / f"{stem}.pdf").write_bytes(letter.pdf)
         if letter.ics is not None:
             (directories["agenda"] / f"{stem}.ics").write_bytes(letter.ics)
-        if letter.eml is None:
+        if not letter.emails:
             without_email.append(letter.unit_code)
-        else:
-            (directories["email"] / f"{stem}.eml").write_bytes(letter.eml)
+        for number, email in enumerate(letter.emails, start=1):
+            suffix = "" if number == 1 else f"-{number}"
+            (directories["email"] / f"{stem}{suffix}.eml").write_bytes(email.eml)
     return WrittenFiles(print_pdf, manifest, without_email)
 
 
 # --- a whole mailing -----------------------------------------------------------------------------
 
 
+def printable(
+    households: Sequence[Household], config: LettersConfig
+) -> tuple[list[Household], list[tuple[str, str]]]:
+    """The households whose address block fits the envelope window, and (unit code, why) for
+    those whose letter is set aside: decided before anything is rendered or printed.
+
+    A return address too wide for its line stops the whole mailing (ValueError): it is the
+    corporation's setting, the same on every letter."""
+    problem = return_address_problem(config.envelope, config.branding.return_address)
+    if problem:
+        raise ValueError(problem)
+    fitting: list[Household] = []
+    set_aside: list[tuple[str, str]] = []
+    for household in households:
+        block = address_block(household, config.envelope)
+        if block.fits:
+            fitting.append(household)
+        else:
+            set_aside.append((household.unit.code, f"address block: {block.problem}"))
+    return fitting, set_aside
+
+
+# Kept whole: the steps of a mailing in order (check, plan the jobs, render in workers, write,
+# sum up); each is a call, and splitting it would only pass the same dozen values around.
 def write_mailing(
     kind: str,
     households: Sequence[Household],
@@ -274,6 +398,8 @@ def write_mailing(
 ) -> MailingSummary:
     """Compose and write one mailing. ``events`` maps unit code to that household's event.
 
+    A household whose address block does not fit the envelope window is set aside first (see
+    :func:`printable`): no letter, no e-mail, its reason in ``MailingSummary.set_aside``.
     With a ``mailing_key`` the e-mails carry the outbox's own message ids
     (keukentafel.domain.outbox.our_message_id) and come back in ``MailingSummary.messages``.
 
@@ -284,8 +410,14 @@ def write_mailing(
     if not households:
         raise ValueError("a mailing needs at least one household")
     harfbuzz_subset_available()
+    fitting, set_aside = printable(households, config)
+    if not fitting:
+        listed = "; ".join(f"{unit}: {why}" for unit, why in set_aside[:10])
+        raise NothingToPrint(f"every letter of this mailing was set aside ({listed})")
+    for code, units in reference_clashes(project.code, [h.unit.code for h in fitting]).items():
+        log.warning("units %s share the resident reference %s", ", ".join(units), code)
     now = now or datetime.now(UTC)
-    name = mailing_name(project, kind, on)
+    name = mailing_name(project, kind, on, mailing_key)
     template = _MailingJob(
         kind=kind,
         households=(),
@@ -301,10 +433,10 @@ def write_mailing(
         mailing_key=mailing_key,
         sequences={},
     )
-    workers = 1 if len(households) < POOL_THRESHOLD else workers
+    workers = 1 if len(fitting) < POOL_THRESHOLD else workers
     jobs = _plan_jobs(
         kind,
-        households,
+        fitting,
         template=template,
         events=events or {},
         sequences=sequences or {},
@@ -314,7 +446,8 @@ def write_mailing(
     rendered_at = time.perf_counter()
     letters = [letter for result in results for letter in result.letters]
     files = write_files(out_dir, name, [result.chunk_pdf for result in results], letters)
-    return _summarise(kind, name, letters, files, out_dir, started, rendered_at)
+    summary = _summarise(kind, name, letters, files, out_dir, started, rendered_at)
+    return replace(summary, set_aside=set_aside)
 
 
 def _summarise(
@@ -333,7 +466,7 @@ def _summarise(
         letters=len(letters),
         pages=sum(letter.pages for letter in letters),
         registered=sum(1 for letter in letters if letter.registered),
-        emails=sum(1 for letter in letters if letter.eml is not None),
+        emails=sum(len(letter.emails) for letter in letters),
         ics_files=sum(1 for letter in letters if letter.ics is not None),
         skipped_email=[(unit, "no e-mail address") for unit in files.without_email],
         print_pdf=files.print_pdf,
@@ -343,10 +476,14 @@ def _summarise(
         render_seconds=rendered_at - started,
         write_seconds=finished - rendered_at,
         messages=[
-            (letter.unit_code, letter.recipient, letter.subject, letter.eml)
+            (letter.unit_code, email.recipient, email.subject, email.eml)
             for letter in letters
-            if letter.eml is not None
+            for email in letter.emails
         ],
+        email_problems=[
+            (letter.unit_code, problem) for letter in letters for problem in letter.email_problems
+        ],
+        written_units=[letter.unit_code for letter in letters],
     )
     log.info(
         "mailing %s: %d letters, %d pages, %d e-mails, %d invitations, %d without e-mail",
@@ -367,7 +504,8 @@ def _summarise(
 class LettersMailingWriter:
     """Writes planned mailings of one corporation as letters, e-mails and invitations.
 
-    Each mailing gets its own folder under ``folder`` (``<project>-<kind>-<date>``). Implements
+    Each mailing gets its own folder under ``folder`` (``<project>-<kind>-<date>-<mailing id>``).
+    Implements
     ``keukentafel.usecases.mailing.MailingWriter``."""
 
     config: LettersConfig
@@ -384,7 +522,7 @@ class LettersMailingWriter:
         event: Event | None,
         sequences: Mapping[str, int],
     ) -> WrittenMailing:
-        out_dir = self.folder / mailing_name(plan.project, plan.kind, plan.on)
+        out_dir = self.folder / mailing_name(plan.project, plan.kind, plan.on, mailing_key)
         summary = write_mailing(
             plan.kind,
             plan.recipients,
@@ -400,6 +538,9 @@ class LettersMailingWriter:
             mailing_key=mailing_key,
             sequences=sequences,
         )
+        skipped = [
+            Skip(unit, SkipReason.ADDRESS_DOES_NOT_FIT, why) for unit, why in summary.set_aside
+        ] + [Skip(unit, SkipReason.EMAIL_NOT_USABLE, why) for unit, why in summary.email_problems]
         return WrittenMailing(
             letters=summary.letters,
             pages=summary.pages,
@@ -412,5 +553,7 @@ class LettersMailingWriter:
             without_email=tuple(unit for unit, _ in summary.skipped_email),
             print_pdf=summary.print_pdf,
             manifest=summary.manifest,
-            out_dir=out_dir,
+            out_dir=summary.out_dir,
+            skipped=tuple(skipped),
+            written_units=tuple(summary.written_units),
         )

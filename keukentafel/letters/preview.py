@@ -16,7 +16,7 @@ from pathlib import Path
 from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.messages import Event
 from keukentafel.domain.model import Household, Project
-from keukentafel.letters.compose import compose, safe_filename, throwaway_link_secret
+from keukentafel.letters.compose import Composed, compose, safe_filename, throwaway_link_secret
 from keukentafel.letters.context import EMAIL_LAYOUT, LETTER_LAYOUT
 from keukentafel.letters.output import MailingSummary, write_mailing
 from keukentafel.letters.render import Rendered, get_environment
@@ -43,10 +43,35 @@ def render_kind_for(
     """A kind rendered for one household with sample event and details (checks, golden tests).
 
     ``layout`` picks the letter or the e-mail rendering of the HTML body."""
+    composed = compose_sample(
+        kind,
+        household,
+        templates_dir=templates_dir,
+        on=on,
+        config=config,
+        project=project,
+        secret=secret,
+        now=now,
+    )
+    return composed.email if layout == EMAIL_LAYOUT else composed.letter
+
+
+def compose_sample(
+    kind: str,
+    household: Household,
+    *,
+    templates_dir: str | Path | None = None,
+    on: date,
+    config: LettersConfig | None = None,
+    project: Project | None = None,
+    secret: bytes | None = None,
+    now: datetime | None = None,
+) -> Composed:
+    """A kind composed for one household with sample event and details: letter and e-mail."""
     config = config or sample_letters_config()
     project = project or sample_project()
     env = get_environment(str(templates_dir or config.templates_dir), project.corporation_code)
-    composed = compose(
+    return compose(
         kind,
         household,
         config=config,
@@ -58,7 +83,6 @@ def render_kind_for(
         details=sample_details(kind, on),
         now=now,
     )
-    return composed.email if layout == EMAIL_LAYOUT else composed.letter
 
 
 def write_sample_mailing(

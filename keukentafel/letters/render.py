@@ -14,6 +14,11 @@ module and so to every secret in the process's environment). The sandbox refuses
 that start with ``_`` and the internals of functions, frames and generators; ``range`` stops at
 100,000 items and so does ``*`` here (``**`` takes exponents up to 64). A template that tries is a :class:`TemplateProblem` naming its file, and the
 mailing stops before anything is written.
+
+Filters: ``nl_date`` (a date in Dutch) and ``ltr`` for the Dutch fragments of a right-to-left
+summary (a URL, a time, a name): it wraps them in Unicode isolates (LRI … PDI), which the plain
+text keeps and the HTML turns into ``<bdi dir="ltr">``, so "19.30 uur" and a link read the right
+way round inside Arabic text.
 """
 
 from __future__ import annotations
@@ -54,6 +59,13 @@ from keukentafel.letters.context import LETTER_LAYOUT, nl_date
 
 _RESERVED = frozenset({"_base", "overrides"})
 _RTL = frozenset({"ar", "fa", "he", "ur"})
+_LRI, _PDI = "\u2066", "\u2069"
+_ISOLATED = re.compile(f"{_LRI}([^{_LRI}{_PDI}]*){_PDI}")
+# Every bidirectional embedding, override and isolate character: data never brings its own
+# (an unmatched one would turn the rest of a line around)
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+#: Where a base layout wants the translated summary; without it, the summary ends the body.
+SUMMARY_MARKER = "<!-- kt:summary -->"
 
 
 class TemplateProblem(Exception):
@@ -124,6 +136,11 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def ltr(value: object) -> str:
+    """A Dutch fragment inside a right-to-left text, isolated as left-to-right (LRI … PDI)."""
+    return f"{_LRI}{_BIDI_CONTROLS.sub('', str(value))}{_PDI}"
+
+
 def make_environment(templates_dir: Path | None = None, corporation_code: str = "") -> Environment:
     """A new sandboxed environment over the templates folder, the corporation's overrides first.
 
@@ -148,6 +165,7 @@ def make_environment(templates_dir: Path | None = None, corporation_code: str = 
         auto_reload=False,
     )
     env.filters["nl_date"] = _nl_date_filter
+    env.filters["ltr"] = ltr
     return env
 
 
@@ -303,6 +321,8 @@ def render(
     values = dict(ctx)
     values["layout"] = layout or values.get("layout") or LETTER_LAYOUT
     subject = one_line(render_file(env, f"{kind}/subject.txt", values))
+    if values.get("correction"):
+        subject = f"Gewijzigd: {subject}"
     html = render_file(env, f"{kind}/body.html", values)
     text = tidy_text(render_file(env, f"{kind}/body.txt", values))
     language = str(values.get("household", {}).get("language", "nl"))
@@ -326,23 +346,31 @@ def render_file(env: Environment, name: str, values: Mapping[str, Any]) -> str:
         raise TemplateProblem(f"{where}: the template does something unsafe: {exc}") from None
 
 
+def _summary_html(block: str) -> str:
+    """One paragraph of a summary as HTML: escaped, isolated fragments as ``<bdi dir="ltr">``,
+    line breaks as ``<br>`` (escape first: Markup.replace would escape the tags too)."""
+    text = str(escape(block))
+    text = _ISOLATED.sub(r'<bdi dir="ltr">\1</bdi>', text)
+    return "<p>" + _BIDI_CONTROLS.sub("", text).replace("\n", "<br>") + "</p>"
+
+
 def html_with_summary(rendered: Rendered, *, new_page: bool) -> str:
-    """The HTML body with the translated summary appended (escaped), on its own page for print."""
+    """The HTML body with the translated summary (escaped) where the layout marks it
+    (``SUMMARY_MARKER``: inside the e-mail's card), else at the end of the body; on its own
+    page for print."""
     if rendered.summary is None:
         return rendered.html
     lang = rendered.summary_language
     direction = "rtl" if lang in _RTL else "ltr"
     style = "overflow-wrap: anywhere;" + (" break-before: page;" if new_page else "")
-    # escape first, then add the line breaks (Markup.replace would escape the "<br>" too)
-    paragraphs = "".join(
-        "<p>" + str(escape(block)).replace("\n", "<br>") + "</p>"
-        for block in rendered.summary.strip().split("\n\n")
-    )
+    paragraphs = "".join(_summary_html(b) for b in rendered.summary.strip().split("\n\n"))
     section = (
         f'<section class="kt-summary" lang="{lang}" dir="{direction}" style="{style}">'
         f"{paragraphs}</section>"
     )
-    marker = rendered.html.rfind("</body>")
+    marker = rendered.html.find(SUMMARY_MARKER)
+    if marker == -1:
+        marker = rendered.html.rfind("</body>")
     if marker == -1:
         return rendered.html + section
     return rendered.html[:marker] + section + rendered.html[marker:]

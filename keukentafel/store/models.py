@@ -302,7 +302,8 @@ class InvitationRow(Base):
 
 
 class MailingRow(Base):
-    """One mailing of a project: what it said (a digest), where it is in its life, who started it.
+    """One mailing of a project: what it said (a digest, and once prepared the content), where it
+    is in its life, who started it, whom it reached, and the mailing it corrects.
 
     The identity is (corporation, project, kind, mailing id); the outbox's rows carry the same
     identity as their mailing key. See keukentafel/domain/mailing.py for the states.
@@ -321,6 +322,12 @@ class MailingRow(Base):
     started_by: Mapped[Text200]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # A correction names the mailing it corrects (its mailing_id; "" for none). What a mailing
+    # said (event and details as given, for the next correction's "what changed") and to which
+    # units it was written are kept once it is prepared; unit codes only, no personal data.
+    follows: Mapped[str] = mapped_column(String(60), default="")
+    content: Mapped[Any] = mapped_column(JSON, nullable=True)
+    recipients: Mapped[Any] = mapped_column(JSON, nullable=True)
 
 
 # --- the resident's page and the staff page (keukentafel/web, issue 14) -------------------------

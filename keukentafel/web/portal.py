@@ -145,7 +145,7 @@ def open_item_mail(item: OpenItem, *, mailbox: str, sender: str, base: str) -> O
         from_address=sender,
         to_name="Bewonersbegeleiding",
         to_address=mailbox,
-        our_message_id=our_message_id(key, item.unit_code, "email"),
+        our_message_id=our_message_id(key, item.unit_code, "email", mailbox),
     )
     return OutgoingMessage(key, item.unit_code, "email", mailbox, subject, message.as_bytes())
 

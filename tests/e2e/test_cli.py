@@ -49,14 +49,15 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
         "5. The guidance team",
         "6. A mailing",
         "7. The outbox again",
-        "8. The register as data",
-        "9. An access request",
-        "10. Two years after HAVEN-SLOOP ended",
-        "11. Consent: scanned answer forms",
-        "12. The 70% tally",
-        "13. The 70% notice",
-        "14. The renovation's contractor",
-        "15. The consent report",
+        "8. The evening starts half an hour later",
+        "9. The register as data",
+        "10. An access request",
+        "11. Two years after HAVEN-SLOOP ended",
+        "12. Consent: scanned answer forms",
+        "13. The 70% tally",
+        "14. The 70% notice",
+        "15. The renovation's contractor",
+        "16. The consent report",
     ):
         assert step in text
     # consent: the import sets aside what it cannot take, a second import adds nothing, the
@@ -67,7 +68,7 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     reports = sorted((out / "consent").glob("DIJK-RENO-consent-*"))
     assert [p.suffix for p in reports] == [".pdf", ".xlsx"]
     assert text.rstrip().splitlines()[-1].startswith("Demo output and store:")
-    assert "XLSX (with names)" in text.split("15. The consent report")[1]
+    assert "XLSX (with names)" in text.split("16. The consent report")[1]
     flat = " ".join(text.split())  # rich wraps long lines
     assert "Session MODEL-1 is full" in flat
     assert "received 3 signed webhook(s)" in flat and "without the token: HTTP 401" in flat
@@ -84,10 +85,20 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     assert '"role": "co_tenant"' in text and "contact point(s) kept aside" in text
     assert "invalid_postcode" in text
     assert "move_out" in text and "move_in" in text and "contact_changed" in text
-    mailing = next(p for p in (out / "mailings").iterdir() if "info_evening" in p.name)
+    infos = sorted(p for p in (out / "mailings").iterdir() if "info_evening" in p.name)
+    mailing, update = infos  # the first, and its correction
     assert any(mailing.glob("*-drukwerk.pdf")) and any(mailing.glob("*-manifest.csv"))
     assert any((mailing / "email").glob("*.eml")) and any((mailing / "agenda").glob("*.ics"))
-    assert len(list((mailing / "archief").glob("*.pdf"))) > 10
+    letters = len(list((mailing / "archief").glob("*.pdf")))
+    assert letters > 10
+    # the closing keeps with the last paragraph: Dutch letters take one sheet, not two
+    manifest = (mailing / next(mailing.glob("*-manifest.csv")).name).read_text("utf-8-sig")
+    pages = [int(row.split(";")[6]) for row in manifest.splitlines()[1:]]
+    assert sum(pages) < 1.5 * letters
+    assert update.name.endswith("-bewonersavond-2027-01-verzet")
+    assert "Correction of mailing bewonersavond-2027-01" in text
+    updated = next((update / "email").glob("*.eml")).read_bytes()
+    assert b"Subject: Gewijzigd: " in updated and b"SEQUENCE:1" in updated
     (export,) = (out / "privacy" / "exports").rglob("inzage-*.json")
     residents = json.loads(export.read_text(encoding="utf-8"))["sections"]["residents"]
     assert residents and all(r["surname"] not in text for r in residents)

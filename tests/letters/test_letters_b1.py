@@ -101,10 +101,37 @@ def test_syllables_and_long_words() -> None:
     assert not is_long_word("keuken")
 
 
-def test_sentences_keep_labels_and_bullets_apart() -> None:
-    text = "Wanneer: dinsdag 3 maart\nHoe laat: 19.30 uur\n\n- nieuwe ramen\n- een nieuw dak\n"
+def test_sentences_keep_bullets_apart_and_labels_out() -> None:
+    text = (
+        "Wanneer: dinsdag 3 maart\nHoe laat: 19.30 uur\n\n- nieuwe ramen\n- een nieuw dak\n"
+        "Het onderwerp is: de plannen.\n"
+    )
     parsed = sentences(text)
-    assert [s.line for s in parsed] == [1, 2, 4, 5]
+    assert [s.line for s in parsed] == [4, 5, 6]  # the label lines are no sentences
+
+
+def test_label_lines_do_not_shorten_the_average() -> None:
+    long = " ".join(["woord"] * 22) + "."
+    labels = "Wat: Bewonersavond\nWanneer: dinsdag 3 maart\nHoe laat: 19.30 uur\nWaar: De Kade\n"
+    text = f"{long}\n\n{labels}\n{long}\n\n{labels}"
+    findings = check_text(text)
+    assert [f.rule for f in errors(findings)] == ["sentence_length"]
+    assert "average sentence length 22.0 words" in errors(findings)[0].message
+
+
+def test_the_check_reads_the_html_letter_and_e_mail(tmp_path: Path) -> None:
+    root = tmp_path / "templates"
+    shutil.copytree(shipped_templates(), root)
+    body = root / "newsletter" / "body.html"
+    body.write_text(  # only the HTML says it the official way; the plain text stays plain
+        body.read_text(encoding="utf-8").replace(
+            "{% block content %}", "{% block content %}\n<p>Gelieve deze brief te bewaren.</p>"
+        ),
+        encoding="utf-8",
+    )
+    found = errors(check_template("newsletter", templates_dir=root))
+    assert {f.source for f in found} == {"body.html (letter)", "body.html (e-mail)"}
+    assert all("gelieve" in f.message for f in found)
 
 
 @pytest.mark.parametrize("kind", available_kinds(shipped_templates()))

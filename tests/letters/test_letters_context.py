@@ -89,12 +89,14 @@ BAKKER = PersonName(surname="Bakker", initials="P.", gender="M")
         ),
         ((PersonName(surname="Smit"),), "Beste heer of mevrouw Smit"),
         (("Stichting Thuis",), "Beste medewerker van Stichting Thuis"),
-        ((), "Beste bewoner(s) van Dorpsstraat 12 A"),
-        ((PersonName(surname="  "),), "Beste bewoner(s) van Dorpsstraat 12 A"),
+        # the address block's own street line (keukentafel.domain.addressing), never another
+        ((), "Beste bewoner(s) van {street_line}"),
+        ((PersonName(surname="  "),), "Beste bewoner(s) van {street_line}"),
     ],
 )
 def test_salutation(names: tuple[PersonName | str, ...], expected: str) -> None:
-    assert salutation(_household(*names)) == expected
+    household = _household(*names)
+    assert salutation(household) == expected.format(street_line=household.unit.address.street_line)
 
 
 def test_salutation_never_has_a_hole_or_organisation_formality() -> None:
@@ -107,6 +109,8 @@ def test_vacant_fallback_names_letter_and_addition() -> None:
     assert (
         salutation(_household(unit=_unit(14, "", "2"))) == "Beste bewoner(s) van Dorpsstraat 14-2"
     )
+    household = _household(unit=_unit(12, "A", ""))
+    assert salutation(household).endswith(address_lines(household)[-2])  # as the block says
 
 
 @pytest.mark.parametrize(
@@ -229,16 +233,29 @@ def test_build_context_has_every_contract_key() -> None:
     }
     assert ctx["letter"] == {
         "date_text": "28 november 2026",
-        "reference": "ZONNEHOF-2026/home_visit/0012",
+        "reference": "CYE-EN7M",  # the short one (domain.references), never the internal code
         "registered": False,
     }
-    # Deadline defaults to two weeks after the letter date; the QR is marked safe markup.
+    # Without a plan the deadline is computed as a mailing would (two weeks on); the QR is marked safe markup.
     assert ctx["response"]["deadline_text"] == "zaterdag 12 december 2026"
     assert hasattr(ctx["response"]["qr_svg"], "__html__")
     assert ctx["event"] is None and ctx["details"] == {}
-    assert ctx["envelope"] == {"x_mm": 20.0, "y_mm": 50.0, "width_mm": 90.0, "height_mm": 35.0}
+    assert ctx["envelope"] == {
+        "x_mm": 20.0,
+        "y_mm": 50.0,
+        "width_mm": 90.0,
+        "height_mm": 35.0,
+        # the geometry the address block is measured with (keukentafel.letters.window)
+        "inset_mm": 4.0,
+        "address_pt": 11.0,
+        "line_height": 1.15,
+        "return_pt": 7.0,
+        "return_line_height": 1.2,
+        "return_top_mm": 2.0,
+    }
     assert ctx["layout"] == "_base/letter.html"
-    assert ctx["household"]["street_line"] == "Dorpsstraat 12 A"
+    # the street line of the address block, as a sentence prints it
+    assert ctx["household"]["street_line"] == ctx["household"]["address_lines"][-2]
 
 
 def test_no_response_without_a_link() -> None:

@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from keukentafel.config.letters import EnvelopeProfile
-from keukentafel.letters.output import MailingLetter, csv_safe, write_files
+from keukentafel.letters.output import MailingEmail, MailingLetter, csv_safe, write_files
 from keukentafel.letters.pdf import (
     calibration_pdf,
     harfbuzz_subset_available,
@@ -172,9 +172,21 @@ def test_mailing_files_print_pdf_manifest_archive_email_and_agenda(tmp_path: Pat
     second = render_and_split([_tiny(3)])
     pdfs = [*first.letters, *second.letters]
     letters = [
-        MailingLetter("0001", False, pdfs[0], 1, ics=b"BEGIN:VCALENDAR", eml=b"From: a"),
-        MailingLetter('=HYPERLINK("http://x")', True, pdfs[1], 2),
-        MailingLetter("0003", False, pdfs[2], 1, eml=b"From: c"),
+        MailingLetter(
+            "0001",
+            False,
+            pdfs[0],
+            1,
+            ics=b"BEGIN:VCALENDAR",
+            emails=(MailingEmail("a@x.nl", "s", b"From: a"), MailingEmail("b@x.nl", "s", b"b")),
+            postcode="1234 AB",
+            reference="KTM-4A7X",
+            inserts=("antwoordenvelop",),
+        ),
+        MailingLetter('=HYPERLINK("http://x")', True, pdfs[1], 2, incomplete=True),
+        MailingLetter(
+            "0003", False, pdfs[2], 1, emails=(MailingEmail("c@x.nl", "s", b"c"),), postcode="=1"
+        ),
     ]
     files = write_files(tmp_path, "test", [first.chunk.pdf, second.chunk.pdf], letters)
     assert files.without_email == ['=HYPERLINK("http://x")']
@@ -182,14 +194,35 @@ def test_mailing_files_print_pdf_manifest_archive_email_and_agenda(tmp_path: Pat
     rows = list(
         csv.reader(io.StringIO(files.manifest.read_text(encoding="utf-8-sig")), delimiter=";")
     )
-    assert rows[0] == ["volgnummer", "eenheid", "eerste_pagina", "paginas", "aangetekend"]
-    assert rows[1] == ["1", "0001", "1", "1", "nee"]
-    assert rows[2] == ["2", '\'=HYPERLINK("http://x")', "2", "2", "ja"]
-    assert rows[3] == ["3", "0003", "4", "1", "nee"]
+    assert rows[0] == [
+        "volgnummer",
+        "eenheid",
+        "kenmerk",
+        "postcode",
+        "postvlag",
+        "eerste_pagina",
+        "paginas",
+        "aangetekend",
+        "bijlagen",
+    ]
+    assert rows[1] == [
+        "1",
+        "0001",
+        "KTM-4A7X",
+        "1234 AB",
+        "nee",
+        "1",
+        "1",
+        "nee",
+        "antwoordenvelop",
+    ]
+    assert rows[2] == ["2", '\'=HYPERLINK("http://x")', "", "", "ja", "2", "2", "ja", ""]
+    assert rows[3] == ["3", "0003", "", "'=1", "nee", "4", "1", "nee", ""]
     archive = sorted(p.name for p in (tmp_path / "archief").iterdir())
     assert archive == ["0001-0001.pdf", "0002-HYPERLINK_http_x.pdf", "0003-0003.pdf"]
     assert [len(PdfReader(tmp_path / "archief" / name).pages) for name in archive] == [1, 2, 1]
     assert sorted(p.name for p in (tmp_path / "email").iterdir()) == [
+        "0001-0001-2.eml",  # the household's second recipient
         "0001-0001.eml",
         "0003-0003.eml",
     ]

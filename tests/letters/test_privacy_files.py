@@ -8,11 +8,13 @@ from pathlib import Path
 from keukentafel.domain.access_export import AccessExport, ExportField, ExportItem, ExportSection
 from keukentafel.letters.access_export import AccessExportFolder, export_html
 from keukentafel.letters.archive import MailingFolders
-from keukentafel.letters.output import MailingLetter, write_files
+from keukentafel.letters.output import MailingEmail, MailingLetter, write_files
 
 
 def _mailing(root: Path, name: str, units: list[str]) -> Path:
-    letters = [MailingLetter(u, False, b"%PDF", 1, None, b"eml", "", "") for u in units]
+    letters = [
+        MailingLetter(u, False, b"%PDF", 1, None, (MailingEmail("", "", b"eml"),)) for u in units
+    ]
     write_files(root / name, name, [b"%PDF"], letters)
     return root / name
 

@@ -56,6 +56,7 @@ def make_env(*, trim: bool = False) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["nl_date"] = lambda d: f"{d.day} {d:%m} {d.year}"
+    env.filters["ltr"] = lambda text: f"\u2066{text}\u2069"
     return env
 
 
@@ -160,6 +161,7 @@ def make_context(
     registered: bool = False,
     project_kind: str = "renovation_occupied",
     envelope: tuple[float, float, float, float] = (20.0, 50.0, 90.0, 35.0),
+    corrected: bool = False,
 ) -> dict[str, Any]:
     """A complete context to the contract; every key present, as the engine must provide."""
     if with_response is None:
@@ -208,7 +210,39 @@ def make_context(
         ),
         "event": _event(kind) if with_event else None,
         "details": _details(kind),
-        "envelope": {"x_mm": x, "y_mm": y, "width_mm": w, "height_mm": h},
+        "correction": (
+            {
+                "corrects": "avond-1",
+                "headline": "De datum en de tijd zijn veranderd.",
+                "original_date_text": "14 november 2026",
+                "rows": [
+                    {
+                        "label": "Datum",
+                        "was": "dinsdag 8 december 2026",
+                        "now": "dinsdag 15 december 2026",
+                    },
+                    {
+                        "label": "Tijd",
+                        "was": "19.30 uur tot 21.00 uur",
+                        "now": "20.00 uur tot 21.30 uur",
+                    },
+                ],
+            }
+            if corrected
+            else None
+        ),
+        "envelope": {
+            "x_mm": x,
+            "y_mm": y,
+            "width_mm": w,
+            "height_mm": h,
+            "inset_mm": 4.0,
+            "address_pt": 11.0,
+            "line_height": 1.15,
+            "return_pt": 7.0,
+            "return_line_height": 1.2,
+            "return_top_mm": 2.0,
+        },
         "layout": layout,
     }
 
@@ -229,7 +263,7 @@ def variants(kind: str) -> Iterator[dict[str, Any]]:
         project_kind="renovation_moved_out",
     )
     yield make_context(kind, owner=True, project_kind="demolition", envelope=(115, 45, 85, 40))
-    yield make_context(kind, with_event=False, project_kind="major_maintenance")
+    yield make_context(kind, with_event=False, project_kind="major_maintenance", corrected=True)
 
 
 def visible_text(html: str) -> str:

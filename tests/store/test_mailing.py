@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import date, datetime
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pdfplumber
@@ -25,7 +25,8 @@ from keukentafel.domain.mailing import (
     plan_mailing,
 )
 from keukentafel.domain.messages import Event, MessageKind
-from keukentafel.domain.model import Household
+from keukentafel.domain.model import Household, LeaseParty, LeaseStatus, PartyRole
+from keukentafel.domain.register import Snapshot
 from keukentafel.letters.output import LettersMailingWriter
 from keukentafel.store.models import OutboxRow
 from keukentafel.store.repositories import MailingRepository
@@ -232,15 +233,16 @@ def test_a_real_mailing_writes_letters_and_queues_each_email_once(
         details={"share_text": "75%", "court_name": "kantonrechter"},
         units=["VHE00003", "VHE00007", "VHE00009"],
     )
-    out = tmp_path / "P-consent_reached-2026-11-28"
+    out = tmp_path / "P-consent_reached-2026-11-28-zeventig-procent"  # its own folder
     assert result.out_dir == str(out)
     assert (result.letters, result.registered, result.emails, result.enqueued) == (2, 2, 2, 2)
     with pdfplumber.open(result.print_pdf) as pdf:
         text = " ".join(page.extract_text() or "" for page in pdf.pages)
     assert "23 januari 2027" in text and "28 november 2026" in text and "8 weken" in text
     manifest = Path(result.manifest).read_text(encoding="utf-8-sig").splitlines()
-    assert [row.split(";")[1] for row in manifest[1:]] == ["VHE00003", "VHE00007"]
-    assert [row.split(";")[4] for row in manifest[1:]] == ["ja", "ja"]
+    rows = [dict(zip(manifest[0].split(";"), row.split(";"), strict=True)) for row in manifest[1:]]
+    assert [row["eenheid"] for row in rows] == ["VHE00003", "VHE00007"]
+    assert [row["aangetekend"] for row in rows] == ["ja", "ja"]
     files = {p.name: p.read_bytes() for p in sorted((out / "email").glob("*.eml"))}
     assert list(files) == ["0001-VHE00003.eml", "0002-VHE00007.eml"]
     with sessions() as s:
@@ -273,3 +275,163 @@ def test_a_real_invitation_carries_the_stored_sequence(
     (ics,) = (Path(result.out_dir) / "agenda").glob("*.ics")
     vevent = next(c for c in Calendar.from_ical(ics.read_bytes()).walk() if c.name == "VEVENT")
     assert int(vevent["SEQUENCE"]) == 1 and str(vevent["LOCATION"]).startswith("School")
+
+
+# --- every party, bad addresses, addresses that do not fit -------------------------------------
+
+
+def _household_register() -> Snapshot:
+    """Four homes: 1 a tenant and a co-tenant with two addresses (one shared in other case), 2 a
+    tenant whose address is not one, 3 a tenant with an address beyond ASCII, 4 a street too long
+    for the envelope window (and no short name)."""
+    snap = builders.register(4)
+    co_tenant = builders.with_email(builders.resident(11), "Co.Tenant@Example.org")
+    snap.residents.append(co_tenant)
+    first = snap.leases[0]
+    snap.leases[0] = replace(
+        first, parties=(*first.parties, LeaseParty("R11", PartyRole.CO_TENANT))
+    )
+    snap.residents[1] = builders.with_email(snap.residents[1], "jan@@voorbeeld..nl\r\nBcc: x@y.z")
+    snap.residents[2] = builders.with_email(snap.residents[2], "ayşe.yılmaz@örnek.com.tr")
+    long_street = "Burgemeester Baron van Voerst van Lynden tot Nispenstraat"
+    snap.units[3] = replace(
+        snap.units[3], address=replace(snap.units[3].address, street=long_street)
+    )
+    return snap
+
+
+def test_every_party_gets_its_own_e_mail_and_bad_addresses_only_cost_the_e_mail(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    run(sessions, _household_register())
+    writer = LettersMailingWriter(letters_config(), tmp_path, secrets.token_bytes(32), workers=1)
+    result = prepare_mailing(
+        sessions,
+        RENOVATION,
+        "info_evening",
+        writer,
+        on=ON,
+        mailing_id="avond-1",
+        started_by="cli:bea",
+        event=EVENING,
+        details={"topic": "de plannen"},
+    )
+    # the mailing went on: three letters (the fourth set aside before printing), four e-mails
+    assert (result.letters, result.emails, result.enqueued) == (3, 3, 3)
+    reasons = {(s.unit_code, s.reason) for s in result.skipped}
+    assert reasons == {
+        ("VHE00002", SkipReason.EMAIL_NOT_USABLE),
+        ("VHE00002", SkipReason.NO_EMAIL),
+        ("VHE00004", SkipReason.ADDRESS_DOES_NOT_FIT),
+    }
+    texts = " ".join(s.text for s in result.skipped)
+    assert "party 1: e-mail address not usable" in texts and "street line" in texts
+    for private in ("jan@", "voorbeeld", "Burgemeester", "Jansen"):  # unit codes, never data
+        assert private not in texts
+    with sessions() as s:
+        rows = s.scalars(select(OutboxRow).order_by(OutboxRow.id)).all()
+        (mailing,) = MailingRepository(s, CORP).of_project("P")
+    assert [(r.unit_code, r.recipient) for r in rows] == [
+        ("VHE00001", "r1@example.org"),
+        ("VHE00001", "Co.Tenant@example.org"),
+        ("VHE00003", "ayşe.yılmaz@xn--rnek-4qa.com.tr"),  # the domain as IDNA writes it
+    ]
+    assert len({r.message_id for r in rows}) == 3
+    assert mailing.recipients == ("VHE00001", "VHE00002", "VHE00003")
+    out = Path(result.out_dir)
+    files = sorted(p.name for p in (out / "email").glob("*.eml"))
+    assert files == ["0001-VHE00001-2.eml", "0001-VHE00001.eml", "0003-VHE00003.eml"]
+    for row in rows:
+        parsed = message_from_bytes(row.body, policy=policy.default)
+        assert all(not part.defects for part in parsed.walk())
+        assert parsed["X-Keukentafel-Message-Id"] == row.message_id
+        attached = next(p for p in parsed.walk() if p.get_content_type() == "text/calendar")
+        (vevent,) = Calendar.from_ical(attached.get_content()).walk("VEVENT")
+        assert str(vevent["ATTENDEE"]).lower() == f"mailto:{row.recipient.lower()}"
+    utf8 = rows[2].body
+    assert 'To: "J. Jansen3" <ayşe.yılmaz@xn--rnek-4qa.com.tr>'.encode() in utf8  # RFC 6532
+    assert b"=?utf-8?" not in utf8.split(b"\n\n", 1)[0]  # no encoded word in a header
+    assert b"Co.Tenant@example.org" in rows[1].body and b"r1@example.org" not in rows[1].body
+    manifest = Path(result.manifest).read_text(encoding="utf-8-sig")
+    assert "VHE00004" not in manifest  # set aside before printing
+    # the same mailing again adds nothing, per recipient
+    again = prepare_mailing(
+        sessions,
+        RENOVATION,
+        "info_evening",
+        writer,
+        on=ON,
+        mailing_id="avond-1",
+        started_by="cli:bea",
+        event=EVENING,
+        details={"topic": "de plannen"},
+    )
+    assert again.enqueued == 0
+
+
+def test_a_correction_goes_to_everyone_who_had_the_first_and_says_what_changed(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    run(sessions, builders.register(3))
+    writer = LettersMailingWriter(letters_config(), tmp_path, secrets.token_bytes(32), workers=1)
+
+    def send_evening(mailing_id: str, event: Event, corrects: str | None = None):  # type: ignore[no-untyped-def]
+        return prepare_mailing(
+            sessions,
+            RENOVATION,
+            "info_evening",
+            writer,
+            on=ON,
+            mailing_id=mailing_id,
+            started_by="cli:bea",
+            event=event,
+            details={"topic": "de plannen"},
+            corrects=corrects,
+        )
+
+    first = send_evening("avond-1", EVENING)
+    moved = replace(EVENING, start=datetime(2027, 1, 14, 20, 0), end=datetime(2027, 1, 14, 21, 30))
+    with pytest.raises(MailingNotAllowed, match="'corrects: avond-1'"):
+        send_evening("avond-1", moved)  # a changed time under the same id: refused, says how
+    snap = builders.register(3)
+    snap.leases[2] = replace(snap.leases[2], status=LeaseStatus.ENDED)  # VHE00003 moved out
+    run(sessions, snap, max_shrink=0.5)
+    for mailing_id, corrects, event, message in (
+        ("avond-2", "avond-0", moved, "no mailing avond-0"),
+        ("avond-1", "avond-1", moved, "mailing_id of its own"),
+        ("avond-2", "avond-1", EVENING, "no change"),
+        ("avond-2", "avond-1", replace(moved, event_id="other"), "keeps the event_id"),
+    ):
+        with pytest.raises(MailingNotAllowed, match=message):
+            send_evening(mailing_id, event, corrects)
+    fixed = send_evening("avond-1-verzet", moved, corrects="avond-1")
+
+    assert fixed.follows == "avond-1" and fixed.letters == 2 and fixed.enqueued == 2
+    assert Skip("VHE00003", SkipReason.NOT_IN_REGISTER) in fixed.skipped
+    with sessions() as s:
+        records = {m.mailing_id: m for m in MailingRepository(s, CORP).of_project("P")}
+        queued = s.scalars(select(OutboxRow).order_by(OutboxRow.id)).all()
+    assert records["avond-1-verzet"].follows == "avond-1"
+    assert records["avond-1-verzet"].recipients == ("VHE00001", "VHE00002")
+    assert [r.mailing_key.rsplit("/", 1)[1] for r in queued] == ["avond-1"] * 3 + [
+        "avond-1-verzet"
+    ] * 2
+    # the first mailing's archive is untouched; the correction has its own folder
+    assert Path(first.out_dir) != Path(fixed.out_dir) and Path(first.print_pdf).is_file()
+    update = message_from_bytes(queued[3].body, policy=policy.default)
+    assert str(update["Subject"]).startswith("Gewijzigd: ")
+    text = update.get_body(preferencelist=("plain",)).get_content()
+    assert "LET OP: De tijd is veranderd." in text
+    assert "Tijd: eerst 19.30 uur tot 21.00 uur, nu 20.00 uur tot 21.30 uur." in text
+    attached = next(p for p in update.walk() if p.get_content_type() == "text/calendar")
+    (vevent,) = Calendar.from_ical(attached.get_content()).walk("VEVENT")
+    original = message_from_bytes(queued[0].body, policy=policy.default)
+    first_ics = next(p for p in original.walk() if p.get_content_type() == "text/calendar")
+    (before,) = Calendar.from_ical(first_ics.get_content()).walk("VEVENT")
+    assert vevent["UID"] == before["UID"] and (
+        int(before["SEQUENCE"]),
+        int(vevent["SEQUENCE"]),
+    ) == (0, 1)
+    with pdfplumber.open(fixed.print_pdf) as pdf:
+        printed = pdf.pages[0].extract_text() or ""
+    assert "Eerst: 19.30 uur tot 21.00 uur" in printed and "Nu: 20.00 uur tot 21.30 uur" in printed

@@ -107,3 +107,45 @@ def test_0009_adds_the_back_off_and_its_downgrade_sends_waiting_messages_again(
     assert not {"next_attempt_at", "deferrals"} & columns
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT status FROM outbox")).scalar_one() == "pending"
+
+
+def test_0008_keys_queued_messages_by_their_recipient_so_nothing_is_queued_twice(
+    fresh_engine: Engine,
+) -> None:
+    import hashlib
+
+    from sqlalchemy.orm import sessionmaker
+
+    from keukentafel.domain.outbox import OutgoingMessage
+    from keukentafel.store.repositories import OutboxRepository
+
+    upgrade(fresh_engine, "0006")
+    mailing, queued = "TST/P/info_evening/avond-1", datetime(2026, 12, 1, 9, 0)
+    old_key = hashlib.sha256(f"{mailing}\x1fVHE1\x1femail".encode()).hexdigest()[:40]
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO outbox (corporation_code, mailing_key, unit_code, channel, "
+                "dedupe_key, message_id, recipient, subject, body, status, attempts, last_error, "
+                "created_at) VALUES ('TST', :mailing, 'VHE1', 'email', :key, 'kt-old', "
+                "'Jan@Example.org', 's', :body, 'sent', 1, '', :at)"
+            ),
+            {"mailing": mailing, "key": old_key, "body": b"x", "at": queued},
+        )
+    upgrade(fresh_engine)
+    again = OutgoingMessage(mailing, "VHE1", "email", "jan@example.org", "s", b"x")
+    other = OutgoingMessage(mailing, "VHE1", "email", "co-tenant@example.org", "s", b"y")
+    with sessionmaker(fresh_engine).begin() as session:
+        assert OutboxRepository(session, "TST").enqueue([again, other], queued) == 1
+    with fresh_engine.connect() as conn:
+        rows = conn.execute(text("SELECT dedupe_key, message_id FROM outbox ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [
+        (again.dedupe_key, "kt-old"),  # the old row, keyed by its recipient, keeps its id
+        (other.dedupe_key, other.message_id),
+    ]
+    columns = {column["name"] for column in inspect(fresh_engine).get_columns("mailings")}
+    assert {"follows", "content", "recipients"} <= columns
+    downgrade(fresh_engine, "0006")
+    with fresh_engine.connect() as conn:
+        keys = conn.execute(text("SELECT dedupe_key FROM outbox ORDER BY id")).scalars().all()
+    assert keys == [old_key, other.dedupe_key]

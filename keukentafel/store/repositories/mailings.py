@@ -21,6 +21,9 @@ def _mailing(row: MailingRow) -> Mailing:
         started_by=row.started_by,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        follows=row.follows,
+        content=row.content,
+        recipients=tuple(row.recipients or ()),
     )
 
 
@@ -64,6 +67,9 @@ class MailingRepository:
         row.state = mailing.state
         row.started_by = mailing.started_by[:200]
         row.updated_at = mailing.updated_at
+        row.follows = mailing.follows
+        row.content = dict(mailing.content) if mailing.content is not None else None
+        row.recipients = list(mailing.recipients) if mailing.recipients else None
 
     def of_project(self, project_code: str) -> list[Mailing]:
         """Every mailing of the project, oldest first."""

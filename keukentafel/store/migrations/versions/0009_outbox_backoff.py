@@ -1,7 +1,7 @@
 """outbox: a next-attempt time and a count of the service's "later" answers
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-08 10:00:00.000000
 
 A message that Microsoft 365 throttled (429) waits as ``waiting`` until ``next_attempt_at``; one
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
