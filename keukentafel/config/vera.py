@@ -8,7 +8,6 @@ from pydantic import Field, model_validator
 
 from keukentafel.config.base import EnvName, SecureUrl, _Model
 
-
 #: The read scopes the sync needs, as the VERA contract names them (the OAuth2 securitySchemes of
 #: VHE.yaml for /eenheden, BRG.yaml for /relaties, BOG.yaml for /overeenkomsten).
 DEFAULT_SCOPES = ("VHE.Eenheden.Read", "BRG.Relaties.Read", "BOG.Overeenkomsten.Read")
