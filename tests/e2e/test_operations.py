@@ -86,8 +86,8 @@ def test_a_403_outage_ends_red_and_retry_sends_each_once_after_the_fix(site: Sit
     assert code == 1, out
     assert "failed: mailing WSD/HAVEN-SLOOP/info_evening/" in out
     assert "the mail service refused" in out and "403" in out and "ErrorAccessDenied" in out
-    assert f"look: keukentafel mailing retry --mailing " in out and str(site.config) in out
-    for attempt in range(2, MAX_ATTEMPTS + 1):
+    assert "look: keukentafel mailing retry --mailing " in out and str(site.config) in out
+    for _attempt in range(2, MAX_ATTEMPTS + 1):
         code, out = _cli("mailing", "dispatch", *config)
         assert code == 1 and "the mail service refused" in out
     assert "failed for good" in out and "outbox failed" in out
