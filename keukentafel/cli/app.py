@@ -166,6 +166,20 @@ def sync(
 
 
 @app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check one corporation's setup: its file, secrets, ERP, Microsoft 365, store, Prefect API.
+
+    One line per check; the exit code is 1 when any check fails."""
+    from keukentafel.bootstrap_doctor import diagnose
+
+    settings = _settings()
+    checks = diagnose(settings, config or settings.config_path)
+    present.print_checks([(c.name, c.ok, c.detail) for c in checks])
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
 def register(
     config: ConfigOption = None,
     data_format: Annotated[

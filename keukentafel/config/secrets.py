@@ -14,12 +14,17 @@ from pydantic import BaseModel
 
 
 def named_secrets(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """(key path, variable name) of every ``*_env`` key set in ``model`` and its sections."""
+    """(key path, variable name) of every ``*_env`` key (and each name in a ``*_envs`` list)
+    set in ``model`` and its sections."""
     for name in type(model).model_fields:
         value: Any = getattr(model, name)
         path = f"{prefix}{name}"
         if name.endswith("_env") and isinstance(value, str) and value:
             yield path, value
+        elif name.endswith("_envs") and isinstance(value, list | tuple):
+            for i, variable in enumerate(value):
+                if isinstance(variable, str) and variable:
+                    yield f"{path}.{i}", variable
         elif isinstance(value, BaseModel):
             yield from named_secrets(value, f"{path}.")
         elif isinstance(value, list | tuple):

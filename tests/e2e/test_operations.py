@@ -16,9 +16,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from connectors.erp.vera import RELATIONS
 from connectors.fakes.m365 import FakeMicrosoft365
 from connectors.fakes.vera_data import generate_dataset
-from connectors.fakes.vera_server import FakeVeraServer
+from connectors.fakes.vera_server import FakeVeraServer, Fault
 from keukentafel.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
         "KEUKENTAFEL_DEMO_VERA_API_KEY": key,
         "KEUKENTAFEL_DEMO_M365_SECRET": secret,
         "KEUKENTAFEL_LINK_SECRET": secrets.token_urlsafe(32),
+        "KEUKENTAFEL_DEMO_BOUWBV_WHSEC": "whsec_" + secrets.token_urlsafe(32),
+        "KEUKENTAFEL_DEMO_BOUWBV_TOKEN": secrets.token_urlsafe(24),
+        "KEUKENTAFEL_DEMO_BOUWBV_INBOUND": "whsec_" + secrets.token_urlsafe(32),
     }
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     for name, value in env.items():
@@ -184,3 +188,70 @@ def test_commands_run_without_prefect_when_no_server_is_configured(site: Site) -
         timeout=300,
     )
     assert "exit 0 prefect loaded: False" in done.stdout, done.stdout + done.stderr
+
+
+def _lines(output: str) -> dict[str, str]:
+    """Doctor's output: check name -> its line."""
+    found = {}
+    for line in output.splitlines():
+        mark, _, rest = line.partition(" ")
+        if mark in ("ok", "FAIL"):
+            name = rest.strip().split(":", 1)[0]
+            found[name] = line
+    return found
+
+
+def test_doctor_checks_each_part_and_fails_on_what_is_wrong(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    team_list = yaml.safe_load(site.config.read_text(encoding="utf-8"))["m365"]["contact_list"]
+    site.tenant.state.add_list_item(team_list["site_id"], team_list["list_id"], {"VHE": "X1"})
+    result = CliRunner().invoke(app, ["doctor", "--config", str(site.config)])
+    lines = _lines(result.output)
+    assert set(lines) == {
+        "corporation file",
+        "secrets",
+        "ERP",
+        "Microsoft 365",
+        "store",
+        "Prefect API",
+    }, result.output
+    assert lines["store"].startswith("FAIL") and "keukentafel register" in lines["store"]
+    assert result.exit_code == 1  # a fresh store is not migrated yet
+    assert all(line.startswith("ok") for name, line in lines.items() if name != "store"), (
+        result.output
+    )
+    assert (
+        "token obtained" in lines["Microsoft 365"]
+        and "Sent Items readable" in lines["Microsoft 365"]
+    )
+    assert "/eenheden, /relaties and /overeenkomsten readable" in lines["ERP"]
+    assert "commands run without Prefect" in lines["Prefect API"]
+
+    assert _cli("register", "--config", str(site.config))[0] == 0  # migrates the store
+    result = CliRunner().invoke(app, ["doctor", "--config", str(site.config)])
+    assert result.exit_code == 0, result.output
+    assert _lines(result.output)["store"].startswith("ok")
+
+    site.tenant.faults.forbid("/users/", method="GET", count=None)  # Mail.Read not granted
+    site.vera.faults.add(Fault("status", endpoint=RELATIONS, times=None, status=403))
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # nothing listens there
+    monkeypatch.delenv("KEUKENTAFEL_LINK_SECRET")
+    result = CliRunner().invoke(app, ["doctor", "--config", str(site.config)])
+    lines = _lines(result.output)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert lines["secrets"].startswith("FAIL") and "KEUKENTAFEL_LINK_SECRET" in lines["secrets"]
+    assert lines["ERP"].startswith("FAIL") and "403" in lines["ERP"]
+    assert lines["Microsoft 365"].startswith("FAIL") and "403" in lines["Microsoft 365"]
+    assert lines["Prefect API"].startswith("FAIL")
+    assert lines["corporation file"].startswith("ok") and lines["store"].startswith("ok")
+    secret_values = [v for k, v in site.env.items() if not k.endswith(("_URL", "_DIR"))]
+    assert len(secret_values) == 6
+    assert not any(secret in result.output for secret in secret_values)
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(site.config.read_text().replace("kind: demolition", "kind: x"), "utf-8")
+    result = CliRunner().invoke(app, ["doctor", "--config", str(bad)])
+    lines = _lines(result.output)
+    assert result.exit_code == 1 and lines["corporation file"].startswith("FAIL")
+    assert "projects.1.kind" in lines["corporation file"]
