@@ -22,19 +22,22 @@ def named_secrets(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, str
         if name.endswith("_env") and isinstance(value, str) and value:
             yield path, value
         elif name.endswith("_envs") and isinstance(value, list | tuple):
-            for i, variable in enumerate(value):
-                if isinstance(variable, str) and variable:
-                    yield f"{path}.{i}", variable
-        elif isinstance(value, BaseModel):
-            yield from named_secrets(value, f"{path}.")
-        elif isinstance(value, list | tuple):
-            for i, item in enumerate(value):
-                if isinstance(item, BaseModel):
-                    yield from named_secrets(item, f"{path}.{i}.")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(item, BaseModel):
-                    yield from named_secrets(item, f"{path}.{key}.")
+            yield from ((f"{path}.{i}", v) for i, v in enumerate(value) if v)
+        else:
+            yield from _within(value, path)
+
+
+def _within(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """The named secrets in a section, or in each section of a list or mapping of them."""
+    if isinstance(value, BaseModel):
+        yield from named_secrets(value, f"{path}.")
+    elif isinstance(value, list | tuple):
+        items: Iterator[tuple[Any, Any]] = iter(enumerate(value))
+        for key, item in items:
+            yield from _within(item, f"{path}.{key}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _within(item, f"{path}.{key}")
 
 
 def missing_secrets(
