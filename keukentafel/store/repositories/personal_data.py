@@ -357,14 +357,13 @@ class PersonalData:
         """The codes of the units' appointments, with their unit code."""
         found: dict[str, str] = {}
         for chunk in chunks(sorted(set(unit_codes)), 900):
-            found.update(
-                self.session.execute(
-                    select(AppointmentRow.code, AppointmentRow.unit_code).where(
-                        AppointmentRow.corporation_code == self.corporation,
-                        AppointmentRow.unit_code.in_(chunk),
-                    )
-                ).tuples()
+            rows = self.session.execute(
+                select(AppointmentRow.code, AppointmentRow.unit_code).where(
+                    AppointmentRow.corporation_code == self.corporation,
+                    AppointmentRow.unit_code.in_(chunk),
+                )
             )
+            found.update((code, unit) for code, unit in rows)
         return found
 
     def erase_appointments(self, unit_codes: Iterable[str]) -> Counter[str]:
