@@ -5,6 +5,7 @@ is in the audit log in the transaction of its ledger entry."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -17,9 +18,11 @@ import yaml
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from keukentafel.bootstrap import App, CorporationRegistry, build
+from connectors.fakes.contractor import FakeContractor
+from keukentafel.bootstrap import App, CorporationRegistry, build, installed
 from keukentafel.domain.audit import AuditKind
 from keukentafel.domain.consent import Channel, Refusal
+from keukentafel.domain.planning.webhooks import secret_text
 from keukentafel.settings import Settings
 from keukentafel.store.models import ConsentEntryRow
 from keukentafel.store.repositories.audit import AuditLog
@@ -271,3 +274,51 @@ def test_the_ledger_entry_and_its_audit_event_commit_together(app: App, engine: 
     agree(app, ["VHE00005"])  # the kept ledger was dropped: it holds nothing the store lacks
     assert len(ledger_ids(app)) == 1 and len(consent_events(app)) == 1
     assert app.consent_tally(CORP, "P").ballot().agreed == 1
+
+
+# --- contractor feed deliveries: unit codes at most in logs and the flow's results --------------
+
+SECRET = secret_text(b"w" * 32)
+
+
+def test_feed_deliveries_log_and_report_no_personal_data(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from flows import feeds as feeds_flow
+
+    data = json.loads(json.dumps(CORPORATION))
+    config = tmp_path / "tst.yaml"
+    snapshot = register(14)
+    names = [v for r in snapshot.residents for v in (r.name.surname, r.contacts[0].value) if r.name]
+    with FakeContractor([SECRET]) as contractor:
+        data["feeds"]["contractors"][0]["webhook"] = {
+            "url": contractor.hook_url,
+            "secret_envs": ["BOUW_WHSEC"],
+        }
+        config.write_text(yaml.safe_dump(data), encoding="utf-8")
+        settings = replace(
+            settings_for(engine, tmp_path, config),
+            environ=MappingProxyType({"VERA_KEY": "k", "BOUW_WHSEC": SECRET}),
+        )
+        with (
+            build(
+                settings, corporations=CorporationRegistry.from_files([config]), clock=lambda: NOW
+            ) as app,
+            installed(app),
+        ):
+            sync_register(app.sessions, CORP, StaticSource(snapshot), clock=lambda: NOW)
+            agree(app, RENOVATION_UNITS[:9])
+            caplog.set_level(logging.DEBUG)
+            results = [
+                feeds_flow.follow_up.fn(CORP),
+                feeds_flow.refresh.fn(CORP),
+                feeds_flow.deliver.fn(CORP),
+                feeds_flow.write_back.fn(CORP),
+                app.planning(CORP).counts(),
+            ]
+        received = b"".join(d.body for d in contractor.deliveries)
+    assert b"Jansen1" in received  # the contractor gets what the privacy table allows
+    assert results[2] == {"BOUW": {"delivered": 1}}  # 14 changes in one webhook
+    said = repr(results) + "\n".join(r.getMessage() for r in caplog.records)
+    assert [n for n in names if n in said] == []
+    assert "Jansen" not in said and "@example.org" not in said
