@@ -127,6 +127,7 @@ def sync(
         return outcome
     except SyncFailed as exc:
         outcome.state, outcome.message, outcome.error = FAILED, f"sync failed: {exc}", exc
+        outcome.where = where
         outcome.artifacts = _sync_problem(app, corporation, "Register sync failed", exc)
         return outcome
     finally:
