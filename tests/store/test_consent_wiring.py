@@ -284,7 +284,7 @@ SECRET = secret_text(b"w" * 32)
 def test_feed_deliveries_log_and_report_no_personal_data(
     engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from flows import feeds as feeds_flow
+    from flows import jobs
 
     data = json.loads(json.dumps(CORPORATION))
     config = tmp_path / "tst.yaml"
@@ -309,16 +309,18 @@ def test_feed_deliveries_log_and_report_no_personal_data(
             sync_register(app.sessions, CORP, StaticSource(snapshot), clock=lambda: NOW)
             agree(app, RENOVATION_UNITS[:9])
             caplog.set_level(logging.DEBUG)
-            results = [
-                feeds_flow.follow_up.fn(CORP),
-                feeds_flow.refresh.fn(CORP),
-                feeds_flow.deliver.fn(CORP),
-                feeds_flow.write_back.fn(CORP),
-                app.planning(CORP).counts(),
-            ]
+            outcome = jobs.feeds(app, CORP)  # what the flow runs and publishes
+            counts = app.planning(CORP).counts()
         received = b"".join(d.body for d in contractor.deliveries)
     assert b"Jansen1" in received  # the contractor gets what the privacy table allows
-    assert results[2] == {"BOUW": {"delivered": 1}}  # 14 changes in one webhook
-    said = repr(results) + "\n".join(r.getMessage() for r in caplog.records)
+    assert outcome.ok, outcome.message
+    assert outcome.value is not None
+    [row] = outcome.value.contractors
+    assert row["contractor"] == "BOUW" and row["delivered"] == 1  # 14 changes in one webhook
+    reported = [(a.key, a.description, a.table, a.markdown) for a in outcome.artifacts]
+    assert reported  # the report the flow publishes as artifacts
+    said = repr((outcome.value, outcome.message, reported, counts)) + "\n".join(
+        r.getMessage() for r in caplog.records
+    )
     assert [n for n in names if n in said] == []
     assert "Jansen" not in said and "@example.org" not in said
