@@ -16,6 +16,7 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
+from flows.alerts import report_stale_outbox
 from flows.results import Delivery, MailingOutcome
 from keukentafel.bootstrap import current_app, mailing_content
 from keukentafel.usecases.mailing import MailingResult
@@ -99,4 +100,5 @@ def dispatch_flow(corporation: str) -> Delivery:
     """Deliver every pending or in-doubt message in the outbox (e.g. after a crash or an outage)."""
     delivered = deliver(corporation)
     publish(None, delivered)
+    report_stale_outbox(corporation)  # the outbox-stale alert (flows/alerts.py): counts only
     return delivered
