@@ -73,7 +73,8 @@ def run_failed(block: UUID) -> Automation:
                 body=(
                     "Run {{ flow_run.name }} of {{ flow.name }} ended {{ flow_run.state.name }}"
                     " (tags: {{ flow_run.tags|join(', ') }}). The cause is in the run's"
-                    " message and artifacts: " + _RUN_LINK
+                    " message and artifacts: flow run {{ flow_run.id }} in the Prefect UI "
+                    + _RUN_LINK
                 ),
             )
         ],

@@ -30,6 +30,8 @@ from flows.mailing import deliver, prepare, publish
 from flows.results import MailingOutcome
 from keukentafel.bootstrap import current_app, mailing_content
 
+POLL_SECONDS = 5  # how often the paused run asks the server whether it was resumed
+
 
 class Approval(RunInput):
     """The reviewer's answer in the Prefect UI."""
