@@ -30,6 +30,7 @@ from prefect.events import emit_event
 from keukentafel.bootstrap import current_app
 
 BLOCK_NAME = "keukentafel-alerts"
+ALERT_WEBHOOK_ENV = "KEUKENTAFEL_ALERT_WEBHOOK_URL"  # the webhook URL: a secret, never printed
 STALE_OUTBOX_EVENT = "keukentafel.outbox.stale"
 SYNC_WITHIN = timedelta(hours=26)
 SYNC_FLOW = "sync-register"

@@ -15,6 +15,8 @@ import typer
 from keukentafel.cli import present
 from keukentafel.settings import Settings, quiet_prefect_defaults
 
+# flows/alerts.py names it; repeated so the command line starts without importing Prefect
+ALERT_WEBHOOK_ENV = "KEUKENTAFEL_ALERT_WEBHOOK_URL"
 alerts_app = typer.Typer(help="Prefect automations that tell operations when something is wrong.")
 
 
@@ -81,7 +83,7 @@ def alerts_apply(
     webhook_env: Annotated[
         str,
         typer.Option(help="Environment variable holding the webhook URL (Teams or other)"),
-    ] = "KEUKENTAFEL_ALERT_WEBHOOK_URL",
+    ] = ALERT_WEBHOOK_ENV,
 ) -> None:
     """Create or update the alert automations (failed or crashed runs, a sync not completed for
     26 hours, an outbox waiting over an hour) that notify through the configured webhook."""
