@@ -58,15 +58,7 @@ def plan(
     """Plan the mailing, write the sample letter, publish counts and skipped units."""
     app = current_app()
     content = mailing_content(kind, on, content_path, sample=sample)
-    folder = (
-        app.settings.output_dir
-        / "review"
-        / _key(corporation)
-        / _key(project_code, kind, content.mailing_id)
-    )
-    review, pdf = app.review_mailing(
-        corporation, project_code, kind, on=on, content=content, out_dir=folder
-    )
+    review, pdf = app.review_mailing(corporation, project_code, kind, on=on, content=content)
     counts = review.counts()
     create_table_artifact(
         key=_key("mailing-plan", corporation, project_code, kind),

@@ -451,10 +451,11 @@ class App:
         *,
         on: date,
         content: MailingContent,
-        out_dir: Path,
+        out_dir: Path | None = None,
     ) -> tuple[MailingReview, Path]:
         """What a mailing would do (counts, skipped units and reasons; nothing written or sent)
-        and one recipient's letter as PDF in ``out_dir``, with the content file's details."""
+        and one recipient's letter as PDF, with the content file's details, in ``out_dir``
+        (default ``<output>/review/<corporation>/<project>-<kind>-<mailing_id>/``)."""
         from keukentafel.letters.compose import compose, link_secret_or_throwaway, safe_filename
         from keukentafel.letters.pdf import render_pdf
         from keukentafel.letters.render import get_environment
@@ -487,6 +488,9 @@ class App:
             details=review.plan.details,
             response_deadline=review.plan.details.get("response_deadline"),
         )
+        if out_dir is None:
+            name = safe_filename(f"{project.code}-{kind}-{content.mailing_id}")
+            out_dir = self.settings.output_dir / "review" / safe_filename(corp.code.lower()) / name
         out_dir.mkdir(parents=True, exist_ok=True)
         pdf = out_dir / f"voorbeeld-{safe_filename(kind)}-{safe_filename(sample.unit.code)}.pdf"
         pdf.write_bytes(render_pdf(composed.letter_html))

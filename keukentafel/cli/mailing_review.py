@@ -41,14 +41,8 @@ def mailing_plan(
     with _corporation(config, errors=(Exception,)) as command:
         today = date.today()
         found = mailing_content(kind, today, content, sample=sample)
-        folder = out or (
-            command.app.settings.output_dir
-            / "review"
-            / command.code.lower()
-            / f"{project}-{kind}-{found.mailing_id}".lower()
-        )
         review, pdf = command.app.review_mailing(
-            command.code, project, kind, on=today, content=found, out_dir=folder
+            command.code, project, kind, on=today, content=found, out_dir=out
         )
     console = present.console()
     console.print(f"mailing {review.mailing_key} (planned, nothing sent)", highlight=False)
