@@ -36,6 +36,7 @@ SYNC_WITHIN = timedelta(hours=26)
 SYNC_FLOW = "sync-register"
 ALERT_PREFIX = "keukentafel-"
 
+FAILED_STATE_NAMES = ("Failed", "Crashed", "Refused", "TimedOut")
 _RUN_LINK = "{{ flow_run|ui_url }}"
 
 
@@ -62,7 +63,9 @@ def run_failed(block: UUID) -> Automation:
         description="A Keukentafel flow run failed or crashed",
         trigger=EventTrigger(
             match={"prefect.resource.id": "prefect.flow-run.*"},
-            expect={"prefect.flow-run.Failed", "prefect.flow-run.Crashed"},
+            # events are named by the state's name: a refused sync (a failed state named
+            # Refused) and a run past its time (TimedOut) are failures too
+            expect={f"prefect.flow-run.{name}" for name in FAILED_STATE_NAMES},
             posture=Posture.Reactive,
             threshold=1,
             within=timedelta(0),

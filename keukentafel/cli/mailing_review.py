@@ -49,8 +49,10 @@ def mailing_plan(
     for what, count in review.counts().items():
         console.print(f"  {what:<28} {count:>6}", highlight=False)
     for row in review.skipped_rows():
-        console.print(f"  skipped {row['unit_code']}: {row['reason']}", highlight=False)
-    console.print(f"sample letter: {pdf}", highlight=False)
+        console.print(
+            f"  skipped {row['unit_code']}: {row['reason']}", highlight=False, soft_wrap=True
+        )
+    console.print(f"sample letter: {pdf}", highlight=False, soft_wrap=True)
     console.print(
         f"to send: keukentafel mailing send {kind} --project {project}"
         + (f" --content {content}" if content else " --sample" if sample else ""),

@@ -21,6 +21,9 @@ from uuid import UUID
 
 import pytest
 import yaml
+from prefect import flow
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
 from typer.testing import CliRunner
 
 from connectors.fakes.m365 import FakeMicrosoft365
@@ -114,6 +117,11 @@ def corporation(
             yield app, vera, tenant, tmp
 
 
+@flow(name="refusing-flow")
+def _refusing_flow() -> State[Any]:
+    return Failed(name="Refused", message="register sync refused: 3 rows kept aside")
+
+
 def _read_automations() -> dict[str, Any]:
     from prefect.client.orchestration import get_client
 
@@ -159,6 +167,13 @@ def test_alerts_reach_the_webhook_without_personal_data(
         lambda: receiver.find("sync-register Failed"), timeout=60, what="the run-failed alert"
     )
     assert "ended Failed" in failed and str(state.state_details.flow_run_id) in failed
+
+    # a refused run (a failed state named Refused) is a failure too
+    refused = _refusing_flow(return_state=True)
+    assert refused.is_failed() and refused.name == "Refused"
+    wait_for(
+        lambda: receiver.find("refusing-flow Refused"), timeout=60, what="the refused-run alert"
+    )
 
     # 2. an outbox with a message waiting for two hours
     address = "bewoner.geheim@example.nl"
