@@ -474,6 +474,7 @@ class App:
             event=content.event,
             details=content.details,
             units=content.units,
+            corrects=content.corrects,
         )
         assert review.plan is not None
         sample = review.plan.recipients[0]

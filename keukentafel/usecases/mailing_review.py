@@ -4,23 +4,36 @@ The same households and the same pure ``plan_mailing`` as ``prepare_mailing``
 (keukentafel/usecases/mailing.py): who gets a letter, who could also get an e-mail (a party with
 a usable e-mail address), and every household skipped with its reason, by unit code. The review
 says counts and unit codes only; the sample letter is rendered by the entry point's App for one
-recipient. A correction's recipients come from the mailing it corrects, which is only known when
-it is prepared: the review then counts the units the content file names, if any.
+recipient. A correction goes, as when it is sent, to the units the mailing it corrects was
+written to and that are still occupied; the others are listed as skipped. The 70% notice and the
+reminders take their units from the consent tally and are not reviewed here (`keukentafel
+consent notice`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.domain.mailing import MailingPlan, Skip, SkipReason, mailing_key, plan_mailing
+from keukentafel.domain.consent import MailingNotAllowed
+from keukentafel.domain.mailing import (
+    MailingPlan,
+    Skip,
+    SkipReason,
+    content_digest,
+    mailing_key,
+    plan_mailing,
+)
 from keukentafel.domain.messages import Event, MessageKind, message_kind
 from keukentafel.domain.model import ContactKind, Household, Project
+from keukentafel.usecases.mailing import _corrected
 from keukentafel.usecases.team_contacts import effective_households
+
+FROM_THE_TALLY = (MessageKind.CONSENT_REACHED, MessageKind.REMINDER)
 
 
 @dataclass(slots=True)
@@ -65,14 +78,29 @@ def review_mailing(
     event: Event | None = None,
     details: Mapping[str, Any] | None = None,
     units: Sequence[str] | None = None,
+    corrects: str | None = None,
 ) -> MailingReview:
     """The plan of one mailing, counted. Raises MailingNotAllowed as ``prepare_mailing`` would."""
     kind = message_kind(kind)
+    if kind in FROM_THE_TALLY:
+        raise MailingNotAllowed(
+            f"{kind} takes its units from the consent tally: see `keukentafel consent tally`, "
+            "then send it with `keukentafel consent notice` (or `mailing send`)"
+        )
     households = effective_households(
         sessions, project.corporation_code, on, list(project.complex_codes)
     )
+    extra: dict[str, Any] = {}
+    gone: list[Skip] = []
+    if corrects:
+        digest = content_digest(event, details or {})
+        units, extra, gone = _corrected(
+            sessions, project, kind, households, mailing_id, corrects, digest, event
+        )
     plan = plan_mailing(kind, project, households, on, details or {}, units, event=event)
-    skipped = list(plan.skipped)
+    if extra:
+        plan = replace(plan, details={**plan.details, **extra})
+    skipped = [*plan.skipped, *gone]
     by_email = 0
     emails = 0
     for household in plan.recipients:

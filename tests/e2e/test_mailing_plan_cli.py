@@ -78,3 +78,25 @@ def test_plan_refuses_an_unknown_project_in_one_line(
     result = CliRunner().invoke(cli, [*args, "--config", str(path)])
     assert result.exit_code == 2
     assert "NOPE" in result.output and "Traceback" not in result.output
+
+
+def test_plan_of_a_correction_needs_the_mailing_it_corrects(
+    synced: tuple[Path, Settings, list[str]],
+) -> None:
+    path, _settings, _surnames = synced
+    correction = ROOT / "config" / "mailings" / "havenkwartier-info_evening-verzet.yaml"
+    args = ["mailing", "plan", "info_evening", "--project", "HAVEN-SLOOP"]
+    result = CliRunner().invoke(cli, [*args, "--content", str(correction), "--config", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "no mailing bewonersavond-2027-01 of this kind to correct" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) <= 3
+
+
+def test_the_70_percent_notice_is_not_planned_here(
+    synced: tuple[Path, Settings, list[str]],
+) -> None:
+    path, _settings, _surnames = synced
+    args = ["mailing", "plan", "consent_reached", "--project", "DIJK-RENO", "--sample"]
+    result = CliRunner().invoke(cli, [*args, "--config", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "consent tally" in result.output
