@@ -100,3 +100,31 @@ def test_the_70_percent_notice_is_not_planned_here(
     result = CliRunner().invoke(cli, [*args, "--config", str(path)])
     assert result.exit_code == 2, result.output
     assert "consent tally" in result.output
+
+
+def test_plan_of_a_correction_counts_the_households_the_first_mailing_reached(
+    synced: tuple[Path, Settings, list[str]],
+) -> None:
+    from datetime import date
+
+    from keukentafel.bootstrap import mailing_content
+
+    path, settings, _surnames = synced
+    with build(settings, corporations=CorporationRegistry.from_files([path])) as app:
+        first = app.prepare_mailing(
+            "WSD",
+            "HAVEN-SLOOP",
+            "info_evening",
+            on=date.today(),
+            content=mailing_content("info_evening", date.today(), CONTENT, sample=False),
+            started_by="test",
+        )
+        queued = app.outbox_counts("WSD")
+    correction = ROOT / "config" / "mailings" / "havenkwartier-info_evening-verzet.yaml"
+    args = ["mailing", "plan", "info_evening", "--project", "HAVEN-SLOOP"]
+    result = CliRunner().invoke(cli, [*args, "--content", str(correction), "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    letters = int(re.search(r"letters \(post\)\s+(\d+)", result.output).group(1))  # type: ignore[union-attr]
+    assert letters == first.letters
+    with build(settings, corporations=CorporationRegistry.from_files([path])) as app:
+        assert app.outbox_counts("WSD") == queued  # the plan queued nothing
