@@ -47,6 +47,15 @@ def _deployments() -> dict[str, object]:
         return {d.name: d for d in client.read_deployments()}
 
 
+def _scheduled_times(deployment_id: UUID) -> set[str]:
+    """When the deployment's scheduled runs start (redeploying re-creates them, same times)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        runs = [client.read_flow_run(i) for i in _scheduled_runs(deployment_id)]
+    return {str(r.expected_start_time) for r in runs}
+
+
 def _scheduled_runs(deployment_id: UUID) -> set[UUID]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
@@ -144,6 +153,21 @@ def test_deploy_registers_every_schedule_and_a_worker_restart_keeps_them(
         assert not _deployments()["sync-register-wsd"].paused  # type: ignore[attr-defined]
     finally:
         worker.stop()
+
+    # the file fixed (here: removed), deploying again succeeds and drops what no file asks for
+    times = _scheduled_times(wsd.id)  # type: ignore[attr-defined]
+    (config_dir / "bad.yaml").unlink()
+    again = CliRunner().invoke(app, ["deploy"])
+    assert again.exit_code == 0, again.output
+    assert "removed sync-register-bad" in again.output
+    left = _deployments()
+    assert "sync-register-bad" not in left and "sync-register-wsd" in left
+    # updating a deployment makes Prefect re-create its future runs: the same times again
+    wait_for(
+        lambda: times <= _scheduled_times(wsd.id),  # type: ignore[attr-defined]
+        timeout=30,
+        what="the scheduled runs at the same times after deploying again",
+    )
 
 
 def test_deploy_says_so_without_a_prefect_server(
