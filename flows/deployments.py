@@ -131,17 +131,21 @@ class DeploymentPlan:
         return [*self.deployments, *self.failing]
 
 
-def plan(settings: Settings, corporations: CorporationRegistry | None = None) -> DeploymentPlan:
+def plan(
+    settings: Settings, corporations: CorporationRegistry | None = None, *, log_invalid: bool = True
+) -> DeploymentPlan:
     """The deployments of every corporation file. An invalid file keeps its sync and purge
-    deployments (in ``failing``): each run fails with the file's error until it is fixed."""
+    deployments (in ``failing``): each run fails with the file's error until it is fixed. Its
+    error is logged unless the caller reports ``invalid`` itself (``log_invalid=False``)."""
     if corporations is None:
         corporations = CorporationRegistry.from_dir(settings.config_dir)
     result = DeploymentPlan()
     failing_codes: set[str] = set()
     for entry in corporations.invalid():
-        log.error(
-            "%s: this corporation's runs fail until it is fixed:\n%s", entry.path, entry.error
-        )
+        if log_invalid:
+            log.error(
+                "%s: this corporation's runs fail until it is fixed:\n%s", entry.path, entry.error
+            )
         result.invalid[str(entry.path)] = str(entry.error)
         if entry.code in failing_codes:  # two files with one code: one pair of deployments
             continue

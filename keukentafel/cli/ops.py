@@ -56,7 +56,7 @@ def deploy(
 
     from flows.deployments import plan, register
 
-    found = plan(settings)
+    found = plan(settings, log_invalid=False)  # reported below, once
     try:
         done = register(found, pool)
     except (httpx.HTTPError, OSError) as exc:
