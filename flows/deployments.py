@@ -38,6 +38,7 @@ from flows.consent import consent_tally_flow
 from flows.feeds import FEEDS_CRON, feeds_flow
 from flows.mailing import dispatch_flow
 from flows.mailing_review import mailing_review_flow
+from flows.naming import tags_for
 from flows.privacy import PURGE_CRON, purge_personal_data_flow
 from flows.sync_register import sync_register_flow
 from flows.team_contacts import pull_team_contacts_flow
@@ -51,7 +52,7 @@ MANAGED_TAG = "keukentafel"  # every deployment `keukentafel deploy` manages car
 
 
 def _deployment(
-    flow: Flow[..., Any], name: str, code: str, tag: str, cron: str | None = None
+    flow: Flow[..., Any], name: str, code: str, kind: str, cron: str | None = None
 ) -> RunnerDeployment:
     """One corporation's deployment of a flow: on a cron in Amsterdam time (or started by hand),
     one run at a time, imported by module path on the worker."""
@@ -62,7 +63,7 @@ def _deployment(
         concurrency_limit=ConcurrencyLimitConfig(
             limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
         ),
-        tags=[tag, code, MANAGED_TAG],
+        tags=[*tags_for(kind, code), MANAGED_TAG],
         paused=False,  # a deployment once paused by a `serve` process runs again
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
@@ -70,8 +71,11 @@ def _deployment(
     return deployment
 
 
-def _scheduled(flow: Flow[..., Any], name: str, code: str, cron: str, tag: str) -> RunnerDeployment:
-    return _deployment(flow, name, code, tag, cron)
+def _scheduled(
+    flow: Flow[..., Any], name: str, code: str, cron: str, kind: str
+) -> RunnerDeployment:
+    """``kind`` is what runs (flows/naming.py): its tag and the code are the run's tags."""
+    return _deployment(flow, name, code, kind, cron)
 
 
 def _for_corporation(
@@ -80,8 +84,8 @@ def _for_corporation(
     corporation = corporations.get(code)
     m365 = corporation.m365
     result = [
-        _scheduled(sync_register_flow, "sync-register", code, settings.sync_cron, "register"),
-        _scheduled(purge_personal_data_flow, "purge-personal-data", code, PURGE_CRON, "privacy"),
+        _scheduled(sync_register_flow, "sync-register", code, settings.sync_cron, "sync"),
+        _scheduled(purge_personal_data_flow, "purge-personal-data", code, PURGE_CRON, "purge"),
     ]
     if m365 and (m365.contact_list or m365.contact_workbook):
         result.append(
@@ -90,7 +94,7 @@ def _for_corporation(
                 "pull-team-contacts",
                 code,
                 settings.team_cron,
-                "team-contacts",
+                "team",
             )
         )
     if corporation.consent_projects():
@@ -100,7 +104,7 @@ def _for_corporation(
     if m365 and m365.mailbox:
         # Delivers what a mailing left in the outbox and resolves in-doubt messages.
         result.append(
-            _scheduled(dispatch_flow, "dispatch-outbox", code, settings.dispatch_cron, "outbox")
+            _scheduled(dispatch_flow, "dispatch-outbox", code, settings.dispatch_cron, "dispatch")
         )
     if corporation.feeds:  # appointments followed up, contractors' feeds delivered
         result.append(_scheduled(feeds_flow, "contractor-feeds", code, FEEDS_CRON, "feeds"))
@@ -151,11 +155,9 @@ def plan(
             continue
         failing_codes.add(entry.code)
         result.failing += [
+            _scheduled(sync_register_flow, "sync-register", entry.code, settings.sync_cron, "sync"),
             _scheduled(
-                sync_register_flow, "sync-register", entry.code, settings.sync_cron, "register"
-            ),
-            _scheduled(
-                purge_personal_data_flow, "purge-personal-data", entry.code, PURGE_CRON, "privacy"
+                purge_personal_data_flow, "purge-personal-data", entry.code, PURGE_CRON, "purge"
             ),
         ]
     for code in corporations.codes():

@@ -21,13 +21,14 @@ from typing import Any
 
 from prefect import flow, get_run_logger, pause_flow_run, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-from prefect.client.schemas.objects import State
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from prefect.states import Cancelled
 
-from flows.mailing import deliver, prepare, publish
-from flows.results import MailingOutcome
+from flows import jobs
+from flows.mailing import deliver, prepare
+from flows.naming import artifact_key
+from flows.publish import finish, named
 from keukentafel.bootstrap import current_app, mailing_content
 
 POLL_SECONDS = 5  # how often the paused run asks the server whether it was resumed
@@ -40,10 +41,9 @@ class Approval(RunInput):
     reviewer: str = ""  # who approves (a staff account, not a resident)
 
 
-def _key(*parts: str) -> str:
-    """An artifact key: lower case, digits and dashes only."""
-    text = "-".join(parts).lower()
-    return "".join(c if c.isalnum() and c.isascii() else "-" for c in text).strip("-")
+def _key(corporation: str, project_code: str, kind: str, what: str) -> str:
+    """``mailing-<code>-<project>-<kind>-<what>``: beside the mailing's own report's key."""
+    return artifact_key("mailing", corporation, project_code, kind, what)
 
 
 @task(name="plan-mailing")
@@ -61,18 +61,18 @@ def plan(
     review, pdf = app.review_mailing(corporation, project_code, kind, on=on, content=content)
     counts = review.counts()
     create_table_artifact(
-        key=_key("mailing-plan", corporation, project_code, kind),
+        key=_key(corporation, project_code, kind, "plan"),
         table=[{"what": what, "count": count} for what, count in counts.items()],
         description=f"Mailing {review.mailing_key}: what it will do once approved",
     )
     if review.skipped:
         create_table_artifact(
-            key=_key("mailing-plan-skipped", corporation, project_code, kind),
+            key=_key(corporation, project_code, kind, "plan-skipped"),
             table=review.skipped_rows(),
             description="Households without a letter or an e-mail, and why (unit codes)",
         )
     create_link_artifact(
-        key=_key("mailing-sample", corporation, project_code, kind),
+        key=_key(corporation, project_code, kind, "sample"),
         link=pdf.resolve().as_uri(),
         link_text=f"sample letter ({review.sample_unit})",
         description=f"Sample letter on the worker: {pdf}",
@@ -81,7 +81,7 @@ def plan(
 
 
 # Kept whole: plan, pause, send read as the three steps the reviewer sees in the UI.
-@flow(name="mailing-review")
+@flow(name="mailing-review", flow_run_name=named("mailing", "project_code", "kind"))
 def mailing_review_flow(
     corporation: str,
     project_code: str,
@@ -90,10 +90,10 @@ def mailing_review_flow(
     on: date | None = None,
     sample: bool = False,
     approval_hours: int = 72,
-) -> MailingOutcome | State[Any]:
+) -> Any:
     """Plan a mailing, wait for approval in the UI, then send it (letters, e-mails, outbox)."""
     logger = get_run_logger()
-    day = on or date.today()
+    day = on or current_app().today()
     planned = plan(corporation, project_code, kind, day, content_path, sample)
     logger.info(
         "mailing %s planned: %s; waiting for approval",
@@ -103,7 +103,7 @@ def mailing_review_flow(
     answer = pause_flow_run(wait_for_input=Approval, timeout=approval_hours * 3600, key="approval")
     if not answer.approve:
         create_markdown_artifact(
-            key=_key("mailing-not-approved", corporation, project_code, kind),
+            key=_key(corporation, project_code, kind, "not-approved"),
             markdown=f"Mailing `{planned['mailing_key']}` was not approved: nothing was sent.",
         )
         return Cancelled(message=f"mailing {planned['mailing_key']} not approved: nothing sent")
@@ -118,8 +118,7 @@ def mailing_review_flow(
         f"prefect:{flow_run.id} approved by {reviewer}",
     )
     delivered = deliver(corporation, prepared.mailing_key)
-    publish(prepared, delivered)
-    return MailingOutcome(prepared, delivered)
+    return finish(jobs.mailing_report(corporation, prepared, delivered))
 
 
 __all__ = ["Approval", "mailing_review_flow"]

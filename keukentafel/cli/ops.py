@@ -13,16 +13,23 @@ from typing import Annotated, NoReturn
 import typer
 
 from keukentafel.cli import present
-from keukentafel.settings import Settings, quiet_prefect_defaults
+from keukentafel.settings import Settings
 
 # flows/alerts.py names it; repeated so the command line starts without importing Prefect
 ALERT_WEBHOOK_ENV = "KEUKENTAFEL_ALERT_WEBHOOK_URL"
 alerts_app = typer.Typer(help="Prefect automations that tell operations when something is wrong.")
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    present.print_error(message)
-    raise typer.Exit(code)
+def _fail(message: str) -> NoReturn:
+    from keukentafel.cli.app import _fail as fail  # at most three lines, exit code 2
+
+    fail(message)
+
+
+def _settings() -> Settings:
+    from keukentafel.cli.app import _settings as settings  # honours `keukentafel --verbose`
+
+    return settings()
 
 
 def _server() -> str:
@@ -49,8 +56,7 @@ def deploy(
     server's work pool, creating the pool if needed. Start workers with
     `prefect worker start --pool keukentafel`. An invalid corporation file is reported (exit
     code 1); its sync and purge still get deployments, whose runs fail with the file's error."""
-    quiet_prefect_defaults()
-    settings = Settings.from_env()
+    settings = _settings()
     url = _server()
     import httpx
 
@@ -87,8 +93,7 @@ def alerts_apply(
 ) -> None:
     """Create or update the alert automations (failed or crashed runs, a sync not completed for
     26 hours, an outbox waiting over an hour) that notify through the configured webhook."""
-    quiet_prefect_defaults()
-    settings = Settings.from_env()
+    settings = _settings()
     url = _server()
     webhook = settings.environ.get(webhook_env, "")
     if not webhook:

@@ -255,10 +255,10 @@ def test_a_mailing_from_the_ui_waits_for_approval_then_sends_once(
     artifacts = _artifacts(run_id)
     counts = {
         row["what"]: row["count"]
-        for row in json.loads(artifacts["mailing-plan-wsd-haven-sloop-info-evening"])
+        for row in json.loads(artifacts["mailing-wsd-haven-sloop-info-evening-plan"])
     }
     assert counts["letters (post)"] > 0 and counts["e-mails"] > 0
-    link = artifacts["mailing-sample-wsd-haven-sloop-info-evening"]  # [text](file:///...)
+    link = artifacts["mailing-wsd-haven-sloop-info-evening-sample"]  # [text](file:///...)
     sample = Path(link[link.index("(file://") + len("(file://") : -1])
     assert sample.read_bytes().startswith(b"%PDF") and sample.is_relative_to(
         app.settings.output_dir

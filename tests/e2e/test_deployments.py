@@ -37,6 +37,10 @@ def test_each_corporation_gets_its_scheduled_flows() -> None:
     assert sync.concurrency_limit == 1
     assert sync.concurrency_options.collision_strategy.value == "CANCEL_NEW"
     assert sync.parameters == {"corporation": "WSD"}
+    # the same tags as a run started from the command line (flows/naming.py), and the mark
+    # `keukentafel deploy` finds its own deployments by
+    assert sync.tags == ["register", "WSD", "keukentafel"]
+    assert found["dispatch-outbox-wsd"].tags == ["outbox", "WSD", "keukentafel"]
     assert found["pull-team-contacts-wsd"].schedules[0].schedule.cron == "30 6 * * *"
     assert found["dispatch-outbox-wsd"].schedules[0].schedule.cron == "*/10 7-21 * * *"
     assert found["consent-tally-wsd"].schedules[0].schedule.cron == "0 7 * * *"
