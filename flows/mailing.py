@@ -22,6 +22,7 @@ from typing import Any
 from prefect import flow, task
 
 from flows import jobs
+from flows.alerts import report_stale_outbox
 from flows.publish import finish, named
 from flows.publish import started_by as run_starter
 from flows.results import Delivery, MailingOutcome
@@ -86,4 +87,6 @@ def mailing_flow(
 @flow(name="dispatch-outbox", flow_run_name=named("dispatch"))
 def dispatch_flow(corporation: str) -> Any:
     """Deliver every pending or in-doubt message in the outbox (e.g. after a crash or an outage)."""
-    return finish(jobs.dispatch(current_app(), corporation))
+    outcome = jobs.dispatch(current_app(), corporation)
+    report_stale_outbox(corporation)  # the outbox-stale alert (flows/alerts.py): counts only
+    return finish(outcome)

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from keukentafel.domain.model import Household
     from keukentafel.domain.retention import RetentionPlan
     from keukentafel.reports.consent import ConsentReportFiles
+    from keukentafel.usecases.alerts import StaleOutbox
     from keukentafel.usecases.consent import (
         ConsentBooks,
         ConsentProject,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     )
     from keukentafel.usecases.consent_import import ImportReport
     from keukentafel.usecases.mailing import MailingResult, MailingWriter
+    from keukentafel.usecases.mailing_review import MailingReview
     from keukentafel.usecases.outbox import DispatchReport, MailTransport, RetryReport
     from keukentafel.usecases.privacy import (
         ExportResult,
@@ -454,6 +456,60 @@ class App:
             clock=self.clock,
         )
 
+    def review_mailing(
+        self,
+        code: str,
+        project_code: str,
+        kind: str,
+        *,
+        on: date,
+        content: MailingContent,
+        out_dir: Path | None = None,
+    ) -> tuple[MailingReview, Path]:
+        """What a mailing would do (counts, skipped units and reasons; nothing written or sent)
+        and one recipient's letter as PDF, with the content file's details, in ``out_dir``
+        (default ``<output>/review/<corporation>/<project>-<kind>-<mailing_id>/``)."""
+        from keukentafel.letters.compose import compose, link_secret_or_throwaway, safe_filename
+        from keukentafel.letters.pdf import render_pdf
+        from keukentafel.letters.render import get_environment
+        from keukentafel.usecases.mailing_review import review_mailing
+
+        corp = self.corporation(code)
+        letters = self.letters(corp)
+        project = corp.project(project_code)
+        review = review_mailing(
+            self.sessions,
+            project,
+            kind,
+            on=on,
+            mailing_id=content.mailing_id,
+            event=content.event,
+            details=content.details,
+            units=content.units,
+            corrects=content.corrects,
+        )
+        assert review.plan is not None
+        sample = review.plan.recipients[0]
+        composed = compose(
+            kind,
+            sample,
+            config=letters,
+            project=project,
+            on=on,
+            env=get_environment(str(letters.templates_dir), corp.code),
+            secret=link_secret_or_throwaway(letters, self.settings.environ),
+            event=content.event,
+            details=review.plan.details,
+            response_deadline=review.plan.details.get("response_deadline"),
+        )
+        if out_dir is None:
+            name = safe_filename(f"{project.code}-{kind}-{content.mailing_id}")
+            out_dir = self.settings.output_dir / "review" / safe_filename(corp.code.lower()) / name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        pdf = out_dir / f"voorbeeld-{safe_filename(kind)}-{safe_filename(sample.unit.code)}.pdf"
+        pdf.write_bytes(render_pdf(composed.letter_html))
+        return review, pdf
+
     # -- the consent track (art. 7:220 BW): usecases/consent.py, docs/consent.md
 
     def consent_books(self) -> ConsentBooks:
@@ -657,6 +713,12 @@ class App:
             return dispatch(
                 self.sessions, corp.code, transport, mailing_key=mailing_key, clock=self.clock
             )
+
+    def stale_outbox(self, code: str) -> StaleOutbox:
+        """Messages waiting over an hour in the outbox (counts only: the stale-outbox alert)."""
+        from keukentafel.usecases.alerts import stale_outbox
+
+        return stale_outbox(self.sessions, self.corporation(code).code, self.clock())
 
     def retry_failed_messages(
         self, code: str, *, mailing_key: str | None = None, actor: str

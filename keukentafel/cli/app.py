@@ -374,3 +374,8 @@ def mailing_retry(
 from keukentafel.cli.consent import consent_app  # noqa: E402 - registered after the helpers it uses
 
 app.add_typer(consent_app, name="consent")
+from keukentafel.cli import mailing_review, ops  # noqa: E402 - registered after the helpers
+
+app.command("deploy")(ops.deploy)  # keukentafel/cli/ops.py: deployments on the work pool
+app.add_typer(ops.alerts_app, name="alerts")  # keukentafel/cli/ops.py: `alerts apply`
+mailing_app.command("plan")(mailing_review.mailing_plan)  # keukentafel/cli/mailing_review.py

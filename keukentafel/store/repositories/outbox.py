@@ -154,6 +154,19 @@ class OutboxRepository:
         row.status = OutboxStatus.FAILED if failed else OutboxStatus.PENDING
         return failed
 
+    def unsent_since(self, before: datetime) -> tuple[int, datetime | None]:
+        """Messages not sent (pending, waiting or in doubt) that were queued before ``before``,
+        and the oldest one's queue time: for the stale-outbox alert (counts only)."""
+        query = select(func.count(), func.min(OutboxRow.created_at)).where(
+            OutboxRow.corporation_code == self.corporation,
+            OutboxRow.status.in_(
+                [OutboxStatus.PENDING, OutboxStatus.WAITING, OutboxStatus.SENDING]
+            ),
+            OutboxRow.created_at < before,
+        )
+        count, oldest = self.session.execute(query).one()
+        return int(count), oldest
+
     def requeue_failed(self, mailing_key: str | None, note: str) -> list[tuple[str, str]]:
         """Messages failed for good back to pending (attempts and waits reset), ``note`` put
         before their last error; returns (unit code, mailing key) of each. Only ``failed`` rows
