@@ -41,6 +41,17 @@ def corporation_file(folder: Path, *, staff: dict[str, Any] | None = None) -> Pa
                 "name": "Renovatie Dorpsstraat",
                 "kind": "renovation_occupied",
                 "complexes": ["CPX-1"],
+                "consent": {
+                    "threshold": 0.70,
+                    "denominator": "all_tenants",
+                    "legal_basis": "art. 7:220 lid 3 BW: 70% of all tenants",
+                    "min_homes": 1,
+                    "consent": "whole",
+                    "packages": [
+                        {"code": "ISOLATIE", "kind": "renovation", "title": "Isolatie"},
+                        {"code": "VENTILATIE", "kind": "renovation", "title": "Ventilatie"},
+                    ],
+                },
             },
         ],
         "letters": {
