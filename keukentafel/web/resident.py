@@ -23,11 +23,11 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from keukentafel.domain.answering import ANSWER_LABELS
 from keukentafel.domain.links import format_code
 from keukentafel.domain.open_items import RESIDENT_KINDS, InvalidRequest
 from keukentafel.domain.resident_access import Grant, Refusal
 from keukentafel.usecases import resident_access as access
-from keukentafel.domain.answering import ANSWER_LABELS
 from keukentafel.usecases import resident_answer as answers
 from keukentafel.usecases import resident_booking as bookings
 from keukentafel.usecases import resident_page as page
