@@ -21,6 +21,7 @@ from keukentafel.settings import Settings
 LINK_SECRET = "u7Jk2QvX9pLrT4mWc8NzB1hYe6GsD3fA0oKqZ5iVbR"  # random-looking, 42 bytes
 LINK_BASE = "https://bewoners.example.org/antwoord"
 STAFF_SECRET = "fake-staff-secret-for-tests"
+PULL_TOKEN = "pull-token-for-the-contractor-api-in-tests"  # noqa: S105 - a test value
 TENANT = "7a1c0f6e-0000-4000-8000-00000000c0de"
 STAFF_CLIENT = "5f2d9b1a-0000-4000-8000-0000000a11ce"
 
@@ -93,6 +94,11 @@ def corporation_file(folder: Path, *, staff: dict[str, Any] | None = None) -> Pa
             },
             "code_attempts_per_address": 5,
         },
+        "feeds": {
+            "contractors": [
+                {"code": "BOUW", "name": "Bouw", "projects": ["P"], "pull_token_env": "KT_PULL"}
+            ]
+        },
     }
     if staff is not None:
         data["web"]["staff"] = staff
@@ -117,7 +123,12 @@ def make_app(
         output_dir=tmp / "out",
         config_path=config,
         environ=MappingProxyType(
-            {"KT_TEST_LINK_SECRET": LINK_SECRET, "KT_TEST_M365": "x", "KT_STAFF": STAFF_SECRET}
+            {
+                "KT_TEST_LINK_SECRET": LINK_SECRET,
+                "KT_TEST_M365": "x",
+                "KT_STAFF": STAFF_SECRET,
+                "KT_PULL": PULL_TOKEN,
+            }
         ),
     )
     return build(settings, corporations=CorporationRegistry.from_files([config]), clock=clock)

@@ -2,8 +2,9 @@
 
 :func:`create_app` wires the :class:`~keukentafel.web.portal.Portal` (the use cases on the App's
 store), the Jinja2 templates and static CSS shipped in this package, the security headers on every
-answer, and the two routers: the resident's pages (:mod:`keukentafel.web.resident`) and the staff
-pages (:mod:`keukentafel.web.staff`). The session secret comes from the settings' snapshot of the
+answer, and three routers: the resident's pages (:mod:`keukentafel.web.resident`), the staff
+pages (:mod:`keukentafel.web.staff`) and the contractors' pull API (:mod:`keukentafel.feeds.api`,
+bearer token per contractor). The session secret comes from the settings' snapshot of the
 environment (``KEUKENTAFEL_WEB_SESSION_SECRET``, at least 32 bytes); every worker of one
 deployment must share it.
 """
@@ -112,10 +113,12 @@ def create_app(app: App, *, secret: bytes | None = None) -> FastAPI:
             response.headers["Cache-Control"] = "public, max-age=3600"
         return response
 
+    from keukentafel.feeds.api import router as contractor_router
     from keukentafel.web import resident, staff
 
     api.include_router(resident.router(web))
     api.include_router(staff.router(web))
+    api.include_router(contractor_router(app))  # /contractor/v1: the contractors' pull API
     install_access_filter(portal.link_prefixes)
     return api
 

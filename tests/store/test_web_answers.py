@@ -66,7 +66,12 @@ def _token(page: str, action: str) -> str:
 
 def _answer(web: TestClient, name: str, answer: str) -> tuple[int, str, dict[str, str]]:
     page = web.get("/woning").text
-    form = {"name": name, "answer": answer, "ballot": "whole", "csrf": _token(page, "/woning/antwoord")}
+    form = {
+        "name": name,
+        "answer": answer,
+        "ballot": "whole",
+        "csrf": _token(page, "/woning/antwoord"),
+    }
     sent = web.post("/woning/antwoord", data=form)
     return sent.status_code, sent.text, form
 
@@ -190,8 +195,10 @@ def test_two_households_cannot_take_the_last_place_of_a_session(
                 code=code,
                 project_code="P",
                 title="Modelwoning",
-                slot=Slot(datetime.combine(day, datetime.min.time()).replace(hour=19),
-                          datetime.combine(day, datetime.min.time()).replace(hour=20)),
+                slot=Slot(
+                    datetime.combine(day, datetime.min.time()).replace(hour=19),
+                    datetime.combine(day, datetime.min.time()).replace(hour=20),
+                ),
                 location_name="Dorpshuis",
                 location_address="Dorpsstraat 99",
                 capacity=capacity,
@@ -216,3 +223,16 @@ def test_two_households_cannot_take_the_last_place_of_a_session(
     assert booked == {"S-2"}
     with sessions() as s:  # the letters follow through the outbox, not straight away
         assert s.scalars(select(OutboxRow)).all() is not None
+
+
+def test_the_web_application_serves_the_contractors_pull_api(app: App) -> None:
+    web = TestClient(app.web(session_secret=b"s" * 32), base_url="https://testserver")
+    assert web.get("/contractor/v1/changes").status_code == 401
+    wrong = {"Authorization": "Bearer not-the-token"}
+    assert web.get("/contractor/v1/changes", headers=wrong).status_code == 401
+    auth = {"Authorization": f"Bearer {wb.PULL_TOKEN}"}
+    app.planning("TST").refresh()
+    page = web.get("/contractor/v1/changes", params={"limit": 500}, headers=auth)
+    assert page.status_code == 200 and page.json()["contractor"] == "BOUW"
+    keys = [c["key"] for c in page.json()["changes"]]
+    assert keys == ["eenheid:VHE00001", "eenheid:VHE00002", "eenheid:VHE00003"]
