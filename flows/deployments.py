@@ -29,6 +29,7 @@ from flows.consent import consent_tally_flow
 from flows.feeds import FEEDS_CRON, feeds_flow
 from flows.mailing import dispatch_flow
 from flows.privacy import PURGE_CRON, purge_personal_data_flow
+from flows.replies import REPLIES_CRON, pull_replies_flow
 from flows.sync_register import sync_register_flow
 from flows.team_contacts import pull_team_contacts_flow
 from keukentafel.bootstrap import CorporationRegistry
@@ -91,6 +92,9 @@ def deployments(
             # Delivers what a mailing left in the outbox and resolves in-doubt messages.
             result.append(
                 _scheduled(dispatch_flow, "dispatch-outbox", code, settings.dispatch_cron, "outbox")
+            )
+            result.append(
+                _scheduled(pull_replies_flow, "pull-replies", code, REPLIES_CRON, "replies")
             )
         if corporations.get(code).feeds:  # appointments followed up, contractors' feeds delivered
             result.append(_scheduled(feeds_flow, "contractor-feeds", code, FEEDS_CRON, "feeds"))

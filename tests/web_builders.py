@@ -21,7 +21,7 @@ from keukentafel.settings import Settings
 LINK_SECRET = "u7Jk2QvX9pLrT4mWc8NzB1hYe6GsD3fA0oKqZ5iVbR"  # random-looking, 42 bytes
 LINK_BASE = "https://bewoners.example.org/antwoord"
 STAFF_SECRET = "fake-staff-secret-for-tests"
-PULL_TOKEN = "pull-token-for-the-contractor-api-in-tests"  # noqa: S105 - a test value
+PULL_TOKEN = "pull-token-for-the-contractor-api-in-tests"
 TENANT = "7a1c0f6e-0000-4000-8000-00000000c0de"
 STAFF_CLIENT = "5f2d9b1a-0000-4000-8000-0000000a11ce"
 

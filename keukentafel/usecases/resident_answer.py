@@ -177,9 +177,7 @@ def give_answer(
         return GivenAnswer(Outcome.CLOSED, _closed_reason(status.last_day, status.lease_id))
     try:
         word, package = checked_answer(answer, ballot, target.profile)
-        names = _party_names(
-            sessions, grant.corporation_code, [p.party_id for p in status.parties]
-        )
+        names = _party_names(sessions, grant.corporation_code, [p.party_id for p in status.parties])
         party = match_party(typed_name, names)
     except AnswerError as error:
         return GivenAnswer(Outcome.INVALID, str(error))

@@ -44,9 +44,7 @@ class BookingView:
 
 
 def _local_now(now: datetime) -> datetime:
-    return to_amsterdam(now.replace(tzinfo=UTC) if now.tzinfo is None else now).replace(
-        tzinfo=None
-    )
+    return to_amsterdam(now.replace(tzinfo=UTC) if now.tzinfo is None else now).replace(tzinfo=None)
 
 
 def _start(moment: datetime) -> datetime:

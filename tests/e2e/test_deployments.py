@@ -25,6 +25,7 @@ def test_each_corporation_gets_its_scheduled_flows() -> None:
         "dispatch-outbox-wsd",
         "consent-tally-wsd",
         "contractor-feeds-wsd",
+        "pull-replies-wsd",
     }
     purge = found["purge-personal-data-wsd"].schedules[0].schedule
     assert purge.cron == "30 5 * * *" and purge.timezone == "Europe/Amsterdam"
@@ -68,6 +69,7 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
         "dispatch-outbox-wsd": "*/5 8-18 * * *",
         "consent-tally-wsd": "30 7 * * 1-5",
         "contractor-feeds-wsd": "*/15 6-22 * * *",
+        "pull-replies-wsd": "*/10 7-21 * * *",
     }
     assert "bad.yaml" in caplog.text and "projects.1.kind" in caplog.text
 
