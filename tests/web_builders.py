@@ -26,7 +26,9 @@ TENANT = "7a1c0f6e-0000-4000-8000-00000000c0de"
 STAFF_CLIENT = "5f2d9b1a-0000-4000-8000-0000000a11ce"
 
 
-def corporation_file(folder: Path, *, staff: dict[str, Any] | None = None) -> Path:
+def corporation_file(
+    folder: Path, *, staff: dict[str, Any] | None = None, m365: dict[str, Any] | None = None
+) -> Path:
     data: dict[str, Any] = {
         "corporation": {"code": "TST", "name": "Woonstichting Test"},
         "source": {
@@ -100,6 +102,8 @@ def corporation_file(folder: Path, *, staff: dict[str, Any] | None = None) -> Pa
             ]
         },
     }
+    if m365 is not None:
+        data["m365"].update(m365)
     if staff is not None:
         data["web"]["staff"] = staff
         data["web"]["base_url"] = staff.pop("base_url")
@@ -115,8 +119,10 @@ def make_app(
     *,
     clock: Clock = utc_now,
     staff: dict[str, Any] | None = None,
+    m365: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> App:
-    config = corporation_file(tmp / "corporations", staff=staff)
+    config = corporation_file(tmp / "corporations", staff=staff, m365=m365)
     settings = Settings(
         database_url=database_url,
         data_dir=tmp / "data",
@@ -128,6 +134,7 @@ def make_app(
                 "KT_TEST_M365": "x",
                 "KT_STAFF": STAFF_SECRET,
                 "KT_PULL": PULL_TOKEN,
+                **(secrets or {}),
             }
         ),
     )
