@@ -137,7 +137,9 @@ def prepare(folder: Path, url: str) -> list[str]:
             valid_days=60,
             secret=LINK_SECRET.encode(),
             parties=[f"R{n}"],
-        ).url.split("://", 1)[1].split("/", 1)[1]
+        )
+        .url.split("://", 1)[1]
+        .split("/", 1)[1]
         for n in range(1, HOUSEHOLDS + 1)
     ]
 
@@ -237,7 +239,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
         paths = prepare(folder, url)
         setup = time.perf_counter() - began
         port = _port()
-        server = subprocess.Popen(  # noqa: S603 - our own module
+        server = subprocess.Popen(
             [sys.executable, "-m", "bench.web_bench", "serve", str(folder), url, str(port)]
         )
         try:
@@ -254,7 +256,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
                 str(args.seconds),
                 str(args.think),
             ]
-            done = subprocess.run(command, check=True, capture_output=True, text=True)  # noqa: S603
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
             result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         finally:
             server.terminate()
