@@ -178,7 +178,7 @@ def test_a_replayed_form_records_nothing(site: dict[str, Any], page: Any) -> Non
     page.locator("#k-call").check()
     page.locator("#tekst").fill("Graag na vijf uur.")
     csrf = page.locator("form[action='/woning/vraag'] input[name=csrf]").get_attribute("value")
-    page.get_by_role("button", name="Versturen").click()
+    page.get_by_role("button", name="Versturen", exact=True).click()
     assert page.locator("h1").inner_text() == "Dank u wel"
     _accessible(page)
     # The same form sent again with the browser's own cookies (going back reloads the page and
