@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.model import ContactKind, Project
 from keukentafel.domain.open_items import OpenItem, OpenItemKind, OpenItemStatus
-from keukentafel.store.models import OutboxRow
 from keukentafel.store.repositories import ConnectorState
 from keukentafel.store.repositories.open_items import OpenItemRepository
+from keukentafel.store.repositories.outbox import message_origin
 from keukentafel.store.repositories.resident_access import ResidentAccessRepository
 from keukentafel.usecases.resident_access import new_public_id
 from keukentafel.usecases.team_contacts import effective_households
@@ -71,15 +70,9 @@ def _naive(moment: datetime) -> datetime:
 
 
 def _by_message(session: Session, corporation: str, message_id: str) -> tuple[str, str] | None:
-    row = session.execute(
-        select(OutboxRow.mailing_key, OutboxRow.unit_code).where(
-            OutboxRow.corporation_code == corporation, OutboxRow.message_id == message_id
-        )
-    ).first()
-    if row is None:
-        return None
-    parts = str(row.mailing_key).split("/")
-    return (parts[1], str(row.unit_code)) if len(parts) >= 2 else None
+    mailing_key, unit_code = message_origin(session, corporation, message_id)
+    parts = mailing_key.split("/")  # <corporation>/<project>/<kind>/<id>
+    return (parts[1], unit_code) if len(parts) >= 2 and unit_code else None
 
 
 def _addresses(
