@@ -347,9 +347,10 @@ class App:
 
     def planning(self, code: str) -> Planning:
         """Appointments and contractor feeds of one corporation (bootstrap_planning.py)."""
-        from keukentafel.bootstrap_planning import Planning
+        from keukentafel.bootstrap_planning import Planning, consent_tally_for
 
-        return Planning(self, self.corporation(code))
+        corp = self.corporation(code)
+        return Planning(self, corp, tally_for=consent_tally_for(self, corp))
 
     # -- what the entry points do
 
@@ -489,9 +490,18 @@ class App:
         )
 
     def record_consent(
-        self, code: str, project_code: str, inputs: Sequence[EntryInput], *, recorded_by: str
+        self,
+        code: str,
+        project_code: str,
+        inputs: Sequence[EntryInput],
+        *,
+        recorded_by: str,
+        actor: str | None = None,
+        via: str = "record",
     ) -> RecordReport:
-        """Record answers, withdrawals, exclusions, reversals, corrections in one transaction."""
+        """Record answers, withdrawals, exclusions, reversals, corrections in one transaction,
+        each with its audit event (``actor`` as the log names who: ``cli:<user>``,
+        ``web:<id>``; default derived from ``recorded_by``; ``via``: the way in)."""
         from keukentafel.usecases.consent import record
 
         target = self.consent_project(code, project_code)
@@ -502,6 +512,8 @@ class App:
             recorded_by=recorded_by,
             clock=self.clock,
             books=self.consent_books(),
+            actor=actor,
+            via=via,
         )
 
     def record_consent_answer(
@@ -517,6 +529,8 @@ class App:
         channel: Channel | None = None,
         at: datetime | None = None,
         evidence: Evidence | None = None,
+        actor: str | None = None,
+        via: str = "web",
     ) -> LedgerEntry | Refusal:
         """One answer (``agree``, ``decline``, ``withdraw``) of a household (no ``parties``) or
         of named parties, by default given on the web now: the entry stored, or why not."""
@@ -532,7 +546,9 @@ class App:
             package=package,
             evidence=evidence,
         )
-        report = self.record_consent(code, project_code, [item], recorded_by=recorded_by)
+        report = self.record_consent(
+            code, project_code, [item], recorded_by=recorded_by, actor=actor, via=via
+        )
         return report.outcomes[0]
 
     def import_consent_forms(
@@ -543,6 +559,7 @@ class App:
         *,
         recorded_by: str,
         scans: Path | None = None,
+        actor: str | None = None,
     ) -> ImportReport:
         """Import a CSV/XLSX list of scanned forms (connectors/consent_forms.py reads it)."""
         from connectors.consent_forms import read_form_file
@@ -557,6 +574,7 @@ class App:
             recorded_by=recorded_by,
             clock=self.clock,
             books=self.consent_books(),
+            actor=actor,
         )
 
     def evaluate_consent(
