@@ -190,7 +190,14 @@ def give_answer(
         package=package,
     )
     report = record(
-        sessions, target, [item], recorded_by=WEB_RECORDER, clock=lambda: now, books=books
+        sessions,
+        target,
+        [item],
+        recorded_by=WEB_RECORDER,
+        clock=lambda: now,
+        books=books,
+        actor=f"{WEB_RECORDER}:{grant.public_id}",  # the session's grant, never a name
+        via="web",
     )
     outcome = report.outcomes[0]
     if isinstance(outcome, Refusal):

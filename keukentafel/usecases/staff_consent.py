@@ -140,7 +140,13 @@ def record_paper_answer(
         evidence=given.evidence,
     )
     report = record(
-        sessions, target, [item], recorded_by=member.actor, clock=lambda: now, books=books
+        sessions,
+        target,
+        [item],
+        recorded_by=member.actor,
+        clock=lambda: now,
+        books=books,
+        via="staff",
     )
     return report.outcomes[0]
 

@@ -103,6 +103,9 @@ def test_answer_change_and_withdraw_go_into_the_ledger_with_channel_web(
     assert app.consent_household("TST", "P", "VHE00001").parties[0].party_id == "R1"
     tally = app.consent_tally("TST", "P").ballots[0]
     assert (tally.agreed, tally.declined) == (0, 1)
+    events = app.audit_events("TST", "VHE00001")
+    assert len(events) == 4 and all(e.event.actor.startswith("web:resident:") for e in events)
+    assert "Jansen" not in repr([e.event for e in events])  # the audit log names no one
 
 
 def test_a_household_with_a_co_tenant_agrees_only_when_both_have(
@@ -178,6 +181,7 @@ def test_a_paper_answer_with_its_scan_is_in_the_ledger_and_the_tally(
     tally = app.consent_tally("TST", "P")
     assert staff_consent.status_label(tally, "VHE00003") == "akkoord"
     assert staff_consent.status_label(tally, "VHE00001") == "geen antwoord"
+    assert [e.event.actor for e in app.audit_events("TST", "VHE00003")] == ["entra:oid-g"]
     lines = staff_consent.household_answers(app.sessions, target, "VHE00003")
     assert [(x.what, x.channel, x.evidence.startswith("scan_3.pdf")) for x in lines] == [
         ("akkoord", "paper", True)
