@@ -9,7 +9,7 @@ proposal mailing (PDF letters, links and codes on record, as in production), and
 web for every other household, so the page shows letters, a status and the parties' answers.
 
 Then three processes: this one; the web application under uvicorn (``keukentafel web``'s
-application, one worker) in a subprocess; and the load generator in another subprocess. The load
+factory, ``--workers`` processes, default 1) in a subprocess; and the load generator in another subprocess. The load
 generator runs ``--users`` threads, each its own resident: it opens its letter's link once (a
 session cookie), then asks for its page again and again for ``--seconds``, waiting ``--think``
 seconds between pages (a person reading; 0 for a closed loop). Every page is checked (status 200
@@ -144,17 +144,18 @@ def prepare(folder: Path, url: str) -> list[str]:
     ]
 
 
-def serve(folder: Path, url: str, port: int) -> None:
-    import uvicorn
-
-    app = _app(folder, url)
-    uvicorn.run(
-        app.web(session_secret=SESSION_SECRET),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-    )
+def server_env(folder: Path, url: str) -> dict[str, str]:
+    """The environment ``keukentafel web`` would be started with for this store."""
+    return {
+        **os.environ,
+        "KEUKENTAFEL_DATABASE_URL": url,
+        "KEUKENTAFEL_CONFIG_DIR": str(folder),
+        "KEUKENTAFEL_DATA_DIR": str(folder / "data"),
+        "KEUKENTAFEL_OUTPUT_DIR": str(folder / "out"),
+        "KEUKENTAFEL_WEB_SESSION_SECRET": SESSION_SECRET.decode(),
+        "BENCH_LINK_SECRET": LINK_SECRET,
+        "BENCH_VERA": "x",
+    }
 
 
 def load(base: str, paths: list[str], users: int, seconds: float, think: float) -> dict[str, Any]:
@@ -239,8 +240,22 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
         paths = prepare(folder, url)
         setup = time.perf_counter() - began
         port = _port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bench.web_bench", "serve", str(folder), url, str(port)]
+        server = subprocess.Popen(  # the production factory under uvicorn
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "keukentafel.cli.web:application",
+                "--factory",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            env=server_env(folder, url),
         )
         try:
             _wait(port, server)
@@ -285,9 +300,6 @@ def _postgres(base: str) -> tuple[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "serve":
-        serve(Path(argv[1]), argv[2], int(argv[3]))
-        return
     if argv and argv[0] == "load":
         paths = json.loads(Path(argv[2]).read_text(encoding="utf-8"))
         print(json.dumps(load(argv[1], paths, int(argv[3]), float(argv[4]), float(argv[5]))))
@@ -296,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a user's pages")
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_PG))
     args = parser.parse_args(argv)
@@ -311,7 +324,8 @@ def main(argv: list[str] | None = None) -> None:
                 drop()
         verdict = "meets" if result["p99_ms"] < 100 and not result["failures"] else "MISSES"
         print(
-            f"{backend}: {args.users} users, think {args.think} s, {args.seconds} s: "
+            f"{backend}: {args.users} users, think {args.think} s, {args.seconds} s, "
+            f"{args.workers} worker(s): "
             f"{result['requests']} pages ({result['rps']}/s), p50 {result['p50_ms']} ms, "
             f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms, "
             f"failures {result['failures']}; set-up {result['setup_s']} s -> {verdict} the "
