@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     )
     from keukentafel.usecases.consent_import import ImportReport
     from keukentafel.usecases.mailing import MailingResult, MailingWriter
-    from keukentafel.usecases.outbox import DispatchReport, MailTransport
+    from keukentafel.usecases.outbox import DispatchReport, MailTransport, RetryReport
     from keukentafel.usecases.privacy import (
         ExportResult,
         ExportStore,
@@ -354,18 +354,30 @@ class App:
 
     # -- what the entry points do
 
-    def run_sync(self, code: str, *, progress: ProgressFn | None = None) -> SyncResult:
-        """Sync the corporation's register from its source (SyncFailed / SyncRefused as usual)."""
+    def run_sync(
+        self, code: str, *, progress: ProgressFn | None = None, max_shrink: float | None = None
+    ) -> SyncResult:
+        """Sync the corporation's register from its source (SyncFailed / SyncRefused as usual).
+
+        ``max_shrink`` overrides the file's ``sync.max_shrink`` for this run only; the run's
+        record says so."""
         from keukentafel.usecases.sync_register import sync_register
 
         corp = self.corporation(code)
+        note = ""
+        if max_shrink is not None and max_shrink != corp.sync.max_shrink:
+            note = (
+                f"shrink guard overridden for this run: max_shrink {max_shrink:g} "
+                f"(configured {corp.sync.max_shrink:g})"
+            )
         return sync_register(
             self.sessions,
             corp.code,
             self.register_source(corp),
-            max_shrink=corp.sync.max_shrink,
+            max_shrink=corp.sync.max_shrink if max_shrink is None else max_shrink,
             clock=self.clock,
             progress=progress,
+            note=note,
         )
 
     def summarise(self, code: str, on: date) -> RegisterSummary:
@@ -646,6 +658,20 @@ class App:
             return dispatch(
                 self.sessions, corp.code, transport, mailing_key=mailing_key, clock=self.clock
             )
+
+    def retry_failed_messages(
+        self, code: str, *, mailing_key: str | None = None, actor: str
+    ) -> RetryReport:
+        """Requeue the messages that failed for good (``keukentafel mailing retry``)."""
+        from keukentafel.usecases.outbox import retry_failed
+
+        return retry_failed(
+            self.sessions,
+            self.corporation(code).code,
+            mailing_key=mailing_key,
+            actor=actor,
+            clock=self.clock,
+        )
 
     def outbox_counts(self, code: str, mailing_key: str | None = None) -> dict[str, int]:
         from keukentafel.usecases.outbox import outbox_counts
