@@ -359,6 +359,7 @@ def _assemble(
     out_of_scope = agreements.other
     if agreements.deferred:
         unit_codes = _unit_codes(units)
+        known_codes = frozenset(unit_codes.values())  # once: each agreement is then a look-up
         in_scope = []
         for item in agreements.deferred:
             if names_unknown_units_only(item, unit_codes):
@@ -367,7 +368,7 @@ def _assemble(
                 in_scope.append(item)
 
         def lease_with_units(item: Any) -> Lease:
-            return map_lease(item, unit_codes=unit_codes)
+            return map_lease(item, unit_codes=unit_codes, known_codes=known_codes)
 
         mapped, bad = map_rows(EntityKind.LEASE, in_scope, lease_with_units, lease_id_of)
         leases += mapped
