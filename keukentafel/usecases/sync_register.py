@@ -148,7 +148,10 @@ def sync_register(
     """Run one sync. Raises SyncFailed or SyncRefused after recording the run, SyncBusy (without
     recording one) when another sync of the corporation holds its lock; else returns counts."""
     try:
-        with run_lock(sessions, corporation_code, RunKind.REGISTER_SYNC, wait_seconds=wait_seconds):
+        with (
+            run_lock(sessions, corporation_code, RunKind.REGISTER_SYNC, wait_seconds=wait_seconds),
+            _gc_paused(),  # once for the whole run: each resume rescanned the growing heap
+        ):
             return _sync_locked(sessions, corporation_code, source, max_shrink, clock, progress)
     except RunBusy as exc:
         raise SyncBusy(exc) from None

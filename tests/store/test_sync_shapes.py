@@ -16,7 +16,7 @@ from connectors.erp.vera.snapshot import read_snapshot
 from connectors.fakes.vera_data import UnitRefs, generate_dataset
 from connectors.fakes.vera_server import FakeVeraServer
 from keukentafel.config import VeraConfig
-from keukentafel.domain.register import EntityKind, Snapshot
+from keukentafel.domain.register import EntityKind, Snapshot, SnapshotStats
 from keukentafel.store.repositories import RegisterRepository
 from keukentafel.usecases.page_memo import PageMemo
 from keukentafel.usecases.sync_register import ProgressFn, SyncResult, sync_register
@@ -31,6 +31,7 @@ class ShapeSource:
     url: str
     complexes: list[str]
     name: str = "vera"
+    stats: SnapshotStats | None = None
 
     def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
         config = VeraConfig.model_validate(
@@ -43,7 +44,14 @@ class ShapeSource:
             }
         )
         with VeraClient(config, env={"VERA_KEY": "k"}, backoff_base=0.001) as client:
-            return read_snapshot(client, self.complexes, progress=progress, memo=memo)
+            snapshot = read_snapshot(client, self.complexes, progress=progress, memo=memo)
+        self.stats = snapshot.stats
+        return snapshot
+
+    @property
+    def parsed(self) -> dict[str, int]:
+        assert self.stats is not None
+        return dict(self.stats.pages_parsed)
 
 
 @dataclass(frozen=True)
@@ -116,3 +124,36 @@ def test_the_shapes_change_only_the_references() -> None:
     mixed = generate_dataset(60, seed=3, complexes=2, refs="mixed")
     coded = ["code" in lease["eenheden"][0] for lease in mixed.leases]
     assert coded[:4] == [True, False, True, False]
+
+
+def test_an_ids_only_re_sync_maps_nothing_and_still_sees_changes(
+    sessions: sessionmaker[Session],
+) -> None:
+    data = generate_dataset(UNITS, seed=SEED, complexes=COMPLEXES, refs="id", units_per_agreement=2)
+    with FakeVeraServer(data, api_key="k") as fake:
+        source = ShapeSource(fake.url, FILTERS["two complexes"])
+        first = _sync(sessions, "IDS", source)
+        assert first.rows_written > 0 and source.parsed.get("/overeenkomsten", 0) > 0
+        again = _sync(sessions, "IDS", source)
+        assert again.rows_written == 0 and source.parsed == {}  # nothing parsed or mapped
+
+        # an agreement of ours changes: its page (only) is mapped again
+        stored = _stored(sessions, "IDS", again).hashes[EntityKind.LEASE]
+        lease = next(item for item in data.leases if item["id"] in stored)
+        lease["einddatum"], lease["status"] = "2027-03-31", {"code": "OPG"}
+        data.touch()
+        changed = _sync(sessions, "IDS", source)
+        assert changed.rows_written == 1 and changed.counts["lease_changed"] == 1
+        assert source.parsed == {"/overeenkomsten": 1}
+
+        # a unit changes its code: every agreement is tied to its unit again
+        unit = data.units[0]
+        unit["code"] = "VHE-NIEUW"
+        data.touch()
+        moved = _sync(sessions, "IDS", source)
+        assert source.parsed["/overeenkomsten"] > 1
+        leases = _stored(sessions, "IDS", moved).hashes[EntityKind.LEASE]
+        assert len(leases) == len(stored)
+        with sessions() as session:
+            tied = RegisterRepository(session, "IDS").leases(leases)
+        assert any(item.unit_code == "VHE-NIEUW" for item in tied.values())
