@@ -183,14 +183,19 @@ def _sync_locked(
         run_id = runs.start(RunKind.REGISTER_SYNC, source.name, clock())
         memo = PageMemo(SourcePageRepository(session, corporation_code, source.name).load())
     snapshot, stored = _read(sessions, corporation_code, run_id, source, memo, clock, progress)
+    memo.reading_done()
     with _gc_paused():
         valid = validate(snapshot)
+    del snapshot  # the valid snapshot holds what is still needed: free the rest before writing
     try:
         with _gc_paused(), sessions.begin() as session:
-            result = _apply(session, corporation_code, run_id, valid, max_shrink, clock(), stored)
+            # The memo first, in the same transaction (a refused or failed run rolls it back):
+            # then its summaries are freed before the register's rows are written.
             if memo.active:
                 pages = SourcePageRepository(session, corporation_code, source.name)
                 pages.save(memo.new, memo.stale(), clock())
+            memo.release()
+            result = _apply(session, corporation_code, run_id, valid, max_shrink, clock(), stored)
     except UnsafeSnapshot as exc:
         _finish(
             sessions,
