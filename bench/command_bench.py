@@ -28,9 +28,8 @@ Shapes (``--shapes``, comma-separated or ``all``)::
     id-multi-500   ids only, 3 units per agreement (2 parking spaces not listed), 500 complexes
     mixed-1        half by id only, 2 units per agreement, one complex of all units
 
-``--dlt-python PATH`` (optional) times dlt's ``rest_api`` pipeline with that interpreter (a
-throwaway virtualenv with dlt installed; dlt is never a dependency); skipped when not given or
-when dlt cannot be imported there.
+dlt's ``rest_api`` pipeline is not compared here (issue 12 reports 67 s full / 78 s re-run on
+this kind of machine); dlt must never become a dependency.
 
 Results go to ``bench/results/command-<timestamp>.json`` (committed as a measured record when
 they are quoted in the README) and a table is printed. Targets on a 2-core machine: full sync
