@@ -11,7 +11,11 @@ page memo (:class:`PageSummaries`; the sync use case loads one from the store an
 so it survives the process) each page's item ids, content hashes and references are kept by a key
 made of the page's bytes and of the mapping code, and such a page's items reach the snapshot as
 :class:`~keukentafel.domain.register.digests.Digested` items whose values are mapped only when
-needed. Pages with rows kept aside or agreements that need the unit list are always mapped.
+needed. Pages with rows kept aside are always mapped. A page of agreements that need the unit
+list (several units, or units named by ERP id only) is kept as bytes until the units are read,
+then mapped with the unit codes by ERP id (dictionary look-ups: linear in the agreements); its
+summary is kept under its key plus a digest of the unit list, so it is mapped again only when its
+bytes or the unit list change.
 ``Snapshot.stats`` counts the pages read and the pages parsed per endpoint.
 """
 
