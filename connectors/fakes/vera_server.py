@@ -126,6 +126,7 @@ class _ClusterIndex:
     def __init__(self) -> None:
         self._key: tuple[int, int, int, int] | None = None
         self._index: dict[tuple[str, str], list[int]] = {}
+        self._selections: dict[tuple[tuple[str, ...], str], list[Item]] = {}
         self._lock = threading.Lock()
 
     def lookup(self, dataset: VeraDataset, codes: list[str], kind: str) -> list[Item]:
@@ -139,7 +140,12 @@ class _ClusterIndex:
         with self._lock:
             if key != self._key:
                 self._index = self._build(units)
+                self._selections = {}
                 self._key = key
+            selection = (tuple(codes), kind)
+            cached = self._selections.get(selection)
+            if cached is not None:  # every page of a listing asks again: one complex of 80,000
+                return cached  # units cost more to select than to serve
             if len(codes) == 1 and kind:
                 positions = self._index.get((codes[0], kind), [])
             else:
@@ -151,7 +157,9 @@ class _ClusterIndex:
                     for pos in where
                 }
                 positions = sorted(found)
-        return [units[pos] for pos in positions if pos < len(units)]
+            result = [units[pos] for pos in positions if pos < len(units)]
+            self._selections[selection] = result
+            return result
 
     @staticmethod
     def _build(units: list[Item]) -> dict[tuple[str, str], list[int]]:
