@@ -16,4 +16,6 @@ WORKDIR /app
 # The corporation files the worker serves (KEUKENTAFEL_CONFIG_DIR in docker-compose.yml).
 COPY config config
 ENV DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false
-CMD ["python", "-m", "flows.deployments"]
+# The worker: register the deployments, then run them from the `keukentafel` work pool
+# (docker-compose.yml says the same; needs PREFECT_API_URL and PREFECT_API_AUTH_STRING).
+CMD ["sh", "-c", "keukentafel deploy; exec prefect worker start --pool keukentafel --type process"]

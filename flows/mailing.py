@@ -5,6 +5,13 @@ and the archive, and puts the e-mails in the outbox; ``dispatch-outbox`` deliver
 outbox through the shared mailbox, each message once. Both are safe to re-run: a mailing that was
 already enqueued adds nothing, and a message that went out is never sent again (also after a
 crash: in-doubt messages are looked up in Sent Items first).
+
+The work is in flows/jobs.py. A mailing's report has its own key
+(``mailing-<code>-<project>-<kind>-<mailing id>``); the dispatcher publishes
+``dispatch-<code>`` only when it sent, reconciled, waited or was refused, and never a mailing's
+key. E-mails the mail service refused (a 403: the app may not send as the mailbox) end the run
+``Failed`` with the service's answer; once the cause is fixed, ``keukentafel mailing retry``
+puts those that failed for good back in the outbox.
 """
 
 from __future__ import annotations
@@ -13,12 +20,16 @@ from datetime import date
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import create_table_artifact
-from prefect.runtime import flow_run
 
+from flows import jobs
+from flows.alerts import report_stale_outbox
+from flows.publish import finish, named
+from flows.publish import started_by as run_starter
 from flows.results import Delivery, MailingOutcome
 from keukentafel.bootstrap import current_app, mailing_content
 from keukentafel.usecases.mailing import MailingResult
+
+__all__ = ["Delivery", "MailingOutcome", "deliver", "dispatch_flow", "mailing_flow", "prepare"]
 
 
 @task(name="prepare-mailing")
@@ -38,42 +49,16 @@ def prepare(
         kind,
         on=on,
         content=content,
-        started_by=started_by or f"prefect:{flow_run.id}",
+        started_by=run_starter(started_by),
     )
 
 
 @task(name="dispatch-outbox")
 def deliver(corporation: str, mailing_key: str | None = None) -> Delivery:
-    app = current_app()
-    report = app.dispatch(corporation, mailing_key)
-    return Delivery.of(report, app.outbox_counts(corporation, mailing_key))
+    return jobs.deliver(current_app(), corporation, mailing_key)
 
 
-@task(name="publish-mailing-report")
-def publish(prepared: MailingResult | None, delivered: Delivery) -> None:
-    rows: list[dict[str, Any]] = []
-    if prepared:
-        rows += [
-            {"what": k.replace("_", " "), "value": v}
-            for k, v in prepared.as_dict().items()
-            if isinstance(v, int | str)
-        ]
-    rows += [
-        {"what": f"outbox {status}", "value": count} for status, count in delivered.outbox.items()
-    ]
-    if delivered.dispatched:
-        for key in ("sent", "reconciled", "retried_later", "failed"):
-            rows.append({"what": key.replace("_", " "), "value": getattr(delivered, key)})
-    create_table_artifact(key="mailing-report", table=rows, description="Mailing and outbox")
-    if prepared and prepared.skipped:
-        create_table_artifact(
-            key="mailing-skipped",
-            table=[{"unit_code": s.unit_code, "reason": s.text} for s in prepared.skipped],
-            description="Households without an e-mail or letter, and why",
-        )
-
-
-@flow(name="mailing")
+@flow(name="mailing", flow_run_name=named("mailing", "project_code", "kind"))
 def mailing_flow(
     corporation: str,
     project_code: str,
@@ -82,21 +67,26 @@ def mailing_flow(
     content_path: str | None = None,
     sample: bool = False,
     started_by: str | None = None,
-) -> MailingOutcome:
+) -> Any:
     """Compose a mailing for a project, write the print batch, and deliver the e-mails.
 
     ``started_by`` records who asked for it; by default this flow run (``prefect:<id>``)."""
     prepared = prepare(
-        corporation, project_code, kind, on or date.today(), content_path, sample, started_by
+        corporation,
+        project_code,
+        kind,
+        on or current_app().today(),
+        content_path,
+        sample,
+        started_by,
     )
     delivered = deliver(corporation, prepared.mailing_key)
-    publish(prepared, delivered)
-    return MailingOutcome(prepared, delivered)
+    return finish(jobs.mailing_report(corporation, prepared, delivered))
 
 
-@flow(name="dispatch-outbox")
-def dispatch_flow(corporation: str) -> Delivery:
+@flow(name="dispatch-outbox", flow_run_name=named("dispatch"))
+def dispatch_flow(corporation: str) -> Any:
     """Deliver every pending or in-doubt message in the outbox (e.g. after a crash or an outage)."""
-    delivered = deliver(corporation)
-    publish(None, delivered)
-    return delivered
+    outcome = jobs.dispatch(current_app(), corporation)
+    report_stale_outbox(corporation)  # the outbox-stale alert (flows/alerts.py): counts only
+    return finish(outcome)

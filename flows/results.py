@@ -7,6 +7,7 @@ without importing Prefect, and the flows' artifacts show the same numbers.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -99,6 +100,9 @@ class Delivery:
     in_flight: int = 0
     failed: int = 0
     failed_units: list[str] = field(default_factory=list)
+    refused: int = 0  # refusals by the mail service in this pass (failed for good included)
+    refusal_reasons: dict[str, int] = field(default_factory=dict)  # the service's answer: count
+    waiting: int = 0
 
     @classmethod
     def of(cls, report: DispatchReport | None, outbox: dict[str, int]) -> Delivery:
@@ -113,6 +117,9 @@ class Delivery:
             in_flight=report.in_flight,
             failed=report.failed,
             failed_units=list(report.failed_units),
+            refused=report.refused,
+            refusal_reasons=dict(report.refusal_reasons),
+            waiting=report.waiting,
         )
 
 
@@ -122,3 +129,24 @@ class MailingOutcome:
 
     prepared: MailingResult | None
     delivered: Delivery
+
+
+@dataclass(slots=True)
+class ConsentTallies:
+    """Per project and ballot the counts; per unit its code, status and dates (no people)."""
+
+    corporation: str
+    as_of: date
+    ballots: list[dict[str, Any]] = field(default_factory=list)
+    units: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FeedsSummary:
+    """What one contractor-feeds run did, per contractor (counts only)."""
+
+    letters: int = 0
+    calendar_events: int = 0
+    contractors: list[dict[str, Any]] = field(default_factory=list)
+    erp: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # unit codes and reasons, never names

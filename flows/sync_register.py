@@ -1,88 +1,35 @@
 """Flow: sync the resident register of one corporation from its source (VERA or a spreadsheet).
 
-One task per step, never per row: the sync itself (fetch, validate, diff, apply in one
-transaction) and the operator report. Retries live in the HTTP client, not here, so a failing ERP
-is retried in one layer only. The report is a table artifact with counts per change kind and the
-rows kept aside: unit codes and reasons, never names. The corporation is named by its code; the
-process's App (keukentafel/bootstrap.py) knows its file and chooses its source.
+The work is the ``sync`` job (flows/jobs.py: fetch, validate, diff, apply in one transaction);
+this flow names the run (``sync-wsd-2026-12-06``), publishes the job's report as artifacts
+(counts per change kind, the rows kept aside: unit codes and reasons, never names) and ends in
+the state the job says: ``Completed``; ``Failed`` when rows were kept aside (the rest applied);
+``Refused`` when the shrink guard or a running sync stopped it (nothing changed); a plain failed
+run when the source could not deliver. Retries live in the HTTP client, not here.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect import flow
 
+from flows import jobs
+from flows.publish import finish, named
 from flows.results import SyncSummary
 from keukentafel.bootstrap import current_app
-from keukentafel.usecases.sync_register import ProgressFn, SyncFailed, SyncRefused
+
+__all__ = ["SyncSummary", "sync_register_flow"]
 
 
-def _console_progress() -> tuple[ProgressFn, Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+@flow(name="sync-register", flow_run_name=named("sync"), log_prints=False)
+def sync_register_flow(
+    corporation: str, show_progress: bool = False, max_shrink: float | None = None
+) -> Any:
+    """Pull the register of one corporation (by its code) and apply what changed.
 
-    bar = Progress(
-        TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+    ``max_shrink`` overrides the corporation file's shrink guard for this run (recorded in the
+    run)."""
+    return finish(
+        jobs.sync(current_app(), corporation, show_progress=show_progress, max_shrink=max_shrink)
     )
-    tasks: dict[str, Any] = {}
-
-    def update(endpoint: str, done: int, total: int | None) -> None:
-        if endpoint not in tasks:
-            tasks[endpoint] = bar.add_task(endpoint, total=total)
-        bar.update(tasks[endpoint], completed=done, total=total)
-
-    return update, bar
-
-
-@task(name="sync-register-source")
-def sync_source(corporation: str, show_progress: bool = False) -> SyncSummary:
-    """Run the sync use case; return counts and kept-aside rows (unit codes and reasons only)."""
-    logger = get_run_logger()
-    progress, bar = _console_progress() if show_progress else (None, None)
-    try:
-        if bar is not None:
-            bar.start()
-        result = current_app().run_sync(corporation, progress=progress)
-    except (SyncFailed, SyncRefused) as exc:
-        create_markdown_artifact(
-            key="register-sync-failed", markdown=f"**Register sync did not apply**\n\n{exc}"
-        )
-        raise
-    finally:
-        if bar is not None:
-            bar.stop()
-    logger.info(
-        "sync run %s %s: %s rows written, %s kept aside",
-        result.run_id,
-        result.outcome,
-        result.rows_written,
-        len(result.rejected),
-    )
-    return SyncSummary.of(result)
-
-
-@task(name="publish-sync-report")
-def publish_report(summary: SyncSummary) -> None:
-    rows: list[dict[str, Any]] = [
-        {"what": kind, "count": count} for kind, count in summary.counts.items() if count
-    ]
-    rows.append({"what": "rows written", "count": summary.rows_written})
-    rows.append({"what": "kept aside", "count": len(summary.kept_aside)})
-    create_table_artifact(
-        key="register-sync-counts", table=rows, description=f"Register sync run {summary.run_id}"
-    )
-    if summary.kept_aside:
-        create_table_artifact(
-            key="register-sync-kept-aside",
-            table=summary.kept_aside_rows(),
-            description="Rows kept aside (not applied, stored versions untouched)",
-        )
-
-
-@flow(name="sync-register", log_prints=False)
-def sync_register_flow(corporation: str, show_progress: bool = False) -> SyncSummary:
-    """Pull the register of one corporation (by its code) and apply what changed."""
-    summary = sync_source(corporation, show_progress)
-    publish_report(summary)
-    return summary

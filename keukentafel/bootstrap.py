@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from keukentafel.domain.model import Household
     from keukentafel.domain.retention import RetentionPlan
     from keukentafel.reports.consent import ConsentReportFiles
+    from keukentafel.usecases.alerts import StaleOutbox
     from keukentafel.usecases.consent import (
         ConsentBooks,
         ConsentProject,
@@ -63,7 +64,8 @@ if TYPE_CHECKING:
     )
     from keukentafel.usecases.consent_import import ImportReport
     from keukentafel.usecases.mailing import MailingResult, MailingWriter
-    from keukentafel.usecases.outbox import DispatchReport, MailTransport
+    from keukentafel.usecases.mailing_review import MailingReview
+    from keukentafel.usecases.outbox import DispatchReport, MailTransport, RetryReport
     from keukentafel.usecases.privacy import (
         ExportResult,
         ExportStore,
@@ -346,24 +348,37 @@ class App:
 
     def planning(self, code: str) -> Planning:
         """Appointments and contractor feeds of one corporation (bootstrap_planning.py)."""
-        from keukentafel.bootstrap_planning import Planning
+        from keukentafel.bootstrap_planning import Planning, consent_tally_for
 
-        return Planning(self, self.corporation(code))
+        corp = self.corporation(code)
+        return Planning(self, corp, tally_for=consent_tally_for(self, corp))
 
     # -- what the entry points do
 
-    def run_sync(self, code: str, *, progress: ProgressFn | None = None) -> SyncResult:
-        """Sync the corporation's register from its source (SyncFailed / SyncRefused as usual)."""
+    def run_sync(
+        self, code: str, *, progress: ProgressFn | None = None, max_shrink: float | None = None
+    ) -> SyncResult:
+        """Sync the corporation's register from its source (SyncFailed / SyncRefused as usual).
+
+        ``max_shrink`` overrides the file's ``sync.max_shrink`` for this run only; the run's
+        record says so."""
         from keukentafel.usecases.sync_register import sync_register
 
         corp = self.corporation(code)
+        note = ""
+        if max_shrink is not None and max_shrink != corp.sync.max_shrink:
+            note = (
+                f"shrink guard overridden for this run: max_shrink {max_shrink:g} "
+                f"(configured {corp.sync.max_shrink:g})"
+            )
         return sync_register(
             self.sessions,
             corp.code,
             self.register_source(corp),
-            max_shrink=corp.sync.max_shrink,
+            max_shrink=corp.sync.max_shrink if max_shrink is None else max_shrink,
             clock=self.clock,
             progress=progress,
+            note=note,
         )
 
     def summarise(self, code: str, on: date) -> RegisterSummary:
@@ -441,6 +456,60 @@ class App:
             clock=self.clock,
         )
 
+    def review_mailing(
+        self,
+        code: str,
+        project_code: str,
+        kind: str,
+        *,
+        on: date,
+        content: MailingContent,
+        out_dir: Path | None = None,
+    ) -> tuple[MailingReview, Path]:
+        """What a mailing would do (counts, skipped units and reasons; nothing written or sent)
+        and one recipient's letter as PDF, with the content file's details, in ``out_dir``
+        (default ``<output>/review/<corporation>/<project>-<kind>-<mailing_id>/``)."""
+        from keukentafel.letters.compose import compose, link_secret_or_throwaway, safe_filename
+        from keukentafel.letters.pdf import render_pdf
+        from keukentafel.letters.render import get_environment
+        from keukentafel.usecases.mailing_review import review_mailing
+
+        corp = self.corporation(code)
+        letters = self.letters(corp)
+        project = corp.project(project_code)
+        review = review_mailing(
+            self.sessions,
+            project,
+            kind,
+            on=on,
+            mailing_id=content.mailing_id,
+            event=content.event,
+            details=content.details,
+            units=content.units,
+            corrects=content.corrects,
+        )
+        assert review.plan is not None
+        sample = review.plan.recipients[0]
+        composed = compose(
+            kind,
+            sample,
+            config=letters,
+            project=project,
+            on=on,
+            env=get_environment(str(letters.templates_dir), corp.code),
+            secret=link_secret_or_throwaway(letters, self.settings.environ),
+            event=content.event,
+            details=review.plan.details,
+            response_deadline=review.plan.details.get("response_deadline"),
+        )
+        if out_dir is None:
+            name = safe_filename(f"{project.code}-{kind}-{content.mailing_id}")
+            out_dir = self.settings.output_dir / "review" / safe_filename(corp.code.lower()) / name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        pdf = out_dir / f"voorbeeld-{safe_filename(kind)}-{safe_filename(sample.unit.code)}.pdf"
+        pdf.write_bytes(render_pdf(composed.letter_html))
+        return review, pdf
+
     # -- the consent track (art. 7:220 BW): usecases/consent.py, docs/consent.md
 
     def consent_books(self) -> ConsentBooks:
@@ -488,9 +557,18 @@ class App:
         )
 
     def record_consent(
-        self, code: str, project_code: str, inputs: Sequence[EntryInput], *, recorded_by: str
+        self,
+        code: str,
+        project_code: str,
+        inputs: Sequence[EntryInput],
+        *,
+        recorded_by: str,
+        actor: str | None = None,
+        via: str = "record",
     ) -> RecordReport:
-        """Record answers, withdrawals, exclusions, reversals, corrections in one transaction."""
+        """Record answers, withdrawals, exclusions, reversals, corrections in one transaction,
+        each with its audit event (``actor`` as the log names who: ``cli:<user>``,
+        ``web:<id>``; default derived from ``recorded_by``; ``via``: the way in)."""
         from keukentafel.usecases.consent import record
 
         target = self.consent_project(code, project_code)
@@ -501,6 +579,8 @@ class App:
             recorded_by=recorded_by,
             clock=self.clock,
             books=self.consent_books(),
+            actor=actor,
+            via=via,
         )
 
     def record_consent_answer(
@@ -516,6 +596,8 @@ class App:
         channel: Channel | None = None,
         at: datetime | None = None,
         evidence: Evidence | None = None,
+        actor: str | None = None,
+        via: str = "web",
     ) -> LedgerEntry | Refusal:
         """One answer (``agree``, ``decline``, ``withdraw``) of a household (no ``parties``) or
         of named parties, by default given on the web now: the entry stored, or why not."""
@@ -531,7 +613,9 @@ class App:
             package=package,
             evidence=evidence,
         )
-        report = self.record_consent(code, project_code, [item], recorded_by=recorded_by)
+        report = self.record_consent(
+            code, project_code, [item], recorded_by=recorded_by, actor=actor, via=via
+        )
         return report.outcomes[0]
 
     def import_consent_forms(
@@ -542,6 +626,7 @@ class App:
         *,
         recorded_by: str,
         scans: Path | None = None,
+        actor: str | None = None,
     ) -> ImportReport:
         """Import a CSV/XLSX list of scanned forms (connectors/consent_forms.py reads it)."""
         from connectors.consent_forms import read_form_file
@@ -556,6 +641,7 @@ class App:
             recorded_by=recorded_by,
             clock=self.clock,
             books=self.consent_books(),
+            actor=actor,
         )
 
     def evaluate_consent(
@@ -627,6 +713,26 @@ class App:
             return dispatch(
                 self.sessions, corp.code, transport, mailing_key=mailing_key, clock=self.clock
             )
+
+    def stale_outbox(self, code: str) -> StaleOutbox:
+        """Messages waiting over an hour in the outbox (counts only: the stale-outbox alert)."""
+        from keukentafel.usecases.alerts import stale_outbox
+
+        return stale_outbox(self.sessions, self.corporation(code).code, self.clock())
+
+    def retry_failed_messages(
+        self, code: str, *, mailing_key: str | None = None, actor: str
+    ) -> RetryReport:
+        """Requeue the messages that failed for good (``keukentafel mailing retry``)."""
+        from keukentafel.usecases.outbox import retry_failed
+
+        return retry_failed(
+            self.sessions,
+            self.corporation(code).code,
+            mailing_key=mailing_key,
+            actor=actor,
+            clock=self.clock,
+        )
 
     def outbox_counts(self, code: str, mailing_key: str | None = None) -> dict[str, int]:
         from keukentafel.usecases.outbox import outbox_counts

@@ -11,8 +11,11 @@ all the same (it may import adapters; nothing but entry points imports it).
 Seams left for the integrator:
 
 - **consent go / no-go**: :class:`Planning` takes ``tally_for`` (a project's consent tally on a
-  day). ``App.planning`` passes none yet, so renovation units stay no-go (the careful default);
-  wire it to the consent use case's tally function (usecases/consent.py) in ``App.planning``.
+  day). ``App.planning`` passes :func:`consent_tally_for`: the consent use case's tally
+  (usecases/consent.py) on the App's kept ledgers, for every project with a consent profile.
+  A demolition or maintenance project has no consent track: its units go by definition. A
+  renovation project without a consent profile has no tally: its units stay no-go (the careful
+  default), as do all of a project's units while its threshold is not met.
 - **the pull API**: the web app includes ``keukentafel.feeds.api.router(app)``.
 - **the staff page**: booking calls the same methods the CLI calls (``book_visit``,
   ``book_session``, ``plan_work_days``, ``move``, ``cancel``, ``complete``).
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
 
     from keukentafel.bootstrap import App, Clock
     from keukentafel.config.letters import LettersConfig
+    from keukentafel.domain.consent import ProjectTally
     from keukentafel.domain.mailing import MailingPlan, WrittenMailing
     from keukentafel.domain.messages import Event
     from keukentafel.usecases.appointments import (
@@ -425,6 +429,26 @@ class Planning:
     def follow_up(self) -> tuple[NotifyReport, CalendarReport | None]:
         """Letters and guides' calendars for every change not yet followed up."""
         return self.notify(), self.sync_calendars()
+
+
+# --- go / no-go from the consent ledger ------------------------------------------------------------
+
+
+def consent_tally_for(app: App, corporation: CorporationFile) -> TallyFor:
+    """A project's consent tally on a day from the live ledger (None without a consent profile:
+    no tally, so a renovation stays no-go, and a project without a consent track goes)."""
+    from keukentafel.usecases.consent import ConsentProject, consent_tally
+
+    profiles = {project.code: profile for project, profile in corporation.consent_projects()}
+
+    def tally_for(project: Project, on: date) -> ProjectTally | None:
+        profile = profiles.get(project.code)
+        if profile is None:
+            return None
+        target = ConsentProject(project, profile)
+        return consent_tally(app.sessions, target, on, books=app.consent_books())
+
+    return tally_for
 
 
 # --- the cancelled invitation ------------------------------------------------------------------

@@ -127,7 +127,27 @@ def run_demo(console: Console, settings: Settings, *, out_dir: Path, units: int 
         app_settings = replace(demo_settings(settings, out_dir, fakes), config_path=config_path)
         with build(app_settings, corporations=corporations) as app, installed(app):
             _steps(console, app, dataset, vera.url, tenant, vera=vera, contractor=contractor)
+    console.print(
+        "\nThe commands read the demo's store when pointed at it, e.g.:\n"
+        f"  KEUKENTAFEL_DATABASE_URL={app_settings.database_url} "
+        f"keukentafel register --config {config_path}",
+        highlight=False,
+        soft_wrap=True,
+    )
     console.print(f"\nDemo output and store: {out_dir}")
+
+
+def _run(console: Console, app: App, job: str, code: str, **params: Any) -> Any:
+    """Run a job as the commands do (flows/launch.py: on Prefect when a server is configured,
+    else on its own); a run that did not complete says why in one line, and the demo goes on."""
+    from flows.launch import launch
+
+    if job == "mailing":
+        params.setdefault("started_by", "demo:operator")
+    outcome = launch(job, app, code, **params)
+    if not outcome.ok:
+        console.print(f"[yellow]{outcome.state}:[/yellow] {outcome.message}", highlight=False)
+    return outcome.value
 
 
 # Kept whole: the demo's script, read top to bottom, one numbered step after another.
@@ -141,9 +161,6 @@ def _steps(
     vera: FakeVeraServer | None = None,
     contractor: FakeContractor | None = None,
 ) -> None:
-    from flows.mailing import dispatch_flow, mailing_flow
-    from flows.sync_register import sync_register_flow
-    from flows.team_contacts import pull_team_contacts_flow
     from keukentafel.cli.present import (
         print_delivery,
         print_mailing,
@@ -159,33 +176,36 @@ def _steps(
         f"Fake ERP at {vera_url}: {len(dataset.units)} units, {len(dataset.relations)} relations, "
         f"{len(dataset.leases)} agreements; projects select complexes {', '.join(config.complexes())}."
     )
-    print_sync_summary(sync_register_flow(code))
+    print_sync_summary(_run(console, app, "sync", code))
 
     console.print(Rule("2. A week later: the ERP changed (and one row is broken)"))
     for line in _week_of_changes(
         dataset.units, dataset.relations, dataset.leases, config.complexes()
     ):
         console.print(f"  - {line}")
-    print_sync_summary(sync_register_flow(code))
+    print_sync_summary(_run(console, app, "sync", code))
 
     console.print(Rule("3. The same sync again: nothing changed, nothing written"))
-    print_sync_summary(sync_register_flow(code))
+    print_sync_summary(_run(console, app, "sync", code))
 
     console.print(Rule("4. The register per project and complex"))
     print_register(app.summarise(code, date.today()))
 
     console.print(Rule("5. The guidance team's SharePoint list (fake Microsoft 365, real msal)"))
     _seed_team_list(tenant, app, code)
-    print_team_pull(pull_team_contacts_flow(code))
+    print_team_pull(_run(console, app, "team", code))
 
     console.print(
         Rule("6. A mailing: invitation to an information evening (letters, e-mail, agenda)")
     )
     print_mailing(
-        mailing_flow(
+        _run(
+            console,
+            app,
+            "mailing",
             code,
-            "HAVEN-SLOOP",
-            "info_evening",
+            project_code="HAVEN-SLOOP",
+            kind="info_evening",
             content_path=str(sample_config() / "mailings" / "havenkwartier-info_evening.yaml"),
         )
     )
@@ -195,7 +215,7 @@ def _steps(
     console.print(f"The shared mailbox's Sent Items now hold {len(sent)} message(s).")
 
     console.print(Rule("7. The outbox again: everything went out already, nothing is sent twice"))
-    print_delivery(dispatch_flow(code))
+    print_delivery(_run(console, app, "dispatch", code))
     again = tenant.state.messages(mailbox, "SentItems")
     console.print(f"Sent Items: still {len(again)} message(s).")
 
@@ -292,17 +312,19 @@ def _register_as_data(console: Console, app: App, code: str) -> None:
 
 def _step_correction(console: Console, app: App, tenant: FakeMicrosoft365, code: str) -> None:
     """Step 8: the evening moves; everyone who had the invitation gets an update."""
-    from flows.mailing import mailing_flow
     from keukentafel.cli.present import print_correction, print_mailing, print_skipped
 
     console.print(
         Rule("8. The evening starts half an hour later: an update to everyone who had it")
     )
     first = app.outbox_counts(code)
-    outcome = mailing_flow(
+    outcome = _run(
+        console,
+        app,
+        "mailing",
         code,
-        "HAVEN-SLOOP",
-        "info_evening",
+        project_code="HAVEN-SLOOP",
+        kind="info_evening",
         content_path=str(sample_config() / "mailings" / "havenkwartier-info_evening-verzet.yaml"),
     )
     print_mailing(outcome)
@@ -541,11 +563,10 @@ def _consent_forms(
 
 def _step_consent_tally(console: Console, app: App, code: str) -> None:
     """9. The tally (the daily Prefect flow publishes it as artifacts, counts and unit codes)."""
-    from flows.consent import consent_tally_flow
     from keukentafel.cli.present import print_consent_tally
 
     console.print(Rule("13. The 70% tally of the renovation (daily flow, exact fractions)"))
-    published = consent_tally_flow(code)
+    published = _run(console, app, "consent", code)
     console.print(
         f"The consent-tally flow published {len(published.ballots)} ballot row(s) and "
         f"{len(published.units)} unit row(s): counts and unit codes, no names."
@@ -555,12 +576,21 @@ def _step_consent_tally(console: Console, app: App, code: str) -> None:
 
 def _step_consent_notice(console: Console, app: App, code: str) -> None:
     """10. The notice to the tenants who did not agree, with their last days."""
-    from flows.mailing import mailing_flow
     from keukentafel.cli.present import print_consent_notices, print_mailing
 
     console.print(Rule("14. The 70% notice to those who did not agree, with their 8 weeks"))
     content = sample_config() / "mailings" / "dijkwijk-consent_reached.yaml"
-    print_mailing(mailing_flow(code, CONSENT_PROJECT, "consent_reached", content_path=str(content)))
+    print_mailing(
+        _run(
+            console,
+            app,
+            "mailing",
+            code,
+            project_code=CONSENT_PROJECT,
+            kind="consent_reached",
+            content_path=str(content),
+        )
+    )
     print_consent_notices(app.consent_tally(code, CONSENT_PROJECT), limit=12)
 
 
@@ -582,12 +612,11 @@ def _contractor_feed(
 ) -> None:
     """Appointments for a few households of the renovation, the contractor's feeds through every
     channel, a delay sent back by the contractor, and the ERP's copy. Unit codes only."""
-    from flows.feeds import feeds_flow
     from keukentafel.cli.present import print_feeds
 
     code = app.corporations.single().code
     units = _demo_appointments(console, app, code)
-    print_feeds(feeds_flow(code))
+    print_feeds(_run(console, app, "feeds", code))
     console.print(
         f"The contractor's planning system received {len(contractor.applied)} signed webhook(s) "
         f"with {len(contractor.sequence_log)} change(s); it holds {len(contractor.current())} "
@@ -595,7 +624,7 @@ def _contractor_feed(
     )
     _demo_pull_api(console, app, code)
     _demo_delay(console, app, code, units)
-    summary = feeds_flow(code)
+    summary = _run(console, app, "feeds", code)
     print_feeds(summary)
     console.print(
         f"Webhooks received by the contractor so far: {len(contractor.applied)} "
@@ -603,10 +632,11 @@ def _contractor_feed(
         f"{len(vera.written['/contactmomenten'])} contact moment(s) and "
         f"{len(vera.written['/afspraken'])} appointment(s)."
     )
-    from flows.mailing import dispatch_flow
     from keukentafel.cli.present import print_delivery
 
-    print_delivery(dispatch_flow(code))  # the appointment e-mails, through the outbox
+    print_delivery(
+        _run(console, app, "dispatch", code)
+    )  # the appointment e-mails, through the outbox
     letters = sorted((app.settings.output_dir / "afspraken").glob("*"))
     console.print(
         f"Appointment letters, e-mails and invitations in {len(letters)} folder(s) "

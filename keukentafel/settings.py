@@ -11,6 +11,7 @@
 | KEUKENTAFEL_TEAM_CRON | 30 6 * * * | when the team-list pull runs |
 | KEUKENTAFEL_DISPATCH_CRON | */10 7-21 * * * | when the outbox dispatcher runs |
 | KEUKENTAFEL_CONSENT_CRON | 0 7 * * * | when the daily consent tally is published |
+| PREFECT_API_URL | (none) | a Prefect server: commands run their flows there (tracked, tagged, named); without one they run the same jobs without Prefect |
 
 Secrets (API keys, client secrets, the link-signing key) are not settings: the corporation file
 names the environment variable that holds each one. ``Settings.environ`` is a read-only snapshot of
@@ -43,6 +44,8 @@ class Settings:
     team_cron: str = DEFAULT_TEAM_CRON
     dispatch_cron: str = DEFAULT_DISPATCH_CRON
     consent_cron: str = DEFAULT_CONSENT_CRON
+    # The Prefect server the commands run their flows on; None: they run without Prefect.
+    prefect_api_url: str | None = None
     # Where the adapters find the secrets that corporation files name (``*_env`` keys).
     environ: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
@@ -70,6 +73,7 @@ class Settings:
             team_cron=snapshot.get("KEUKENTAFEL_TEAM_CRON", DEFAULT_TEAM_CRON),
             dispatch_cron=snapshot.get("KEUKENTAFEL_DISPATCH_CRON", DEFAULT_DISPATCH_CRON),
             consent_cron=snapshot.get("KEUKENTAFEL_CONSENT_CRON", DEFAULT_CONSENT_CRON),
+            prefect_api_url=snapshot.get("PREFECT_API_URL") or None,
             environ=snapshot,
         )
 
@@ -84,13 +88,17 @@ def _without_password(url: str) -> str:
     return f"{scheme}://{user}:***@{host}"
 
 
-def quiet_prefect_defaults(prefect_home: Path | None = None) -> None:
+def quiet_prefect_defaults(prefect_home: Path | None = None, *, verbose: bool = True) -> None:
     """No telemetry from the bundled Prefect server: this software runs without internet.
 
     With ``prefect_home`` (the demo) Prefect's ephemeral database goes there and its own log lines
-    are kept to warnings. Prefect reads its settings from the process environment when it is first
-    imported, so this is called before any flow module is imported; an operator's own values win.
+    are kept to warnings. Without ``verbose`` (the command line without ``--verbose``) Prefect's
+    own lines stay off the console; they still reach the Prefect server. Prefect reads its
+    settings from the process environment when it is first imported, so this is called before
+    any flow module is imported; an operator's own values win.
     """
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if prefect_home is not None:

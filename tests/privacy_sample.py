@@ -11,6 +11,10 @@ months), ``SHARED`` to ``P-OLD`` and the running ``P-NEW``, ``NEW`` only to ``P-
   sent to R7 when R7 lived there), invitation versions, restricted notes on R1, R4 and R7, a
   resident kept aside with its raw row, a page in the sync's page memo, and the files of a mailing of each project on disk
   (written by the letters' own ``write_files``, with small stand-in PDFs).
+- The newer tables, each for a purged unit (VHE00001, or VHE00002/3) and a kept one (VHE00004):
+  consent answers of P-OLD (R1 with R6, R2, R4; an exclusion of VHE00003), personal links,
+  letters' records and open items of the resident's page, appointments, the contractor's change
+  log, a webhook and an inbound message, and writes to the ERP (``seed_newer``).
 
 Tests import this module (it is not a test module); the register goes in through the real sync.
 """
@@ -19,11 +23,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
+from keukentafel.domain.consent import Answer, Channel, Choice, Exclusion, LedgerEntry
 from keukentafel.domain.model import (
     Address,
     ContactKind,
@@ -38,19 +44,37 @@ from keukentafel.domain.model import (
     RestrictedNote,
 )
 from keukentafel.domain.outbox import OutgoingMessage
+from keukentafel.domain.planning.appointments import (
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    Slot,
+)
+from keukentafel.domain.planning.erp import ErpWrite, WriteKind
+from keukentafel.domain.planning.feed import FeedItem
 from keukentafel.domain.register import EntityKind, RejectedRow, RejectReason, Snapshot
 from keukentafel.domain.retention import ProjectRetention
 from keukentafel.domain.runs import RunKind, RunOutcome
 from keukentafel.domain.team_contacts import TeamContact
 from keukentafel.letters.output import MailingEmail, MailingLetter, write_files
+from keukentafel.store.models import OpenItemRow, ResidentAccessRow, ResidentLetterRow
 from keukentafel.store.repositories import (
+    ConsentRepository,
     InvitationRepository,
     OutboxRepository,
     SourcePageRepository,
     SyncRunRepository,
     TeamContactRepository,
 )
+from keukentafel.store.repositories.feeds import (
+    ContractorInbox,
+    ErpWrites,
+    FeedRepository,
+    WebhookOutbox,
+)
+from keukentafel.store.repositories.planning import PlanningRepository
 from keukentafel.store.repositories.restricted_notes import RestrictedNotes
+from keukentafel.usecases.feeds import change_json
 from keukentafel.usecases.sync_register import sync_register
 from tests import builders
 from tests.builders import StaticSource
@@ -165,6 +189,7 @@ def seed(sessions: sessionmaker[Session], out: Path) -> Sample:
     sync_register(sessions, CORP, source, clock=lambda: datetime(2023, 1, 1))
     with sessions.begin() as session:
         _seed_rows(session)
+        seed_newer(session)
     sample = Sample(out)
     _write_mailing(sample.mailings, OLD, ["VHE00001", "VHE00002", "VHE00003", "VHE00004"])
     _write_mailing(sample.mailings, NEW, ["VHE00004", "VHE00005"])
@@ -242,3 +267,163 @@ def _seed_rows(session: Session) -> None:
     )
     runs.finish(run_id, outcome=RunOutcome.SUCCEEDED, now=datetime(2023, 2, 2))
     SourcePageRepository(session, CORP, "sample").save({"p1": b"R1 R6"}, [], datetime(2023, 2, 2))
+
+
+# --- the newer table groups: consent, resident pages, planning, contractor feeds, ERP writes ------
+
+SEEDED = datetime(2023, 3, 10, 9, 0)
+
+
+def _consent(session: Session) -> None:
+    def answer(n: int, unit: str, parties: tuple[str, ...], choice: Choice) -> Answer:
+        return Answer(
+            id=f"A-{n}",
+            recorded_at=SEEDED.replace(tzinfo=UTC),
+            recorded_by="Bea Begeleider",
+            at=SEEDED.replace(tzinfo=UTC),
+            unit_code=unit,
+            choice=choice,
+            channel=Channel.PAPER,
+            parties=parties,
+        )
+
+    ledger = ConsentRepository(session, CORP)
+    ledger.lock("P-OLD", SEEDED)
+    entries: list[LedgerEntry] = [
+        answer(1, "VHE00001", ("R1", "R6"), Choice.AGREE),
+        answer(2, "VHE00002", ("R2",), Choice.DECLINE),
+        answer(4, "VHE00004", ("R4",), Choice.AGREE),
+        Exclusion(
+            id="X-3",
+            recorded_at=SEEDED.replace(tzinfo=UTC),
+            recorded_by="Bea Begeleider",
+            at=SEEDED.replace(tzinfo=UTC),
+            unit_code="VHE00003",
+            reason="woning wordt verkocht",
+            decided_by="teamleider",
+        ),
+    ]
+    ledger.append("P-OLD", entries, SEEDED)
+
+
+def _resident_pages(session: Session) -> None:
+    for n in (1, 4):
+        unit = f"VHE0000{n}"
+        session.add(
+            ResidentAccessRow(
+                public_id=f"pub{n}",
+                corporation_code=CORP,
+                project_code="P-OLD",
+                unit_code=unit,
+                tenancy=f"L{n}",
+                purpose="announcement",
+                token_digest=f"t{n}" * 8,
+                code_digest=f"c{n}" * 8,
+                issued_on=SEEDED.date(),
+                expires_at=datetime(2023, 12, 31),
+                created_at=SEEDED,
+            )
+        )
+        session.add(
+            ResidentLetterRow(
+                public_id=f"let{n}",
+                corporation_code=CORP,
+                project_code="P-OLD",
+                unit_code=unit,
+                tenancy=f"L{n}",
+                kind="info_evening",
+                mailing_key=f"{CORP}/P-OLD/info_evening/2023-03",
+                letter_date=date(2023, 3, 1),
+                file=f"mailings/P-OLD-info_evening-2023-03-01/archief/000{n}-{unit}.pdf",
+                created_at=SEEDED,
+            )
+        )
+        session.add(
+            OpenItemRow(
+                public_id=f"item{n}",
+                corporation_code=CORP,
+                project_code="P-OLD",
+                unit_code=unit,
+                tenancy=f"L{n}",
+                kind="question",
+                channel="web",
+                text=f"Bel mij op +3160000000{n}, groet Quirina{n} Privé{n}",
+                status="open",
+                source_ref=f"nonce-{n}",
+                created_at=SEEDED,
+            )
+        )
+
+
+def _planning(session: Session) -> None:
+    planning = PlanningRepository(session, CORP)
+    for n in (1, 4):
+        planning.add(
+            Appointment(
+                code=f"AFS-{n}",
+                corporation_code=CORP,
+                project_code="P-OLD",
+                unit_code=f"VHE0000{n}",
+                kind=AppointmentKind.WORK_DAYS,
+                status=AppointmentStatus.PLANNED,
+                slot=Slot(datetime(2023, 5, 8, 7, 30), datetime(2023, 5, 10, 16, 0)),
+                title="Werk aan uw keuken",
+                location_address=f"Dorpsstraat {n}, 1234 AB Ons Dorp",
+                contractor_code="BOUW",
+                element="keuken",
+                delay_reason=f"Privé{n} was niet thuis",
+            ),
+            SEEDED,
+            "cli:bea",
+        )
+    records = {
+        f"eenheid:VHE0000{n}": {
+            "eenheid": f"VHE0000{n}",
+            "relaties": [{"achternaam": f"Privé{n}", "voornaam": f"Quirina{n}"}],
+            "telefoon": f"+3160000000{n}",
+        }
+        for n in (1, 4)
+    }
+    records |= {
+        f"afspraak:AFS-{n}": {"eenheid": f"VHE0000{n}", "adres": f"Dorpsstraat {n}"} for n in (1, 4)
+    }
+    items = [
+        FeedItem(key, key.split(":")[0], data, f"d{i}", f"s{i}")
+        for i, (key, data) in enumerate(sorted(records.items()))
+    ]
+    feed = FeedRepository(session, CORP, "BOUW")
+    first = feed.allocate(len(items), SEEDED)
+    changes = feed.record(items, first, SEEDED)
+    body = orjson.dumps(
+        {
+            "data": {"changes": [orjson.loads(change_json(c)) for c in changes]},
+            "timestamp": "2023-03-10T09:00:00Z",
+            "type": "planning.changes",
+        }
+    )
+    WebhookOutbox(session, CORP).enqueue(
+        "BOUW", [("msg_1", "planning.changes", 1, 4, body)], SEEDED
+    )
+    inbox = ContractorInbox(session, CORP, "BOUW")
+    for n in (1, 4):
+        text = f'{{"eenheid": "VHE0000{n}", "reden": "Privé{n} niet thuis"}}'.encode()
+        inbox.claim(f"in-{n}", "delay", text, SEEDED)
+    ErpWrites(session, CORP).enqueue(
+        [
+            ErpWrite(
+                WriteKind.CONTACT_MOMENT,
+                f"km-{n}",
+                f"VHE0000{n}",
+                {"relatie": f"R{n}", "omschrijving": f"Gesprek met Quirina{n} Privé{n}"},
+            )
+            for n in (1, 4)
+        ],
+        SEEDED,
+    )
+
+
+def seed_newer(session: Session) -> None:
+    """Rows in every newer table with personal data, for a purged and a kept unit."""
+    _consent(session)
+    _resident_pages(session)
+    _planning(session)

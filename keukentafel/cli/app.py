@@ -1,9 +1,13 @@
-"""The ``keukentafel`` commands: demo, sync, register, team, letters, mailing.
+"""The ``keukentafel`` commands: demo, sync, register, team, letters, mailing, doctor.
 
 Each command that works on a corporation makes one App (keukentafel/bootstrap.py) from the
 settings and the one corporation file it is given (``--config``, or ``KEUKENTAFEL_CONFIG``),
 installs it for the flows it runs, and prints through :mod:`keukentafel.cli.present`. Errors in a
-configuration file are printed as the file, the key and what is wrong, without a traceback.
+configuration file and missing secrets are printed before anything runs, as the file, the key
+and what is wrong, in at most three lines and without a traceback. A command runs its job
+through flows/launch.py: as a Prefect flow when ``PREFECT_API_URL`` is set, else on its own (no
+Prefect server is ever started). A run that did not complete prints its cause in one line and
+where to look, and exits with 1. Prefect's own log lines show only with ``--verbose``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -27,9 +31,25 @@ from keukentafel.cli.web import web as web_command
 from keukentafel.config import ConfigError, CorporationFile
 from keukentafel.settings import Settings, quiet_prefect_defaults
 
+if TYPE_CHECKING:
+    from flows.jobs import Outcome
+
 app = typer.Typer(
     help="Keukentafel: resident guidance for renovation projects.", no_args_is_help=True
 )
+_options = {"verbose": False}
+MAX_ERROR_LINES = 3
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show Prefect's own log lines too")
+    ] = False,
+) -> None:
+    """Keukentafel: resident guidance for renovation projects."""
+    _options["verbose"] = verbose
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -38,12 +58,20 @@ ConfigOption = Annotated[
 
 
 def _settings() -> Settings:
-    quiet_prefect_defaults()
+    quiet_prefect_defaults(verbose=_options["verbose"])
     return Settings.from_env()
 
 
 def _fail(message: str) -> NoReturn:
-    present.print_error(message)
+    """An error in at most three lines (the rest: ``keukentafel doctor`` shows it all)."""
+    lines = [line for line in message.splitlines() if line.strip()] or [message]
+    if len(lines) > MAX_ERROR_LINES:
+        more = len(lines) - (MAX_ERROR_LINES - 1)
+        lines = [
+            *lines[: MAX_ERROR_LINES - 1],
+            f"... and {more} more line(s): see keukentafel doctor",
+        ]
+    present.print_error("\n".join(lines))
     raise typer.Exit(2)
 
 
@@ -52,9 +80,32 @@ class _Command:
     app: App
     corporation: CorporationFile
 
+    path: Path
+
     @property
     def code(self) -> str:
         return self.corporation.code
+
+    def require_secrets(self, *sections: str) -> None:
+        """End the command (before anything runs) when a secret the sections name is unset."""
+        from keukentafel.config.secrets import describe_missing, missing_secrets
+
+        missing = missing_secrets(self.corporation, self.app.settings.environ, *sections)
+        if missing:
+            _fail(f"{self.path}: {describe_missing(missing)}")
+
+    def launch(self, job: str, **params: Any) -> Outcome[Any]:
+        from flows.launch import launch
+
+        return launch(job, self.app, self.code, **params)
+
+    def finish(self, outcome: Outcome[Any]) -> None:
+        """A run that did not complete: its cause in one line, where to look; exit code 1."""
+        if outcome.ok:
+            return
+        where = outcome.where.replace(f"<the file of {self.code}>", str(self.path))
+        present.print_run_failure(outcome.state, outcome.message, where)
+        raise typer.Exit(1)
 
 
 @contextmanager
@@ -69,7 +120,7 @@ def _corporation(
         corporations = CorporationRegistry.from_files([path])
         corporation = corporations.single()
         with build(settings, corporations=corporations) as application, installed(application):
-            yield _Command(application, corporation)
+            yield _Command(application, corporation, path)
     except typer.Exit:
         raise
     except errors as exc:  # the flow already recorded the run; say why, briefly
@@ -94,13 +145,38 @@ def demo(
 def sync(
     config: ConfigOption = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+    max_shrink: Annotated[
+        float | None,
+        typer.Option(
+            "--max-shrink",
+            min=0.0,
+            max=1.0,
+            help="Allow this share of the register to go in this run only (e.g. 0.5); "
+            "recorded in the run",
+        ),
+    ] = None,
 ) -> None:
-    """Sync one corporation's register from its source (runs the Prefect flow)."""
+    """Sync one corporation's register from its source (on Prefect when PREFECT_API_URL is set)."""
     with _corporation(config, errors=(Exception,)) as command:
-        from flows.sync_register import sync_register_flow
+        command.require_secrets("source")
+        outcome = command.launch("sync", show_progress=progress, max_shrink=max_shrink)
+        if outcome.value is not None:
+            present.print_sync_summary(outcome.value)
+        command.finish(outcome)
 
-        summary = sync_register_flow(command.code, show_progress=progress)
-    present.print_sync_summary(summary)
+
+@app.command()
+def doctor(config: ConfigOption = None) -> None:
+    """Check one corporation's setup: its file, secrets, ERP, Microsoft 365, store, Prefect API.
+
+    One line per check; the exit code is 1 when any check fails."""
+    from keukentafel.bootstrap_doctor import diagnose
+
+    settings = _settings()
+    checks = diagnose(settings, config or settings.config_path)
+    present.print_checks([(c.name, c.ok, c.detail) for c in checks])
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -113,6 +189,12 @@ def register(
         Path | None,
         typer.Option("--output", "-o", help="Write to this file (xlsx needs one); default: stdout"),
     ] = None,
+    kept_aside: Annotated[
+        bool,
+        typer.Option(
+            "--kept-aside", help="Only the last sync and the rows it kept aside (any outcome)"
+        ),
+    ] = False,
 ) -> None:
     """Show the register per project and complex, or write it as data (--format json|csv|xlsx).
 
@@ -127,6 +209,9 @@ def register(
         _fail("--format xlsx writes a file: give --output FILE")
     with _corporation(config) as command:
         on = amsterdam_date(command.app.clock())
+        if kept_aside:
+            present.print_last_run_kept_aside(command.app.summarise(command.code, on))
+            return
         if data_format == "table":
             present.print_register(command.app.summarise(command.code, on))
             return
@@ -155,11 +240,12 @@ app.add_typer(team_app, name="team")
 def team_pull(config: ConfigOption = None) -> None:
     """Pull the team's SharePoint list / Excel file and merge it into the register view."""
     with _corporation(config, errors=(Exception,)) as command:
-        command.app.m365(command.corporation)  # a missing section is said before Prefect starts
-        from flows.team_contacts import pull_team_contacts_flow
-
-        result = pull_team_contacts_flow(command.code)
-    present.print_team_pull(result)
+        command.app.m365(command.corporation)  # a missing section is said before anything runs
+        command.require_secrets("m365")
+        outcome = command.launch("team")
+        if outcome.value is not None:
+            present.print_team_pull(outcome.value)
+        command.finish(outcome)
 
 
 app.add_typer(planning_app, name="planning")
@@ -237,32 +323,59 @@ def mailing_send(
     with _corporation(config, errors=(Exception,)) as command:
         from keukentafel.bootstrap import mailing_content
 
-        # Fail fast, before Prefect starts: the letters section, the link secret, the content.
+        # Fail fast, before anything runs: the letters section, the link secret, the content.
         command.app.mailing_writer(command.corporation)
         mailing_content(kind, date.today(), content, sample=sample)
-        from flows.mailing import mailing_flow
-
-        result = mailing_flow(
-            command.code,
-            project,
-            kind,
+        command.require_secrets("letters", "m365")
+        outcome = command.launch(
+            "mailing",
+            project_code=project,
+            kind=kind,
             content_path=str(content) if content else None,
             sample=sample,
             started_by=f"cli:{getpass.getuser()}",
         )
-    present.print_mailing(result)
+        if outcome.value is not None:
+            present.print_mailing(outcome.value)
+        command.finish(outcome)
 
 
 @mailing_app.command("dispatch")
 def mailing_dispatch(config: ConfigOption = None) -> None:
     """Deliver what is still in the outbox (after an outage or a crash); never sends twice."""
     with _corporation(config, errors=(Exception,)) as command:
-        from flows.mailing import dispatch_flow
+        command.require_secrets("m365")
+        outcome = command.launch("dispatch")
+        if outcome.value is not None:
+            present.print_delivery(outcome.value)
+        command.finish(outcome)
 
-        delivered = dispatch_flow(command.code)
-    present.print_delivery(delivered)
+
+@mailing_app.command("retry")
+def mailing_retry(
+    config: ConfigOption = None,
+    mailing: Annotated[
+        str | None,
+        typer.Option("--mailing", help="Only this mailing (its id, or the whole key)"),
+    ] = None,
+) -> None:
+    """Put the messages that failed for good back in the outbox, once their cause is fixed.
+
+    Use it after a dispatch ended failed because the mail service refused the e-mails for good
+    (e.g. a 403 until the app may send as the shared mailbox) and the cause is fixed; then
+    `mailing dispatch` (or the scheduled dispatcher) sends each once."""
+    with _corporation(config) as command:
+        report = command.app.retry_failed_messages(
+            command.code, mailing_key=mailing, actor=f"cli:{getpass.getuser()}"
+        )
+    present.print_retry(report.requeued, report.unit_codes, report.mailing_keys)
 
 
 from keukentafel.cli.consent import consent_app  # noqa: E402 - registered after the helpers it uses
 
 app.add_typer(consent_app, name="consent")
+from keukentafel.cli import mailing_review, ops  # noqa: E402 - registered after the helpers
+
+app.command("deploy")(ops.deploy)  # keukentafel/cli/ops.py: deployments on the work pool
+app.add_typer(ops.alerts_app, name="alerts")  # keukentafel/cli/ops.py: `alerts apply`
+mailing_app.command("plan")(mailing_review.mailing_plan)  # keukentafel/cli/mailing_review.py

@@ -10,6 +10,7 @@ time is local midnight.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 from datetime import date, datetime
@@ -51,6 +52,12 @@ def _errors() -> tuple[type[Exception], ...]:
     from keukentafel.usecases.consent import UnitNotInProject
 
     return (ConfigError, ValueError, UnitNotInProject)
+
+
+def _actor() -> str:
+    """Who the audit log names for a change of consent made here (the ``--by`` text stays in
+    the ledger)."""
+    return f"cli:{getpass.getuser()}"
 
 
 def _day(text: str | None) -> date | None:
@@ -131,6 +138,8 @@ def record(
             channel=chosen,
             at=_moment(at),
             evidence=_evidence(evidence),
+            actor=_actor(),
+            via="cli",
         )
     _print_outcome(outcome)
 
@@ -161,7 +170,9 @@ def exclude(
     with _corporation(config, errors=_errors()) as command:
         moment = _moment(at) or command.app.clock()
         item = ExclusionInput(unit_code=unit, at=moment, reason=reason, decided_by=decided_by)
-        report = command.app.record_consent(command.code, project, [item], recorded_by=by)
+        report = command.app.record_consent(
+            command.code, project, [item], recorded_by=by, actor=_actor(), via="cli"
+        )
     _print_outcome(report.outcomes[0])
 
 
@@ -179,7 +190,9 @@ def correct(
 
     with _corporation(config, errors=_errors()) as command:
         item = CorrectionInput(corrects=entry, reason=reason)
-        report = command.app.record_consent(command.code, project, [item], recorded_by=by)
+        report = command.app.record_consent(
+            command.code, project, [item], recorded_by=by, actor=_actor(), via="cli"
+        )
     _print_outcome(report.outcomes[0])
 
 
@@ -198,7 +211,7 @@ def import_forms(
 
     with _corporation(config, errors=_errors()) as command:
         report = command.app.import_consent_forms(
-            command.code, project, file, recorded_by=by, scans=scans
+            command.code, project, file, recorded_by=by, scans=scans, actor=_actor()
         )
     present.print_consent_import(report)
 

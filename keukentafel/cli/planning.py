@@ -252,12 +252,13 @@ def calendar_url(
 
 @feeds_app.command("run")
 def feeds_run(config: ConfigOption = None) -> None:
-    """Follow up appointments, refresh and deliver every feed, write back (the Prefect flow)."""
+    """Follow up appointments, refresh and deliver every feed, write back (the contractor-feeds
+    flow on Prefect when PREFECT_API_URL is set)."""
     with _corporation(config) as command:
-        from flows.feeds import feeds_flow
-
-        summary = feeds_flow(command.code)
-    present.print_feeds(summary)
+        outcome = command.launch("feeds")
+        if outcome.value is not None:
+            present.print_feeds(outcome.value)
+        command.finish(outcome)
 
 
 @feeds_app.command("enable")
@@ -271,7 +272,7 @@ def feeds_enable(contractor: ContractorOption, config: ConfigOption = None) -> N
 @feeds_app.command("status")
 def feeds_status(config: ConfigOption = None) -> None:
     """Records, sequences, webhooks and appointments per contractor (counts only)."""
-    from flows.feeds import FeedsSummary
+    from flows.results import FeedsSummary
 
     with _corporation(config) as command:
         counts = command.app.planning(command.code).counts()

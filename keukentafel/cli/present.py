@@ -14,8 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from flows.feeds import FeedsSummary
-    from flows.results import Delivery, MailingOutcome, SyncSummary, TeamPullSummary
+    from flows.results import (
+        Delivery,
+        FeedsSummary,
+        MailingOutcome,
+        SyncSummary,
+        TeamPullSummary,
+    )
     from keukentafel.domain.audit import AuditEntry
     from keukentafel.domain.consent import ProjectTally
     from keukentafel.domain.planning.appointments import Appointment, Slot
@@ -53,7 +58,7 @@ def print_mailing(result: MailingOutcome) -> None:
         for key in ("letters", "pages", "registered", "emails", "enqueued", "invitations"):
             table.add_row(key, str(getattr(prepared, key)))
     if delivered.dispatched:
-        for key in ("sent", "reconciled", "retried_later", "failed"):
+        for key in ("sent", "reconciled", "retried_later", "refused", "failed"):
             table.add_row(key.replace("_", " "), str(getattr(delivered, key)))
     for status, count in delivered.outbox.items():
         table.add_row(f"outbox {status}", str(count))
@@ -518,3 +523,53 @@ def print_register_data(export: RegisterExport, units: int = 2) -> None:
     shown = [u for u in data["units"] if len(u["parties"]) > 1][:1]
     shown += [u for u in data["units"] if u not in shown][: units - len(shown)]
     out.print_json(data=shown, ensure_ascii=False)
+
+
+def print_run_failure(state: str, message: str, where: str) -> None:
+    """A run that did not complete: its cause in one line, and where to look."""
+    out = console()
+    out.print(f"[red]{state.lower()}:[/red] {message}", highlight=False, soft_wrap=True)
+    if where:
+        out.print(f"look: {where}", highlight=False, soft_wrap=True)
+
+
+def print_last_run_kept_aside(summary: RegisterSummary) -> None:
+    """``register --kept-aside``: the last sync, its message and every row it kept aside (also
+    after a failed or refused run: they are read from the run's record in the store)."""
+    out = console()
+    run = summary.last_run
+    if run is None:
+        out.print(f"Register of {summary.corporation_code}: never synced")
+        return
+    out.print(
+        f"Last sync run {run['id']} of {summary.corporation_code} from {run['source']}: "
+        f"{run['outcome']} at {run['started_at']:%Y-%m-%d %H:%M} UTC",
+        highlight=False,
+    )
+    if run["message"]:
+        out.print(run["message"], highlight=False, markup=False)
+    if summary.kept_aside:
+        print_kept_aside(summary.kept_aside)
+    else:
+        out.print("No rows kept aside in the last run.")
+
+
+def print_retry(requeued: int, unit_codes: list[str], mailing_keys: list[str]) -> None:
+    out = console()
+    if not requeued:
+        out.print("No failed messages to retry.")
+        return
+    shown = ", ".join(unit_codes[:20]) + (" ..." if len(unit_codes) > 20 else "")
+    out.print(
+        f"{requeued} failed message(s) back in the outbox ({', '.join(mailing_keys)}), "
+        f"units {shown}. `keukentafel mailing dispatch` sends them (the scheduled dispatcher "
+        "does within 10 minutes).",
+        highlight=False,
+    )
+
+
+def print_checks(checks: list[tuple[str, bool, str]]) -> None:
+    """``keukentafel doctor``: one line per check."""
+    for name, ok, detail in checks:
+        mark = "[green]ok  [/green]" if ok else "[red]FAIL[/red]"
+        console().print(f"{mark} {name}: {detail}", highlight=False, soft_wrap=True)

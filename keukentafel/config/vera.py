@@ -8,6 +8,10 @@ from pydantic import Field, model_validator
 
 from keukentafel.config.base import EnvName, SecureUrl, _Model
 
+#: The read scopes the sync needs, as the VERA contract names them (the OAuth2 securitySchemes of
+#: VHE.yaml for /eenheden, BRG.yaml for /relaties, BOG.yaml for /overeenkomsten).
+DEFAULT_SCOPES = ("VHE.Eenheden.Read", "BRG.Relaties.Read", "BOG.Overeenkomsten.Read")
+
 
 class VeraAuthConfig(_Model):
     """``api_key``: header X-API-KEY; ``oauth2``: client credentials against ``token_url``."""
@@ -17,13 +21,7 @@ class VeraAuthConfig(_Model):
     token_url: SecureUrl | None = None  # receives the client secret: https (or loopback)
     client_id: str | None = None
     client_secret_env: EnvName | None = None
-    scopes: list[str] = Field(
-        default_factory=lambda: [
-            "Vastgoed.Eenheden.Read",
-            "Relaties.Relaties.Read",
-            "Overeenkomsten.Overeenkomsten.Read",
-        ]
-    )
+    scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
 
     @model_validator(mode="after")
     def _complete(self) -> VeraAuthConfig:

@@ -16,6 +16,7 @@ the purge: it holds no personal data of residents, and the purge is itself one o
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,17 @@ def _identifier(name: str, value: object, limit: int = 200) -> None:
             f"{name}: must be an identifier of at most {limit} characters without spaces "
             "(no free text, no names)"
         )
+
+
+def actor_of(who: str) -> str:
+    """An actor for the log from a free-text "who" (a name typed with ``--by``): the text itself
+    when it is an identifier (``cli:jan``, ``web:<object id>``), else ``by:`` and a digest of it.
+    The log holds no names; the act's own record (a ledger entry's ``recorded_by``) says who in
+    words, and the digest is the same for the same words."""
+    text = who.strip()
+    if text and len(text) <= _LIMITS["actor"] and _IDENTIFIER.fullmatch(text):
+        return text
+    return "by:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def _naive_utc(moment: datetime) -> datetime:

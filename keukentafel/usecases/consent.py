@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from keukentafel.domain.audit import AuditEvent, AuditKind, actor_of
 from keukentafel.domain.consent import (
     WHOLE,
     Answer,
@@ -70,12 +71,14 @@ from keukentafel.store.repositories import (
     RegisterRepository,
     SyncRunRepository,
 )
+from keukentafel.store.repositories.audit import AuditLog
 from keukentafel.usecases.mailing import MailingResult, MailingWriter, mailing_key, prepare_mailing
 
 __all__ = [
     "ANSWER_WORDS",
     "WHOLE",
     "AnswerInput",
+    "ConsentAudit",
     "ConsentBooks",
     "ConsentProject",
     "CorrectionInput",
@@ -473,15 +476,22 @@ def record(
     recorded_by: str,
     clock: Callable[[], datetime] = _utcnow,
     books: ConsentBooks | None = None,
+    actor: str | None = None,
+    via: str = "record",
 ) -> RecordReport:
     """Admit and store answers, withdrawals, exclusions, reversals and corrections, in one
-    transaction; a refused one is returned with its reason and stores nothing. A later input
-    sees the earlier ones (a duplicate within one batch is refused)."""
+    transaction with their audit events (``actor``: who, as the audit log names them; default
+    from ``recorded_by``; ``via``: the way in, e.g. ``cli``, ``import``, ``web``); a refused one
+    is returned with its reason and stores nothing. A later input sees the earlier ones (a
+    duplicate within one batch is refused)."""
     if not recorded_by.strip():
         raise ValueError("recorded_by: say who records this")
     now = _aware(clock())
     drafts = [item.entry(new_entry_id(item), now, recorded_by) for item in inputs]
-    return append_entries(sessions, target, drafts, now=now, books=books or ConsentBooks())
+    audit = ConsentAudit(actor or actor_of(recorded_by), via)
+    return append_entries(
+        sessions, target, drafts, now=now, books=books or ConsentBooks(), audit=audit
+    )
 
 
 def append_entries(
@@ -491,13 +501,15 @@ def append_entries(
     *,
     now: datetime,
     books: ConsentBooks,
+    audit: ConsentAudit | None = None,
 ) -> RecordReport:
-    """Admit complete entries (ids and recording moment given) and append the admitted ones."""
+    """Admit complete entries (ids and recording moment given) and append the admitted ones,
+    each with its audit event (default actor: the entry's ``recorded_by``)."""
     book = books.book(target)
     with book.lock:
         try:
             with sessions.begin() as session:
-                return RecordReport(_admit_locked(session, target, book, drafts, now))
+                return RecordReport(_admit_locked(session, target, book, drafts, now, audit))
         except BaseException:
             books.forget(target)
             raise
@@ -509,8 +521,10 @@ def _admit_locked(
     book: _Book,
     drafts: Sequence[LedgerEntry],
     now: datetime,
+    audit: ConsentAudit | None = None,
 ) -> tuple[LedgerEntry | Refusal, ...]:
-    """Lock the ledger row, catch up, admit, append: inside the caller's transaction."""
+    """Lock the ledger row, catch up, admit, append and audit: inside the caller's
+    transaction."""
     ledgers = ConsentRepository(session, target.project.corporation_code)
     ledgers.lock(target.project.code, _naive(now))
     ledger = _fresh(session, target, book)
@@ -519,7 +533,82 @@ def _admit_locked(
     if admitted:
         ledgers.append(target.project.code, admitted, _naive(now))
         book.seq = ledgers.last_seq(target.project.code)  # ours are in the ledger already
+        _record_audit(session, target, ledger, admitted, audit, now)
     return outcomes
+
+
+# --- the audit log: every change of consent, in the transaction of its ledger entry -------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentAudit:
+    """Who records entries as the audit log names them (an identifier, never a name) and the
+    way they came in (``cli``, ``import``, ``web``, ``notice``, ``record``)."""
+
+    actor: str
+    via: str = "record"
+
+
+_ENTRY_KINDS: dict[type, str] = {
+    Answer: "answer",
+    Withdrawal: "withdrawal",
+    Exclusion: "exclusion",
+    ExclusionReversal: "exclusion_reversal",
+    Correction: "correction",
+    NoticeSent: "notice",
+}
+
+
+def _unit_of(entry: LedgerEntry, ledger: Ledger) -> str:
+    """The unit an entry is about; a correction's is that of the entry it corrects."""
+    if isinstance(entry, Correction):
+        corrected = ledger.entry(entry.corrects)
+        return "" if corrected is None else _unit_of(corrected, ledger)
+    return str(getattr(entry, "unit_code", ""))
+
+
+def consent_audit_event(
+    target: ConsentProject,
+    entry: LedgerEntry,
+    ledger: Ledger,
+    audit: ConsentAudit | None,
+    now: datetime,
+) -> AuditEvent:
+    """The audit event of one ledger entry: unit code, kind, channel, package and answer;
+    counts and identifiers only (no party ids, no reasons, no names)."""
+    detail: dict[str, str | int] = {
+        "project": target.project.code,
+        "entry_kind": _ENTRY_KINDS[type(entry)],
+        "via": audit.via if audit else "record",
+    }
+    for name in ("channel", "package", "choice"):
+        value = getattr(entry, name, None)
+        if value is not None:
+            detail[name] = str(value.value if hasattr(value, "value") else value)
+    if hasattr(entry, "parties"):
+        detail["parties"] = len(entry.parties)
+    return AuditEvent(
+        AuditKind.CONSENT_CHANGED,
+        target.project.corporation_code,
+        audit.actor if audit else actor_of(entry.recorded_by),
+        at=now,
+        unit_code=_unit_of(entry, ledger),
+        subject=f"entry:{entry.id}",
+        detail=detail,
+    )
+
+
+def _record_audit(
+    session: Session,
+    target: ConsentProject,
+    ledger: Ledger,
+    admitted: Sequence[LedgerEntry],
+    audit: ConsentAudit | None,
+    now: datetime,
+) -> None:
+    AuditLog(session).record_all(
+        consent_audit_event(target, entry, ledger, audit, now) for entry in admitted
+    )
 
 
 # --- the 70% notice and the reminders ------------------------------------------------------------
@@ -661,6 +750,8 @@ def _record_notices(
         if admitted:
             ledgers.append(target.project.code, admitted, _naive(now))
             book.seq = ledgers.last_seq(target.project.code)
+            audit = ConsentAudit(actor_of(recorded_by), "notice")
+            _record_audit(session, target, ledger, admitted, audit, now)
 
 
 def send_reminder(

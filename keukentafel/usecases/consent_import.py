@@ -195,8 +195,10 @@ def import_forms(
     recorded_by: str,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC).replace(tzinfo=None),
     books: ConsentBooks | None = None,
+    actor: str | None = None,
 ) -> ImportReport:
-    """Record the readable rows of a form file in one transaction; report every row."""
+    """Record the readable rows of a form file in one transaction (with an audit event per
+    entry, ``via`` ``import``, by ``actor``); report every row."""
     outcomes: dict[int, ImportRow] = {}
     readable: list[tuple[FormRow, AnswerInput]] = []
     for row in forms.rows:
@@ -212,6 +214,8 @@ def import_forms(
         recorded_by=recorded_by,
         clock=clock,
         books=books,
+        actor=actor,
+        via="import",
     )
     for (row, item), outcome in zip(readable, report.outcomes, strict=True):
         outcomes[row.number] = _row_outcome(row.number, item.unit_code, outcome)

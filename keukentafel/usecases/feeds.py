@@ -80,16 +80,18 @@ TallyFor = Callable[[Project, date], ProjectTally | None]
 @dataclass(frozen=True, slots=True)
 class TallyGate:
     """Go / no-go from the consent tally (keukentafel.domain.planning.feed.go_by_unit): where
-    no consent is needed everything goes; where it is, a unit goes when every ballot is agreed."""
+    no consent is needed everything goes; where it is, a unit goes when the project's threshold
+    is met on every ballot and the unit agreed on every ballot (or stands vacant)."""
 
     tally_for: TallyFor
 
     def go_no_go(self, project: Project, unit_codes: Sequence[str], on: date) -> Mapping[str, bool]:
         tally = self.tally_for(project, on)
-        statuses = (
-            None if tally is None else {u.unit_code: u.statuses.values() for u in tally.units}
-        )
-        return go_by_unit(project.kind, unit_codes, statuses)
+        if tally is None:
+            return go_by_unit(project.kind, unit_codes, None)
+        met = bool(tally.ballots) and all(b.threshold_met for b in tally.ballots)
+        statuses = {u.unit_code: u.statuses.values() for u in tally.units} if met else {}
+        return go_by_unit(project.kind, unit_codes, statuses, threshold_met=met)
 
 
 def no_tally(project: Project, on: date) -> ProjectTally | None:

@@ -87,6 +87,17 @@ class DispatchReport:
     failed_units: list[str] = field(default_factory=list)
     waiting: int = 0  # the service said "later" (429) or "unavailable" (503) to these
     paused: bool = False  # the run stopped there: the rest waits for a later run
+    refused: int = 0  # refusals in this run (those failed for good included): an outage to fix
+    refusal_reasons: dict[str, int] = field(default_factory=dict)  # the service's answer: count
+
+
+@dataclass(frozen=True, slots=True)
+class RetryReport:
+    """What ``mailing retry`` put back in the outbox: counts and unit codes, never addresses."""
+
+    requeued: int
+    unit_codes: list[str]
+    mailing_keys: list[str]
 
 
 def _utcnow() -> datetime:
@@ -202,10 +213,11 @@ def _deliver(
         report.paused = True
         return
     except DeliveryRejected as exc:
+        reason = f"{type(exc).__name__}: {exc}"
         with sessions.begin() as session:
-            failed = OutboxRepository(session, corporation).record_failure(
-                message.id, f"{type(exc).__name__}: {exc}"
-            )
+            failed = OutboxRepository(session, corporation).record_failure(message.id, reason)
+        report.refused += 1
+        report.refusal_reasons[reason[:300]] = report.refusal_reasons.get(reason[:300], 0) + 1
         if failed:
             report.failed += 1
             report.failed_units.append(message.unit_code)
@@ -224,6 +236,29 @@ def _deliver(
     report.sent += 1
 
 
+def retry_failed(
+    sessions: sessionmaker[Session],
+    corporation: str,
+    *,
+    mailing_key: str | None = None,
+    actor: str,
+    clock: Callable[[], datetime] = _utcnow,
+) -> RetryReport:
+    """Put the messages that failed for good (of one mailing, or all) back in the outbox, after
+    the cause was fixed: pending again with their attempts and waits reset, and a note of the
+    retry (when, by whom, the last error) kept with each. Sent messages are never touched, and a
+    message keeps its message id, so one that went out after all is still found in Sent Items."""
+    with sessions.begin() as session:
+        requeued = OutboxRepository(session, corporation).requeue_failed(
+            mailing_key, f"requeued {clock():%Y-%m-%d %H:%M} UTC by {actor}"
+        )
+    return RetryReport(
+        requeued=len(requeued),
+        unit_codes=sorted({unit for unit, _key in requeued}),
+        mailing_keys=sorted({key for _unit, key in requeued}),
+    )
+
+
 def outbox_counts(
     sessions: sessionmaker[Session], corporation: str, mailing_key: str | None = None
 ) -> dict[str, int]:
@@ -239,7 +274,9 @@ __all__ = [
     "DeliveryRejected",
     "DispatchReport",
     "MailTransport",
+    "RetryReport",
     "dispatch",
     "enqueue",
     "outbox_counts",
+    "retry_failed",
 ]

@@ -16,10 +16,11 @@ export in the audit log. The household is the residents on the unit's leases tha
 day (or one former resident, by relation id); messages, letters and mailings are those of the
 period they lived there, so a new tenant never receives the data of the one before.
 
-Adding a table group: write its erasure in its own repository and add a ``PurgeStep`` to
-``PURGE_STEPS`` (the consent ledger: pseudonymise the parties of ``scope.unit_codes`` with
-``scope.pseudonyms.of(unit, relation)``, keep the counts); write an ``ExportSection`` builder
-and add it to ``EXPORT_SECTIONS``. Both get one context object with the session and the scope.
+Adding a table: name it in ``PURGE_COVERAGE`` with the step that removes its personal data (write
+the erasure in keukentafel/store/repositories/personal_data.py and add a ``PurgeStep`` to
+``PURGE_STEPS``) or with why it holds none; a test walks the schema. Write an ``ExportSection``
+builder for it and add it to ``EXPORT_SECTIONS``. Both get one context object with the session
+and the scope.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from keukentafel.domain.access_export import (
 )
 from keukentafel.domain.audit import AuditEvent, AuditKind
 from keukentafel.domain.model import Lease, PartyRole, Project, Unit
+from keukentafel.domain.planning.feed import APPOINTMENT as FEED_APPOINTMENT
+from keukentafel.domain.planning.feed import UNIT as FEED_UNIT
 from keukentafel.domain.retention import (
     FileRemoval,
     ProjectRetention,
@@ -56,6 +59,7 @@ from keukentafel.usecases.privacy_sections import ExportContext, HouseholdScope,
 
 __all__ = [
     "EXPORT_SECTIONS",
+    "PURGE_COVERAGE",
     "PURGE_STEPS",
     "ExportContext",
     "ExportResult",
@@ -194,6 +198,41 @@ def purge_register(ctx: PurgeContext) -> None:
         ctx.tally.add("cached_source_pages", {"": data.forget_page_memo()})
 
 
+def purge_consent_ledger(ctx: PurgeContext) -> None:
+    """The residents' party keys in the consent ledgers no longer lead to them: the results stay
+    (append-only entries with unit codes, answers and dates), counted, in pseudonymous form."""
+    data = PersonalData(ctx.session, ctx.scope.corporation_code)
+    forgotten = data.forget_consent_parties(ctx.scope.relation_ids, ctx.scope.now)
+    ctx.tally.add("consent_parties_pseudonymised", _per_unit(ctx.scope, forgotten))
+
+
+def purge_resident_pages(ctx: PurgeContext) -> None:
+    """Personal links and codes, the letters' records and the open items of the units."""
+    data = PersonalData(ctx.session, ctx.scope.corporation_code)
+    for kind, per_unit in data.erase_resident_pages(ctx.scope.unit_codes).items():
+        ctx.tally.add(kind, per_unit)
+
+
+def purge_contractor_feeds(ctx: PurgeContext) -> None:
+    """The units' and their appointments' records in the contractors' change logs and webhook
+    bodies become removals; contractors' messages naming the units lose their body. Runs
+    before ``purge_planning``, which removes the appointments these keys are found from."""
+    data = PersonalData(ctx.session, ctx.scope.corporation_code)
+    units = ctx.scope.unit_codes
+    keys = {f"{FEED_UNIT}:{code}": code for code in units}
+    keys |= {f"{FEED_APPOINTMENT}:{a}": u for a, u in data.appointment_codes(units).items()}
+    ctx.tally.add("feed_changes_emptied", data.erase_feed_changes(keys))
+    ctx.tally.add("webhook_changes_emptied", data.erase_webhook_bodies(keys))
+    ctx.tally.add("contractor_messages_emptied", data.erase_inbound_messages(units))
+
+
+def purge_planning(ctx: PurgeContext) -> None:
+    """The units' appointments, and the payloads of their writes back to the ERP."""
+    data = PersonalData(ctx.session, ctx.scope.corporation_code)
+    ctx.tally.add("appointments", data.erase_appointments(ctx.scope.unit_codes))
+    ctx.tally.add("erp_write_payloads", data.erase_erp_payloads(ctx.scope.unit_codes))
+
+
 def purge_mailing_files(ctx: PurgeContext) -> None:
     removal = ctx.mailings.remove(ctx.scope.plan.due_codes, ctx.scope.unit_codes)
     for kind, per_unit in removal.per_kind.items():
@@ -214,10 +253,50 @@ PURGE_STEPS: tuple[PurgeStep, ...] = (
     purge_outbox,
     purge_invitations,
     purge_sync_history,
+    purge_consent_ledger,
+    purge_resident_pages,
+    purge_contractor_feeds,
+    purge_planning,
     purge_register,
     purge_mailing_files,
     purge_access_exports,
 )
+
+#: Every table of the store: the purge step that removes its personal data, or why it holds
+#: none. tests/store/test_privacy_coverage.py walks the schema and fails on a table missing here,
+#: so a new table is a decision, not an oversight.
+PURGE_COVERAGE: Mapping[str, PurgeStep | str] = {
+    "units": purge_register,  # marked removed; the row (a building's address) stays
+    "residents": purge_register,
+    "leases": purge_register,
+    "source_pages": purge_register,  # the page memo, dropped whole
+    "restricted_notes": purge_restricted_notes,
+    "change_events": purge_sync_history,
+    "rejected_rows": purge_sync_history,
+    "outbox": purge_outbox,
+    "team_contacts": purge_team_list,
+    "invitations": purge_invitations,
+    "consent_entries": purge_consent_ledger,  # append-only: parties are keys, made pseudonymous
+    "consent_parties": purge_consent_ledger,
+    "resident_access": purge_resident_pages,
+    "resident_letters": purge_resident_pages,
+    "open_items": purge_resident_pages,
+    "feed_changes": purge_contractor_feeds,
+    "webhook_outbox": purge_contractor_feeds,
+    "feed_inbox": purge_contractor_feeds,
+    "appointments": purge_planning,
+    "erp_writes": purge_planning,
+    "sync_runs": "run records: kind, outcome, counts and messages with unit codes",
+    "connector_state": "connectors' cursors and markers, no resident data",
+    "mailings": "mailing records: kind, dates, counts and the unit codes written to",
+    "web_form_uses": "digests of used one-time form nonces",
+    "web_rate_counters": "attempt counts per hashed client address, per short window",
+    "audit_log": "identifiers and counts only (domain/audit.py); it outlives the purge",
+    "consent_ledgers": "a lock row and an entry count per project",
+    "planning_sessions": "group sessions: time, place, capacity and the guide (staff)",
+    "feed_endpoints": "a sequence and a disabled flag per contractor",
+    "feed_items": "digests of what a contractor was given, keyed by unit or appointment code",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +439,8 @@ EXPORT_SECTIONS: tuple[Callable[[ExportContext], ExportSection], ...] = (
     sections.messages_section,
     sections.letters_section,
     sections.mailings_section,
+    sections.consent_section,
+    sections.appointments_section,
 )
 
 

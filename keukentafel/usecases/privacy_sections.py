@@ -27,6 +27,7 @@ from keukentafel.domain.access_export import (
     readable_text,
 )
 from keukentafel.domain.addressing import InvalidPostcode
+from keukentafel.domain.consent import Correction, LedgerEntry, local_day
 from keukentafel.domain.model import (
     Household,
     Lease,
@@ -41,7 +42,9 @@ from keukentafel.domain.team_contacts import (
     merge_team_contacts,
     unit_code_key,
 )
+from keukentafel.store.repositories.consent import ConsentRepository
 from keukentafel.store.repositories.personal_data import PersonalData
+from keukentafel.store.repositories.planning import PlanningRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,4 +419,122 @@ def mailings_section(ctx: ExportContext) -> ExportSection:
         "Verzendingen waar u bij zat",
         "Dit zijn de brieven en e-mails die wij aan meer bewoners tegelijk stuurden.",
         items,
+    )
+
+
+# --- consent answers (the ledger) and appointments ------------------------------------------------
+
+_ENTRY = {
+    "Answer": "antwoord",
+    "Withdrawal": "akkoord ingetrokken",
+    "Exclusion": "woning telt niet mee",
+    "ExclusionReversal": "woning telt weer mee",
+    "Correction": "correctie van een eerdere regel",
+    "NoticeSent": "bericht dat 70% akkoord is",
+}
+_CHOICE = {"agree": "akkoord", "decline": "niet akkoord"}
+_APPOINTMENT_STATUS = {
+    "AAN": "aangevraagd",
+    "GEP": "gepland",
+    "AFG": "afgerond",
+    "ANN": "geannuleerd",
+}
+
+
+def _entry_day(entry: LedgerEntry) -> date:
+    sent_on = getattr(entry, "sent_on", None)
+    if isinstance(sent_on, date):
+        return sent_on
+    moment = getattr(entry, "at", None) or entry.recorded_at
+    return local_day(moment)
+
+
+def _entry_unit(entry: LedgerEntry, by_id: Mapping[str, LedgerEntry]) -> str:
+    if isinstance(entry, Correction):
+        corrected = by_id.get(entry.corrects)
+        return "" if corrected is None else _entry_unit(corrected, by_id)
+    return str(getattr(entry, "unit_code", ""))
+
+
+def _ledger_item(project_code: str, entry: LedgerEntry, scope: HouseholdScope) -> ExportItem:
+    kind = type(entry).__name__
+    choice = getattr(entry, "choice", None)
+    channel = getattr(entry, "channel", None)
+    at = getattr(entry, "at", None)
+    parties = tuple(p for p in getattr(entry, "parties", ()) if p in scope.relation_ids)
+    evidence = entry.evidence.file_name if entry.evidence else ""
+    return ExportItem(
+        f"{_ENTRY.get(kind, kind)} ({project_code})",
+        (
+            _field("project", "Project", project_code),
+            _field("entry_id", "Regel", entry.id),
+            _field("kind", "Wat", _ENTRY.get(kind, kind)),
+            _field("answer", "Antwoord", _CHOICE.get(str(choice), "") if choice else ""),
+            _field("package", "Onderdeel", getattr(entry, "package", None) or ""),
+            _field("parties", "Van", parties),
+            _field("at", "Wanneer", iso(at) if at else iso(_entry_day(entry))),
+            _field("channel", "Hoe", str(channel) if channel else ""),
+            _field("reason", "Reden", getattr(entry, "reason", "")),
+            _field("corrects", "Corrigeert regel", getattr(entry, "corrects", "")),
+            _field("evidence", "Bewijs (bestand)", evidence),
+            _field("recorded_at", "Vastgelegd op", iso(entry.recorded_at)),
+        ),
+    )
+
+
+def consent_section(ctx: ExportContext) -> ExportSection:
+    """The household's answers, withdrawals, exclusions, corrections and notices in every
+    consent ledger, of the period it lived in the unit (another tenancy's are not taken)."""
+    scope = ctx.scope
+    ledgers = ConsentRepository(ctx.session, scope.corporation_code)
+    items = []
+    for project_code in ledgers.projects():
+        entries, _ = ledgers.entries(project_code)
+        by_id = {e.id: e for e in entries}
+        for entry in entries:
+            if _entry_unit(entry, by_id) != scope.unit.code or not scope.covers(_entry_day(entry)):
+                continue
+            named = getattr(entry, "parties", ())
+            if named and not set(named) & set(scope.relation_ids):
+                continue  # a party of another household of this unit
+            items.append(_ledger_item(project_code, entry, scope))
+    return ExportSection(
+        "consent",
+        "Uw antwoorden over de renovatie",
+        "Dit hebben wij vastgelegd over uw akkoord met de renovatie: uw antwoorden, en de "
+        "berichten die wij u daarover stuurden.",
+        tuple(items),
+    )
+
+
+def appointments_section(ctx: ExportContext) -> ExportSection:
+    """The household's appointments (talks, visits, sessions, work days) of its period."""
+    scope = ctx.scope
+    found = PlanningRepository(ctx.session, scope.corporation_code).query(unit_code=scope.unit.code)
+    items = []
+    for a in found:
+        if a.slot is not None and not scope.covers(a.slot.start.date()):
+            continue
+        items.append(
+            ExportItem(
+                a.title or "Afspraak",
+                (
+                    _field("code", "Afspraak", a.code),
+                    _field("project", "Project", a.project_code),
+                    _field("kind", "Soort", str(a.kind.value)),
+                    _field("status", "Status", _APPOINTMENT_STATUS.get(a.status.value, "")),
+                    _field("start", "Begint", iso(a.slot.start) if a.slot else ""),
+                    _field("end", "Eindigt", iso(a.slot.end) if a.slot else ""),
+                    _field("location", "Waar", a.location_name),
+                    _field("address", "Adres", a.location_address),
+                    _field("element", "Werk aan", a.element),
+                    _field("delay_reason", "Reden van de wijziging", a.delay_reason),
+                ),
+            )
+        )
+    return ExportSection(
+        "appointments",
+        "Uw afspraken",
+        "Dit zijn de afspraken met u: gesprekken, bezoeken, bijeenkomsten en werkdagen.",
+        tuple(items),
     )

@@ -144,15 +144,20 @@ def sync_register(
     clock: Callable[[], datetime] = _utcnow,
     progress: ProgressFn | None = None,
     wait_seconds: float = LOCK_WAIT_SECONDS,
+    note: str = "",
 ) -> SyncResult:
     """Run one sync. Raises SyncFailed or SyncRefused after recording the run, SyncBusy (without
-    recording one) when another sync of the corporation holds its lock; else returns counts."""
+    recording one) when another sync of the corporation holds its lock; else returns counts.
+
+    ``note`` (e.g. the shrink guard overridden for this run) starts the run record's message."""
     try:
         with (
             run_lock(sessions, corporation_code, RunKind.REGISTER_SYNC, wait_seconds=wait_seconds),
             _gc_paused(),  # once for the whole run: each resume rescanned the growing heap
         ):
-            return _sync_locked(sessions, corporation_code, source, max_shrink, clock, progress)
+            return _sync_locked(
+                sessions, corporation_code, source, max_shrink, clock, progress, note
+            )
     except RunBusy as exc:
         raise SyncBusy(exc) from None
 
@@ -175,12 +180,13 @@ def _sync_locked(
     max_shrink: float,
     clock: Callable[[], datetime],
     progress: ProgressFn | None,
+    note: str = "",
 ) -> SyncResult:
     """One sync while holding the corporation's sync lock (see :func:`sync_register`)."""
     with sessions.begin() as session:
         runs = SyncRunRepository(session, corporation_code)
         runs.close_interrupted(RunKind.REGISTER_SYNC, clock())
-        run_id = runs.start(RunKind.REGISTER_SYNC, source.name, clock())
+        run_id = runs.start(RunKind.REGISTER_SYNC, source.name, clock(), note=note)
         memo = PageMemo(SourcePageRepository(session, corporation_code, source.name).load())
     snapshot, stored = _read(sessions, corporation_code, run_id, source, memo, clock, progress)
     memo.reading_done()

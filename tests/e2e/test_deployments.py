@@ -7,9 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from flows.deployments import deployments
+from flows.deployments import deployments, plan
 from keukentafel.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +24,10 @@ def test_each_corporation_gets_its_scheduled_flows() -> None:
         "dispatch-outbox-wsd",
         "consent-tally-wsd",
         "contractor-feeds-wsd",
+        "mailing-wsd",
     }
+    assert found["mailing-wsd"].schedules == []  # started from the UI, with a review step
+    assert found["mailing-wsd"].entrypoint == "flows.mailing_review.mailing_review_flow"
     purge = found["purge-personal-data-wsd"].schedules[0].schedule
     assert purge.cron == "30 5 * * *" and purge.timezone == "Europe/Amsterdam"
     assert found["contractor-feeds-wsd"].schedules[0].schedule.cron == "*/15 6-22 * * *"
@@ -35,6 +37,10 @@ def test_each_corporation_gets_its_scheduled_flows() -> None:
     assert sync.concurrency_limit == 1
     assert sync.concurrency_options.collision_strategy.value == "CANCEL_NEW"
     assert sync.parameters == {"corporation": "WSD"}
+    # the same tags as a run started from the command line (flows/naming.py), and the mark
+    # `keukentafel deploy` finds its own deployments by
+    assert sync.tags == ["register", "WSD", "keukentafel"]
+    assert found["dispatch-outbox-wsd"].tags == ["outbox", "WSD", "keukentafel"]
     assert found["pull-team-contacts-wsd"].schedules[0].schedule.cron == "30 6 * * *"
     assert found["dispatch-outbox-wsd"].schedules[0].schedule.cron == "*/10 7-21 * * *"
     assert found["consent-tally-wsd"].schedules[0].schedule.cron == "0 7 * * *"
@@ -60,7 +66,7 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
     )
     with caplog.at_level(logging.ERROR, logger="flows.deployments"):
         found = {d.name: d for d in deployments(settings)}
-    crons = {name: d.schedules[0].schedule.cron for name, d in found.items()}
+    crons = {name: d.schedules[0].schedule.cron for name, d in found.items() if d.schedules}
     assert crons == {
         "sync-register-wsd": "15 5 * * *",
         "purge-personal-data-wsd": "30 5 * * *",
@@ -70,6 +76,10 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
         "contractor-feeds-wsd": "*/15 6-22 * * *",
     }
     assert "bad.yaml" in caplog.text and "projects.1.kind" in caplog.text
+    # the bad file keeps its sync and purge, whose runs fail with its error (and alert)
+    found_plan = plan(settings)
+    assert [d.name for d in found_plan.failing] == ["sync-register-bad", "purge-personal-data-bad"]
+    assert list(found_plan.invalid) == [str(tmp_path / "bad.yaml")]
 
 
 def test_only_the_sync_without_microsoft_365(tmp_path: Path) -> None:
@@ -82,14 +92,5 @@ def test_only_the_sync_without_microsoft_365(tmp_path: Path) -> None:
         "sync-register-wsd",
         "purge-personal-data-wsd",
         "consent-tally-wsd",
+        "mailing-wsd",
     ]
-
-
-def test_compose_runs_server_database_and_worker_without_telemetry_or_secrets() -> None:
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-    services = compose["services"]
-    assert set(services) == {"postgres", "prefect-server", "worker", "web"}
-    assert services["prefect-server"]["environment"]["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
-    assert services["worker"]["environment"]["PREFECT_API_URL"].startswith("http://prefect-server")
-    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
-    assert "POSTGRES_PASSWORD: ${POSTGRES_PASSWORD" in text  # from the environment, never literal

@@ -115,7 +115,12 @@ def test_team_pull_and_mailing_flows(corporation: Corporation) -> None:
     assert m365 is not None and m365.contact_list is not None and m365.mailbox is not None
     site, lst = m365.contact_list.site_id, m365.contact_list.list_id
     tenant.state.add_list_item(site, lst, {"VHE": "VHE999999", "Mobiel": "06-12345678"})
-    pulled = pull_team_contacts_flow("WSD")
+    pulled_state = pull_team_contacts_flow("WSD", return_state=True)
+    assert pulled_state.name == "Failed"  # a row that fits no household needs a person
+    assert pulled_state.message == (
+        "team list pull kept 1 row(s) aside: unmatched 1; fix them in the team's list"
+    )
+    pulled = pulled_state.result(raise_on_failure=False).outcome.value
     assert pulled.counts["m365_list"]["unmatched"] == 1
     assert [(f.source, f.reason) for f in pulled.findings] == [("m365_list", "unmatched")]
 
@@ -156,6 +161,7 @@ def test_artifacts_carry_counts_and_unit_codes_not_names(corporation: Corporatio
     state = sync_register_flow("WSD", return_state=True)
     run_id = state.state_details.flow_run_id
     assert run_id is not None
+    assert state.name == "Failed" and "kept 1 row(s) aside: invalid_postcode 1" in state.message
 
     async def read(key: str) -> str:
         # The harness keeps the artifacts of every test in this module: read this run's only.
@@ -169,9 +175,9 @@ def test_artifacts_carry_counts_and_unit_codes_not_names(corporation: Corporatio
             assert len(found) == 1
             return str(found[0].data)
 
-    kept = asyncio.run(read("register-sync-kept-aside"))
+    kept = asyncio.run(read("sync-wsd-kept-aside"))
     assert broken["code"] in kept and "invalid_postcode" in kept
-    counts = asyncio.run(read("register-sync-counts"))
+    counts = asyncio.run(read("sync-wsd-counts"))
     assert "unit_added" in counts
     assert not any(name in kept or name in counts for name in surnames)
 
@@ -218,3 +224,98 @@ def test_the_consent_tally_flow_publishes_counts_and_unit_codes_only(
     surnames = {r.get("achternaam") for r in vera.dataset.relations if r.get("achternaam")}
     assert not any(name in artifacts for name in surnames)
     assert "REL-" not in artifacts  # no party ids either
+
+
+def _artifacts(run_id: object) -> dict[str, str]:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async def read() -> dict[str, str]:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+            )
+            return {str(a.key): str(a.data) + str(a.description) for a in found}
+
+    return asyncio.run(read())
+
+
+def test_a_shrinking_snapshot_ends_refused_not_failed(corporation: Corporation) -> None:
+    from flows.sync_register import sync_register_flow
+
+    _app, vera, _tenant = corporation
+    assert sync_register_flow("WSD").outcome == "succeeded"
+    del vera.dataset.units[::2]
+    state = sync_register_flow("WSD", return_state=True)
+    assert state.name == "Refused" and state.is_failed()
+    assert state.message.startswith("sync refused: refusing to apply: this snapshot would remove")
+    artifacts = _artifacts(state.state_details.flow_run_id)
+    assert "sync-wsd-problem" in artifacts and "--max-shrink" in artifacts["sync-wsd-problem"]
+    applied = sync_register_flow("WSD", max_shrink=0.9, return_state=True)
+    assert applied.is_completed()
+
+
+def test_a_403_outage_ends_the_dispatch_red_with_its_reason(corporation: Corporation) -> None:
+    from flows.mailing import dispatch_flow, mailing_flow
+    from flows.sync_register import sync_register_flow
+
+    app, _vera, tenant = corporation
+    sync_register_flow("WSD")
+    mailbox = app.corporation("WSD").m365.mailbox  # type: ignore[union-attr]
+    tenant.faults.forbid(f"/users/{mailbox}/sendMail", method="POST", count=None)
+    content = ROOT / "config" / "mailings" / "havenkwartier-info_evening.yaml"
+    state = mailing_flow(
+        "WSD", "HAVEN-SLOOP", "info_evening", content_path=str(content), return_state=True
+    )
+    assert state.is_failed() and "the mail service refused" in state.message
+    assert "403" in state.message and "ErrorAccessDenied" in state.message
+    outcome = state.result(raise_on_failure=False).outcome
+    prepared = outcome.value.prepared
+    mailing_id = prepared.mailing_key.split("/")[-1]
+    mailing_keys = _artifacts(state.state_details.flow_run_id)
+    mailing_report = f"mailing-wsd-haven-sloop-info-evening-{mailing_id}".lower()
+    assert mailing_report in mailing_keys and f"{mailing_report}-refused" in mailing_keys
+
+    dispatched = dispatch_flow("WSD", return_state=True)
+    assert dispatched.is_failed() and "the mail service refused" in dispatched.message
+    assert set(_artifacts(dispatched.state_details.flow_run_id)) == {
+        "dispatch-wsd",
+        "dispatch-wsd-refused",
+    }  # its own report: the mailing's is never overwritten
+    tenant.faults.clear()
+    for _ in range(3):  # the rest goes; then nothing is left to do
+        dispatch_flow("WSD", return_state=True)
+    idle = dispatch_flow("WSD", return_state=True)
+    assert idle.is_completed() and _artifacts(idle.state_details.flow_run_id) == {}
+
+
+def test_commands_on_a_server_are_named_and_tagged_as_scheduled_runs(
+    corporation: Corporation,
+) -> None:
+    import asyncio
+    from dataclasses import replace
+
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.launch import launch
+    from flows.naming import run_name, tags_for
+
+    app, _vera, _tenant = corporation
+    settings = replace(app.settings, prefect_api_url=PREFECT_API_URL.value())
+    with build(settings, corporations=app.corporations) as on_server, installed(on_server):
+        outcome = launch("sync", on_server, "WSD")
+    assert outcome.ok and outcome.value.outcome == "succeeded"
+    assert "/runs/flow-run/" in outcome.where
+    run_id = outcome.where.rsplit("/", 1)[-1]
+
+    async def read() -> tuple[str, list[str]]:
+        async with get_client() as client:
+            run = await client.read_flow_run(run_id)
+            return run.name, sorted(run.tags)
+
+    name, tags = asyncio.run(read())
+    assert name == run_name("sync", "WSD") and name.startswith("sync-wsd-20")
+    assert tags == sorted(tags_for("sync", "WSD")) == ["WSD", "register"]

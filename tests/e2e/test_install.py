@@ -108,7 +108,6 @@ def test_a_plain_install_syncs_and_sends_a_real_mailing(installed: Path, tmp_pat
             "KEUKENTAFEL_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
             "KEUKENTAFEL_OUTPUT_DIR": str(tmp_path / "out"),
             "PREFECT_HOME": str(tmp_path / ".prefect"),
-            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
             "DO_NOT_TRACK": "1",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             config["source"]["vera"]["auth"]["api_key_env"]: api_key,

@@ -109,9 +109,9 @@ def test_the_purge_flow_publishes_counts_and_unit_codes_only(corporation: Path) 
         artifacts = asyncio.run(read())
         entries = application.audit_events("PRV")
     assert report.units == sample.PURGED_UNITS
-    assert set(artifacts) == {"purge-counts-prv", "purge-units-prv"}
-    assert "residents" in artifacts["purge-counts-prv"] and "P-OLD" in artifacts["purge-counts-prv"]
-    assert all(code in artifacts["purge-units-prv"] for code in (*sample.PURGED_UNITS, "VHE00004"))
+    assert set(artifacts) == {"purge-prv-counts", "purge-prv-units"}
+    assert "residents" in artifacts["purge-prv-counts"] and "P-OLD" in artifacts["purge-prv-counts"]
+    assert all(code in artifacts["purge-prv-units"] for code in (*sample.PURGED_UNITS, "VHE00004"))
     for value in sample.names_and_contacts():
         assert not any(value in text for text in artifacts.values())
     assert entries[0].event.actor == f"prefect:{run_id}"

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from keukentafel.domain.audit import AuditKind
 from keukentafel.domain.consent import (
     Channel,
     MailingNotAllowed,
@@ -27,6 +28,7 @@ from keukentafel.domain.consent import (
 from keukentafel.domain.mailing import MailingPlan, MailingState, WrittenMailing
 from keukentafel.domain.messages import Event, MessageKind
 from keukentafel.store.repositories import ConsentRepository, MailingRepository
+from keukentafel.store.repositories.audit import AuditLog
 from keukentafel.usecases import consent
 from keukentafel.usecases.consent import (
     AnswerInput,
@@ -246,6 +248,13 @@ def test_the_notice_goes_to_those_who_did_not_agree_and_stores_its_dates(
     # the same mailing again, that day: nothing queued, no notice added
     again = notice(reached, writer)
     assert again.enqueued == 0 and len(notices(reached)) == 3
+    with reached() as session:  # each notice is audited with its entry, once
+        audited = AuditLog(session).events(
+            CORP, kinds=[AuditKind.CONSENT_CHANGED], since=datetime(2027, 3, 1)
+        )
+    noticed = [e.event for e in audited if e.event.detail["entry_kind"] == "notice"]
+    assert sorted(e.unit_code for e in noticed) == ["VHE00010", "VHE00011", "VHE00012"]
+    assert {(e.actor, e.detail["via"]) for e in noticed} == {("cli:test", "notice")}
     # ... and on another day: refused, the notice of 1 March stands
     with pytest.raises(MailingNotAllowed, match="went out on 2027-03-01"):
         notice(reached, writer, date(2027, 3, 8))

@@ -70,7 +70,9 @@ class ConsentCase:
     def tally(self, project: Project, on: date) -> ProjectTally | None:
         case = {
             "project": {"code": project.code, "kind": project.kind.value},
-            "profile": {"legal_basis": "art. 7:220 lid 3 BW"},
+            # Counted over respondents, so the first agreement meets the threshold (a unit goes
+            # only then: tests/store/test_consent_wiring.py has the all-tenants case).
+            "profile": {"legal_basis": "art. 7:220 lid 3 BW", "denominator": "respondents"},
             "units": [
                 {"code": f"VHE{n:05d}", "tenure": "corporation_rental"} for n in range(1, UNITS + 1)
             ],

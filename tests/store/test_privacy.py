@@ -118,6 +118,15 @@ def test_the_purge_removes_the_closed_projects_personal_data(
         "invitation_records": 3,
         "history_events_pseudonymised": 4,  # resident_added of R1, R2, R3, R6
         "kept_aside_rows_emptied": 1,
+        "consent_parties_pseudonymised": 3,  # R1 and R6 of VHE00001, R2 of VHE00002
+        "resident_links": 1,
+        "resident_letter_records": 1,
+        "open_items": 1,
+        "feed_changes_emptied": 2,  # VHE00001 and its appointment
+        "webhook_changes_emptied": 2,
+        "contractor_messages_emptied": 1,
+        "appointments": 1,
+        "erp_write_payloads": 1,
         "residents": 4,
         "leases": 4,
         "cached_source_pages": 1,
@@ -218,6 +227,8 @@ def test_the_export_holds_what_the_store_holds_on_the_household(
         "messages",
         "letters",
         "mailings",
+        "consent",
+        "appointments",
     ]
     with sessions() as session:
         stored = {r.relation_id: r for r in session.scalars(select(ResidentRow))}

@@ -315,6 +315,24 @@ def test_go_no_go_from_the_tally(
     assert go_by_unit(kind, ["U1"], by_unit) == {"U1": expected}
 
 
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (ProjectKind.RENOVATION_OCCUPIED, False),
+        (ProjectKind.RENOVATION_MOVED_OUT, False),
+        (ProjectKind.MAJOR_MAINTENANCE, True),
+        (ProjectKind.DEMOLITION, True),
+    ],
+)
+def test_below_the_threshold_no_unit_of_a_consent_project_goes(
+    kind: ProjectKind, expected: bool
+) -> None:
+    agreed = {"U1": [UnitStatus.AGREED], "U2": [UnitStatus.VACANT]}
+    found = go_by_unit(kind, ["U1", "U2"], agreed, threshold_met=False)
+    assert found == {"U1": expected, "U2": expected}
+    assert go_by_unit(kind, ["U1", "U2"], agreed, threshold_met=True) == {"U1": True, "U2": True}
+
+
 # --- Standard Webhooks ---------------------------------------------------------------------------
 
 SECRET = secret_text(b"k" * 32)

@@ -313,12 +313,16 @@ def go_by_unit(
     kind: ProjectKind,
     unit_codes: Sequence[str],
     statuses: Mapping[str, Iterable[UnitStatus]] | None,
+    *,
+    threshold_met: bool = True,
 ) -> dict[str, bool]:
-    """Go / no-go for each unit of a project: everything goes where no consent is needed; where
-    it is, a unit goes only by its tally statuses (no tally yet: nothing goes)."""
+    """Go / no-go for each unit of a project: everything goes where no consent is needed
+    (maintenance, demolition: no consent track, go by definition); where it is, nothing goes
+    without a tally or while the project's threshold is not met on every ballot
+    (``threshold_met``), and otherwise a unit goes only by its tally statuses."""
     if not consent_needed(kind):
         return dict.fromkeys(unit_codes, True)
-    if statuses is None:
+    if statuses is None or not threshold_met:
         return dict.fromkeys(unit_codes, False)
     return {code: go_from_statuses(statuses.get(code, ())) for code in unit_codes}
 

@@ -49,5 +49,6 @@ def check_shrink(
             raise UnsafeSnapshot(
                 f"refusing to apply: this snapshot would remove {lost} of {stored} {what} "
                 f"({lost / stored:.0%}, more than the allowed {max_share:.0%}); "
-                "check the source, or raise sync.max_shrink for this run if the change is real"
+                "check the source; if the change is real, allow it for one run with "
+                "`keukentafel sync --max-shrink <share>` (or raise sync.max_shrink)"
             )

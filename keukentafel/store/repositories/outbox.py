@@ -154,6 +154,49 @@ class OutboxRepository:
         row.status = OutboxStatus.FAILED if failed else OutboxStatus.PENDING
         return failed
 
+    def unsent_since(self, before: datetime) -> tuple[int, datetime | None]:
+        """Messages not sent (pending, waiting or in doubt) that were queued before ``before``,
+        and the oldest one's queue time: for the stale-outbox alert (counts only)."""
+        query = select(func.count(), func.min(OutboxRow.created_at)).where(
+            OutboxRow.corporation_code == self.corporation,
+            OutboxRow.status.in_(
+                [OutboxStatus.PENDING, OutboxStatus.WAITING, OutboxStatus.SENDING]
+            ),
+            OutboxRow.created_at < before,
+        )
+        count, oldest = self.session.execute(query).one()
+        return int(count), oldest
+
+    def requeue_failed(self, mailing_key: str | None, note: str) -> list[tuple[str, str]]:
+        """Messages failed for good back to pending (attempts and waits reset), ``note`` put
+        before their last error; returns (unit code, mailing key) of each. Only ``failed`` rows
+        change: a sent message is never requeued. ``mailing_key`` is the whole key or the
+        mailing's id."""
+        query = (
+            update(OutboxRow)
+            .where(
+                OutboxRow.corporation_code == self.corporation,
+                OutboxRow.status == OutboxStatus.FAILED,
+            )
+            .values(
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                deferrals=0,
+                next_attempt_at=None,
+                sending_at=None,
+                last_error=func.substr(note + " after: " + OutboxRow.last_error, 1, 500),
+            )
+            .returning(OutboxRow.unit_code, OutboxRow.mailing_key)
+        )
+        if mailing_key:  # the whole key, or the mailing's id (its last part)
+            query = query.where(
+                or_(
+                    OutboxRow.mailing_key == mailing_key,
+                    OutboxRow.mailing_key.endswith(f"/{mailing_key}", autoescape=True),
+                )
+            )
+        return [(unit, key) for unit, key in self.session.execute(query)]
+
     def counts(self, mailing_key: str | None = None) -> dict[str, int]:
         """Messages per status (every status present, zero included)."""
         query = (

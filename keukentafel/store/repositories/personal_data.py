@@ -4,20 +4,26 @@ erases, in one module so that a privacy review reads one file.
 Reads take every row, removed or not: a row the sync marked removed still holds the data. The
 erasures work per table group and return what they removed per unit code (or per relation id for
 the tables keyed by resident), counting only rows that still held something, so erasing twice
-erases nothing more. They work in the caller's transaction. A table group added later (the
-consent ledger, appointments) puts its own erasure in its own repository and a step in
-keukentafel/usecases/privacy.py (``PURGE_STEPS``).
+erases nothing more. They work in the caller's transaction. Each has a step in
+keukentafel/usecases/privacy.py (``PURGE_STEPS``), and ``PURGE_COVERAGE`` there names, for every
+table of the store, the step that handles it or why it holds no personal data (a test walks the
+schema). The newer table groups are here too: the consent ledger's parties (pseudonymised; the
+append-only entries stay), the resident's page (links and codes, letters, open items), the
+planning (appointments) and the contractor feeds (change log payloads, webhook bodies, inbound
+messages) and the writes back to the ERP.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, null, or_, select, update
+import orjson
+from sqlalchemy import case, delete, func, null, or_, select, update
 from sqlalchemy.orm import Session
 
 from keukentafel.domain.model import Lease, Resident, Unit
@@ -25,15 +31,24 @@ from keukentafel.domain.outbox import OutboxStatus
 from keukentafel.domain.register import EntityKind
 from keukentafel.domain.team_contacts import TeamContact
 from keukentafel.store.models import (
+    AppointmentRow,
     ChangeEventRow,
+    ConsentPartyRow,
+    ErpWriteRow,
+    FeedChangeRow,
+    FeedInboxRow,
     InvitationRow,
     LeaseRow,
+    OpenItemRow,
     OutboxRow,
     RejectedRowRow,
+    ResidentAccessRow,
+    ResidentLetterRow,
     ResidentRow,
     SourcePageRow,
     TeamContactRow,
     UnitRow,
+    WebhookOutboxRow,
 )
 from keukentafel.store.repositories._bulk import chunks
 from keukentafel.store.repositories.register import (
@@ -300,6 +315,163 @@ class PersonalData:
             .returning(SourcePageRow.id)
         )
         return len(rows.all())
+
+    # --- the newer table groups --------------------------------------------------------------
+
+    def forget_consent_parties(self, relation_ids: Iterable[str], now: datetime) -> Counter[str]:
+        """Pseudonymise the residents in the consent ledgers: their party key no longer leads
+        to the relation id (the append-only entries, with their answers, dates and unit codes,
+        stay and keep counting). Per relation id."""
+        forgotten: Counter[str] = Counter()
+        for chunk in chunks(sorted(set(relation_ids)), 900):
+            rows = self.session.execute(
+                select(ConsentPartyRow.id, ConsentPartyRow.relation_id).where(
+                    ConsentPartyRow.corporation_code == self.corporation,
+                    ConsentPartyRow.relation_id.in_(chunk),
+                )
+            ).all()
+            for key, relation_id in rows:
+                self.session.execute(
+                    update(ConsentPartyRow)
+                    .where(ConsentPartyRow.id == key)
+                    .values(relation_id=None, forgotten_at=now)
+                )
+                forgotten[str(relation_id)] += 1
+        return forgotten
+
+    def erase_resident_pages(self, unit_codes: Iterable[str]) -> dict[str, Counter[str]]:
+        """Delete the units' personal links and codes, their letters' records (the files go
+        with the mailing folders) and their open items (questions and requests in the
+        residents' own words); per kind, per unit code."""
+        return {
+            "resident_links": self._delete(
+                ResidentAccessRow, ResidentAccessRow.unit_code, unit_codes
+            ),
+            "resident_letter_records": self._delete(
+                ResidentLetterRow, ResidentLetterRow.unit_code, unit_codes
+            ),
+            "open_items": self._delete(OpenItemRow, OpenItemRow.unit_code, unit_codes),
+        }
+
+    def appointment_codes(self, unit_codes: Iterable[str]) -> dict[str, str]:
+        """The codes of the units' appointments, with their unit code."""
+        found: dict[str, str] = {}
+        for chunk in chunks(sorted(set(unit_codes)), 900):
+            rows = self.session.execute(
+                select(AppointmentRow.code, AppointmentRow.unit_code).where(
+                    AppointmentRow.corporation_code == self.corporation,
+                    AppointmentRow.unit_code.in_(chunk),
+                )
+            )
+            found.update((code, unit) for code, unit in rows)
+        return found
+
+    def erase_appointments(self, unit_codes: Iterable[str]) -> Counter[str]:
+        """Delete the units' appointments (slots, addresses, delay reasons); per unit code."""
+        return self._delete(AppointmentRow, AppointmentRow.unit_code, unit_codes)
+
+    def erase_feed_changes(self, keys: Mapping[str, str]) -> Counter[str]:
+        """Empty the contractors' change-log payloads of these records (``keys``: item key ->
+        unit code): each becomes a removal of its key, so a contractor paging the log later
+        reads that the record is gone, and sequences stay without a gap. Per unit code."""
+        erased: Counter[str] = Counter()
+        for chunk in chunks(sorted(keys), 900):
+            rows = self.session.execute(
+                update(FeedChangeRow)
+                .where(
+                    FeedChangeRow.corporation_code == self.corporation,
+                    FeedChangeRow.item_key.in_(chunk),
+                    FeedChangeRow.deleted.is_(False),
+                )
+                .values(payload=b"null", deleted=True)
+                .returning(FeedChangeRow.item_key)
+            )
+            erased.update(keys[key] for (key,) in rows)
+        return erased
+
+    def erase_webhook_bodies(self, keys: Mapping[str, str]) -> Counter[str]:
+        """In every queued or sent webhook body, the changes of these records become removals
+        (``data`` null, ``deleted`` true); the other records' changes stay as they were. A
+        webhook still to be sent then carries no purged data. Per unit code."""
+        erased: Counter[str] = Counter()
+        rows = self.session.execute(
+            select(WebhookOutboxRow.id, WebhookOutboxRow.body).where(
+                WebhookOutboxRow.corporation_code == self.corporation
+            )
+        ).all()
+        for row_id, body in rows:
+            try:
+                message = orjson.loads(body)
+                changes = message["data"]["changes"]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue
+            touched = [c for c in changes if c.get("key") in keys and c.get("data") is not None]
+            if not touched:
+                continue
+            for change in touched:
+                change["data"], change["deleted"] = None, True
+                erased[keys[change["key"]]] += 1
+            self.session.execute(
+                update(WebhookOutboxRow)
+                .where(WebhookOutboxRow.id == row_id)
+                .values(body=orjson.dumps(message, option=orjson.OPT_SORT_KEYS))
+            )
+        return erased
+
+    def erase_inbound_messages(self, unit_codes: Iterable[str]) -> Counter[str]:
+        """Empty the bodies of contractors' messages that name one of these units (their
+        outcome and counts stay); per unit code named."""
+        codes = sorted(set(unit_codes))
+        if not codes:
+            return Counter()
+        naming = re.compile(
+            rb"(?<![A-Za-z0-9])(" + b"|".join(re.escape(c.encode()) for c in codes) + rb")(?![0-9])"
+        )
+        erased: Counter[str] = Counter()
+        rows = self.session.execute(
+            select(FeedInboxRow.id, FeedInboxRow.body).where(
+                FeedInboxRow.corporation_code == self.corporation,
+                func.length(FeedInboxRow.body) > 0,
+            )
+        ).all()
+        for row_id, body in rows:
+            named = {m.decode() for m in naming.findall(bytes(body))}
+            if not named:
+                continue
+            self.session.execute(
+                update(FeedInboxRow).where(FeedInboxRow.id == row_id).values(body=b"")
+            )
+            erased.update(named)
+        return erased
+
+    def erase_erp_payloads(self, unit_codes: Iterable[str]) -> Counter[str]:
+        """Empty the payloads of the units' writes to the ERP (contact moments, appointments);
+        one not yet sent fails for good, so it never goes out empty. Per unit code."""
+        erased: Counter[str] = Counter()
+        for chunk in chunks(sorted(set(unit_codes)), 900):
+            rows = self.session.execute(
+                select(ErpWriteRow.id, ErpWriteRow.unit_code, ErpWriteRow.payload).where(
+                    ErpWriteRow.corporation_code == self.corporation,
+                    ErpWriteRow.unit_code.in_(chunk),
+                )
+            ).all()
+            for row_id, unit_code, payload in rows:
+                if not payload:
+                    continue
+                self.session.execute(
+                    update(ErpWriteRow)
+                    .where(ErpWriteRow.id == row_id)
+                    .values(
+                        payload={},
+                        status=case(
+                            (ErpWriteRow.status.in_(("pending", "sending")), "failed"),
+                            else_=ErpWriteRow.status,
+                        ),
+                        last_error=PURGED,
+                    )
+                )
+                erased[unit_code] += 1
+        return erased
 
     # ---
 

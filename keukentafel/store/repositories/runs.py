@@ -100,8 +100,11 @@ class SyncRunRepository:
         self.session = session
         self.corporation = corporation_code
 
-    def start(self, kind: RunKind, source: str, now: datetime) -> int:
-        """Record a run of ``kind`` reading ``source`` (its name, for the operator) as running."""
+    def start(self, kind: RunKind, source: str, now: datetime, *, note: str = "") -> int:
+        """Record a run of ``kind`` reading ``source`` (its name, for the operator) as running.
+
+        ``note`` (how this run differs, e.g. a guard overridden) stays at the start of the run's
+        message when it finishes."""
         run = SyncRunRow(
             corporation_code=self.corporation,
             kind=kind,
@@ -109,6 +112,7 @@ class SyncRunRepository:
             started_at=now,
             outcome=RunOutcome.RUNNING,
             counts={},
+            message=note,
         )
         self.session.add(run)
         self.session.flush()
@@ -142,6 +146,9 @@ class SyncRunRepository:
         rejected_count: int = 0,
         message: str = "",
     ) -> None:
+        note = self.session.scalar(select(SyncRunRow.message).where(SyncRunRow.id == run_id))
+        if note:
+            message = f"{note}; {message}" if message else note
         self.session.execute(
             update(SyncRunRow)
             .where(SyncRunRow.id == run_id)
