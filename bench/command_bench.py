@@ -324,6 +324,7 @@ def summary(record: Record) -> list[dict[str, Any]]:
             if full is None or again is None:
                 continue
             overhead = full.seconds - base["full sync"] if "full sync" in base else None
+            again_over = again.seconds - base["re-sync"] if "re-sync" in base else None
             rows.append(
                 {
                     "shape": shape,
@@ -337,6 +338,7 @@ def summary(record: Record) -> list[dict[str, Any]]:
                     "overhead_share": None
                     if overhead is None
                     else round(overhead / full.seconds, 2),
+                    "resync_overhead_s": None if again_over is None else round(again_over, 2),
                     "peak_mb": max(full.peak_mb or 0, again.peak_mb or 0),
                     "ok": full.ok and again.ok,
                 }
@@ -345,15 +347,20 @@ def summary(record: Record) -> list[dict[str, Any]]:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print("\nshape         mode            fetch   full  re-sync rows  x fetch  overhead  peak MB")
+    print(
+        "\nshape         mode            fetch   full  re-sync rows  x fetch  "
+        "overhead full / re-sync  peak MB"
+    )
     for r in rows:
         overhead = "" if r["overhead_s"] is None else f"{r['overhead_s']:6.2f} s"
         if r["overhead_share"] is not None:
-            overhead += f" {r['overhead_share']:.0%}"
+            overhead += f" {r['overhead_share']:4.0%}"
+        if r.get("resync_overhead_s") is not None:
+            overhead += f" / {r['resync_overhead_s']:5.2f} s"
         print(
             f"{r['shape']:<13} {r['mode']:<15} {r['fetch_only_s']:5.2f} {r['full_s']:6.2f} "
             f"{r['resync_s']:7.2f} {r['resync_rows']!s:>4}  {r['resync_x_fetch']:6.2f}  "
-            f"{overhead:<9} {r['peak_mb']:6.0f}{'' if r['ok'] else '  FAILED'}"
+            f"{overhead:<24} {r['peak_mb']:6.0f}{'' if r['ok'] else '  FAILED'}"
         )
 
 
