@@ -40,6 +40,7 @@ from flows.mailing import dispatch_flow
 from flows.mailing_review import mailing_review_flow
 from flows.naming import tags_for
 from flows.privacy import PURGE_CRON, purge_personal_data_flow
+from flows.replies import REPLIES_CRON, pull_replies_flow
 from flows.sync_register import sync_register_flow
 from flows.team_contacts import pull_team_contacts_flow
 from keukentafel.bootstrap import CorporationRegistry
@@ -106,6 +107,8 @@ def _for_corporation(
         result.append(
             _scheduled(dispatch_flow, "dispatch-outbox", code, settings.dispatch_cron, "dispatch")
         )
+        # The shared mailbox's replies become open items for the guides (never consent).
+        result.append(_scheduled(pull_replies_flow, "pull-replies", code, REPLIES_CRON, "replies"))
     if corporation.feeds:  # appointments followed up, contractors' feeds delivered
         result.append(_scheduled(feeds_flow, "contractor-feeds", code, FEEDS_CRON, "feeds"))
     if corporation.letters is not None:  # started from the UI: plan, approve, send

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from keukentafel.bootstrap import App
     from keukentafel.usecases.mailing import MailingResult
     from keukentafel.usecases.privacy import PurgeReport
+    from keukentafel.usecases.replies import RepliesReport
     from keukentafel.usecases.sync_register import ProgressFn
 
 T = TypeVar("T")
@@ -565,6 +566,23 @@ def _feeds_report(app: App, corporation: str, summary: FeedsSummary) -> list[Art
     return found
 
 
+def replies(app: App, corporation: str) -> Outcome[RepliesReport]:
+    """The shared mailbox's replies matched to households as open items (never consent). A
+    reply that fits no household is an open item without a project, not a failure. The report
+    (counts only) is published only when there were replies to read."""
+    report = app.pull_replies(corporation)
+    outcome: Outcome[RepliesReport] = Outcome("replies", corporation, report)
+    if report.read:
+        outcome.artifacts.append(
+            Artifact(
+                artifact_key("replies", corporation),
+                "Replies read from the shared mailbox, matched, kept aside, new open items",
+                table=[{"what": what, "count": count} for what, count in asdict(report).items()],
+            )
+        )
+    return outcome
+
+
 #: The job of each kind of run (flows/naming.py's kinds).
 JOBS: dict[str, Callable[..., Outcome[Any]]] = {
     "sync": sync,
@@ -574,4 +592,5 @@ JOBS: dict[str, Callable[..., Outcome[Any]]] = {
     "purge": purge,
     "consent": consent,
     "feeds": feeds,
+    "replies": replies,
 }

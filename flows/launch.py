@@ -26,6 +26,7 @@ FLOWS = {
     "purge": ("flows.privacy", "purge_personal_data_flow"),
     "consent": ("flows.consent", "consent_tally_flow"),
     "feeds": ("flows.feeds", "feeds_flow"),
+    "replies": ("flows.replies", "pull_replies_flow"),
 }
 
 

@@ -24,6 +24,7 @@ KIND_TAGS = {
     "dispatch": "outbox",
     "feeds": "feeds",
     "mailing": "mailing",
+    "replies": "replies",
 }
 KINDS = tuple(KIND_TAGS)
 

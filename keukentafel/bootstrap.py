@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     )
     from keukentafel.usecases.register_export import RegisterExport
     from keukentafel.usecases.register_summary import RegisterSummary
+    from keukentafel.usecases.replies import RepliesReport
     from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult
     from keukentafel.usecases.team_contacts import TeamContactSource, TeamPullReport
 
@@ -760,6 +761,31 @@ class App:
 
         secret = link_secret_or_throwaway(letters, self.settings.environ)
         return preview(kind, household, letters, out_dir, project=project, on=on, secret=secret)
+
+    # -- replies in the shared mailbox (usecases/replies.py, flows/replies.py)
+
+    def pull_replies(self, code: str) -> RepliesReport:
+        """Read the shared mailbox's replies and make each an open item for its household."""
+        from connectors.m365.replies import ReplyReader
+        from keukentafel.usecases.replies import pull_replies
+
+        corp = self.corporation(code)
+        m365 = self.m365(corp)
+        if not m365.mailbox:
+            raise ConfigError(f"{self._where(corp)}: replies need 'm365.mailbox' (shared mailbox)")
+        graph = self.graph(corp)
+        try:
+            reader = ReplyReader(graph.client, m365.mailbox)
+            return pull_replies(
+                self.sessions,
+                code,
+                corp.domain_projects(),
+                reader,
+                now=self.clock(),
+                on=self.today(),
+            )
+        finally:
+            graph.close()
 
     # -- the web application (keukentafel/web, issue 14)
 

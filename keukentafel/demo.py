@@ -229,6 +229,7 @@ def _steps(
     if vera is not None and contractor is not None:
         console.print(Rule("15. The renovation's contractor: appointments, feeds, a delay"))
         _contractor_feed(console, app, vera, contractor)
+    _step_web_page(console, app, code)
     _step_consent_report(console, app, code)
 
 
@@ -596,7 +597,7 @@ def _step_consent_notice(console: Console, app: App, code: str) -> None:
 
 def _step_consent_report(console: Console, app: App, code: str) -> None:
     """11. The consent report of the renovation project, for the corporation."""
-    console.print(Rule("16. The consent report of the renovation project for the corporation"))
+    console.print(Rule("17. The consent report of the renovation project for the corporation"))
     files = app.consent_report(code, CONSENT_PROJECT)
     console.print(f"PDF (unit codes only): {files.pdf}\nXLSX (with names):     {files.xlsx}")
 
@@ -803,3 +804,103 @@ def _demo_delay(console: Console, app: App, code: str, units: list[str]) -> None
                 [line["code"] for line in lines],
             )
         )
+
+
+# --- the resident's own page (issue 14) -------------------------------------------------------
+
+
+def _step_web_page(console: Console, app: App, code: str) -> None:
+    """One household of the renovation gets its proposal (a lost letter sent again); its letter's
+    link is opened on the web application, served for a moment by uvicorn; the demo prints the
+    link and the code, and how to serve the page against the demo's store."""
+    import httpx
+
+    from keukentafel.bootstrap import mailing_content
+    from keukentafel.domain.links import issue_link
+
+    console.print(Rule("16. The resident's own page: the letter's link, opened in a browser"))
+    on = app.today()
+    household = next(
+        h
+        for h in app.households(code, on)
+        if h.residents and not h.is_owner_occupied and h.unit.complex_code in _renovation(app)
+    )
+    content = mailing_content("proposal", on, None, sample=True)
+    content = content.model_copy(update={"units": [household.unit.code]})
+    app.prepare_mailing(code, RENOVATION, "proposal", on=on, content=content, started_by="demo")
+    letters = app.letters(app.corporation(code))
+    link = issue_link(
+        letters.link_base_url,
+        f"{RENOVATION}:{household.unit.code}",
+        "proposal",
+        on=on,
+        valid_days=letters.link_valid_days,
+        secret=app.link_secret(letters),
+        parties=[r.relation_id for r in household.residents],
+    )
+    path = "/" + link.url.split("://", 1)[1].split("/", 1)[1]
+    session_secret = secrets.token_urlsafe(32)
+    with _served(app, session_secret.encode()) as base:
+        page = httpx.get(base + path, follow_redirects=True, timeout=30)
+    console.print(
+        f"The page of {household.unit.code} answered {page.status_code} at {page.url.path} "
+        f"({'with' if 'Uw antwoord' in page.text else 'WITHOUT'} the answer form)."
+    )
+    env_file = app.settings.output_dir / "web.env"
+    env_file.write_text(
+        "\n".join(
+            f"{name}={value}"
+            for name, value in {
+                "KEUKENTAFEL_DATABASE_URL": app.settings.database_url,
+                "KEUKENTAFEL_CONFIG": str(app.settings.config_path),
+                LINK_SECRET_ENV: app.settings.environ[LINK_SECRET_ENV],
+                "KEUKENTAFEL_WEB_SESSION_SECRET": session_secret,
+            }.items()
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    env_file.chmod(0o600)
+    console.print(
+        f"Serve it yourself: env $(cat {env_file}) keukentafel web --port 8000\n"
+        f"Then open http://127.0.0.1:8000{path}\n"
+        f"or go to http://127.0.0.1:8000/p/{RENOVATION} and type the code {link.code}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _renovation(app: App) -> set[str]:
+    return set(app.corporations.single().project(RENOVATION).complex_codes)
+
+
+@contextmanager
+def _served(app: App, session_secret: bytes) -> Iterator[str]:
+    """The web application under uvicorn on a free loopback port, for the length of the block."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app.web(session_secret=session_secret),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        import time as _time
+
+        _time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

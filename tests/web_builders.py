@@ -21,11 +21,14 @@ from keukentafel.settings import Settings
 LINK_SECRET = "u7Jk2QvX9pLrT4mWc8NzB1hYe6GsD3fA0oKqZ5iVbR"  # random-looking, 42 bytes
 LINK_BASE = "https://bewoners.example.org/antwoord"
 STAFF_SECRET = "fake-staff-secret-for-tests"
+PULL_TOKEN = "pull-token-for-the-contractor-api-in-tests"
 TENANT = "7a1c0f6e-0000-4000-8000-00000000c0de"
 STAFF_CLIENT = "5f2d9b1a-0000-4000-8000-0000000a11ce"
 
 
-def corporation_file(folder: Path, *, staff: dict[str, Any] | None = None) -> Path:
+def corporation_file(
+    folder: Path, *, staff: dict[str, Any] | None = None, m365: dict[str, Any] | None = None
+) -> Path:
     data: dict[str, Any] = {
         "corporation": {"code": "TST", "name": "Woonstichting Test"},
         "source": {
@@ -41,6 +44,17 @@ def corporation_file(folder: Path, *, staff: dict[str, Any] | None = None) -> Pa
                 "name": "Renovatie Dorpsstraat",
                 "kind": "renovation_occupied",
                 "complexes": ["CPX-1"],
+                "consent": {
+                    "threshold": 0.70,
+                    "denominator": "all_tenants",
+                    "legal_basis": "art. 7:220 lid 3 BW: 70% of all tenants",
+                    "min_homes": 1,
+                    "consent": "whole",
+                    "packages": [
+                        {"code": "ISOLATIE", "kind": "renovation", "title": "Isolatie"},
+                        {"code": "VENTILATIE", "kind": "renovation", "title": "Ventilatie"},
+                    ],
+                },
             },
         ],
         "letters": {
@@ -82,7 +96,14 @@ def corporation_file(folder: Path, *, staff: dict[str, Any] | None = None) -> Pa
             },
             "code_attempts_per_address": 5,
         },
+        "feeds": {
+            "contractors": [
+                {"code": "BOUW", "name": "Bouw", "projects": ["P"], "pull_token_env": "KT_PULL"}
+            ]
+        },
     }
+    if m365 is not None:
+        data["m365"].update(m365)
     if staff is not None:
         data["web"]["staff"] = staff
         data["web"]["base_url"] = staff.pop("base_url")
@@ -98,15 +119,23 @@ def make_app(
     *,
     clock: Clock = utc_now,
     staff: dict[str, Any] | None = None,
+    m365: dict[str, Any] | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> App:
-    config = corporation_file(tmp / "corporations", staff=staff)
+    config = corporation_file(tmp / "corporations", staff=staff, m365=m365)
     settings = Settings(
         database_url=database_url,
         data_dir=tmp / "data",
         output_dir=tmp / "out",
         config_path=config,
         environ=MappingProxyType(
-            {"KT_TEST_LINK_SECRET": LINK_SECRET, "KT_TEST_M365": "x", "KT_STAFF": STAFF_SECRET}
+            {
+                "KT_TEST_LINK_SECRET": LINK_SECRET,
+                "KT_TEST_M365": "x",
+                "KT_STAFF": STAFF_SECRET,
+                "KT_PULL": PULL_TOKEN,
+                **(secrets or {}),
+            }
         ),
     )
     return build(settings, corporations=CorporationRegistry.from_files([config]), clock=clock)

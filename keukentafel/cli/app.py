@@ -27,6 +27,7 @@ from keukentafel.bootstrap import App, CorporationRegistry, UnitNotInRegister, b
 from keukentafel.cli import present
 from keukentafel.cli.planning import planning_app
 from keukentafel.cli.privacy import privacy_app
+from keukentafel.cli.replies import replies_app
 from keukentafel.cli.web import web as web_command
 from keukentafel.config import ConfigError, CorporationFile
 from keukentafel.settings import Settings, quiet_prefect_defaults
@@ -253,6 +254,7 @@ letters_app = typer.Typer(help="Letters, e-mails and invitations: previews and t
 app.add_typer(letters_app, name="letters")
 mailing_app = typer.Typer(help="Mailings: print batch, e-mails through the outbox.")
 app.add_typer(mailing_app, name="mailing")
+app.add_typer(replies_app, name="replies")  # keukentafel/cli/replies.py
 app.command("web")(web_command)  # keukentafel/cli/web.py: the resident and staff pages
 
 

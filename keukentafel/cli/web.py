@@ -9,7 +9,7 @@ addresses (keukentafel/web/logs.py).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from keukentafel.bootstrap import build
 from keukentafel.cli import present
 from keukentafel.config import ConfigError
 from keukentafel.settings import Settings, quiet_prefect_defaults
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def web(
@@ -28,11 +31,26 @@ def web(
     forwarded_allow_ips: Annotated[
         str, typer.Option(help="Proxy addresses whose X-Forwarded-* headers count")
     ] = "127.0.0.1",
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (each builds its own App)")
+    ] = 1,
 ) -> None:
     """Serve the resident's page and the staff page (FastAPI on uvicorn)."""
     import uvicorn
 
     quiet_prefect_defaults()
+    if workers > 1:  # each worker process imports the factory; the secret comes from the env
+        uvicorn.run(
+            "keukentafel.cli.web:application",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
+            server_header=False,
+        )
+        return
     settings = Settings.from_env()
     app = build(settings)
     try:
@@ -51,3 +69,10 @@ def web(
         )
     finally:
         app.close()
+
+
+def application() -> FastAPI:
+    """The web application of one worker process (``keukentafel web --workers N``), built from
+    the environment like the single-process server."""
+    quiet_prefect_defaults()
+    return build(Settings.from_env()).web()

@@ -69,3 +69,8 @@ def may_revoke_links(member: StaffMember, project_code: str) -> bool:
 
 def visible_projects(member: StaffMember, project_codes: Iterable[str]) -> list[str]:
     return [code for code in project_codes if may_see_project(member, code)]
+
+
+def may_record_consent(member: StaffMember, project_code: str) -> bool:
+    """Recording a paper or visit answer: a guide on the project, or an admin."""
+    return may_see_project(member, project_code)

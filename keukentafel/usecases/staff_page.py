@@ -45,7 +45,7 @@ class NotAllowed(PermissionError):
 
 
 #: The consent status per unit code, as a short Dutch label ("akkoord", "geen antwoord").
-#: SEAM(consent): wired by the App to the consent use case; None shows "nog niet bekend".
+#: Wired by the web portal to the consent tally (Portal.consent_status); None: "nog niet bekend".
 ConsentStatus = Callable[[str, str, Sequence[str], date], Mapping[str, str]]
 
 

@@ -2,8 +2,9 @@
 
 :func:`create_app` wires the :class:`~keukentafel.web.portal.Portal` (the use cases on the App's
 store), the Jinja2 templates and static CSS shipped in this package, the security headers on every
-answer, and the two routers: the resident's pages (:mod:`keukentafel.web.resident`) and the staff
-pages (:mod:`keukentafel.web.staff`). The session secret comes from the settings' snapshot of the
+answer, and three routers: the resident's pages (:mod:`keukentafel.web.resident`), the staff
+pages (:mod:`keukentafel.web.staff`) and the contractors' pull API (:mod:`keukentafel.feeds.api`,
+bearer token per contractor). The session secret comes from the settings' snapshot of the
 environment (``KEUKENTAFEL_WEB_SESSION_SECRET``, at least 32 bytes); every worker of one
 deployment must share it.
 """
@@ -11,7 +12,6 @@ deployment must share it.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keukentafel.config import ConfigError
 from keukentafel.domain.links import AMSTERDAM
@@ -101,21 +102,14 @@ def create_app(app: App, *, secret: bytes | None = None) -> FastAPI:
     api.state.web = web
     api.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    @api.middleware("http")
-    async def _headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in security_headers(request.url.scheme == "https").items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "public, max-age=3600"
-        return response
+    api.add_middleware(SecurityHeaders)
 
+    from keukentafel.feeds.api import router as contractor_router
     from keukentafel.web import resident, staff
 
     api.include_router(resident.router(web))
     api.include_router(staff.router(web))
+    api.include_router(contractor_router(app))  # /contractor/v1: the contractors' pull API
     install_access_filter(portal.link_prefixes)
     return api
 
@@ -141,6 +135,43 @@ def nl_date(value: date | datetime) -> str:
     if isinstance(value, datetime):
         value = value.replace(tzinfo=UTC).astimezone(AMSTERDAM).date()
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+class SecurityHeaders:
+    """Adds the security headers to every answer (a plain ASGI middleware: the decorator kind
+    runs each request through an extra task and stream, a third of a small page's cost)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._plain = _encoded(security_headers(False))
+        self._https = _encoded(security_headers(True))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self._https if scope.get("scheme") == "https" else self._plain
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                for name, value in extra:
+                    if name == b"cache-control" and static:
+                        value = b"public, max-age=3600"
+                        headers = [(n, v) for n, v in headers if n.lower() != name]
+                    elif name in present:
+                        continue
+                    headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
 def random_secret() -> bytes:

@@ -3,12 +3,11 @@
 :class:`Portal` is made once per process by :func:`keukentafel.web.app.create_app` from the App
 (keukentafel/bootstrap.py): the projects it serves (with each corporation's link settings and
 limits), the output folder the letters' PDFs live in, the staff sign-in per corporation, and the
-seams still to be wired:
+consent track and the audited notes:
 
-- ``SEAM(consent)``: :meth:`Portal.consent_status` and :meth:`Portal.record_answer` call the
-  consent use case through the App once it exists (``App.consent_status`` /
-  ``App.record_consent_answer``, see docs/web.md); until then the pages say the status is not
-  known yet and offer no answer form.
+- the consent track: :meth:`Portal.consent_target` (the project with its legal profile, None
+  without one) and :meth:`Portal.consent_status` (a label per unit from the App's tally); the
+  answer itself goes through ``usecases.resident_answer`` on the App's kept ledgers.
 - Restricted notes are read only through the audited repository
   (keukentafel/store/repositories/restricted_notes.py): every view is in the audit log.
 """
@@ -16,6 +15,7 @@ seams still to be wired:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,11 +32,14 @@ from keukentafel.usecases.resident_access import (
     LinkSettings,
     ProjectAccess,
 )
+from keukentafel.usecases.staff_consent import status_label
 from keukentafel.usecases.staff_page import ConsentStatus
 
 if TYPE_CHECKING:
     from connectors.m365.signin import StaffSignIn
     from keukentafel.bootstrap import App
+    from keukentafel.usecases.appointments import Booking
+    from keukentafel.usecases.consent import ConsentProject
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +108,32 @@ class Portal:
 
     # -- seams
 
-    def consent_status(self) -> ConsentStatus | None:
-        """SEAM(consent): ``self.app.consent_status`` once the consent use case lands; see the
-        module docstring. None: the pages show "nog niet bekend"."""
-        return None
+    def consent_target(self, site: ProjectSite) -> ConsentProject | None:
+        """The project with its consent profile; None when it has no consent track."""
+        try:
+            return self.app.consent_project(site.corporation.code, site.project.code)
+        except ConfigError:
+            return None
+
+    def consent_status(self, site: ProjectSite) -> ConsentStatus | None:
+        """The Dutch status label per unit from the consent tally (None: no consent track, the
+        pages show "nog niet bekend")."""
+        if self.consent_target(site) is None:
+            return None
+        app = self.app
+
+        def labels(corp: str, project: str, units: Sequence[str], on: date) -> dict[str, str]:
+            tally = app.consent_tally(corp, project, on=on)
+            return {u: status_label(tally, u) for u in units}
+
+        return labels
+
+    def booking(self, site: ProjectSite) -> Booking:
+        """How a resident's booking is made: by ``web:resident``, on the App's clock, back to
+        the ERP when the corporation's planning writes there (``App.planning``)."""
+        from keukentafel.usecases.resident_booking import RESIDENT
+
+        return self.app.planning(site.corporation.code).booking(RESIDENT)
 
     def notify_mail(self, site: ProjectSite) -> Any:
         """The builder of the shared mailbox's e-mail for a new open item (None: no mailbox)."""

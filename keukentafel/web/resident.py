@@ -8,6 +8,8 @@ Routes (no id of a household ever appears in a URL; the session cookie holds a r
 - ``GET|POST /p/<project>`` – the project's start page, where the code from the letter is typed;
 - ``GET /woning`` – the household's own page; ``GET /woning/brief/<id>`` – one of its letters;
 - ``POST /woning/vraag`` – a question or a request for a visit or a call (an open item);
+- ``POST /woning/antwoord`` – one contract party's answer, confirmed by typing their name;
+- ``POST /woning/afspraak`` – pick or move a place in a session;
 - ``POST /woning/uitloggen`` – end the session.
 
 Every refused link, code or session gets the same plain page (it tells an outsider nothing) and
@@ -21,13 +23,16 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from keukentafel.domain.answering import ANSWER_LABELS
 from keukentafel.domain.links import format_code
 from keukentafel.domain.open_items import RESIDENT_KINDS, InvalidRequest
 from keukentafel.domain.resident_access import Grant, Refusal
 from keukentafel.usecases import resident_access as access
+from keukentafel.usecases import resident_answer as answers
+from keukentafel.usecases import resident_booking as bookings
 from keukentafel.usecases import resident_page as page
 from keukentafel.web.app import Web
-from keukentafel.web.security import check_form_token, new_csrf_key
+from keukentafel.web.security import check_form_token, new_csrf_key, nonce_digest
 from keukentafel.web.texts import SUMMARIES
 
 RESIDENT_COOKIE = "kt_res"
@@ -93,6 +98,20 @@ def router(web: Web) -> APIRouter:
         request: Request, kind: str = Form(""), text: str = Form(""), csrf: str = Form("")
     ) -> Response:
         return _ask(web, request, kind, text, csrf)
+
+    @routes.post("/woning/antwoord")
+    def answer(
+        request: Request,
+        name: str = Form(""),
+        answer: str = Form(""),
+        ballot: str = Form("whole"),
+        csrf: str = Form(""),
+    ) -> Response:
+        return _answer(web, request, name, answer, ballot, csrf)
+
+    @routes.post("/woning/afspraak")
+    def pick(request: Request, session: str = Form(""), csrf: str = Form("")) -> Response:
+        return _pick(web, request, session, csrf)
 
     @routes.post("/woning/uitloggen")
     def sign_out(request: Request, csrf: str = Form("")) -> Response:
@@ -183,6 +202,13 @@ def _own_page(web: Web, request: Request, grant: Grant, state: dict[str, Any]) -
     if site is None:
         return _refused(web, request, Refusal.UNKNOWN)
     view = page.household_view(portal.sessions, grant)
+    target = portal.consent_target(site)
+    consent = None
+    if target is not None:
+        consent = answers.answer_page(
+            portal.sessions, target, grant, portal.today(), books=portal.app.consent_books()
+        )
+    booking = bookings.booking_view(portal.sessions, site.project, grant.unit_code, portal.now())
     return web.page(
         request,
         "resident.html",
@@ -192,7 +218,9 @@ def _own_page(web: Web, request: Request, grant: Grant, state: dict[str, Any]) -
         titles=page.LETTER_TITLES,
         summaries=SUMMARIES,
         kinds=RESIDENT_KINDS,
-        consent=None,  # SEAM(consent): portal.app.consent_status(...) for this household
+        consent=consent,
+        answer_labels=ANSWER_LABELS,
+        booking=booking,
     )
 
 
@@ -221,3 +249,55 @@ def _ask(web: Web, request: Request, kind: str, text: str, csrf: str) -> Respons
     if not sent.new:
         return web.page(request, "refused.html", 409, reason="replayed")
     return web.page(request, "thanks.html", site=site, error="", sent=sent.item)
+
+
+def _answer(web: Web, request: Request, name: str, answer: str, ballot: str, csrf: str) -> Response:
+    found = _grant(web, request)
+    if isinstance(found, Response):
+        return found
+    grant, state = found
+    nonce = check_form_token(state.get("c"), "answer", csrf)
+    site = web.portal.site(grant.project_code)
+    target = web.portal.consent_target(site) if site is not None else None
+    if nonce is None or site is None or target is None:
+        return web.page(request, "refused.html", 400, reason="form")
+    given = answers.give_answer(
+        web.portal.sessions,
+        target,
+        grant,
+        typed_name=name,
+        answer=answer,
+        ballot=ballot,
+        nonce_digest=nonce_digest(nonce),
+        now=web.portal.now(),
+        today=web.portal.today(),
+        books=web.portal.app.consent_books(),
+    )
+    status = _ANSWER_STATUS[given.outcome]
+    return web.page(request, "answered.html", status, site=site, given=given)
+
+
+_ANSWER_STATUS = {
+    answers.Outcome.RECORDED: 200,
+    answers.Outcome.REPLAYED: 409,
+    answers.Outcome.CLOSED: 403,
+    answers.Outcome.INVALID: 400,
+}
+
+
+def _pick(web: Web, request: Request, session: str, csrf: str) -> Response:
+    found = _grant(web, request)
+    if isinstance(found, Response):
+        return found
+    grant, state = found
+    nonce = check_form_token(state.get("c"), "booking", csrf)
+    site = web.portal.site(grant.project_code)
+    if nonce is None or site is None:
+        return web.page(request, "refused.html", 400, reason="form")
+    if not access.claim_form(web.portal.sessions, nonce_digest(nonce), "booking", web.portal.now()):
+        return web.page(request, "refused.html", 409, reason="replayed")
+    picked = bookings.pick_session(
+        web.portal.sessions, site.project, grant.unit_code, session, web.portal.booking(site)
+    )
+    status = 200 if picked.appointment is not None else 409
+    return web.page(request, "booked.html", status, site=site, picked=picked)

@@ -12,6 +12,7 @@ that only this installation can compute; access is decided by role on every requ
 - ``POST /staff/p/<project>/items`` – close open items;
 - ``GET /staff/p/<project>/h/<ref>`` – a household's history;
 - ``GET /staff/p/<project>/h/<ref>/notes`` – its restricted notes (guides; audited);
+- ``POST /staff/p/<project>/h/<ref>/answer`` – record a paper or visit answer with its scan;
 - ``POST /staff/p/<project>/h/<ref>/revoke`` – revoke its links and codes.
 """
 
@@ -23,14 +24,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from keukentafel.domain.consent import Refusal as ConsentRefusal
 from keukentafel.domain.staff import (
     Role,
     StaffMember,
+    may_record_consent,
     may_see_project,
     staff_member,
     visible_projects,
 )
 from keukentafel.usecases import resident_access as access
+from keukentafel.usecases import staff_consent
 from keukentafel.usecases import staff_page as staff
 from keukentafel.web.app import Web
 from keukentafel.web.portal import ProjectSite
@@ -92,6 +96,11 @@ def router(web: Web) -> APIRouter:
     @routes.get("/p/{project}/h/{ref}/notes")
     def notes(request: Request, project: str, ref: str) -> Response:
         return _notes(web, request, project, ref)
+
+    @routes.post("/p/{project}/h/{ref}/answer")
+    async def paper_answer(request: Request, project: str, ref: str) -> Response:
+        form = await request.form()
+        return await _paper_answer(web, request, project, ref, form)
 
     @routes.post("/p/{project}/h/{ref}/revoke")
     def revoke(request: Request, project: str, ref: str, csrf: str = Form("")) -> Response:
@@ -194,7 +203,15 @@ def _project(web: Web, request: Request, project: str) -> Response:
         site.project,
         member,
         on=web.portal.today(),
-        consent_status=web.portal.consent_status(),
+        consent_status=web.portal.consent_status(site),
+    )
+    target = web.portal.consent_target(site)
+    tally = (
+        web.portal.app.consent_tally(
+            site.corporation.code, site.project.code, on=web.portal.today()
+        )
+        if target is not None
+        else None
     )
     refs = {
         line.unit_code: household_ref(web, site, line.unit_code) for line in overview.households
@@ -207,6 +224,7 @@ def _project(web: Web, request: Request, project: str) -> Response:
         overview=overview,
         refs=refs,
         csrf_key=state["c"],
+        tally=tally,
     )
 
 
@@ -224,9 +242,9 @@ def _household(web: Web, request: Request, project: str, ref: str) -> Response:
             unit,
             member,
             on=web.portal.today(),
-            consent_status=web.portal.consent_status(),
+            consent_status=web.portal.consent_status(site),
         )
-    if detail is None:
+    if detail is None or unit is None:
         return web.page(request, "staff_refused.html", 404, why="Dit huishouden bestaat niet.")
     return web.page(
         request,
@@ -237,7 +255,28 @@ def _household(web: Web, request: Request, project: str, ref: str) -> Response:
         ref=ref,
         csrf_key=state["c"],
         audit=True,
+        **_consent_context(web, site, member, unit),
     )
+
+
+def _consent_context(web: Web, site: ProjectSite, member: StaffMember, unit: str) -> dict[str, Any]:
+    """The household's answers and appointments, and what the paper-answer form offers."""
+    from keukentafel.domain.answering import ballot_choices
+    from keukentafel.usecases.resident_booking import booking_view
+
+    portal = web.portal
+    target = portal.consent_target(site)
+    appointments = booking_view(portal.sessions, site.project, unit, portal.now()).appointments
+    if target is None:
+        return {"answers": None, "appointments": appointments, "may_record": False}
+    household = portal.app.consent_household(site.corporation.code, site.project.code, unit)
+    return {
+        "answers": staff_consent.household_answers(portal.sessions, target, unit),
+        "appointments": appointments,
+        "may_record": may_record_consent(member, site.project.code) and household.may_answer,
+        "choices": ballot_choices(target.profile),
+        "parties": [p.party_id for p in household.parties],
+    }
 
 
 def _find_unit(web: Web, site: ProjectSite, member: StaffMember, ref: str) -> str | None:
@@ -299,3 +338,81 @@ def _revoke(web: Web, request: Request, project: str, ref: str, csrf: str) -> Re
         return web.page(request, "staff_refused.html", 404, why="Dit huishouden bestaat niet.")
     staff.revoke_links(web.portal.sessions, site.project, unit, member, now=web.portal.now())
     return RedirectResponse(f"/staff/p/{site.project.code}/h/{ref}", status_code=303)
+
+
+_MAX_SCAN = 20 * 1024 * 1024
+
+
+async def _paper_answer(web: Web, request: Request, project: str, ref: str, form: Any) -> Response:
+    """Record a paper or visit answer with its scan (multipart form)."""
+    found = _allowed(web, request, project)
+    if isinstance(found, Response):
+        return found
+    member, state, site = found
+    target = web.portal.consent_target(site)
+    if target is None or not may_record_consent(member, site.project.code):
+        return web.page(
+            request, "staff_refused.html", 403, why="U mag hier geen antwoord vastleggen."
+        )
+    if not _checked_form(state, "answer", str(form.get("csrf", "")), web):
+        return web.page(request, "staff_refused.html", 400, why="Dit formulier is al gebruikt.")
+    unit = _find_unit(web, site, member, ref)
+    scan = form.get("scan")
+    if unit is None:
+        return web.page(request, "staff_refused.html", 404, why="Dit huishouden bestaat niet.")
+    problem, given = await _paper_input(web, unit, form, scan)
+    if given is None:
+        return web.page(request, "staff_refused.html", 400, why=problem)
+    outcome = staff_consent.record_paper_answer(
+        web.portal.sessions,
+        target,
+        given,
+        member,
+        now=web.portal.now(),
+        books=web.portal.app.consent_books(),
+    )
+    if isinstance(outcome, ConsentRefusal):
+        return web.page(
+            request, "staff_refused.html", 409, why=f"Niet vastgelegd: {outcome.reason}"
+        )
+    log.info("staff %s recorded a %s answer for %s", member.actor, given.channel, unit)
+    return RedirectResponse(f"/staff/p/{site.project.code}/h/{ref}", status_code=303)
+
+
+async def _paper_input(
+    web: Web, unit: str, form: Any, scan: Any
+) -> tuple[str, staff_consent.PaperAnswer | None]:
+    from datetime import date
+
+    from keukentafel.domain.consent import WHOLE, Channel
+
+    if scan is None or not hasattr(scan, "read"):
+        return "Voeg de scan van het formulier toe.", None
+    content = await scan.read(_MAX_SCAN + 1)
+    if not content or len(content) > _MAX_SCAN:
+        return "De scan is leeg of groter dan 20 MB.", None
+    try:
+        channel = Channel(str(form.get("channel", "")))
+        given_on = date.fromisoformat(str(form.get("given_on", "")))
+        ballot = str(form.get("ballot", WHOLE))
+        party = str(form.get("party", ""))
+        evidence = staff_consent.keep_scan(
+            web.portal.app.settings.data_dir, str(scan.filename or "scan"), content
+        )
+        given = staff_consent.PaperAnswer(
+            unit_code=unit,
+            answer=str(form.get("answer", "")),
+            package=None if ballot == WHOLE else ballot,
+            parties=(party,) if party else (),
+            channel=channel,
+            given_on=given_on,
+            evidence=evidence,
+        )
+    except ValueError as exc:
+        return f"Het formulier is niet compleet: {exc}", None
+    if given.answer not in ("agree", "decline", "withdraw") or channel not in (
+        Channel.PAPER,
+        Channel.VISIT,
+    ):
+        return "Kies een antwoord en papier of huisbezoek.", None
+    return "", given

@@ -57,7 +57,8 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
         "13. The 70% tally",
         "14. The 70% notice",
         "15. The renovation's contractor",
-        "16. The consent report",
+        "16. The resident's own page",
+        "17. The consent report",
     ):
         assert step in text
     # consent: the import sets aside what it cannot take, a second import adds nothing, the
@@ -68,8 +69,11 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     reports = sorted((out / "consent").glob("DIJK-RENO-consent-*"))
     assert [p.suffix for p in reports] == [".pdf", ".xlsx"]
     assert text.rstrip().splitlines()[-1].startswith("Demo output and store:")
-    assert "XLSX (with names)" in text.split("16. The consent report")[1]
+    assert "XLSX (with names)" in text.split("17. The consent report")[1]
     flat = " ".join(text.split())  # rich wraps long lines
+    assert "answered 200 at /woning (with the answer form)" in flat
+    assert "Then open http://127.0.0.1:8000/antwoord/v1." in flat and "type the code" in flat
+    assert (out / "web.env").stat().st_mode & 0o077 == 0  # the secrets: for the owner only
     assert "Session MODEL-1 is full" in flat
     assert "received 3 signed webhook(s)" in flat and "without the token: HTTP 401" in flat
     assert "was received before: nothing applied again" in flat

@@ -25,6 +25,7 @@ def test_each_corporation_gets_its_scheduled_flows() -> None:
         "consent-tally-wsd",
         "contractor-feeds-wsd",
         "mailing-wsd",
+        "pull-replies-wsd",
     }
     assert found["mailing-wsd"].schedules == []  # started from the UI, with a review step
     assert found["mailing-wsd"].entrypoint == "flows.mailing_review.mailing_review_flow"
@@ -74,6 +75,7 @@ def test_schedules_come_from_the_settings_and_a_bad_file_stops_only_its_own(
         "dispatch-outbox-wsd": "*/5 8-18 * * *",
         "consent-tally-wsd": "30 7 * * 1-5",
         "contractor-feeds-wsd": "*/15 6-22 * * *",
+        "pull-replies-wsd": "*/10 7-21 * * *",
     }
     assert "bad.yaml" in caplog.text and "projects.1.kind" in caplog.text
     # the bad file keeps its sync and purge, whose runs fail with its error (and alert)

@@ -30,7 +30,7 @@ playwright = pytest.importorskip("playwright.sync_api")
 axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 CHROMIUM = Path("/usr/bin/chromium")
 TODAY = datetime.now(UTC).date()
-SHOTS = Path(__file__).resolve().parents[2] / "out" / "screenshots"
+SHOTS = Path("/tmp/keukentafel-screenshots")
 
 
 def _port() -> int:
@@ -61,7 +61,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with tenant:
         staff.update(authority_host=tenant.authority_host, ca_bundle=tenant.ca_bundle_path)
         app = wb.make_app(tmp, f"sqlite:///{tmp / 'store.db'}", staff=staff)
-        builders.run(app.sessions, builders.register(3))
+        snapshot = builders.register(4)  # VHE00004: tenant R4 and co-tenant R5
+        snapshot.residents.append(builders.resident(5))
+        snapshot.leases[3] = replace(
+            snapshot.leases[3],
+            parties=(LeaseParty("R4", PartyRole.TENANT), LeaseParty("R5", PartyRole.CO_TENANT)),
+        )
+        builders.run(app.sessions, snapshot)
         wb.send_proposal(app, TODAY)
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1")
@@ -172,7 +178,7 @@ def test_a_replayed_form_records_nothing(site: dict[str, Any], page: Any) -> Non
     page.locator("#k-call").check()
     page.locator("#tekst").fill("Graag na vijf uur.")
     csrf = page.locator("form[action='/woning/vraag'] input[name=csrf]").get_attribute("value")
-    page.get_by_role("button", name="Versturen").click()
+    page.get_by_role("button", name="Versturen", exact=True).click()
     assert page.locator("h1").inner_text() == "Dank u wel"
     _accessible(page)
     # The same form sent again with the browser's own cookies (going back reloads the page and
@@ -211,6 +217,106 @@ def test_staff_sign_in_through_the_fake_entra_id(site: dict[str, Any], page: Any
     assert "VHE00002" in page.locator("h1").inner_text()
     assert page.get_by_text("Jansen2").first.is_visible()
     _accessible(page)
+
+
+def _answer(page: Any, answer: str, name: str) -> str:
+    page.locator(f"#a-{answer}").check()
+    page.locator("#naam").fill(name)
+    page.get_by_role("button", name="Antwoord versturen").click()
+    return str(page.locator("h1").inner_text())
+
+
+def test_a_resident_answers_changes_and_withdraws(site: dict[str, Any], page: Any) -> None:
+    page.goto(_url(site, "VHE00001", ["R1"]))
+    assert page.locator("#antwoord").is_visible()
+    _accessible(page)
+    assert _answer(page, "agree", "J. de Jansen1") == "Dank u wel"
+    _accessible(page)
+    page.goto(site["base"] + "/woning")
+    assert "Het hele voorstel: akkoord" in page.locator("ul.status").inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "resident-answered.png"), full_page=True)
+    page.goto(site["base"] + "/woning")
+    assert _answer(page, "withdraw", "Jansen1") == "Dank u wel"
+    page.goto(site["base"] + "/woning")
+    assert "akkoord ingetrokken" in page.locator("ul.parties").inner_text()
+    page.goto(site["base"] + "/woning")
+    assert _answer(page, "decline", "Piet de Vries") == "Uw antwoord is niet opgeslagen"
+    assert "herkennen deze naam niet" in page.locator(".error").inner_text()
+    _accessible(page)
+    page.goto(site["base"] + "/woning")
+    assert _answer(page, "decline", "J. de Jansen1") == "Dank u wel"
+    page.goto(site["base"] + "/woning")
+    assert "Het hele voorstel: niet akkoord" in page.locator("ul.status").inner_text()
+    tally = site["app"].consent_household("TST", "P", "VHE00001")
+    assert [str(p.answers["whole"]) for p in tally.parties] == ["decline"]
+
+
+def test_a_co_tenant_confirms_for_themselves(site: dict[str, Any], browser: Any) -> None:
+    url = _url(site, "VHE00004", ["R4", "R5"])
+    phones = []
+    for _ in range(2):
+        context = browser.new_context(
+            ignore_https_errors=True, viewport={"width": 360, "height": 740}
+        )
+        phones.append((context, context.new_page()))
+    tenant, co_tenant = phones[0][1], phones[1][1]
+    tenant.goto(url)
+    assert _answer(tenant, "agree", "J. de Jansen4") == "Dank u wel"
+    tenant.goto(site["base"] + "/woning")
+    assert "nog niet iedereen akkoord" in tenant.locator("ul.status").inner_text()
+    co_tenant.goto(url)
+    assert "Medehuurder: nog geen antwoord" in co_tenant.locator("ul.parties").inner_text()
+    assert _answer(co_tenant, "agree", "jansen5") == "Dank u wel"
+    co_tenant.goto(site["base"] + "/woning")
+    assert "Het hele voorstel: akkoord" in co_tenant.locator("ul.status").inner_text()
+    assert co_tenant.evaluate("document.documentElement.scrollWidth") <= 360
+    _accessible(co_tenant)
+    co_tenant.screenshot(path=str(SHOTS / "co-tenant-360.png"), full_page=True)
+    for context, _ in phones:
+        context.close()
+
+
+def test_a_replayed_answer_form_records_nothing(site: dict[str, Any], page: Any) -> None:
+    page.goto(_url(site, "VHE00002", ["R2"]))
+    form = page.locator("form[action='/woning/antwoord']")
+    csrf = form.locator("input[name=csrf]").get_attribute("value")
+    assert _answer(page, "agree", "J. de Jansen2") == "Dank u wel"
+    data = {"name": "J. de Jansen2", "answer": "decline", "ballot": "whole", "csrf": csrf}
+    replay = page.request.post(site["base"] + "/woning/antwoord", form=data)
+    assert replay.status == 409
+    status = site["app"].consent_household("TST", "P", "VHE00002")
+    assert str(status.statuses["whole"]) == "agreed"  # the replayed "decline" did not count
+
+
+def test_staff_record_a_paper_answer_and_the_tally_changes(
+    site: dict[str, Any], page: Any, tmp_path: Path
+) -> None:
+    page.goto(site["base"] + "/staff")
+    page.get_by_role("link", name="Inloggen voor Woonstichting Test").click()
+    page.get_by_role("button", name="Sign in as Gids Een").click()
+    page.goto(site["base"] + "/staff/p/P")
+    before = int(page.locator("table.tally tbody tr td").nth(1).inner_text())
+    _accessible(page)
+    page.get_by_role("link", name="VHE00003").first.click()
+    _accessible(page)
+    scan = tmp_path / "formulier 3.pdf"
+    scan.write_bytes(b"%PDF-1.4 a scanned form")
+    page.locator("#p-answer").select_option("agree")
+    page.locator("#p-channel").select_option("paper")
+    page.locator("#p-date").fill(TODAY.isoformat())
+    page.locator("#p-scan").set_input_files(str(scan))
+    page.get_by_role("button", name="Antwoord vastleggen").click()
+    assert "VHE00003" in page.locator("h1").inner_text()
+    digest = __import__("hashlib").sha256(scan.read_bytes()).hexdigest()
+    assert f"formulier_3.pdf (sha256 {digest})" in page.locator("body").inner_text()
+    page.screenshot(path=str(SHOTS / "staff-household.png"), full_page=True)
+    page.goto(site["base"] + "/staff/p/P")
+    after = int(page.locator("table.tally tbody tr td").nth(1).inner_text())
+    assert after == before + 1
+    tally = site["app"].consent_tally("TST", "P").ballots[0]
+    assert tally.agreed == after  # the same numbers as `keukentafel consent tally`
+    page.screenshot(path=str(SHOTS / "staff-project.png"), full_page=True)
 
 
 def test_a_new_tenant_cannot_use_the_old_link(site: dict[str, Any], page: Any) -> None:

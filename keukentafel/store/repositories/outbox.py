@@ -210,3 +210,14 @@ class OutboxRepository:
             status: count for status, count in self.session.execute(query)
         }
         return {str(status): found.get(status, 0) for status in OutboxStatus}
+
+
+def message_origin(session: Session, corporation_code: str, message_id: str) -> tuple[str, str]:
+    """The mailing key and unit code of the message we sent with ``message_id`` (our header);
+    ("", "") when none of ours has it (reply matching, usecases/replies.py)."""
+    row = session.execute(
+        select(OutboxRow.mailing_key, OutboxRow.unit_code).where(
+            OutboxRow.corporation_code == corporation_code, OutboxRow.message_id == message_id
+        )
+    ).first()
+    return (str(row.mailing_key), str(row.unit_code)) if row is not None else ("", "")
