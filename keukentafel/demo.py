@@ -853,6 +853,8 @@ def _step_web_page(console: Console, app: App, code: str) -> None:
             for name, value in {
                 "KEUKENTAFEL_DATABASE_URL": app.settings.database_url,
                 "KEUKENTAFEL_CONFIG": str(app.settings.config_path),
+                # the web application serves every corporation file of a folder: the demo's alone
+                "KEUKENTAFEL_CONFIG_DIR": str(app.settings.config_path.parent),
                 LINK_SECRET_ENV: app.settings.environ[LINK_SECRET_ENV],
                 "KEUKENTAFEL_WEB_SESSION_SECRET": session_secret,
             }.items()
