@@ -7,6 +7,7 @@ One app server (uvicorn over https with a test certificate) and one browser serv
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -19,8 +20,10 @@ from typing import Any
 import pytest
 import trustme
 import uvicorn
+from typer.testing import CliRunner
 
 from connectors.fakes.m365 import FakeMicrosoft365
+from keukentafel.cli.app import app as cli
 from keukentafel.domain.model import LeaseParty, PartyRole
 from tests import builders
 from tests import web_builders as wb
@@ -39,11 +42,10 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def _serve(tmp: Path, consent_mode: str = "whole") -> Iterator[dict[str, Any]]:
+    """The app over https on a free port, with a fake tenant for the staff's sign-in."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (scripts/bootstrap installs it)")
-    tmp = tmp_path_factory.mktemp("web")
     port = _port()
     base = f"https://127.0.0.1:{port}"
     tenant = FakeMicrosoft365(
@@ -60,7 +62,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     }
     with tenant:
         staff.update(authority_host=tenant.authority_host, ca_bundle=tenant.ca_bundle_path)
-        app = wb.make_app(tmp, f"sqlite:///{tmp / 'store.db'}", staff=staff)
+        app = wb.make_app(
+            tmp, f"sqlite:///{tmp / 'store.db'}", staff=staff, consent_mode=consent_mode
+        )
         snapshot = builders.register(4)  # VHE00004: tenant R4 and co-tenant R5
         snapshot.residents.append(builders.resident(5))
         snapshot.leases[3] = replace(
@@ -85,11 +89,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         while not server.started:
             time.sleep(0.05)
         try:
-            yield {"app": app, "base": base}
+            yield {"app": app, "base": base, "tenant": tenant}
         finally:
             server.should_exit = True
             thread.join(10)
             app.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    yield from _serve(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="module")
+def package_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The same, with project P asking consent per package (ISOLATIE, VENTILATIE)."""
+    yield from _serve(tmp_path_factory.mktemp("web-packages"), "per_package")
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +324,8 @@ def test_staff_record_a_paper_answer_and_the_tally_changes(
     page.get_by_role("button", name="Antwoord vastleggen").click()
     assert "VHE00003" in page.locator("h1").inner_text()
     digest = __import__("hashlib").sha256(scan.read_bytes()).hexdigest()
-    assert f"formulier_3.pdf (sha256 {digest})" in page.locator("body").inner_text()
+    # the ledger keeps the digest and "scan.pdf", never the (personal) file name
+    assert f"scan.pdf (sha256 {digest})" in page.locator("body").inner_text()
     page.screenshot(path=str(SHOTS / "staff-household.png"), full_page=True)
     page.goto(site["base"] + "/staff/p/P")
     after = int(page.locator("table.tally tbody tr td").nth(1).inner_text())
@@ -330,3 +346,76 @@ def test_a_new_tenant_cannot_use_the_old_link(site: dict[str, Any], page: Any) -
     assert page.goto(site["base"] + "/woning").status == 404
     assert page.goto(old).status == 404
     _accessible(page)
+
+
+def _staff_tally(page: Any, base: str) -> dict[str, tuple[int, int, int, int]]:
+    page.goto(base + "/staff")
+    page.get_by_role("link", name="Inloggen voor Woonstichting Test").click()
+    page.get_by_role("button", name="Sign in as Gids Een").click()
+    page.goto(base + "/staff/p/P")
+    rows = {}
+    for row in page.locator("table.tally tbody tr").all():
+        cells = [c.inner_text() for c in row.locator("td").all()]
+        rows[cells[0]] = (int(cells[1]), int(cells[2]), int(cells[3]), int(cells[4]))
+    return rows
+
+
+def test_a_resident_answers_per_package_and_staff_see_the_tally_per_package(
+    package_site: dict[str, Any], page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = package_site
+    page.goto(_url(site, "VHE00001", ["R1"]))
+    ballots = page.locator("form[action='/woning/antwoord'] input[name=ballot]")
+    assert [b.get_attribute("value") for b in ballots.all()] == ["whole", "ISOLATIE", "VENTILATIE"]
+    page.get_by_label("Isolatie").check()
+    assert _answer(page, "agree", "J. de Jansen1") == "Dank u wel"
+    page.goto(site["base"] + "/woning")
+    page.get_by_label("Ventilatie").check()
+    assert _answer(page, "decline", "J. de Jansen1") == "Dank u wel"
+    page.goto(site["base"] + "/woning")
+    status = page.locator("ul.status").inner_text()
+    assert "Isolatie: akkoord" in status and "Ventilatie: niet akkoord" in status
+    _accessible(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "resident-per-package.png"), full_page=True)
+
+    page.goto(_url(site, "VHE00002", ["R2"]))
+    page.get_by_label("Het hele voorstel").check()
+    assert _answer(page, "agree", "Jansen2") == "Dank u wel"  # covers every package
+
+    staff = page.context.browser.new_context(ignore_https_errors=True, locale="nl-NL").new_page()
+    shown = _staff_tally(staff, site["base"])
+    staff.screenshot(path=str(SHOTS / "staff-per-package.png"), full_page=True)
+    app = site["app"]
+    tally = app.consent_tally("TST", "P")
+    expected = {b.ballot: (b.agreed, b.declined, b.incomplete, b.no_answer) for b in tally.ballots}
+    assert shown == expected == {"ISOLATIE": (2, 0, 0, 2), "VENTILATIE": (1, 1, 0, 2)}
+    # and the operator's command prints the same numbers
+    env = {
+        "KEUKENTAFEL_DATABASE_URL": str(app.settings.database_url),
+        "KEUKENTAFEL_DATA_DIR": str(app.settings.data_dir),
+        "KEUKENTAFEL_OUTPUT_DIR": str(app.settings.output_dir),
+        "KT_TEST_LINK_SECRET": wb.LINK_SECRET,
+        "KT_TEST_M365": "x",
+        "KT_PULL": wb.PULL_TOKEN,
+        "KT_STAFF": wb.STAFF_SECRET,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = [
+        "consent",
+        "tally",
+        "--project",
+        "P",
+        "--json",
+        "--config",
+        str(app.settings.config_path),
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    printed = {
+        b["ballot"]: (b["agreed"], b["declined"], b["incomplete"], b["no_answer"])
+        for b in json.loads(result.output)["ballots"]
+    }
+    assert printed == shown
+    staff.context.close()
