@@ -53,6 +53,7 @@ def _serve(tmp: Path, consent_mode: str = "whole") -> Iterator[dict[str, Any]]:
     )
     tenant.entra.allow_redirect(f"{base}/staff/auth/callback")
     tenant.entra.add_user("oid-guide", "gids@example.org", "Gids Een", ["guide"])
+    tenant.entra.add_user("oid-admin", "beheer@example.org", "Beheer Een", ["admin"])
     staff = {
         "base_url": base,
         "tenant_id": wb.TENANT,
@@ -419,3 +420,63 @@ def test_a_resident_answers_per_package_and_staff_see_the_tally_per_package(
     }
     assert printed == shown
     staff.context.close()
+
+
+def _sign_in(page: Any, base: str, who: str) -> None:
+    page.goto(base + "/staff")
+    page.get_by_role("link", name="Inloggen voor Woonstichting Test").click()
+    page.get_by_role("button", name=f"Sign in as {who}").click()
+
+
+def test_an_admin_handles_a_reply_that_fits_no_household_and_a_guide_sees_none(
+    site: dict[str, Any], browser: Any
+) -> None:
+    from keukentafel.domain.open_items import OpenItem, OpenItemKind, OpenItemStatus
+    from keukentafel.store.repositories.open_items import OpenItemRepository
+
+    text = "Van: onbekend@example.org. Onderwerp: Re: Uw woning. Ik ben het eens, groet Els."
+    with site["app"].sessions.begin() as session:  # as the reply matching keeps one aside
+        item = OpenItem(
+            "reply-x1",
+            "TST",
+            "-",
+            "-",
+            OpenItemKind.EMAIL_REPLY,
+            "email",
+            text,
+            OpenItemStatus.OPEN,
+            datetime.now(UTC).replace(tzinfo=None),
+        )
+        OpenItemRepository(session, "TST").add(item, tenancy="", source_ref="reply:graph-x1")
+
+    guide_context = browser.new_context(ignore_https_errors=True, locale="nl-NL")
+    guide = guide_context.new_page()
+    _sign_in(guide, site["base"], "Gids Een")
+    assert "Projecten" in guide.locator("h1").inner_text()
+    assert "Els" not in guide.content() and "bij geen huishouden" not in guide.content()
+    guide.goto(site["base"] + "/staff/p/P")
+    assert "Els" not in guide.content()  # not among the project's open items either
+    refused = guide.request.post(
+        site["base"] + "/staff/replies", form={"item": "reply-x1", "csrf": "x"}
+    )
+    assert refused.status == 403 and "Els" not in refused.text()
+
+    admin_context = browser.new_context(ignore_https_errors=True, locale="nl-NL")
+    admin = admin_context.new_page()
+    _sign_in(admin, site["base"], "Beheer Een")
+    table = admin.locator("table.replies")
+    assert "Ik ben het eens, groet Els." in table.inner_text()
+    _accessible(admin)
+    admin.screenshot(path=str(SHOTS / "staff-unmatched-replies.png"), full_page=True)
+    admin.get_by_label("Afgehandeld: e-mail van").first.check()
+    admin.get_by_role("button", name="Gekozen e-mails afhandelen").click()
+    assert "Geen e-mails zonder huishouden." in admin.locator("main").inner_text()
+    with site["app"].sessions() as session:
+        (done,) = [
+            i
+            for i in OpenItemRepository(session, "TST").for_project("-", open_only=False)
+            if i.public_id == "reply-x1"
+        ]
+    assert (str(done.status), done.closed_by) == ("done", "entra:oid-admin")
+    for context in (guide_context, admin_context):
+        context.close()
