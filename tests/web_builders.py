@@ -32,9 +32,11 @@ def corporation_file(
     staff: dict[str, Any] | None = None,
     m365: dict[str, Any] | None = None,
     consent_mode: str = "whole",
+    visit_guide: str = "",
 ) -> Path:
     """The test corporation; ``consent_mode`` ``per_package`` makes project P ask consent per
-    renovation package (ISOLATIE, VENTILATIE)."""
+    renovation package (ISOLATIE, VENTILATIE); ``visit_guide`` offers that guide's free slots
+    for a home visit on the resident's page."""
     data: dict[str, Any] = {
         "corporation": {"code": "TST", "name": "Woonstichting Test"},
         "source": {
@@ -110,6 +112,8 @@ def corporation_file(
     }
     if m365 is not None:
         data["m365"].update(m365)
+    if visit_guide:
+        data["web"]["projects"]["P"]["visit_guide"] = visit_guide
     if staff is not None:
         data["web"]["staff"] = staff
         data["web"]["base_url"] = staff.pop("base_url")
@@ -128,9 +132,14 @@ def make_app(
     m365: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
     consent_mode: str = "whole",
+    visit_guide: str = "",
 ) -> App:
     config = corporation_file(
-        tmp / "corporations", staff=staff, m365=m365, consent_mode=consent_mode
+        tmp / "corporations",
+        staff=staff,
+        m365=m365,
+        consent_mode=consent_mode,
+        visit_guide=visit_guide,
     )
     settings = Settings(
         database_url=database_url,
