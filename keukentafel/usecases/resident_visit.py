@@ -52,14 +52,17 @@ class VisitView:
     slots: Sequence[Slot]  # the guide's free slots, soonest first
     current: Appointment | None  # the household's open home visit, if any
 
-    def days(self, limit: int = 5) -> list[tuple[date, list[Slot]]]:
-        """The free slots per day, the first ``limit`` days that have any (a short page)."""
+    def days(self, limit: int = 3) -> list[tuple[date, list[Slot]]]:
+        """The slots to offer, per day, for the first ``limit`` days that have any: one after
+        the other (a slot starts where the one before it ends), so a phone shows a short list."""
         found: dict[date, list[Slot]] = {}
         for slot in self.slots:
             day = slot.start.date()
             if day not in found and len(found) == limit:
                 break
-            found.setdefault(day, []).append(slot)
+            shown = found.setdefault(day, [])
+            if not shown or slot.start >= shown[-1].end:
+                shown.append(slot)
         return list(found.items())
 
 
@@ -133,7 +136,7 @@ def pick_visit(
         return VisitPicked(None, "Iemand anders koos net dit tijdstip. Kies een ander tijdstip.")
     except PlanningError:
         return VisitPicked(None, "Dit lukte niet. Bel uw contactpersoon voor een afspraak.")
-    return VisitPicked(done, "Uw afspraak is gemaakt. U krijgt een bevestiging.")
+    return VisitPicked(done, "U krijgt een brief of e-mail met de afspraak.")
 
 
 __all__ = ["VisitPicked", "VisitPlan", "VisitView", "pick_visit", "visit_view"]

@@ -34,6 +34,7 @@ axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 CHROMIUM = Path("/usr/bin/chromium")
 TODAY = datetime.now(UTC).date()
 SHOTS = Path("/tmp/keukentafel-screenshots")
+GUIDE = "gids@example.org"
 
 
 def _port() -> int:
@@ -61,10 +62,23 @@ def _serve(tmp: Path, consent_mode: str = "whole") -> Iterator[dict[str, Any]]:
         "client_secret_env": "KT_STAFF",
         "guides": {"gids@example.org": ["P"]},
     }
+    tenant.state.add_mailbox(GUIDE)  # the guide's Outlook: free/busy for home visits
+    tenant.state.add_mailbox("team-mailbox@example.org")
     with tenant:
         staff.update(authority_host=tenant.authority_host, ca_bundle=tenant.ca_bundle_path)
+        m365 = {
+            "authority_host": tenant.authority_host,
+            "graph_base_url": tenant.graph_base_url,
+            "ca_bundle": tenant.ca_bundle_path,
+        }
         app = wb.make_app(
-            tmp, f"sqlite:///{tmp / 'store.db'}", staff=staff, consent_mode=consent_mode
+            tmp,
+            f"sqlite:///{tmp / 'store.db'}",
+            staff=staff,
+            m365=m365,
+            secrets={"KT_TEST_M365": wb.STAFF_SECRET},
+            consent_mode=consent_mode,
+            visit_guide=GUIDE,
         )
         snapshot = builders.register(4)  # VHE00004: tenant R4 and co-tenant R5
         snapshot.residents.append(builders.resident(5))
@@ -479,4 +493,59 @@ def test_an_admin_handles_a_reply_that_fits_no_household_and_a_guide_sees_none(
         ]
     assert (str(done.status), done.closed_by) == ("done", "entra:oid-admin")
     for context in (guide_context, admin_context):
+        context.close()
+
+
+def test_a_resident_picks_a_home_visit_in_the_guides_free_time(
+    site: dict[str, Any], browser: Any
+) -> None:
+    day = TODAY + timedelta(days=1)
+    while day.weekday() > 4:
+        day += timedelta(days=1)
+    # the guide is busy that morning in Outlook
+    site["tenant"].state.mailbox(GUIDE).events["meeting"] = {
+        "id": "meeting",
+        "subject": "Teamoverleg",
+        "showAs": "busy",
+        "start": {"dateTime": f"{day}T09:00:00", "timeZone": "Europe/Amsterdam"},
+        "end": {"dateTime": f"{day}T11:00:00", "timeZone": "Europe/Amsterdam"},
+    }
+    phones = []
+    for unit, party in (("VHE00002", "R2"), ("VHE00003", "R3")):
+        context = browser.new_context(
+            ignore_https_errors=True, locale="nl-NL", viewport={"width": 360, "height": 740}
+        )
+        phone = context.new_page()
+        phone.goto(_url(site, unit, [party]))
+        phones.append((context, phone))
+    first, second = phones[0][1], phones[1][1]
+    form = first.locator("form[action='/woning/bezoek']")
+    assert "Een gesprek bij u thuis" in first.locator("#bezoek").inner_text()
+    offered = [r.get_attribute("value") for r in form.locator("input[name=slot]").all()]
+    assert f"{day}T11:00:00" in offered and f"{day}T09:00:00" not in offered
+    _accessible(first)
+    assert first.evaluate("document.documentElement.scrollWidth") <= 360
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    first.screenshot(path=str(SHOTS / "resident-visit-slots.png"), full_page=True)
+    # both residents have the page open on the same slot; the first to send gets it
+    second.locator(f"input[value='{day}T11:00:00']").check()
+    form.locator(f"input[value='{day}T11:00:00']").check()
+    first.get_by_role("button", name="Afspraak maken").click()
+    assert first.locator("h1").inner_text() == "Uw afspraak is gemaakt"
+    first.screenshot(path=str(SHOTS / "resident-visit-booked.png"), full_page=True)
+    second.get_by_role("button", name="Afspraak maken").click()
+    assert second.locator("h1").inner_text() == "Dit lukte niet"
+    assert "niet meer vrij" in second.locator(".error").inner_text()
+    second.goto(site["base"] + "/woning")
+    values = second.locator("input[name=slot]").all()
+    assert f"{day}T11:00:00" not in [r.get_attribute("value") for r in values]
+    first.goto(site["base"] + "/woning")
+    assert "Uw begeleider komt op" in first.locator("#afspraken").locator("..").inner_text()
+    planning = site["app"].planning("TST")
+    booked = [a for a in planning.appointments("VHE00002") if a.status.is_open]
+    assert [(a.guide, a.slot and a.slot.start.isoformat()) for a in booked] == [
+        (GUIDE, f"{day}T11:00:00")
+    ]
+    assert not [a for a in planning.appointments("VHE00003") if a.status.is_open]
+    for context, _ in phones:
         context.close()
