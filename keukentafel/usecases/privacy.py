@@ -572,9 +572,8 @@ def export_household(
             made_at,
             tuple(build(context) for build in builders),
         )
-        letter_copies = sections.letter_copies(context.letters)
         scan_copies = sections.scan_copies(context)
-        files = exports.write(export, letter_copies + scan_copies)
+        files = exports.write(export, sections.letter_copies(context.letters) + scan_copies)
         items = {s.key: len(s.items) for s in export.sections}
         AuditLog(session).record(
             AuditEvent(
@@ -594,7 +593,7 @@ def export_household(
         json=files.json,
         pdf=files.pdf,
         items=items,
-        letters_copied=len(letter_copies),
+        letters_copied=files.letters - len(scan_copies),
         scans_copied=len(scan_copies),
         residents=len(scope.relation_ids),
         restricted_notes_left_out=left_out,

@@ -54,31 +54,11 @@ def router(web: Web) -> APIRouter:
 
     @routes.get("")
     def index(request: Request) -> Response:
-        member, state = _member(web, request)
-        if member is None:
-            return web.page(
-                request, "staff_signin.html", corps=web.portal.corporations_with_staff()
-            )
-        codes = [s.project.code for s in web.portal.sites.values()]
-        projects = [web.portal.sites[c.upper()] for c in visible_projects(member, codes)]
-        replies = None
-        corporation = str(state.get("k", ""))
-        if corporation and may_see_unmatched_replies(member):
-            replies = staff.unmatched_replies(web.portal.sessions, corporation, member)
-        return web.page(
-            request,
-            "staff_index.html",
-            member=member,
-            projects=projects,
-            state=state,
-            replies=replies,
-        )
+        return _index(web, request)
 
     @routes.post("/replies")
     def close_replies(
-        request: Request,
-        item: Annotated[list[str] | None, Form()] = None,
-        csrf: str = Form(""),
+        request: Request, item: Annotated[list[str] | None, Form()] = None, csrf: str = Form("")
     ) -> Response:
         return _close_replies(web, request, item or [], csrf)
 
@@ -127,6 +107,23 @@ def router(web: Web) -> APIRouter:
         return _revoke(web, request, project, ref, csrf)
 
     return routes
+
+
+def _index(web: Web, request: Request) -> Response:
+    """The projects the member may see, and for an admin the replies that fit no household of
+    the corporation they signed in to."""
+    member, state = _member(web, request)
+    if member is None:
+        return web.page(request, "staff_signin.html", corps=web.portal.corporations_with_staff())
+    codes = [s.project.code for s in web.portal.sites.values()]
+    projects = [web.portal.sites[c.upper()] for c in visible_projects(member, codes)]
+    replies = None
+    corporation = str(state.get("k", ""))
+    if corporation and may_see_unmatched_replies(member):
+        replies = staff.unmatched_replies(web.portal.sessions, corporation, member)
+    return web.page(
+        request, "staff_index.html", member=member, projects=projects, state=state, replies=replies
+    )
 
 
 def _member(web: Web, request: Request) -> tuple[StaffMember | None, dict[str, Any]]:

@@ -511,7 +511,7 @@ def test_a_resident_picks_a_home_visit_in_the_guides_free_time(
         "end": {"dateTime": f"{day}T11:00:00", "timeZone": "Europe/Amsterdam"},
     }
     phones = []
-    for unit, party in (("VHE00002", "R2"), ("VHE00003", "R3")):
+    for unit, party in (("VHE00001", "R1"), ("VHE00002", "R2")):
         context = browser.new_context(
             ignore_https_errors=True, locale="nl-NL", viewport={"width": 360, "height": 740}
         )
@@ -542,10 +542,10 @@ def test_a_resident_picks_a_home_visit_in_the_guides_free_time(
     first.goto(site["base"] + "/woning")
     assert "Uw begeleider komt op" in first.locator("#afspraken").locator("..").inner_text()
     planning = site["app"].planning("TST")
-    booked = [a for a in planning.appointments("VHE00002") if a.status.is_open]
+    booked = [a for a in planning.appointments("VHE00001") if a.status.is_open]
     assert [(a.guide, a.slot and a.slot.start.isoformat()) for a in booked] == [
         (GUIDE, f"{day}T11:00:00")
     ]
-    assert not [a for a in planning.appointments("VHE00003") if a.status.is_open]
+    assert not [a for a in planning.appointments("VHE00002") if a.status.is_open]
     for context, _ in phones:
         context.close()
