@@ -1,5 +1,5 @@
 # The two commands of the README's quick start, and a few helpers around them.
-.PHONY: demo test lint bench install
+.PHONY: demo test lint bench bench-command install
 
 install:
 	@scripts/bootstrap
@@ -15,3 +15,6 @@ lint: install
 
 bench: install
 	@.venv/bin/python -m bench.sync_bench
+
+bench-command: install
+	@.venv/bin/python -m bench.command_bench

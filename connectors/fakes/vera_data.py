@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 Item = dict[str, Any]
 
@@ -303,7 +303,13 @@ def _surname_of(person: Item) -> tuple[str, str]:
 
 
 def generate_dataset(
-    units: int, *, seed: int = 1, complexes: int | None = None, awkward: bool = False
+    units: int,
+    *,
+    seed: int = 1,
+    complexes: int | None = None,
+    awkward: bool = False,
+    refs: UnitRefs = "code",
+    units_per_agreement: int = 1,
 ) -> VeraDataset:
     """A deterministic register of ``units`` units in ``complexes`` complexes (default ~1 per 100).
 
@@ -311,6 +317,8 @@ def generate_dataset(
     sold to owner-occupiers; ~20% of tenancies have a co-tenant; ~6% of units had an earlier
     tenancy that ended. ``awkward`` adds the hostile but contract-legal cases of
     :func:`make_awkward` (in the first complex; at least 60 units in two complexes or more).
+    ``refs`` and ``units_per_agreement`` choose how agreements name their units (see
+    :func:`reshape`): the register they describe stays the same.
     """
     # The same seed must give the same register (tests, the demo's output and the benchmark
     # rely on it): the helpers below draw from ``rng`` in one fixed order; keep it.
@@ -337,7 +345,38 @@ def generate_dataset(
     result.leases = gen.leases
     if awkward:
         make_awkward(result, seed=seed)
+    reshape(result, refs=refs, units_per_agreement=units_per_agreement)
     return result
+
+
+# --- shapes of the unit references (issue 12): the same register, said otherwise ----------------
+
+#: How agreements name their units: ``code`` (id and code, the default), ``id`` (ERP id only,
+#: legal in the contract and common) or ``mixed`` (every other agreement by id only).
+UnitRefs = Literal["code", "id", "mixed"]
+UNIT_REFS: tuple[str, ...] = ("code", "id", "mixed")
+
+
+def reshape(dataset: VeraDataset, *, refs: UnitRefs = "code", units_per_agreement: int = 1) -> None:
+    """Change how agreements name their units, in place, without changing the register.
+
+    ``refs="id"`` drops the unit code from every reference (``mixed``: from every other
+    agreement's). ``units_per_agreement`` > 1 adds that many minus one references before the
+    home: by ERP id only, to parking spaces and storage rooms of a garage complex that the
+    ``/eenheden`` listing does not deliver (so the sync must pick the one unit it knows, whatever
+    the order). With the defaults nothing changes (the data stays byte-identical).
+    """
+    if refs not in UNIT_REFS:
+        raise ValueError(f"refs must be one of {', '.join(UNIT_REFS)}, not {refs!r}")
+    if refs == "code" and units_per_agreement <= 1:
+        return
+    for number, lease in enumerate(dataset.leases):
+        home = lease["eenheden"]
+        if refs == "id" or (refs == "mixed" and number % 2):
+            home = [{"id": ref["id"]} if "id" in ref else ref for ref in home]
+        extra = [{"id": f"EH-G{number:07d}-{n}"} for n in range(1, max(1, units_per_agreement))]
+        lease["eenheden"] = extra + home
+    dataset.touch()
 
 
 def _complex_sizes(rng: random.Random, units: int, n_complexes: int) -> list[int]:

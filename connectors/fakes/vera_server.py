@@ -23,7 +23,9 @@ the Nth request to an endpoint or on a given page, once, a few times or always. 
 :class:`~connectors.fakes._server.Fault` works too (a dropped connection, say). Requests are
 counted per path in ``server.requests``.
 
-Run it standalone: ``python -m connectors.fakes.vera_server --units 80000 --port 8081``.
+Run it standalone: ``python -m connectors.fakes.vera_server --units 80000 --port 8081``; the
+data's shape is chosen with ``--complexes N``, ``--refs code|id|mixed`` and
+``--units-per-agreement N`` (see :func:`~connectors.fakes.vera_data.reshape`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from typing import Any, Literal
 
 from connectors.fakes._server import Answer, Call, FakeServer, Request
 from connectors.fakes._server import Fault as BaseFault
-from connectors.fakes.vera_data import Item, VeraDataset, generate_dataset
+from connectors.fakes.vera_data import UNIT_REFS, Item, VeraDataset, generate_dataset
 
 ENDPOINTS = ("/eenheden", "/relaties", "/overeenkomsten")
 WRITE_ENDPOINTS = ("/contactmomenten", "/afspraken")
@@ -124,6 +126,7 @@ class _ClusterIndex:
     def __init__(self) -> None:
         self._key: tuple[int, int, int, int] | None = None
         self._index: dict[tuple[str, str], list[int]] = {}
+        self._selections: dict[tuple[tuple[str, ...], str], list[Item]] = {}
         self._lock = threading.Lock()
 
     def lookup(self, dataset: VeraDataset, codes: list[str], kind: str) -> list[Item]:
@@ -137,7 +140,12 @@ class _ClusterIndex:
         with self._lock:
             if key != self._key:
                 self._index = self._build(units)
+                self._selections = {}
                 self._key = key
+            selection = (tuple(codes), kind)
+            cached = self._selections.get(selection)
+            if cached is not None:  # every page of a listing asks again: one complex of 80,000
+                return cached  # units cost more to select than to serve
             if len(codes) == 1 and kind:
                 positions = self._index.get((codes[0], kind), [])
             else:
@@ -149,7 +157,9 @@ class _ClusterIndex:
                     for pos in where
                 }
                 positions = sorted(found)
-        return [units[pos] for pos in positions if pos < len(units)]
+            result = [units[pos] for pos in positions if pos < len(units)]
+            self._selections[selection] = result
+            return result
 
     @staticmethod
     def _build(units: list[Item]) -> dict[tuple[str, str], list[int]]:
@@ -505,13 +515,31 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised 
     parser.add_argument("--units", type=int, default=1000)
     parser.add_argument("--complexes", type=int, default=None)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--refs",
+        choices=UNIT_REFS,
+        default="code",
+        help="how agreements name their units: id and code, ERP id only, or half and half",
+    )
+    parser.add_argument(
+        "--units-per-agreement",
+        type=int,
+        default=1,
+        help="units each agreement names (the extra ones are parking spaces not listed)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--api-key", default=None, help="require this X-API-KEY (default: none)")
     parser.add_argument("--client-id", default=None)
     parser.add_argument("--client-secret", default=None)
     args = parser.parse_args(argv)
-    dataset = generate_dataset(args.units, seed=args.seed, complexes=args.complexes)
+    dataset = generate_dataset(
+        args.units,
+        seed=args.seed,
+        complexes=args.complexes,
+        refs=args.refs,
+        units_per_agreement=args.units_per_agreement,
+    )
     # The dataset lives as long as the process: keep the cyclic GC from rescanning it on every
     # collection (with 80,000 units that cost more than serving the pages).
     gc.freeze()

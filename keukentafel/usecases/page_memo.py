@@ -26,12 +26,15 @@ class PageMemo:
         self.used: set[str] = set()
         self.new: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._closed = False
 
     def __len__(self) -> int:
         return len(self._stored)
 
     def get(self, key: str) -> bytes | None:
         with self._lock:
+            if self._closed:
+                raise RuntimeError("the page memo is read only while the source reads")
             summary = self._stored.get(key)
             if summary is None:
                 summary = self.new.get(key)
@@ -50,6 +53,18 @@ class PageMemo:
     def active(self) -> bool:
         """Whether a source used the memo in this run (else it must be left as it is)."""
         return bool(self.used or self.new)
+
+    def reading_done(self) -> None:
+        """The source has read its pages: drop the stored summaries' bytes (tens of MB for a
+        large register), keeping their keys for :meth:`stale`. ``get`` is refused from now on."""
+        with self._lock:
+            self._stored = dict.fromkeys(self._stored, b"")
+            self._closed = True
+
+    def release(self) -> None:
+        """Forget every summary (saved, or not to be saved): the run's read is over."""
+        with self._lock:
+            self._stored, self.new, self.used = {}, {}, set()
 
     def stale(self) -> set[str]:
         """Stored keys this run did not use: pages that no longer exist."""

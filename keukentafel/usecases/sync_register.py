@@ -151,7 +151,10 @@ def sync_register(
 
     ``note`` (e.g. the shrink guard overridden for this run) starts the run record's message."""
     try:
-        with run_lock(sessions, corporation_code, RunKind.REGISTER_SYNC, wait_seconds=wait_seconds):
+        with (
+            run_lock(sessions, corporation_code, RunKind.REGISTER_SYNC, wait_seconds=wait_seconds),
+            _gc_paused(),  # once for the whole run: each resume rescanned the growing heap
+        ):
             return _sync_locked(
                 sessions, corporation_code, source, max_shrink, clock, progress, note
             )
@@ -186,14 +189,19 @@ def _sync_locked(
         run_id = runs.start(RunKind.REGISTER_SYNC, source.name, clock(), note=note)
         memo = PageMemo(SourcePageRepository(session, corporation_code, source.name).load())
     snapshot, stored = _read(sessions, corporation_code, run_id, source, memo, clock, progress)
+    memo.reading_done()
     with _gc_paused():
         valid = validate(snapshot)
+    del snapshot  # the valid snapshot holds what is still needed: free the rest before writing
     try:
         with _gc_paused(), sessions.begin() as session:
-            result = _apply(session, corporation_code, run_id, valid, max_shrink, clock(), stored)
+            # The memo first, in the same transaction (a refused or failed run rolls it back):
+            # then its summaries are freed before the register's rows are written.
             if memo.active:
                 pages = SourcePageRepository(session, corporation_code, source.name)
                 pages.save(memo.new, memo.stale(), clock())
+            memo.release()
+            result = _apply(session, corporation_code, run_id, valid, max_shrink, clock(), stored)
     except UnsafeSnapshot as exc:
         _finish(
             sessions,

@@ -249,3 +249,29 @@ def test_calibration_page_outlines_the_window() -> None:
 
 def test_harfbuzz_check_reports_a_bool() -> None:
     assert isinstance(harfbuzz_subset_available(), bool)
+
+
+def test_the_style_block_is_parsed_once_and_lays_out_as_before() -> None:
+    """A letter's one <style> block is taken out and parsed once per process (issue 12): the
+    letter comes out with the same pages and text as when WeasyPrint read the block itself."""
+    from weasyprint import HTML
+
+    from keukentafel.letters.pdf import render_chunk, split_style
+
+    html = (
+        "<html><head><style>@page { size: A5; margin: 30mm }"
+        " p { font-size: 30pt; color: #c00 }</style></head><body>"
+        + "".join(f"<p>Regel {n}</p>" for n in range(12))
+        + "</body></html>"
+    )
+    body, css = split_style(html)
+    assert css is not None and "<style>" not in body and "A5" in css
+    assert split_style(body) == (body, None)
+    two = html.replace("</head>", "<style>p { color: blue }</style></head>")
+    assert split_style(two) == (two, None)  # more than one block: left to WeasyPrint
+
+    ours = PdfReader(io.BytesIO(render_chunk([html, html]).pdf))
+    theirs = PdfReader(io.BytesIO(HTML(string=html).write_pdf()))
+    assert len(ours.pages) == 2 * len(theirs.pages) > 2  # the page size and margins applied
+    assert ours.pages[0].mediabox == theirs.pages[0].mediabox
+    assert ours.pages[0].extract_text() == theirs.pages[0].extract_text()

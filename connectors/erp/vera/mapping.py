@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date
 from typing import Any
 
@@ -480,12 +481,19 @@ def agreement_kind(item: Any) -> AgreementKind | None:
     return RESIDENTIAL_AGREEMENTS.get(code or "HUU")
 
 
-def map_lease(item: Any, *, unit_codes: Mapping[str, str] | None = None) -> Lease:
+def map_lease(
+    item: Any,
+    *,
+    unit_codes: Mapping[str, str] | None = None,
+    known_codes: AbstractSet[str] | None = None,
+) -> Lease:
     """One ``Overeenkomsten-Overeenkomst`` (HUU or KOO) → Lease.
 
     ``unit_codes`` maps ERP unit ids to unit codes (built from /eenheden). The unit is the first
     of ``eenheden`` that is a known unit; else the first that carries a ``code`` or ``idExtern``
     (or an id found in ``unit_codes``). Each party carries the dates of its role.
+    ``known_codes`` is the set of ``unit_codes``' values: a caller that maps many agreements
+    builds it once (else it is made for each agreement, in time linear in the units).
     """
     row = _obj(item, "the agreement")
     lease_id = lease_id_of(row)
@@ -496,7 +504,7 @@ def map_lease(item: Any, *, unit_codes: Mapping[str, str] | None = None) -> Leas
         raise RowRejected(
             RejectReason.MALFORMED, f"agreement kind {_code(row, 'soort')} is no rental or purchase"
         )
-    unit_code = _lease_unit_code(row, unit_codes or {})
+    unit_code = _lease_unit_code(row, unit_codes or {}, known_codes)
     if not unit_code:
         raise RowRejected(RejectReason.MISSING_UNIT_CODE, "the agreement names no unit")
     try:
@@ -538,10 +546,13 @@ def names_unknown_units_only(item: Any, unit_codes: Mapping[str, str]) -> bool:
     return True
 
 
-def _lease_unit_code(row: Mapping[str, Any], unit_codes: Mapping[str, str]) -> str:
+def _lease_unit_code(
+    row: Mapping[str, Any], unit_codes: Mapping[str, str], known: AbstractSet[str] | None
+) -> str:
     refs = [_obj(ref, "a unit reference") for ref in _list(row, "eenheden")]
     if unit_codes:
-        known = set(unit_codes.values())
+        if known is None:
+            known = set(unit_codes.values())
         for ref in refs:  # a unit we know, by ERP id or code (a home before its parking space)
             code = unit_codes.get(_text(ref, "id")) or _unit_code(ref)
             if code in known:

@@ -11,7 +11,11 @@ page memo (:class:`PageSummaries`; the sync use case loads one from the store an
 so it survives the process) each page's item ids, content hashes and references are kept by a key
 made of the page's bytes and of the mapping code, and such a page's items reach the snapshot as
 :class:`~keukentafel.domain.register.digests.Digested` items whose values are mapped only when
-needed. Pages with rows kept aside or agreements that need the unit list are always mapped.
+needed. Pages with rows kept aside are always mapped. A page of agreements that need the unit
+list (several units, or units named by ERP id only) is kept as bytes until the units are read,
+then mapped with the unit codes by ERP id (dictionary look-ups: linear in the agreements); its
+summary is kept under its key plus a digest of the unit list, so it is mapped again only when its
+bytes or the unit list change.
 ``Snapshot.stats`` counts the pages read and the pages parsed per endpoint.
 """
 
@@ -108,14 +112,35 @@ class _MappedPage:
     """One page of one endpoint, mapped."""
 
     count: int
-    mapped: tuple[Any, ...]
-    rejected: tuple[RejectedRow, ...]
+    mapped: tuple[Any, ...] = ()
+    rejected: tuple[RejectedRow, ...] = ()
     deferred: tuple[Any, ...] = ()  # agreements that need the unit list to be mapped
     other: int = 0  # agreements that are not about living in a unit
     digested: tuple[Digested, ...] = ()  # with a page memo: the items, known by their digests
+    pending: tuple[_Pending, ...] = ()  # a page of agreements mapped once the units are known
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A page of agreements that need the unit list: kept as bytes (compact) until the units
+    are read, then mapped (or known from the memo by its key and the unit list's digest)."""
+
+    endpoint: str
+    number: int
+    body: bytes
+    key: str | None  # the page's memo key (None without a memo)
+    counted: bool = False  # already counted as parsed (its bytes were parsed to see it is one)
 
 
 MapPage = Callable[[list[Any]], _MappedPage]
+
+
+#: The memo's word for a page whose agreements need the unit list (its summary depends on it).
+_PENDING = b'{"pending":'
+
+
+def _pending_mark(count: int) -> bytes:
+    return _PENDING + str(count).encode() + b"}"
 
 
 def _summary(page: _MappedPage) -> bytes:
@@ -208,6 +233,10 @@ class _Reader:
                 return memoised(body, number, entity, memo)
             self.count_parsed(endpoint)
             page = map_page(parse_page(endpoint, body, number))
+            if page.deferred:
+                page = _MappedPage(
+                    page.count, pending=(_Pending(endpoint, number, body, None, counted=True),)
+                )
             return page.count, page
 
         def memoised(
@@ -215,15 +244,22 @@ class _Reader:
         ) -> tuple[int, _MappedPage]:
             key = page_key(endpoint, options, body)
             summary = memo.get(key)
+            if summary is not None and summary.startswith(_PENDING):
+                count = int(summary[len(_PENDING) : -1])
+                return count, _MappedPage(count, pending=(_Pending(endpoint, number, body, key),))
             if summary is not None:
                 lazy = _LazyPage(endpoint, number, body, map_page, self.count_parsed)
                 page = _from_summary(endpoint, summary, lazy)
                 return page.count, page
             self.count_parsed(endpoint)
             page = map_page(parse_page(endpoint, body, number))
+            if page.deferred:  # mapped once the units are known; its summary depends on them
+                memo.put(key, _pending_mark(page.count))
+                pending = _Pending(endpoint, number, body, key, counted=True)
+                return page.count, _MappedPage(page.count, pending=(pending,))
             digested = tuple(digest_of(entity, value) for value in page.mapped)
-            page = _MappedPage(page.count, (), page.rejected, page.deferred, page.other, digested)
-            if not page.rejected and not page.deferred:  # only clean pages may be skipped
+            page = _MappedPage(page.count, (), page.rejected, (), page.other, digested)
+            if not page.rejected:  # only clean pages may be skipped
                 memo.put(key, _summary(page))
             return page.count, page
 
@@ -231,6 +267,29 @@ class _Reader:
             if self.stop.is_set():
                 return
             yield page, total
+
+    def resolve(self, page: _Pending, units_key: bytes, map_page: MapPage) -> _MappedPage:
+        """A page of agreements that needed the unit list, mapped with it; known from the memo
+        when neither its bytes nor the unit list changed. A page with a row kept aside is mapped
+        on every run (its rejections are seen each time)."""
+        memo = self.memo
+        key = None
+        if memo is not None and page.key is not None:
+            key = hashlib.sha256(page.key.encode() + units_key).hexdigest()
+            summary = memo.get(key)
+            if summary is not None:
+                lazy = _LazyPage(page.endpoint, page.number, page.body, map_page, self.count_parsed)
+                return _from_summary(page.endpoint, summary, lazy)
+        if not page.counted:
+            self.count_parsed(page.endpoint)
+        mapped = map_page(parse_page(page.endpoint, page.body, page.number))
+        if memo is None:
+            return mapped
+        digested = tuple(digest_of(EntityKind.LEASE, value) for value in mapped.mapped)
+        result = _MappedPage(mapped.count, (), mapped.rejected, (), mapped.other, digested)
+        if key is not None and not mapped.rejected:
+            memo.put(key, _summary(result))
+        return result
 
 
 def _map_unit_page(cluster_kind: str) -> MapPage:
@@ -250,32 +309,65 @@ def _map_relation_page(items: list[Any]) -> _MappedPage:
 
 
 def _map_agreement_page(items: list[Any]) -> _MappedPage:
+    """A page of agreements; one with any agreement that needs the unit list (several units, or
+    a unit named by ERP id only) is left whole for :func:`_map_with_units` (``deferred``)."""
+    if any(needs_unit_lookup(item) for item in items):
+        return _MappedPage(len(items), (), (), tuple(items))
     now: list[Any] = []
-    deferred: list[Any] = []
     other = 0
     for item in items:
         if agreement_kind(item) is None:
             other += 1
-        elif needs_unit_lookup(item):
-            deferred.append(item)
         else:
             now.append(item)
     mapped, rejected = map_rows(EntityKind.LEASE, now, map_lease, lease_id_of)
-    return _MappedPage(len(items), tuple(mapped), tuple(rejected), tuple(deferred), other)
+    return _MappedPage(len(items), tuple(mapped), tuple(rejected), (), other)
+
+
+def _map_with_units(unit_codes: Mapping[str, str]) -> MapPage:
+    """Maps a page of agreements with the unit list at hand: each agreement is tied to its unit
+    by dictionary look-ups (time linear in the agreements, whatever the number of units). One
+    that names only units that were not delivered is about a unit outside the configured
+    complexes: out of scope, as is one that is not about living in a unit."""
+    known = frozenset(unit_codes.values())
+
+    def lease_with_units(item: Any) -> Lease:
+        return map_lease(item, unit_codes=unit_codes, known_codes=known)
+
+    def map_page(items: list[Any]) -> _MappedPage:
+        in_scope: list[Any] = []
+        other = 0
+        for item in items:
+            if agreement_kind(item) is None or names_unknown_units_only(item, unit_codes):
+                other += 1
+            else:
+                in_scope.append(item)
+        mapped, rejected = map_rows(EntityKind.LEASE, in_scope, lease_with_units, lease_id_of)
+        return _MappedPage(len(items), tuple(mapped), tuple(rejected), (), other)
+
+    return map_page
+
+
+def _units_key(unit_codes: Mapping[str, str]) -> bytes:
+    """A digest of the unit list as agreements are mapped with it (ERP id and code per unit)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for erp_id, code in sorted(unit_codes.items()):
+        digest.update(f"{erp_id}\t{code}\n".encode())
+    return digest.digest()
 
 
 @dataclass
 class _Collected:
     mapped: list[Any] = field(default_factory=list)
     rejected: list[RejectedRow] = field(default_factory=list)
-    deferred: list[Any] = field(default_factory=list)
+    pending: list[_Pending] = field(default_factory=list)
     digested: list[Digested] = field(default_factory=list)
     other: int = 0
 
     def add(self, page: _MappedPage) -> None:
         self.mapped += page.mapped
         self.rejected += page.rejected
-        self.deferred += page.deferred
+        self.pending += page.pending
         self.digested += page.digested
         self.other += page.other
 
@@ -337,6 +429,12 @@ def read_snapshot(
             if error is not None:
                 raise error
         units, relations, agreements = (future.result() for future in futures)
+    if agreements.pending:  # agreements that name their units by ERP id (or several units)
+        unit_codes = _unit_codes(units)
+        map_page, units_key = _map_with_units(unit_codes), _units_key(unit_codes)
+        pending, agreements.pending = agreements.pending, []
+        for page in pending:
+            agreements.add(reader.resolve(page, units_key, map_page))
     return _assemble(units, relations, agreements, reader.stats)
 
 
@@ -351,38 +449,19 @@ def _guarded(reader: _Reader, read: Callable[..., _Collected], *args: Any) -> _C
 def _assemble(
     units: _Collected, relations: _Collected, agreements: _Collected, stats: SnapshotStats
 ) -> Snapshot:
-    """The snapshot of the three endpoints; agreements that name their unit by ERP id only are
-    mapped now that the units are known. One that names only units that were not delivered is
-    about a unit outside the configured complexes: out of scope."""
+    """The snapshot of the three endpoints (agreements that needed the unit list are mapped)."""
     leases: list[Lease] = agreements.mapped
-    rejected = units.rejected + relations.rejected + agreements.rejected
-    out_of_scope = agreements.other
-    if agreements.deferred:
-        unit_codes = _unit_codes(units)
-        in_scope = []
-        for item in agreements.deferred:
-            if names_unknown_units_only(item, unit_codes):
-                out_of_scope += 1
-            else:
-                in_scope.append(item)
-
-        def lease_with_units(item: Any) -> Lease:
-            return map_lease(item, unit_codes=unit_codes)
-
-        mapped, bad = map_rows(EntityKind.LEASE, in_scope, lease_with_units, lease_id_of)
-        leases += mapped
-        rejected += bad
     residents: list[Resident] = relations.mapped
     snapshot = Snapshot(
         source="vera",
         units=units.mapped,
         residents=residents,
         leases=leases,
-        rejected=rejected,
+        rejected=units.rejected + relations.rejected + agreements.rejected,
         digested=units.digested + relations.digested + agreements.digested,
         stats=stats,
     )
-    snapshot.add_out_of_scope(EntityKind.LEASE, out_of_scope)
+    snapshot.add_out_of_scope(EntityKind.LEASE, agreements.other)
     return snapshot
 
 

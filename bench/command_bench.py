@@ -1,0 +1,426 @@
+"""Benchmark: ``keukentafel sync --config FILE`` as users run it, on every contract-legal shape.
+
+    .venv/bin/python -m bench.command_bench                       # 80,000 units, every shape
+    .venv/bin/python -m bench.command_bench --units 20000 --shapes id-500x160
+    .venv/bin/python -m bench.command_bench --modes plain,prefect-server --prefect-shapes all
+
+For each data shape the fake VERA server runs in its own process (generating the data) and the
+command runs in a new process, timed by wall clock, against a new SQLite store:
+
+1. fetch only: paging + JSON through the same client and concurrency as the sync, nothing
+   mapped or stored: the floor any importer pays (in this process, once per shape, warm server);
+2. full sync: ``keukentafel sync`` into an empty store;
+3. re-sync with no change: the command again; it must write 0 rows (read from ``sync_runs``).
+
+Modes (``--modes``): ``plain`` runs the command without ``PREFECT_API_URL`` (before the
+operations issue landed that meant Prefect's temporary server, ~12 s; after it, no Prefect);
+``prefect-server`` starts ``prefect server start`` on loopback in its own process (as production
+runs it) and sets ``PREFECT_API_URL``; ``use-case`` runs :mod:`bench.sync_process`, the same App
+and use case in a new process without any Prefect: orchestration overhead = command - use case.
+
+Peak memory is ``ru_maxrss`` of the command process (``os.wait4``; Linux counts its reaped
+children in it too, so with Prefect's temporary server that one is included).
+
+Shapes (``--shapes``, comma-separated or ``all``)::
+
+    code-800       agreements name id and code, ~800 complexes of ~100 (the old benchmark)
+    id-500x160     ids only, 500 complexes of ~160
+    id-multi-500   ids only, 3 units per agreement (2 parking spaces not listed), 500 complexes
+    mixed-1        half by id only, 2 units per agreement, one complex of all units
+
+dlt's ``rest_api`` pipeline is not compared here (issue 12 reports 67 s full / 78 s re-run on
+this kind of machine); dlt must never become a dependency.
+
+Results go to ``bench/results/command-<timestamp>.json`` (committed as a measured record when
+they are quoted in the README) and a table is printed. Targets on a 2-core machine: full sync
+<= 15 s for every shape; re-sync writes 0 rows in <= 1.1x fetch-only; orchestration overhead
+<= 10% of a full sync; peak memory < 400 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import create_engine, text
+
+from bench.sync_bench import corporation, fetch_only
+
+KEY_ENV = "KEUKENTAFEL_BENCH_VERA_KEY"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    complexes: int | None  # None: one per 100 units
+    refs: str
+    units_per_agreement: int
+    about: str
+
+    def server_args(self) -> list[str]:
+        args = ["--refs", self.refs, "--units-per-agreement", str(self.units_per_agreement)]
+        return args + (["--complexes", str(self.complexes)] if self.complexes else [])
+
+
+SHAPES = {
+    s.name: s
+    for s in (
+        Shape("code-800", None, "code", 1, "id and code, ~1 complex per 100 units"),
+        Shape("id-500x160", 500, "id", 1, "ids only, 500 complexes"),
+        Shape("id-multi-500", 500, "id", 3, "ids only, 3 units per agreement, 500 complexes"),
+        Shape("mixed-1", 1, "mixed", 2, "half by id only, 2 units per agreement, one complex"),
+    )
+}
+MODES = ("plain", "prefect-server", "use-case")
+
+
+@dataclass
+class Run:
+    shape: str
+    mode: str
+    step: str  # fetch only | full sync | re-sync
+    seconds: float
+    rows_written: int | None = None
+    peak_mb: float | None = None
+    use_case_seconds: float | None = None
+    ok: bool = True
+    note: str = ""
+
+
+@dataclass
+class Record:
+    units: int
+    started: str
+    machine: dict[str, Any]
+    runs: list[Run] = field(default_factory=list)
+
+
+def start_fake(units: int, shape: Shape, key: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "connectors.fakes.vera_server",
+            "--units",
+            str(units),
+            "--port",
+            "0",
+            "--api-key",
+            key,
+            *shape.server_args(),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("http"):
+            return proc, line.strip().split()[0]
+    raise RuntimeError("the fake VERA server did not start")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_prefect_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``prefect server start`` on loopback with its own home (SQLite); waits until healthy."""
+    port = free_port()
+    env = {**os.environ, **_quiet_prefect(home)}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server stopped with exit code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError("prefect server did not become healthy within 120 s")
+
+
+def _quiet_prefect(home: Path) -> dict[str, str]:
+    return {
+        "PREFECT_HOME": str(home),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    }
+
+
+def write_config(folder: Path, url: str, complexes: list[str]) -> Path:
+    data = corporation(url, complexes).model_dump(mode="json", exclude_none=True)
+    path = folder / "bench.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_process(argv: list[str], env: dict[str, str]) -> tuple[float, float, str, int]:
+    """Wall-clock seconds, peak RSS (MB, ``ru_maxrss``), output and exit code of a new process."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    return seconds, usage.ru_maxrss / 1024, output, proc.returncode
+
+
+def last_run(db_url: str) -> tuple[str, int]:
+    """Outcome and rows written of the store's last sync run."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT outcome, rows_written FROM sync_runs ORDER BY id DESC LIMIT 1")
+            ).one()
+        return str(row[0]), int(row[1])
+    finally:
+        engine.dispose()
+
+
+class Bench:
+    """One shape's runs: the fake server is up; each mode gets a new store and a new process."""
+
+    def __init__(self, shape: Shape, config: Path, folder: Path, record: Record) -> None:
+        self.shape = shape
+        self.config = config
+        self.folder = folder
+        self.record = record
+
+    def env(self, mode: str, store: Path, prefect_url: str | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+        env.update(_quiet_prefect(self.folder / f"prefect-{mode}"))
+        env.update(
+            KEUKENTAFEL_DATABASE_URL=f"sqlite:///{store / 'keukentafel.db'}",
+            KEUKENTAFEL_DATA_DIR=str(store),
+            KEUKENTAFEL_OUTPUT_DIR=str(store / "out"),
+            KEUKENTAFEL_CONFIG=str(self.config),
+        )
+        if prefect_url:
+            env["PREFECT_API_URL"] = prefect_url
+        return env
+
+    def argv(self, mode: str) -> list[str]:
+        if mode == "use-case":
+            return [sys.executable, "-m", "bench.sync_process", "--config", str(self.config)]
+        return [str(BIN / "keukentafel"), "sync", "--config", str(self.config), "--no-progress"]
+
+    def mode(self, mode: str, prefect_url: str | None = None) -> None:
+        store = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=self.folder))
+        env = self.env(mode, store, prefect_url)
+        for step in ("full sync", "re-sync"):
+            seconds, peak, output, code = run_process(self.argv(mode), env)
+            run = Run(self.shape.name, mode, step, seconds, peak_mb=round(peak, 1))
+            if code != 0:
+                run.ok, run.note = False, f"exit {code}: {output.strip()[-300:]}"
+            else:
+                outcome, run.rows_written = last_run(env["KEUKENTAFEL_DATABASE_URL"])
+                run.ok = outcome == "succeeded"
+                run.note = "" if run.ok else f"outcome {outcome}"
+            if mode == "use-case" and code == 0:
+                run.use_case_seconds = json.loads(output.strip().splitlines()[-1])[
+                    "use_case_seconds"
+                ]
+            self.record.runs.append(run)
+            print(_line(run), flush=True)
+        shutil.rmtree(store, ignore_errors=True)
+
+    def fetch(self, config: Any) -> None:
+        seconds, items = fetch_only(config)
+        run = Run(self.shape.name, "-", "fetch only", seconds, note=f"{items} items")
+        self.record.runs.append(run)
+        print(_line(run), flush=True)
+
+
+def _line(run: Run) -> str:
+    rows = "" if run.rows_written is None else f"rows {run.rows_written:>7}"
+    peak = "" if run.peak_mb is None else f"peak {run.peak_mb:6.0f} MB"
+    flag = "" if run.ok else "FAILED "
+    return (
+        f"{run.shape:<13} {run.mode:<15} {run.step:<10} {run.seconds:7.2f} s  {rows:<13} "
+        f"{peak}  {flag}{run.note}"
+    )
+
+
+def bench_shape(
+    shape: Shape, units: int, modes: list[str], record: Record, prefect_url: str | None
+) -> None:
+    key = secrets.token_urlsafe(16)
+    os.environ[KEY_ENV] = key
+    print(f"\n{shape.name}: {shape.about}; generating {units} units ...", flush=True)
+    proc, url = start_fake(units, shape, key)
+    folder = Path(tempfile.mkdtemp(prefix=f"kt-cmd-{shape.name}-"))
+    try:
+        complexes = _complexes(units, shape)
+        config_file = write_config(folder, url, complexes)
+        config = corporation(url, complexes)
+        warm, items = fetch_only(config)
+        print(f"warm-up fetch (untimed): {items} items in {warm:.2f} s", flush=True)
+        bench = Bench(shape, config_file, folder, record)
+        bench.fetch(config)
+        for mode in modes:
+            if mode == "prefect-server" and prefect_url is None:
+                continue
+            bench.mode(mode, prefect_url if mode == "prefect-server" else None)
+        bench.fetch(config)  # again: the floor on both sides of the runs
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _complexes(units: int, shape: Shape) -> list[str]:
+    count = shape.complexes or max(1, round(units / 100))
+    return [f"CPX-{n:04d}" for n in range(1, min(count, units) + 1)]
+
+
+def summary(record: Record) -> list[dict[str, Any]]:
+    """Per shape and mode: full sync, re-sync (rows, ratio to the fetch floor), overhead, peak."""
+    rows: list[dict[str, Any]] = []
+    for shape in dict.fromkeys(r.shape for r in record.runs):
+        runs = [r for r in record.runs if r.shape == shape]
+        fetches = sorted(r.seconds for r in runs if r.step == "fetch only")
+        floor = fetches[len(fetches) // 2] if fetches else float("nan")
+        base = {r.step: r.seconds for r in runs if r.mode == "use-case" and r.ok}
+        for mode in dict.fromkeys(r.mode for r in runs if r.mode != "-"):
+            steps = {r.step: r for r in runs if r.mode == mode}
+            full, again = steps.get("full sync"), steps.get("re-sync")
+            if full is None or again is None:
+                continue
+            overhead = full.seconds - base["full sync"] if "full sync" in base else None
+            again_over = again.seconds - base["re-sync"] if "re-sync" in base else None
+            rows.append(
+                {
+                    "shape": shape,
+                    "mode": mode,
+                    "fetch_only_s": round(floor, 2),
+                    "full_s": round(full.seconds, 2),
+                    "resync_s": round(again.seconds, 2),
+                    "resync_rows": again.rows_written,
+                    "resync_x_fetch": round(again.seconds / floor, 2),
+                    "overhead_s": None if overhead is None else round(overhead, 2),
+                    "overhead_share": None
+                    if overhead is None
+                    else round(overhead / full.seconds, 2),
+                    "resync_overhead_s": None if again_over is None else round(again_over, 2),
+                    "peak_mb": max(full.peak_mb or 0, again.peak_mb or 0),
+                    "ok": full.ok and again.ok,
+                }
+            )
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(
+        "\nshape         mode            fetch   full  re-sync rows  x fetch  "
+        "overhead full / re-sync  peak MB"
+    )
+    for r in rows:
+        overhead = "" if r["overhead_s"] is None else f"{r['overhead_s']:6.2f} s"
+        if r["overhead_share"] is not None:
+            overhead += f" {r['overhead_share']:4.0%}"
+        if r.get("resync_overhead_s") is not None:
+            overhead += f" / {r['resync_overhead_s']:5.2f} s"
+        print(
+            f"{r['shape']:<13} {r['mode']:<15} {r['fetch_only_s']:5.2f} {r['full_s']:6.2f} "
+            f"{r['resync_s']:7.2f} {r['resync_rows']!s:>4}  {r['resync_x_fetch']:6.2f}  "
+            f"{overhead:<24} {r['peak_mb']:6.0f}{'' if r['ok'] else '  FAILED'}"
+        )
+
+
+def _load() -> dict[str, Any]:
+    with open("/proc/loadavg", encoding="ascii") as f:
+        one, five, fifteen = f.read().split()[:3]
+    return {"load_1m": float(one), "load_5m": float(five), "load_15m": float(fifteen)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--units", type=int, default=80_000)
+    parser.add_argument("--shapes", default="all", help=f"all, or some of {', '.join(SHAPES)}")
+    parser.add_argument("--modes", default="plain,prefect-server,use-case")
+    parser.add_argument(
+        "--prefect-shapes",
+        default="id-500x160",
+        help="shapes to run the prefect-server mode on (all: every shape); it is slow",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="JSON file for the results")
+    args = parser.parse_args()
+    shapes = list(SHAPES) if args.shapes == "all" else args.shapes.split(",")
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = [s for s in shapes if s not in SHAPES] + [m for m in modes if m not in MODES]
+    if unknown:
+        parser.error(f"unknown shape or mode: {', '.join(unknown)}")
+    with_prefect = shapes if args.prefect_shapes == "all" else args.prefect_shapes.split(",")
+    record = Record(
+        args.units,
+        datetime.now(UTC).isoformat(timespec="seconds"),
+        {"cpus": os.cpu_count(), "python": platform.python_version(), "load_at_start": _load()},
+    )
+    server = None
+    prefect_url = None
+    if "prefect-server" in modes and set(with_prefect) & set(shapes):
+        home = Path(tempfile.mkdtemp(prefix="kt-prefect-server-"))
+        started = time.perf_counter()
+        server, prefect_url = start_prefect_server(home)
+        print(
+            f"prefect server healthy at {prefect_url} after {time.perf_counter() - started:.1f} s"
+        )
+    try:
+        for name in shapes:
+            shape_modes = [m for m in modes if m != "prefect-server" or name in with_prefect]
+            bench_shape(SHAPES[name], args.units, shape_modes, record, prefect_url)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+    record.machine["load_at_end"] = _load()
+    rows = summary(record)
+    print_table(rows)
+    out = args.out or RESULTS / f"command-{record.started[:19].replace(':', '')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = {**asdict(record), "summary": rows}
+    out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"\nresults: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+
+
+if __name__ == "__main__":
+    main()
