@@ -36,6 +36,7 @@ def corporation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     env = {
         "KEUKENTAFEL_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
         "KEUKENTAFEL_OUTPUT_DIR": str(tmp_path / "out"),
+        "KEUKENTAFEL_DATA_DIR": str(tmp_path / "out" / "data"),  # the sample's scans
         "KEUKENTAFEL_CONFIG": str(path),
     }
     with build(Settings.from_env(env), corporations=CorporationRegistry([])) as seeded:
@@ -58,11 +59,16 @@ def test_export_purge_and_audit_from_the_command_line(corporation: Path) -> None
     (json_file,) = (corporation / "out" / "privacy" / "exports").rglob("*.json")
     assert json.loads(json_file.read_text(encoding="utf-8"))["unit"] == "VHE00005"
 
+    scanned = _run("export", "--unit", "VHE00004")
+    assert "letters copied: 2; scans copied: 1" in scanned
+
     plan = _run("purge", "--dry-run")
     assert "P-OLD" in plan and "2024-06-30" in plan and "due" in plan and "running" in plan
     purged = _run("purge")
     assert "Units purged: VHE00001, VHE00002, VHE00003" in purged
     assert "Kept (shared with a project that keeps its data): VHE00004" in purged
+    assert "│ evidence scans │ 1 │" in purged
+    assert len(list((corporation / "out" / "data" / "evidence").iterdir())) == 1  # VHE00004's
     again = _run("purge")
     assert "Nothing left to remove" in again
 
