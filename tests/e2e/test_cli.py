@@ -72,6 +72,7 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     assert "XLSX (with names)" in text.split("17. The consent report")[1]
     flat = " ".join(text.split())  # rich wraps long lines
     assert "answered 200 at /woning (with the answer form)" in flat
+    assert "agreed on the page, confirming with their name (HTTP 200): now agreed" in flat
     assert "Then open http://127.0.0.1:8000/antwoord/v1." in flat and "type the code" in flat
     assert (out / "web.env").stat().st_mode & 0o077 == 0  # the secrets: for the owner only
     _serve_it_yourself(out / "web.env", flat.split("Then open http://127.0.0.1:8000")[1].split()[0])
