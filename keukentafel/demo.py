@@ -816,35 +816,22 @@ def _step_web_page(console: Console, app: App, code: str) -> None:
     link and the code, and how to serve the page against the demo's store."""
     import httpx
 
-    from keukentafel.bootstrap import mailing_content
     from keukentafel.domain.consent import UnitStatus
-    from keukentafel.domain.links import issue_link
 
     console.print(Rule("16. The resident's own page: the letter's link, opened in a browser"))
     on = app.today()
     before = app.consent_tally(code, RENOVATION)
+    renovation = _renovation(app)
     household = next(
         h
         for h in app.households(code, on)
         if len(h.residents) == 1  # one party: their answer is the household's
         and h.residents[0].name is not None
         and not h.is_owner_occupied
-        and h.unit.complex_code in _renovation(app)
+        and h.unit.complex_code in renovation
         and before.unit(h.unit.code).status is not UnitStatus.AGREED
     )
-    content = mailing_content("proposal", on, None, sample=True)
-    content = content.model_copy(update={"units": [household.unit.code]})
-    app.prepare_mailing(code, RENOVATION, "proposal", on=on, content=content, started_by="demo")
-    letters = app.letters(app.corporation(code))
-    link = issue_link(
-        letters.link_base_url,
-        f"{RENOVATION}:{household.unit.code}",
-        "proposal",
-        on=on,
-        valid_days=letters.link_valid_days,
-        secret=app.link_secret(letters),
-        parties=[r.relation_id for r in household.residents],
-    )
+    link = _proposal_link(app, code, household, on)
     path = "/" + link.url.split("://", 1)[1].split("/", 1)[1]
     session_secret = secrets.token_urlsafe(32)
     with (
@@ -867,6 +854,40 @@ def _step_web_page(console: Console, app: App, code: str) -> None:
         f"of {after.ballot().denominator}.",
         highlight=False,
     )
+    env_file = _web_env_file(app, session_secret)
+    console.print(
+        f"Serve it yourself: env $(cat {env_file}) keukentafel web --port 8000\n"
+        f"Then open http://127.0.0.1:8000{path}\n"
+        f"or go to http://127.0.0.1:8000/p/{RENOVATION} and type the code {link.code}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _proposal_link(app: App, code: str, household: Any, on: date) -> Any:
+    """The household gets its proposal (a lost letter sent again); the link its letter carries."""
+    from keukentafel.bootstrap import mailing_content
+    from keukentafel.domain.links import issue_link
+
+    content = mailing_content("proposal", on, None, sample=True)
+    content = content.model_copy(update={"units": [household.unit.code]})
+    app.prepare_mailing(code, RENOVATION, "proposal", on=on, content=content, started_by="demo")
+    letters = app.letters(app.corporation(code))
+    link = issue_link(
+        letters.link_base_url,
+        f"{RENOVATION}:{household.unit.code}",
+        "proposal",
+        on=on,
+        valid_days=letters.link_valid_days,
+        secret=app.link_secret(letters),
+        parties=[r.relation_id for r in household.residents],
+    )
+    return link
+
+
+def _web_env_file(app: App, session_secret: str) -> Path:
+    """What ``keukentafel web`` needs to serve the demo's store, in a file for the owner only
+    (the secrets are never printed)."""
     env_file = app.settings.output_dir / "web.env"
     env_file.write_text(
         "\n".join(
@@ -884,13 +905,7 @@ def _step_web_page(console: Console, app: App, code: str) -> None:
         encoding="utf-8",
     )
     env_file.chmod(0o600)
-    console.print(
-        f"Serve it yourself: env $(cat {env_file}) keukentafel web --port 8000\n"
-        f"Then open http://127.0.0.1:8000{path}\n"
-        f"or go to http://127.0.0.1:8000/p/{RENOVATION} and type the code {link.code}.",
-        highlight=False,
-        soft_wrap=True,
-    )
+    return env_file
 
 
 def _answer_on_the_page(browser: Any, page: str, surname: str) -> int:

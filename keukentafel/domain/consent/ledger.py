@@ -75,6 +75,9 @@ class Ledger:
         self._notices: dict[str, tuple[int, ...]] | None = None
         self._state: ConsentState | None = None
         self._dirty: set[str] = set()  # units whose entries changed since the state was made
+        # The last tally (its day, the state it was made of): a page view asks for the same
+        # tally again and again until an entry comes in; made anew only when the state changed.
+        self._tallied: tuple[date, ConsentState, ProjectTally] | None = None
         for entry in entries:
             self._append(entry)
 
@@ -106,7 +109,14 @@ class Ledger:
 
     def tally(self, as_of: date, *, known_at: datetime | None = None) -> ProjectTally:
         if known_at is None:
-            return tally_of(self.state(), as_of)
+            state = self.state()
+            if self._tallied is not None:
+                day, made_of, made = self._tallied
+                if day == as_of and made_of is state:
+                    return made
+            made = tally_of(state, as_of)
+            self._tallied = (as_of, state, made)
+            return made
         return tally_of(fold(self.scope, self._entries, known_at), as_of)
 
     def check(self, entry: LedgerEntry) -> LedgerEntry | Refusal:
