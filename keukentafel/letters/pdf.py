@@ -202,9 +202,10 @@ def chunk_size_for(count: int, workers: int, chunk_size: int = CHUNK_SIZE) -> in
     of at most 39 letters, 13 per worker, instead of 25 of 40)."""
     if workers <= 1:
         return chunk_size
-    chunks = max(-(-count // chunk_size), workers * 4)
-    chunks = -(-chunks // workers) * workers
-    return max(1, -(-count // chunks))
+    least = max(-(-count // chunk_size), workers * 4)
+    first = -(-least // workers) * workers
+    sizes = [max(1, -(-count // chunks)) for chunks in range(first, first + 64 * workers, workers)]
+    return next((size for size in sizes if -(-count // size) % workers == 0), sizes[0])
 
 
 def render_chunks(
