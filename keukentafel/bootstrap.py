@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from keukentafel.usecases.register_export import RegisterExport
     from keukentafel.usecases.register_summary import RegisterSummary
     from keukentafel.usecases.replies import RepliesReport
+    from keukentafel.usecases.staff_consent import EvidenceFolder
     from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult
     from keukentafel.usecases.team_contacts import TeamContactSource, TeamPullReport
 
@@ -820,6 +821,12 @@ class App:
 
         return AccessExportFolder(self.settings.output_dir / "privacy" / "exports")
 
+    def evidence(self) -> EvidenceFolder:
+        """The scans kept as consent evidence, under ``<data>/evidence/<sha256>/``."""
+        from keukentafel.usecases.staff_consent import EvidenceFolder
+
+        return EvidenceFolder(self.settings.data_dir)
+
     def retention_plan(self, code: str, on: date) -> RetentionPlan:
         """Which projects' personal data is due for the purge on ``on`` (nothing is read)."""
         from keukentafel.domain.retention import plan_retention
@@ -837,6 +844,7 @@ class App:
             corp.retention(),
             self.mailing_archive(),
             self.access_exports(),
+            scans=self.evidence(),
             on=on,
             actor=actor,
             clock=self.clock,
@@ -857,6 +865,7 @@ class App:
             unit_code,
             self.mailing_archive(),
             self.access_exports(),
+            scans=self.evidence(),
             on=on,
             actor=actor,
             relation_id=relation_id,

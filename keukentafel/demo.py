@@ -13,6 +13,7 @@ package (``sample_config``), so the demo runs from a plain ``pip install`` as fr
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -816,14 +817,20 @@ def _step_web_page(console: Console, app: App, code: str) -> None:
     import httpx
 
     from keukentafel.bootstrap import mailing_content
+    from keukentafel.domain.consent import UnitStatus
     from keukentafel.domain.links import issue_link
 
     console.print(Rule("16. The resident's own page: the letter's link, opened in a browser"))
     on = app.today()
+    before = app.consent_tally(code, RENOVATION)
     household = next(
         h
         for h in app.households(code, on)
-        if h.residents and not h.is_owner_occupied and h.unit.complex_code in _renovation(app)
+        if len(h.residents) == 1  # one party: their answer is the household's
+        and h.residents[0].name is not None
+        and not h.is_owner_occupied
+        and h.unit.complex_code in _renovation(app)
+        and before.unit(h.unit.code).status is not UnitStatus.AGREED
     )
     content = mailing_content("proposal", on, None, sample=True)
     content = content.model_copy(update={"units": [household.unit.code]})
@@ -840,11 +847,25 @@ def _step_web_page(console: Console, app: App, code: str) -> None:
     )
     path = "/" + link.url.split("://", 1)[1].split("/", 1)[1]
     session_secret = secrets.token_urlsafe(32)
-    with _served(app, session_secret.encode()) as base:
-        page = httpx.get(base + path, follow_redirects=True, timeout=30)
+    with (
+        _served(app, session_secret.encode()) as base,
+        httpx.Client(base_url=base, follow_redirects=True, timeout=30) as browser,
+    ):
+        page = browser.get(path)
+        console.print(
+            f"The page of {household.unit.code} answered {page.status_code} at {page.url.path} "
+            f"({'with' if 'Uw antwoord' in page.text else 'WITHOUT'} the answer form)."
+        )
+        name = household.residents[0].name
+        assert name is not None  # chosen so above
+        answered = _answer_on_the_page(browser, page.text, name.surname)
+    after = app.consent_tally(code, RENOVATION)
     console.print(
-        f"The page of {household.unit.code} answered {page.status_code} at {page.url.path} "
-        f"({'with' if 'Uw antwoord' in page.text else 'WITHOUT'} the answer form)."
+        f"The tenant of {household.unit.code} agreed on the page, confirming with their name "
+        f"(HTTP {answered}): now {after.unit(household.unit.code).status} in the ledger "
+        f"(channel web); agreed {before.ballot().agreed} -> {after.ballot().agreed} "
+        f"of {after.ballot().denominator}.",
+        highlight=False,
     )
     env_file = app.settings.output_dir / "web.env"
     env_file.write_text(
@@ -853,6 +874,8 @@ def _step_web_page(console: Console, app: App, code: str) -> None:
             for name, value in {
                 "KEUKENTAFEL_DATABASE_URL": app.settings.database_url,
                 "KEUKENTAFEL_CONFIG": str(app.settings.config_path),
+                # the web application serves every corporation file of a folder: the demo's alone
+                "KEUKENTAFEL_CONFIG_DIR": str(app.settings.config_path.parent),
                 LINK_SECRET_ENV: app.settings.environ[LINK_SECRET_ENV],
                 "KEUKENTAFEL_WEB_SESSION_SECRET": session_secret,
             }.items()
@@ -868,6 +891,19 @@ def _step_web_page(console: Console, app: App, code: str) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _answer_on_the_page(browser: Any, page: str, surname: str) -> int:
+    """Post the page's answer form as the tenant would: agree, confirmed by typing their name."""
+    form = page.split('action="/woning/antwoord"', 1)[1].split("</form>", 1)[0]
+    fields = dict(re.findall(r'type="hidden" name="(csrf|ballot)" value="([^"]*)"', form))
+    checked = re.search(r'name="ballot" value="([^"]*)"[^>]*checked', form)
+    ballot = checked.group(1) if checked else fields.get("ballot", "whole")
+    answered = browser.post(
+        "/woning/antwoord",
+        data={"name": surname, "answer": "agree", "ballot": ballot, "csrf": fields["csrf"]},
+    )
+    return int(answered.status_code)
 
 
 def _renovation(app: App) -> set[str]:

@@ -22,6 +22,7 @@ Tests import this module (it is not a test module); the register goes in through
 from __future__ import annotations
 
 import copy
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.domain.consent import Answer, Channel, Choice, Exclusion, LedgerEntry
+from keukentafel.domain.consent import Answer, Channel, Choice, Evidence, Exclusion, LedgerEntry
 from keukentafel.domain.model import (
     Address,
     ContactKind,
@@ -166,6 +167,31 @@ class Sample:
     def exports(self) -> Path:
         return self.out / "privacy" / "exports"
 
+    @property
+    def data(self) -> Path:
+        """The data folder: the scans under ``evidence/<sha256>/``."""
+        return self.out / "data"
+
+
+#: the scans of paper answers: VHE00001's (purged) and VHE00004's (kept), named after the
+#: resident as staff do; kept under <data>/evidence/<sha256>/ by the staff page's own code
+SCANS = {
+    "VHE00001": ("akkoord-Privé1.pdf", b"%PDF-1.7 scan VHE00001"),
+    "VHE00004": ("akkoord-Privé4.pdf", b"%PDF-1.7 scan VHE00004"),
+}
+
+
+def scan_evidence(unit_code: str) -> Evidence:
+    name, content = SCANS[unit_code]
+    return Evidence(name, hashlib.sha256(content).hexdigest())
+
+
+def _write_scans(data: Path) -> None:
+    for unit_code, (name, content) in SCANS.items():
+        folder = data / "evidence" / scan_evidence(unit_code).sha256
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+
 
 def _write_mailing(folder: Path, project: Project, units: list[str]) -> None:
     name = f"{project.code}-info_evening-2023-03-01"
@@ -193,6 +219,7 @@ def seed(sessions: sessionmaker[Session], out: Path) -> Sample:
     sample = Sample(out)
     _write_mailing(sample.mailings, OLD, ["VHE00001", "VHE00002", "VHE00003", "VHE00004"])
     _write_mailing(sample.mailings, NEW, ["VHE00004", "VHE00005"])
+    _write_scans(sample.data)
     return sample
 
 
@@ -285,6 +312,8 @@ def _consent(session: Session) -> None:
             choice=choice,
             channel=Channel.PAPER,
             parties=parties,
+            # as usecases.consent.record keeps it: the digest and "scan.pdf"
+            evidence=scan_evidence(unit).without_name() if unit in SCANS else None,
         )
 
     ledger = ConsentRepository(session, CORP)

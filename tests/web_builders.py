@@ -27,8 +27,16 @@ STAFF_CLIENT = "5f2d9b1a-0000-4000-8000-0000000a11ce"
 
 
 def corporation_file(
-    folder: Path, *, staff: dict[str, Any] | None = None, m365: dict[str, Any] | None = None
+    folder: Path,
+    *,
+    staff: dict[str, Any] | None = None,
+    m365: dict[str, Any] | None = None,
+    consent_mode: str = "whole",
+    visit_guide: str = "",
 ) -> Path:
+    """The test corporation; ``consent_mode`` ``per_package`` makes project P ask consent per
+    renovation package (ISOLATIE, VENTILATIE); ``visit_guide`` offers that guide's free slots
+    for a home visit on the resident's page."""
     data: dict[str, Any] = {
         "corporation": {"code": "TST", "name": "Woonstichting Test"},
         "source": {
@@ -49,7 +57,7 @@ def corporation_file(
                     "denominator": "all_tenants",
                     "legal_basis": "art. 7:220 lid 3 BW: 70% of all tenants",
                     "min_homes": 1,
-                    "consent": "whole",
+                    "consent": consent_mode,
                     "packages": [
                         {"code": "ISOLATIE", "kind": "renovation", "title": "Isolatie"},
                         {"code": "VENTILATIE", "kind": "renovation", "title": "Ventilatie"},
@@ -104,6 +112,8 @@ def corporation_file(
     }
     if m365 is not None:
         data["m365"].update(m365)
+    if visit_guide:
+        data["web"]["projects"]["P"]["visit_guide"] = visit_guide
     if staff is not None:
         data["web"]["staff"] = staff
         data["web"]["base_url"] = staff.pop("base_url")
@@ -121,8 +131,16 @@ def make_app(
     staff: dict[str, Any] | None = None,
     m365: dict[str, Any] | None = None,
     secrets: dict[str, str] | None = None,
+    consent_mode: str = "whole",
+    visit_guide: str = "",
 ) -> App:
-    config = corporation_file(tmp / "corporations", staff=staff, m365=m365)
+    config = corporation_file(
+        tmp / "corporations",
+        staff=staff,
+        m365=m365,
+        consent_mode=consent_mode,
+        visit_guide=visit_guide,
+    )
     settings = Settings(
         database_url=database_url,
         data_dir=tmp / "data",

@@ -283,7 +283,10 @@ def print_export(result: ExportResult) -> None:
         table.add_row(section.replace("_", " "), str(count))
     out = console()
     out.print(table)
-    out.print(f"Residents: {result.residents}; letters copied: {result.letters_copied}")
+    out.print(
+        f"Residents: {result.residents}; letters copied: {result.letters_copied}; "
+        f"scans copied: {result.scans_copied}"
+    )
     out.print(f"JSON: {result.json}\nPDF:  {result.pdf}")
     if result.restricted_notes_left_out:
         out.print(

@@ -16,6 +16,7 @@ Example::
           works:
             - {title: Nieuwe kozijnen, text: "...", when: "maart 2027"}
           translations: {en: "...", tr: "...", ar: "..."}
+          visit_guide: f.elidrissi@example.org       # her Outlook free/busy: visits to pick
 
 Roles come from the app registration's app roles (``admin``, ``guide``) in the id token; a
 ``guide`` sees only the projects listed for them under ``guides``. Secrets are named by the
@@ -50,6 +51,11 @@ class ProjectPageConfig(_Model):
     translations: dict[SummaryLanguage, str] = Field(default_factory=dict)
     contact_name: str = ""  # "" = the letters' contact person
     contact_phone: str = ""
+    # A home visit picked on the page: the guide's mailbox (user principal name) whose Outlook
+    # free/busy gives the slots (needs the file's m365 section); "" = no slots offered.
+    visit_guide: str = Field(default="", max_length=200)
+    visit_days: int = Field(default=14, ge=1, le=60)  # how far ahead, from tomorrow
+    visit_minutes: int = Field(default=60, ge=15, le=240)  # the length of a visit
 
 
 class StaffSignInConfig(_Model):

@@ -71,6 +71,13 @@ def visible_projects(member: StaffMember, project_codes: Iterable[str]) -> list[
     return [code for code in project_codes if may_see_project(member, code)]
 
 
+def may_see_unmatched_replies(member: StaffMember) -> bool:
+    """E-mail replies that fit no household (open items of project ``-``): an admin only. The
+    reply may come from a resident of any project, so only a role that sees every project may
+    read it; a guide sees the replies of their own projects' households."""
+    return Role.ADMIN in member.roles
+
+
 def may_record_consent(member: StaffMember, project_code: str) -> bool:
     """Recording a paper or visit answer: a guide on the project, or an admin."""
     return may_see_project(member, project_code)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -590,6 +591,10 @@ class PlanningSessionRow(Base):
     updated_at: Mapped[datetime]
 
 
+#: The planned home visits, each holding its guide's time (kept in step with migration 0015).
+VISIT_SLOT_WHERE = "kind = 'home_visit' AND status = 'GEP' AND guide <> ''"
+
+
 class AppointmentRow(Base):
     """One appointment with a household, its VERA status and version, and how far its letter
     and the guide's calendar have caught up with that version."""
@@ -599,6 +604,17 @@ class AppointmentRow(Base):
         UniqueConstraint("corporation_code", "code"),
         Index("ix_appointments_unit", "corporation_code", "unit_code"),
         Index("ix_appointments_contractor", "corporation_code", "contractor_code"),
+        # A guide has one planned home visit per start time: two residents who pick the same
+        # free slot on their page race here, and one gets SlotTaken (migration 0015).
+        Index(
+            "ux_appointments_guide_visit",
+            "corporation_code",
+            "guide",
+            "start",
+            unique=True,
+            sqlite_where=text(VISIT_SLOT_WHERE),
+            postgresql_where=text(VISIT_SLOT_WHERE),
+        ),
     )
 
     id: Mapped[IntPK]

@@ -234,7 +234,8 @@ def _common(
         "id": entry_id,
         "recorded_at": recorded_at,
         "recorded_by": recorded_by,
-        "evidence": evidence,
+        # the digest proves which document; the ledger never keeps its (personal) file name
+        "evidence": evidence.without_name() if evidence else None,
     }
 
 

@@ -25,7 +25,7 @@ and the scope.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -52,6 +52,7 @@ from keukentafel.domain.retention import (
     plan_retention,
 )
 from keukentafel.store.repositories.audit import AuditLog
+from keukentafel.store.repositories.consent import ConsentRepository
 from keukentafel.store.repositories.personal_data import PersonalData
 from keukentafel.store.repositories.restricted_notes import RestrictedNotes
 from keukentafel.usecases import privacy_sections as sections
@@ -81,6 +82,16 @@ class MailingArchive(Protocol):
     def letters_of(self, project_codes: Sequence[str], unit_code: str) -> list[ArchivedLetter]: ...
 
     def remove(self, project_codes: Sequence[str], unit_codes: Collection[str]) -> FileRemoval: ...
+
+
+class ScanStore(Protocol):
+    """The scans kept as consent evidence (keukentafel.usecases.staff_consent.EvidenceFolder)."""
+
+    def files(self, sha256: str) -> list[Path]: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def remove(self, digests: Iterable[str]) -> int: ...
 
 
 class ExportStore(Protocol):
@@ -130,6 +141,10 @@ class PurgeContext:
     tally: PurgeTally
     mailings: MailingArchive
     exports: ExportStore
+    scans: ScanStore
+    #: scan digests to remove once the transaction has committed (never before: a rolled-back
+    #: purge must leave the evidence of the answers it did not pseudonymise)
+    scans_after_commit: set[str] = field(default_factory=set)
 
 
 PurgeStep = Callable[[PurgeContext], None]
@@ -233,6 +248,32 @@ def purge_planning(ctx: PurgeContext) -> None:
     ctx.tally.add("erp_write_payloads", data.erase_erp_payloads(ctx.scope.unit_codes))
 
 
+def purge_consent_scans(ctx: PurgeContext) -> None:
+    """The units' scans (paper and visit answers) under ``<data>/evidence/<sha256>/``, removed
+    once the transaction has committed, unless an entry of a kept unit names the same scan. The
+    append-only ledger keeps each entry's digest (it proves which document was given and leads
+    to nobody once the file is gone) and a neutral file name (``Evidence.without_name``, from
+    the moment it is recorded). Counted per unit: the scan folders still on disk, so a re-run
+    after a crash between the commit and the removal finds and removes what is left."""
+    units = set(ctx.scope.unit_codes)
+    ledgers = ConsentRepository(ctx.session, ctx.scope.corporation_code)
+    named: list[tuple[str, str]] = []  # (unit code, digest)
+    for project_code in ledgers.projects():
+        entries, _ = ledgers.entries(project_code)
+        for entry in entries:
+            if entry.evidence is not None:
+                named.append((str(getattr(entry, "unit_code", "")), entry.evidence.sha256))
+    kept = {digest for unit, digest in named if unit not in units}
+    removed: dict[str, int] = {}
+    for unit, digest in named:
+        if unit not in units or digest in kept or digest in ctx.scans_after_commit:
+            continue
+        if ctx.scans.exists(digest):
+            ctx.scans_after_commit.add(digest)
+            removed[unit] = removed.get(unit, 0) + 1
+    ctx.tally.add("evidence_scans", removed)
+
+
 def purge_mailing_files(ctx: PurgeContext) -> None:
     removal = ctx.mailings.remove(ctx.scope.plan.due_codes, ctx.scope.unit_codes)
     for kind, per_unit in removal.per_kind.items():
@@ -257,6 +298,7 @@ PURGE_STEPS: tuple[PurgeStep, ...] = (
     purge_resident_pages,
     purge_contractor_feeds,
     purge_planning,
+    purge_consent_scans,
     purge_register,
     purge_mailing_files,
     purge_access_exports,
@@ -276,7 +318,9 @@ PURGE_COVERAGE: Mapping[str, PurgeStep | str] = {
     "outbox": purge_outbox,
     "team_contacts": purge_team_list,
     "invitations": purge_invitations,
-    "consent_entries": purge_consent_ledger,  # append-only: parties are keys, made pseudonymous
+    # append-only: parties are keys, made pseudonymous; a scan's name is never kept (only
+    # "scan.<ext>" and the digest); purge_consent_scans removes the scans on disk
+    "consent_entries": purge_consent_ledger,
     "consent_parties": purge_consent_ledger,
     "resident_access": purge_resident_pages,
     "resident_letters": purge_resident_pages,
@@ -346,6 +390,7 @@ def purge_personal_data(
     mailings: MailingArchive,
     exports: ExportStore,
     *,
+    scans: ScanStore,
     on: date,
     actor: str,
     clock: Callable[[], datetime] = _utcnow,
@@ -353,14 +398,15 @@ def purge_personal_data(
 ) -> PurgeReport:
     """Remove the personal data whose retention has passed on ``on``; record the run (and each
     unit purged) in the audit log as done by ``actor``. Nothing is removed when no project is
-    due; the run is recorded all the same."""
+    due; the run is recorded all the same. The scans go only once the transaction committed."""
     plan = plan_retention(projects, on)
     tally = PurgeTally()
+    after_commit: set[str] = set()
     with sessions.begin() as session:
         now = clock()
         scope = _purge_scope(session, corporation, plan, now)
         if scope.units:
-            context = PurgeContext(session, scope, tally, mailings, exports)
+            context = PurgeContext(session, scope, tally, mailings, exports, scans, after_commit)
             for step in steps:
                 step(context)
         report = PurgeReport(
@@ -373,6 +419,7 @@ def purge_personal_data(
             actor=actor,
         )
         _record_purge(session, report, scope, now)
+    scans.remove(after_commit)
     return report
 
 
@@ -427,6 +474,7 @@ class ExportResult:
     residents: int
     restricted_notes_left_out: int = 0
     sections: tuple[str, ...] = field(default=())
+    scans_copied: int = 0
 
 
 #: The sections of an access export, in the order the PDF shows them. A new table group (consent
@@ -440,6 +488,7 @@ EXPORT_SECTIONS: tuple[Callable[[ExportContext], ExportSection], ...] = (
     sections.letters_section,
     sections.mailings_section,
     sections.consent_section,
+    sections.scans_section,
     sections.appointments_section,
 )
 
@@ -498,6 +547,7 @@ def export_household(
     mailings: MailingArchive,
     exports: ExportStore,
     *,
+    scans: ScanStore,
     on: date,
     actor: str,
     relation_id: str | None = None,
@@ -511,7 +561,9 @@ def export_household(
         data = PersonalData(session, corporation_code)
         scope = _household_scope(data, unit_code, on, relation_id)
         letters = tuple(mailings.letters_of([p.code for p in projects], unit_code))
-        context = ExportContext(session, scope, sections.in_period(letters, scope), tuple(projects))
+        context = ExportContext(
+            session, scope, sections.in_period(letters, scope), tuple(projects), scans.files
+        )
         made_at = clock()
         export = AccessExport(
             corporation_code,
@@ -520,7 +572,8 @@ def export_household(
             made_at,
             tuple(build(context) for build in builders),
         )
-        files = exports.write(export, sections.letter_copies(context.letters))
+        scan_copies = sections.scan_copies(context)
+        files = exports.write(export, sections.letter_copies(context.letters) + scan_copies)
         items = {s.key: len(s.items) for s in export.sections}
         AuditLog(session).record(
             AuditEvent(
@@ -540,7 +593,8 @@ def export_household(
         json=files.json,
         pdf=files.pdf,
         items=items,
-        letters_copied=files.letters,
+        letters_copied=files.letters - len(scan_copies),
+        scans_copied=len(scan_copies),
         residents=len(scope.relation_ids),
         restricted_notes_left_out=left_out,
         sections=tuple(items),

@@ -10,7 +10,7 @@ one. keukentafel/usecases/privacy.py lists the builders in ``EXPORT_SECTIONS``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -79,6 +79,8 @@ class ExportContext:
     scope: HouseholdScope
     letters: tuple[ArchivedLetter, ...]
     projects: tuple[Project, ...]
+    #: the files kept under a scan's digest (``EvidenceFolder.files``); none when gone
+    scan_files: Callable[[str], list[Path]]
 
 
 _TENURE = {
@@ -482,12 +484,12 @@ def _ledger_item(project_code: str, entry: LedgerEntry, scope: HouseholdScope) -
     )
 
 
-def consent_section(ctx: ExportContext) -> ExportSection:
-    """The household's answers, withdrawals, exclusions, corrections and notices in every
-    consent ledger, of the period it lived in the unit (another tenancy's are not taken)."""
+def household_entries(ctx: ExportContext) -> list[tuple[str, LedgerEntry]]:
+    """(project code, entry) for the household's entries in every consent ledger, of the period
+    it lived in the unit (another tenancy's, or another household's party's, are not taken)."""
     scope = ctx.scope
     ledgers = ConsentRepository(ctx.session, scope.corporation_code)
-    items = []
+    found = []
     for project_code in ledgers.projects():
         entries, _ = ledgers.entries(project_code)
         by_id = {e.id: e for e in entries}
@@ -497,7 +499,14 @@ def consent_section(ctx: ExportContext) -> ExportSection:
             named = getattr(entry, "parties", ())
             if named and not set(named) & set(scope.relation_ids):
                 continue  # a party of another household of this unit
-            items.append(_ledger_item(project_code, entry, scope))
+            found.append((project_code, entry))
+    return found
+
+
+def consent_section(ctx: ExportContext) -> ExportSection:
+    """The household's answers, withdrawals, exclusions, corrections and notices in every
+    consent ledger, of the period it lived in the unit (another tenancy's are not taken)."""
+    items = [_ledger_item(code, entry, ctx.scope) for code, entry in household_entries(ctx)]
     return ExportSection(
         "consent",
         "Uw antwoorden over de renovatie",
@@ -505,6 +514,57 @@ def consent_section(ctx: ExportContext) -> ExportSection:
         "berichten die wij u daarover stuurden.",
         tuple(items),
     )
+
+
+def _scan_copy_name(sha256: str, file: Path) -> str:
+    return f"scans/{sha256[:12]}-{file.name}"
+
+
+def household_scans(ctx: ExportContext) -> list[tuple[str, LedgerEntry, list[Path]]]:
+    """(project code, entry, files on disk) for each of the household's entries with a scan."""
+    return [
+        (code, entry, ctx.scan_files(entry.evidence.sha256))
+        for code, entry in household_entries(ctx)
+        if entry.evidence is not None
+    ]
+
+
+def scans_section(ctx: ExportContext) -> ExportSection:
+    """The scans of the household's paper and visit answers: one item per answer, with the
+    digest and where the copy is in the export (``scans/``), or that the file is gone."""
+    items = []
+    for project_code, entry, files in household_scans(ctx):
+        assert entry.evidence is not None  # household_scans takes only entries with a scan
+        copies = tuple(_scan_copy_name(entry.evidence.sha256, f) for f in files)
+        items.append(
+            ExportItem(
+                f"scan bij regel {entry.id} ({project_code})",
+                (
+                    _field("project", "Project", project_code),
+                    _field("entry_id", "Regel", entry.id),
+                    _field("file", "Bestand", entry.evidence.file_name),
+                    _field("sha256", "Controlegetal (SHA-256)", entry.evidence.sha256),
+                    _field("copies", "Kopie in deze map", copies or "niet meer bewaard"),
+                ),
+            )
+        )
+    return ExportSection(
+        "scans",
+        "Uw formulieren (scans)",
+        "Dit zijn de scans van de formulieren die u op papier of bij een bezoek invulde. "
+        "Een kopie staat in de map scans.",
+        tuple(items),
+    )
+
+
+def scan_copies(ctx: ExportContext) -> list[tuple[str, Path]]:
+    """(name in the export, file) for every scan of the household still on disk."""
+    return [
+        (_scan_copy_name(entry.evidence.sha256, f), f)
+        for _, entry, files in household_scans(ctx)
+        if entry.evidence is not None
+        for f in files
+    ]
 
 
 def appointments_section(ctx: ExportContext) -> ExportSection:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -93,14 +95,57 @@ _WHAT = {"agree": "akkoord", "decline": "niet akkoord"}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFolder:
+    """The scans kept as evidence, one folder per SHA-256 digest: ``<data>/evidence/<sha256>/``.
+
+    The purge removes a household's folders (after its transaction commits) and the access
+    export copies them; a digest that is not 64 hex digits names no folder."""
+
+    data_dir: Path
+
+    def folder(self, sha256: str) -> Path | None:
+        if not _DIGEST.fullmatch(sha256):
+            return None
+        return self.data_dir / "evidence" / sha256
+
+    def keep(self, file_name: str, content: bytes) -> Evidence:
+        """Store the scan under its digest and return the evidence the ledger keeps."""
+        digest = hashlib.sha256(content).hexdigest()
+        name = _SAFE.sub("_", Path(file_name).name).strip("._") or "scan"
+        folder = self.data_dir / "evidence" / digest
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+        return Evidence(name, digest)
+
+    def files(self, sha256: str) -> list[Path]:
+        """The files kept under the digest (none when the folder is gone)."""
+        folder = self.folder(sha256)
+        if folder is None or not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.is_file())
+
+    def exists(self, sha256: str) -> bool:
+        folder = self.folder(sha256)
+        return folder is not None and folder.is_dir()
+
+    def remove(self, digests: Iterable[str]) -> int:
+        """Remove the digests' folders; how many there were."""
+        removed = 0
+        for digest in sorted(set(digests)):
+            folder = self.folder(digest)
+            if folder is not None and folder.is_dir():
+                shutil.rmtree(folder)
+                removed += 1
+        return removed
+
+
 def keep_scan(data_dir: Path, file_name: str, content: bytes) -> Evidence:
     """Store the scan under its digest and return the evidence the ledger keeps."""
-    digest = hashlib.sha256(content).hexdigest()
-    name = _SAFE.sub("_", Path(file_name).name).strip("._") or "scan"
-    folder = data_dir / "evidence" / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(content)
-    return Evidence(name, digest)
+    return EvidenceFolder(data_dir).keep(file_name, content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +198,7 @@ def record_paper_answer(
 
 __all__ = [
     "AnswerLine",
+    "EvidenceFolder",
     "NotAllowedToRecord",
     "PaperAnswer",
     "household_answers",

@@ -26,6 +26,7 @@ from keukentafel.domain.staff import (
     may_revoke_links,
     may_see_project,
     may_see_restricted_notes,
+    may_see_unmatched_replies,
 )
 from keukentafel.store.repositories.household_history import (
     HouseholdHistoryRepository,
@@ -36,6 +37,7 @@ from keukentafel.store.repositories.open_items import OpenItemRepository
 from keukentafel.store.repositories.resident_access import ResidentAccessRepository
 from keukentafel.store.repositories.resident_letters import ResidentLetterRepository, SentLetter
 from keukentafel.store.repositories.restricted_notes import RestrictedNotes
+from keukentafel.usecases.replies import UNMATCHED
 from keukentafel.usecases.resident_access import revoke_household
 from keukentafel.usecases.team_contacts import effective_households
 
@@ -267,6 +269,34 @@ def close_items(
         )
 
 
+def unmatched_replies(
+    sessions: sessionmaker[Session], corporation_code: str, member: StaffMember
+) -> list[OpenItem]:
+    """The open e-mail replies that fit no household of the corporation, oldest first; only for
+    a member who may read them (``NotAllowed`` otherwise: no text leaves for another role)."""
+    if not may_see_unmatched_replies(member):
+        raise NotAllowed(f"{member.actor} may not see replies that fit no household")
+    with sessions() as session:
+        return OpenItemRepository(session, corporation_code).for_project(UNMATCHED)
+
+
+def close_unmatched_replies(
+    sessions: sessionmaker[Session],
+    corporation_code: str,
+    public_ids: Sequence[str],
+    member: StaffMember,
+    *,
+    now: datetime,
+) -> int:
+    """Mark replies that fit no household handled (by whom and when); how many were open."""
+    if not may_see_unmatched_replies(member):
+        raise NotAllowed(f"{member.actor} may not handle replies that fit no household")
+    with sessions.begin() as session:
+        return OpenItemRepository(session, corporation_code).close(
+            UNMATCHED, public_ids, now, member.actor
+        )
+
+
 def revoke_links(
     sessions: sessionmaker[Session],
     project: Project,
@@ -290,8 +320,10 @@ __all__ = [
     "NotAllowed",
     "ProjectOverview",
     "close_items",
+    "close_unmatched_replies",
     "household_detail",
     "project_overview",
     "restricted_notes",
     "revoke_links",
+    "unmatched_replies",
 ]

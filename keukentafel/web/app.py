@@ -95,6 +95,7 @@ def create_app(app: App, *, secret: bytes | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["form_token"] = form_token
     templates.env.filters["nl_date"] = nl_date
+    templates.env.filters["nl_day"] = nl_day
     web = Web(portal, templates, sealer)
     api = FastAPI(
         title="Keukentafel", docs_url=None, redoc_url=None, openapi_url=None
@@ -135,6 +136,14 @@ def nl_date(value: date | datetime) -> str:
     if isinstance(value, datetime):
         value = value.replace(tzinfo=UTC).astimezone(AMSTERDAM).date()
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+
+
+_WEEKDAYS = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"]
+
+
+def nl_day(value: date) -> str:
+    """A day with its weekday: maandag 14 december 2026."""
+    return f"{_WEEKDAYS[value.weekday()]} {nl_date(value)}"
 
 
 class SecurityHeaders:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from keukentafel.bootstrap import App
     from keukentafel.usecases.appointments import Booking
     from keukentafel.usecases.consent import ConsentProject
+    from keukentafel.usecases.resident_visit import VisitPicked, VisitPlan, VisitView
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,56 @@ class Portal:
         from keukentafel.usecases.resident_booking import RESIDENT
 
         return self.app.planning(site.corporation.code).booking(RESIDENT)
+
+    def visit_plan(self, site: ProjectSite) -> VisitPlan | None:
+        """The project's home visits to pick on the page (None: not offered: no guide named in
+        ``web.projects.<code>.visit_guide``, or no ``m365`` section to read calendars with)."""
+        from keukentafel.usecases.resident_visit import VisitPlan
+
+        page = site.page
+        if not page.visit_guide or site.corporation.m365 is None:
+            return None
+        return VisitPlan(page.visit_guide, page.visit_days, page.visit_minutes)
+
+    def visits(self, site: ProjectSite, unit_code: str) -> VisitView | None:
+        """The guide's free slots and the household's visit; None when not offered or when the
+        calendar cannot be read now (logged without personal data; the page says so)."""
+        from keukentafel.usecases.resident_visit import visit_view
+
+        plan = self.visit_plan(site)
+        if plan is None:
+            return None
+        try:
+            with self.app.planning(site.corporation.code).guide_calendar() as calendar:
+                assert calendar is not None  # visit_plan asks for the m365 section
+                return visit_view(
+                    self.sessions, calendar, site.project, unit_code, plan, self.now()
+                )
+        except Exception as exc:  # an outage of Graph must not take the resident's page down
+            log.warning("free/busy of %s not read: %s", site.project.code, type(exc).__name__)
+            return None
+
+    def pick_visit(self, site: ProjectSite, unit_code: str, start: datetime) -> VisitPicked:
+        from keukentafel.usecases.resident_visit import VisitPicked, pick_visit
+
+        plan = self.visit_plan(site)
+        if plan is None:
+            return VisitPicked(None, "U kunt hier geen bezoek kiezen. Bel uw contactpersoon.")
+        try:
+            with self.app.planning(site.corporation.code).guide_calendar() as calendar:
+                assert calendar is not None
+                return pick_visit(
+                    self.sessions,
+                    calendar,
+                    site.project,
+                    unit_code,
+                    plan,
+                    start,
+                    self.booking(site),
+                )
+        except Exception as exc:  # the calendar could not be read: nothing booked
+            log.warning("visit of %s not booked: %s", site.project.code, type(exc).__name__)
+            return VisitPicked(None, "De agenda is nu niet te lezen. Probeer het later nog eens.")
 
     def notify_mail(self, site: ProjectSite) -> Any:
         """The builder of the shared mailbox's e-mail for a new open item (None: no mailbox)."""

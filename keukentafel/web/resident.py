@@ -10,6 +10,7 @@ Routes (no id of a household ever appears in a URL; the session cookie holds a r
 - ``POST /woning/vraag`` – a question or a request for a visit or a call (an open item);
 - ``POST /woning/antwoord`` – one contract party's answer, confirmed by typing their name;
 - ``POST /woning/afspraak`` – pick or move a place in a session;
+- ``POST /woning/bezoek`` – pick or move a home visit in a free slot of the project's guide;
 - ``POST /woning/uitloggen`` – end the session.
 
 Every refused link, code or session gets the same plain page (it tells an outsider nothing) and
@@ -18,6 +19,7 @@ records nothing; only the rate-limit counters of code entry are written.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -112,6 +114,10 @@ def router(web: Web) -> APIRouter:
     @routes.post("/woning/afspraak")
     def pick(request: Request, session: str = Form(""), csrf: str = Form("")) -> Response:
         return _pick(web, request, session, csrf)
+
+    @routes.post("/woning/bezoek")
+    def visit(request: Request, slot: str = Form(""), csrf: str = Form("")) -> Response:
+        return _visit(web, request, slot, csrf)
 
     @routes.post("/woning/uitloggen")
     def sign_out(request: Request, csrf: str = Form("")) -> Response:
@@ -209,6 +215,8 @@ def _own_page(web: Web, request: Request, grant: Grant, state: dict[str, Any]) -
             portal.sessions, target, grant, portal.today(), books=portal.app.consent_books()
         )
     booking = bookings.booking_view(portal.sessions, site.project, grant.unit_code, portal.now())
+    visit_offered = portal.visit_plan(site) is not None
+    visits = portal.visits(site, grant.unit_code) if visit_offered else None
     return web.page(
         request,
         "resident.html",
@@ -221,6 +229,8 @@ def _own_page(web: Web, request: Request, grant: Grant, state: dict[str, Any]) -
         consent=consent,
         answer_labels=ANSWER_LABELS,
         booking=booking,
+        visit_offered=visit_offered,
+        visits=visits,
     )
 
 
@@ -299,5 +309,25 @@ def _pick(web: Web, request: Request, session: str, csrf: str) -> Response:
     picked = bookings.pick_session(
         web.portal.sessions, site.project, grant.unit_code, session, web.portal.booking(site)
     )
+    status = 200 if picked.appointment is not None else 409
+    return web.page(request, "booked.html", status, site=site, picked=picked)
+
+
+def _visit(web: Web, request: Request, slot: str, csrf: str) -> Response:
+    found = _grant(web, request)
+    if isinstance(found, Response):
+        return found
+    grant, state = found
+    nonce = check_form_token(state.get("c"), "visit", csrf)
+    site = web.portal.site(grant.project_code)
+    if nonce is None or site is None:
+        return web.page(request, "refused.html", 400, reason="form")
+    try:
+        start = datetime.fromisoformat(slot)
+    except ValueError:
+        return web.page(request, "refused.html", 400, reason="form")
+    if not access.claim_form(web.portal.sessions, nonce_digest(nonce), "visit", web.portal.now()):
+        return web.page(request, "refused.html", 409, reason="replayed")
+    picked = web.portal.pick_visit(site, grant.unit_code, start.replace(tzinfo=None))
     status = 200 if picked.appointment is not None else 409
     return web.page(request, "booked.html", status, site=site, picked=picked)

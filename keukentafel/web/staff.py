@@ -30,6 +30,7 @@ from keukentafel.domain.staff import (
     StaffMember,
     may_record_consent,
     may_see_project,
+    may_see_unmatched_replies,
     staff_member,
     visible_projects,
 )
@@ -53,14 +54,13 @@ def router(web: Web) -> APIRouter:
 
     @routes.get("")
     def index(request: Request) -> Response:
-        member, state = _member(web, request)
-        if member is None:
-            return web.page(
-                request, "staff_signin.html", corps=web.portal.corporations_with_staff()
-            )
-        codes = [s.project.code for s in web.portal.sites.values()]
-        projects = [web.portal.sites[c.upper()] for c in visible_projects(member, codes)]
-        return web.page(request, "staff_index.html", member=member, projects=projects, state=state)
+        return _index(web, request)
+
+    @routes.post("/replies")
+    def close_replies(
+        request: Request, item: Annotated[list[str] | None, Form()] = None, csrf: str = Form("")
+    ) -> Response:
+        return _close_replies(web, request, item or [], csrf)
 
     @routes.get("/login/{corporation}")
     def login(request: Request, corporation: str) -> Response:
@@ -107,6 +107,23 @@ def router(web: Web) -> APIRouter:
         return _revoke(web, request, project, ref, csrf)
 
     return routes
+
+
+def _index(web: Web, request: Request) -> Response:
+    """The projects the member may see, and for an admin the replies that fit no household of
+    the corporation they signed in to."""
+    member, state = _member(web, request)
+    if member is None:
+        return web.page(request, "staff_signin.html", corps=web.portal.corporations_with_staff())
+    codes = [s.project.code for s in web.portal.sites.values()]
+    projects = [web.portal.sites[c.upper()] for c in visible_projects(member, codes)]
+    replies = None
+    corporation = str(state.get("k", ""))
+    if corporation and may_see_unmatched_replies(member):
+        replies = staff.unmatched_replies(web.portal.sessions, corporation, member)
+    return web.page(
+        request, "staff_index.html", member=member, projects=projects, state=state, replies=replies
+    )
 
 
 def _member(web: Web, request: Request) -> tuple[StaffMember | None, dict[str, Any]]:
@@ -166,6 +183,7 @@ def _callback(web: Web, request: Request) -> Response:
         "r": sorted(member.roles),
         "p": sorted(member.guide_projects),
         "c": new_csrf_key(),
+        "k": corp.code,  # the corporation signed in to: its replies that fit no household
     }
     web.set_cookie(response, request, STAFF_COOKIE, state, STAFF_AGE)
     return response
@@ -324,6 +342,22 @@ def _close(web: Web, request: Request, project: str, items: list[str], csrf: str
         return web.page(request, "staff_refused.html", 400, why="Dit formulier is al gebruikt.")
     staff.close_items(web.portal.sessions, site.project, items, member, now=web.portal.now())
     return RedirectResponse(f"/staff/p/{site.project.code}", status_code=303)
+
+
+def _close_replies(web: Web, request: Request, items: list[str], csrf: str) -> Response:
+    member, state = _member(web, request)
+    if member is None:
+        return RedirectResponse("/staff", status_code=303)
+    corporation = str(state.get("k", ""))
+    if not corporation or not may_see_unmatched_replies(member):
+        return web.page(request, "staff_refused.html", 403, why="U mag deze e-mails niet zien.")
+    if not _checked_form(state, "replies", csrf, web):
+        return web.page(request, "staff_refused.html", 400, why="Dit formulier is al gebruikt.")
+    done = staff.close_unmatched_replies(
+        web.portal.sessions, corporation, items, member, now=web.portal.now()
+    )
+    log.info("staff %s closed %d unmatched replies of %s", member.actor, done, corporation)
+    return RedirectResponse("/staff", status_code=303)
 
 
 def _revoke(web: Web, request: Request, project: str, ref: str, csrf: str) -> Response:

@@ -72,8 +72,10 @@ def test_demo_runs_every_capability_end_to_end(tmp_path: Path) -> None:
     assert "XLSX (with names)" in text.split("17. The consent report")[1]
     flat = " ".join(text.split())  # rich wraps long lines
     assert "answered 200 at /woning (with the answer form)" in flat
+    assert "agreed on the page, confirming with their name (HTTP 200): now agreed" in flat
     assert "Then open http://127.0.0.1:8000/antwoord/v1." in flat and "type the code" in flat
     assert (out / "web.env").stat().st_mode & 0o077 == 0  # the secrets: for the owner only
+    _serve_it_yourself(out / "web.env", flat.split("Then open http://127.0.0.1:8000")[1].split()[0])
     assert "Session MODEL-1 is full" in flat
     assert "received 3 signed webhook(s)" in flat and "without the token: HTTP 401" in flat
     assert "was received before: nothing applied again" in flat
@@ -252,3 +254,18 @@ def test_commands_say_what_is_missing_without_a_traceback(
         assert result.exit_code == 2, (args, result.output)
         assert message in " ".join(result.output.split())
         assert "Traceback" not in result.output
+
+
+def _serve_it_yourself(env_file: Path, path: str) -> None:
+    """What ``env $(cat web.env) keukentafel web`` serves (keukentafel/cli/web.py builds the same
+    App from the environment) opens the printed link on the household's page."""
+    from fastapi.testclient import TestClient
+
+    from keukentafel.bootstrap import build
+    from keukentafel.settings import Settings
+
+    env = dict(line.split("=", 1) for line in env_file.read_text(encoding="utf-8").splitlines())
+    with build(Settings.from_env(env)) as served, TestClient(served.web()) as browser:
+        page = browser.get(path, follow_redirects=True)
+    assert page.status_code == 200 and page.url.path == "/woning"
+    assert "Uw antwoord" in page.text

@@ -319,3 +319,64 @@ def test_commands_on_a_server_are_named_and_tagged_as_scheduled_runs(
     name, tags = asyncio.run(read())
     assert name == run_name("sync", "WSD") and name.startswith("sync-wsd-20")
     assert tags == sorted(tags_for("sync", "WSD")) == ["WSD", "register"]
+
+
+PRIVACY_CORPORATION = """
+corporation: {code: PRV, name: Woonstichting Privé}
+source:
+  kind: vera
+  vera:
+    base_url: http://127.0.0.1:1/v4
+    auth: {mode: api_key, api_key_env: PRV_VERA_KEY}
+projects:
+  - {code: P-OLD, name: Renovatie Oud, kind: renovation_occupied, complexes: [OLD, SHARED],
+     end_date: 2023-06-30, retention_months: 12}
+  - {code: P-NEW, name: Sloop Nieuw, kind: demolition, complexes: [SHARED, NEW]}
+"""
+
+
+def test_the_purge_flow_publishes_counts_and_unit_codes_only(tmp_path: Path) -> None:
+    """The purge of a closed project (the sample of tests/privacy_sample.py) as a flow run: its
+    artifacts hold counts and unit codes, never a name, and the audit log names the run."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.privacy import purge_personal_data_flow
+    from tests import privacy_sample as sample
+
+    path = tmp_path / "prv.yaml"
+    path.write_text(PRIVACY_CORPORATION, encoding="utf-8")
+    settings = Settings.from_env(
+        {
+            "KEUKENTAFEL_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
+            "KEUKENTAFEL_OUTPUT_DIR": str(tmp_path / "out"),
+            "KEUKENTAFEL_CONFIG": str(path),
+        }
+    )
+    corporations = CorporationRegistry.from_files([path])
+    with build(settings, corporations=corporations) as application, installed(application):
+        sample.seed(application.sessions, tmp_path / "out")
+        state = purge_personal_data_flow("PRV", sample.AFTER, return_state=True)
+        report = state.result()
+        run_id = state.state_details.flow_run_id
+
+        async def read() -> dict[str, str]:
+            async with get_client() as client:
+                found = await client.read_artifacts(
+                    artifact_filter=ArtifactFilter(
+                        flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])
+                    )
+                )
+                return {str(a.key): str(a.data) + str(a.description) for a in found}
+
+        artifacts = asyncio.run(read())
+        entries = application.audit_events("PRV")
+    assert report.units == sample.PURGED_UNITS
+    assert set(artifacts) == {"purge-prv-counts", "purge-prv-units"}
+    assert "residents" in artifacts["purge-prv-counts"] and "P-OLD" in artifacts["purge-prv-counts"]
+    assert all(code in artifacts["purge-prv-units"] for code in (*sample.PURGED_UNITS, "VHE00004"))
+    for value in sample.names_and_contacts():
+        assert not any(value in text for text in artifacts.values())
+    assert entries[0].event.actor == f"prefect:{run_id}"

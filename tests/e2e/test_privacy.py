@@ -1,16 +1,15 @@
-"""``keukentafel privacy`` as an operator uses it, and the purge flow in Prefect with its
-artifacts: counts and unit codes, never a name (the sample of tests/privacy_sample.py)."""
+"""``keukentafel privacy`` as an operator uses it, on the sample of tests/privacy_sample.py (the
+purge flow in Prefect with its artifacts is in tests/e2e/test_flows.py, beside the other flows)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from keukentafel.bootstrap import CorporationRegistry, build, installed
+from keukentafel.bootstrap import CorporationRegistry, build
 from keukentafel.cli.app import app
 from keukentafel.settings import Settings
 from tests import privacy_sample as sample
@@ -37,6 +36,7 @@ def corporation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     env = {
         "KEUKENTAFEL_DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
         "KEUKENTAFEL_OUTPUT_DIR": str(tmp_path / "out"),
+        "KEUKENTAFEL_DATA_DIR": str(tmp_path / "out" / "data"),  # the sample's scans
         "KEUKENTAFEL_CONFIG": str(path),
     }
     with build(Settings.from_env(env), corporations=CorporationRegistry([])) as seeded:
@@ -59,11 +59,16 @@ def test_export_purge_and_audit_from_the_command_line(corporation: Path) -> None
     (json_file,) = (corporation / "out" / "privacy" / "exports").rglob("*.json")
     assert json.loads(json_file.read_text(encoding="utf-8"))["unit"] == "VHE00005"
 
+    scanned = _run("export", "--unit", "VHE00004")
+    assert "letters copied: 2; scans copied: 1" in scanned
+
     plan = _run("purge", "--dry-run")
     assert "P-OLD" in plan and "2024-06-30" in plan and "due" in plan and "running" in plan
     purged = _run("purge")
     assert "Units purged: VHE00001, VHE00002, VHE00003" in purged
     assert "Kept (shared with a project that keeps its data): VHE00004" in purged
+    assert "│ evidence scans │ 1 │" in purged
+    assert len(list((corporation / "out" / "data" / "evidence").iterdir())) == 1  # VHE00004's
     again = _run("purge")
     assert "Nothing left to remove" in again
 
@@ -76,42 +81,3 @@ def test_export_purge_and_audit_from_the_command_line(corporation: Path) -> None
     missing = CliRunner().invoke(app, ["privacy", "export", "--unit", "VHE09999"])
     assert missing.exit_code == 2 and "not in the register" in missing.output
     assert "Traceback" not in missing.output
-
-
-@pytest.mark.slow
-def test_the_purge_flow_publishes_counts_and_unit_codes_only(corporation: Path) -> None:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-    from prefect.testing.utilities import prefect_test_harness
-
-    from flows.privacy import purge_personal_data_flow
-
-    settings = Settings.from_env()
-    corporations = CorporationRegistry.from_files([settings.config_path])
-    with (
-        prefect_test_harness(server_startup_timeout=60),
-        build(settings, corporations=corporations) as application,
-        installed(application),
-    ):
-        state = purge_personal_data_flow("PRV", sample.AFTER, return_state=True)
-        report = state.result()
-        run_id = state.state_details.flow_run_id
-
-        async def read() -> dict[str, str]:
-            async with get_client() as client:
-                found = await client.read_artifacts(
-                    artifact_filter=ArtifactFilter(
-                        flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])
-                    )
-                )
-                return {str(a.key): str(a.data) + str(a.description) for a in found}
-
-        artifacts = asyncio.run(read())
-        entries = application.audit_events("PRV")
-    assert report.units == sample.PURGED_UNITS
-    assert set(artifacts) == {"purge-prv-counts", "purge-prv-units"}
-    assert "residents" in artifacts["purge-prv-counts"] and "P-OLD" in artifacts["purge-prv-counts"]
-    assert all(code in artifacts["purge-prv-units"] for code in (*sample.PURGED_UNITS, "VHE00004"))
-    for value in sample.names_and_contacts():
-        assert not any(value in text for text in artifacts.values())
-    assert entries[0].event.actor == f"prefect:{run_id}"

@@ -7,6 +7,7 @@ One app server (uvicorn over https with a test certificate) and one browser serv
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -19,8 +20,10 @@ from typing import Any
 import pytest
 import trustme
 import uvicorn
+from typer.testing import CliRunner
 
 from connectors.fakes.m365 import FakeMicrosoft365
+from keukentafel.cli.app import app as cli
 from keukentafel.domain.model import LeaseParty, PartyRole
 from tests import builders
 from tests import web_builders as wb
@@ -31,6 +34,7 @@ axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 CHROMIUM = Path("/usr/bin/chromium")
 TODAY = datetime.now(UTC).date()
 SHOTS = Path("/tmp/keukentafel-screenshots")
+GUIDE = "gids@example.org"
 
 
 def _port() -> int:
@@ -39,11 +43,10 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def _serve(tmp: Path, consent_mode: str = "whole") -> Iterator[dict[str, Any]]:
+    """The app over https on a free port, with a fake tenant for the staff's sign-in."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (scripts/bootstrap installs it)")
-    tmp = tmp_path_factory.mktemp("web")
     port = _port()
     base = f"https://127.0.0.1:{port}"
     tenant = FakeMicrosoft365(
@@ -51,6 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     )
     tenant.entra.allow_redirect(f"{base}/staff/auth/callback")
     tenant.entra.add_user("oid-guide", "gids@example.org", "Gids Een", ["guide"])
+    tenant.entra.add_user("oid-admin", "beheer@example.org", "Beheer Een", ["admin"])
     staff = {
         "base_url": base,
         "tenant_id": wb.TENANT,
@@ -58,9 +62,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "client_secret_env": "KT_STAFF",
         "guides": {"gids@example.org": ["P"]},
     }
+    tenant.state.add_mailbox(GUIDE)  # the guide's Outlook: free/busy for home visits
+    tenant.state.add_mailbox("team-mailbox@example.org")
     with tenant:
         staff.update(authority_host=tenant.authority_host, ca_bundle=tenant.ca_bundle_path)
-        app = wb.make_app(tmp, f"sqlite:///{tmp / 'store.db'}", staff=staff)
+        m365 = {
+            "authority_host": tenant.authority_host,
+            "graph_base_url": tenant.graph_base_url,
+            "ca_bundle": tenant.ca_bundle_path,
+        }
+        app = wb.make_app(
+            tmp,
+            f"sqlite:///{tmp / 'store.db'}",
+            staff=staff,
+            m365=m365,
+            secrets={"KT_TEST_M365": wb.STAFF_SECRET},
+            consent_mode=consent_mode,
+            visit_guide=GUIDE,
+        )
         snapshot = builders.register(4)  # VHE00004: tenant R4 and co-tenant R5
         snapshot.residents.append(builders.resident(5))
         snapshot.leases[3] = replace(
@@ -85,11 +104,22 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         while not server.started:
             time.sleep(0.05)
         try:
-            yield {"app": app, "base": base}
+            yield {"app": app, "base": base, "tenant": tenant}
         finally:
             server.should_exit = True
             thread.join(10)
             app.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    yield from _serve(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="module")
+def package_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The same, with project P asking consent per package (ISOLATIE, VENTILATIE)."""
+    yield from _serve(tmp_path_factory.mktemp("web-packages"), "per_package")
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +339,8 @@ def test_staff_record_a_paper_answer_and_the_tally_changes(
     page.get_by_role("button", name="Antwoord vastleggen").click()
     assert "VHE00003" in page.locator("h1").inner_text()
     digest = __import__("hashlib").sha256(scan.read_bytes()).hexdigest()
-    assert f"formulier_3.pdf (sha256 {digest})" in page.locator("body").inner_text()
+    # the ledger keeps the digest and "scan.pdf", never the (personal) file name
+    assert f"scan.pdf (sha256 {digest})" in page.locator("body").inner_text()
     page.screenshot(path=str(SHOTS / "staff-household.png"), full_page=True)
     page.goto(site["base"] + "/staff/p/P")
     after = int(page.locator("table.tally tbody tr td").nth(1).inner_text())
@@ -330,3 +361,191 @@ def test_a_new_tenant_cannot_use_the_old_link(site: dict[str, Any], page: Any) -
     assert page.goto(site["base"] + "/woning").status == 404
     assert page.goto(old).status == 404
     _accessible(page)
+
+
+def _staff_tally(page: Any, base: str) -> dict[str, tuple[int, int, int, int]]:
+    page.goto(base + "/staff")
+    page.get_by_role("link", name="Inloggen voor Woonstichting Test").click()
+    page.get_by_role("button", name="Sign in as Gids Een").click()
+    page.goto(base + "/staff/p/P")
+    rows = {}
+    for row in page.locator("table.tally tbody tr").all():
+        cells = [c.inner_text() for c in row.locator("td").all()]
+        rows[cells[0]] = (int(cells[1]), int(cells[2]), int(cells[3]), int(cells[4]))
+    return rows
+
+
+def test_a_resident_answers_per_package_and_staff_see_the_tally_per_package(
+    package_site: dict[str, Any], page: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = package_site
+    page.goto(_url(site, "VHE00001", ["R1"]))
+    ballots = page.locator("form[action='/woning/antwoord'] input[name=ballot]")
+    assert [b.get_attribute("value") for b in ballots.all()] == ["whole", "ISOLATIE", "VENTILATIE"]
+    page.get_by_label("Isolatie").check()
+    assert _answer(page, "agree", "J. de Jansen1") == "Dank u wel"
+    page.goto(site["base"] + "/woning")
+    page.get_by_label("Ventilatie").check()
+    assert _answer(page, "decline", "J. de Jansen1") == "Dank u wel"
+    page.goto(site["base"] + "/woning")
+    status = page.locator("ul.status").inner_text()
+    assert "Isolatie: akkoord" in status and "Ventilatie: niet akkoord" in status
+    _accessible(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "resident-per-package.png"), full_page=True)
+
+    page.goto(_url(site, "VHE00002", ["R2"]))
+    page.get_by_label("Het hele voorstel").check()
+    assert _answer(page, "agree", "Jansen2") == "Dank u wel"  # covers every package
+
+    staff = page.context.browser.new_context(ignore_https_errors=True, locale="nl-NL").new_page()
+    shown = _staff_tally(staff, site["base"])
+    staff.screenshot(path=str(SHOTS / "staff-per-package.png"), full_page=True)
+    app = site["app"]
+    tally = app.consent_tally("TST", "P")
+    expected = {b.ballot: (b.agreed, b.declined, b.incomplete, b.no_answer) for b in tally.ballots}
+    assert shown == expected == {"ISOLATIE": (2, 0, 0, 2), "VENTILATIE": (1, 1, 0, 2)}
+    # and the operator's command prints the same numbers
+    env = {
+        "KEUKENTAFEL_DATABASE_URL": str(app.settings.database_url),
+        "KEUKENTAFEL_DATA_DIR": str(app.settings.data_dir),
+        "KEUKENTAFEL_OUTPUT_DIR": str(app.settings.output_dir),
+        "KT_TEST_LINK_SECRET": wb.LINK_SECRET,
+        "KT_TEST_M365": "x",
+        "KT_PULL": wb.PULL_TOKEN,
+        "KT_STAFF": wb.STAFF_SECRET,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = [
+        "consent",
+        "tally",
+        "--project",
+        "P",
+        "--json",
+        "--config",
+        str(app.settings.config_path),
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    printed = {
+        b["ballot"]: (b["agreed"], b["declined"], b["incomplete"], b["no_answer"])
+        for b in json.loads(result.output)["ballots"]
+    }
+    assert printed == shown
+    staff.context.close()
+
+
+def _sign_in(page: Any, base: str, who: str) -> None:
+    page.goto(base + "/staff")
+    page.get_by_role("link", name="Inloggen voor Woonstichting Test").click()
+    page.get_by_role("button", name=f"Sign in as {who}").click()
+
+
+def test_an_admin_handles_a_reply_that_fits_no_household_and_a_guide_sees_none(
+    site: dict[str, Any], browser: Any
+) -> None:
+    from keukentafel.domain.open_items import OpenItem, OpenItemKind, OpenItemStatus
+    from keukentafel.store.repositories.open_items import OpenItemRepository
+
+    text = "Van: onbekend@example.org. Onderwerp: Re: Uw woning. Ik ben het eens, groet Els."
+    with site["app"].sessions.begin() as session:  # as the reply matching keeps one aside
+        item = OpenItem(
+            "reply-x1",
+            "TST",
+            "-",
+            "-",
+            OpenItemKind.EMAIL_REPLY,
+            "email",
+            text,
+            OpenItemStatus.OPEN,
+            datetime.now(UTC).replace(tzinfo=None),
+        )
+        OpenItemRepository(session, "TST").add(item, tenancy="", source_ref="reply:graph-x1")
+
+    guide_context = browser.new_context(ignore_https_errors=True, locale="nl-NL")
+    guide = guide_context.new_page()
+    _sign_in(guide, site["base"], "Gids Een")
+    assert "Projecten" in guide.locator("h1").inner_text()
+    assert "Els" not in guide.content() and "bij geen huishouden" not in guide.content()
+    guide.goto(site["base"] + "/staff/p/P")
+    assert "Els" not in guide.content()  # not among the project's open items either
+    refused = guide.request.post(
+        site["base"] + "/staff/replies", form={"item": "reply-x1", "csrf": "x"}
+    )
+    assert refused.status == 403 and "Els" not in refused.text()
+
+    admin_context = browser.new_context(ignore_https_errors=True, locale="nl-NL")
+    admin = admin_context.new_page()
+    _sign_in(admin, site["base"], "Beheer Een")
+    table = admin.locator("table.replies")
+    assert "Ik ben het eens, groet Els." in table.inner_text()
+    _accessible(admin)
+    admin.screenshot(path=str(SHOTS / "staff-unmatched-replies.png"), full_page=True)
+    admin.get_by_label("Afgehandeld: e-mail van").first.check()
+    admin.get_by_role("button", name="Gekozen e-mails afhandelen").click()
+    assert "Geen e-mails zonder huishouden." in admin.locator("main").inner_text()
+    with site["app"].sessions() as session:
+        (done,) = [
+            i
+            for i in OpenItemRepository(session, "TST").for_project("-", open_only=False)
+            if i.public_id == "reply-x1"
+        ]
+    assert (str(done.status), done.closed_by) == ("done", "entra:oid-admin")
+    for context in (guide_context, admin_context):
+        context.close()
+
+
+def test_a_resident_picks_a_home_visit_in_the_guides_free_time(
+    site: dict[str, Any], browser: Any
+) -> None:
+    day = TODAY + timedelta(days=1)
+    while day.weekday() > 4:
+        day += timedelta(days=1)
+    # the guide is busy that morning in Outlook
+    site["tenant"].state.mailbox(GUIDE).events["meeting"] = {
+        "id": "meeting",
+        "subject": "Teamoverleg",
+        "showAs": "busy",
+        "start": {"dateTime": f"{day}T09:00:00", "timeZone": "Europe/Amsterdam"},
+        "end": {"dateTime": f"{day}T11:00:00", "timeZone": "Europe/Amsterdam"},
+    }
+    phones = []
+    for unit, party in (("VHE00001", "R1"), ("VHE00002", "R2")):
+        context = browser.new_context(
+            ignore_https_errors=True, locale="nl-NL", viewport={"width": 360, "height": 740}
+        )
+        phone = context.new_page()
+        phone.goto(_url(site, unit, [party]))
+        phones.append((context, phone))
+    first, second = phones[0][1], phones[1][1]
+    form = first.locator("form[action='/woning/bezoek']")
+    assert "Een gesprek bij u thuis" in first.locator("#bezoek").inner_text()
+    offered = [r.get_attribute("value") for r in form.locator("input[name=slot]").all()]
+    assert f"{day}T11:00:00" in offered and f"{day}T09:00:00" not in offered
+    _accessible(first)
+    assert first.evaluate("document.documentElement.scrollWidth") <= 360
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    first.screenshot(path=str(SHOTS / "resident-visit-slots.png"), full_page=True)
+    # both residents have the page open on the same slot; the first to send gets it
+    second.locator(f"input[value='{day}T11:00:00']").check()
+    form.locator(f"input[value='{day}T11:00:00']").check()
+    first.get_by_role("button", name="Afspraak maken").click()
+    assert first.locator("h1").inner_text() == "Uw afspraak is gemaakt"
+    first.screenshot(path=str(SHOTS / "resident-visit-booked.png"), full_page=True)
+    second.get_by_role("button", name="Afspraak maken").click()
+    assert second.locator("h1").inner_text() == "Dit lukte niet"
+    assert "niet meer vrij" in second.locator(".error").inner_text()
+    second.goto(site["base"] + "/woning")
+    values = second.locator("input[name=slot]").all()
+    assert f"{day}T11:00:00" not in [r.get_attribute("value") for r in values]
+    first.goto(site["base"] + "/woning")
+    assert "Uw begeleider komt op" in first.locator("#afspraken").locator("..").inner_text()
+    planning = site["app"].planning("TST")
+    booked = [a for a in planning.appointments("VHE00001") if a.status.is_open]
+    assert [(a.guide, a.slot and a.slot.start.isoformat()) for a in booked] == [
+        (GUIDE, f"{day}T11:00:00")
+    ]
+    assert not [a for a in planning.appointments("VHE00002") if a.status.is_open]
+    for context, _ in phones:
+        context.close()

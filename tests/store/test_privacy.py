@@ -24,6 +24,7 @@ from keukentafel.letters.archive import MailingFolders
 from keukentafel.store.models import (
     AuditRow,
     ChangeEventRow,
+    ConsentEntryRow,
     InvitationRow,
     LeaseRow,
     OutboxRow,
@@ -37,10 +38,13 @@ from keukentafel.store.repositories.audit import AuditLog
 from keukentafel.store.repositories.restricted_notes import RestrictedNotes
 from keukentafel.usecases.privacy import (
     HouseholdNotFound,
+    PurgeContext,
     PurgeReport,
     export_household,
+    purge_consent_scans,
     purge_personal_data,
 )
+from keukentafel.usecases.staff_consent import EvidenceFolder
 from tests import privacy_sample as sample
 from tests.privacy_sample import CORP, Sample
 
@@ -59,6 +63,7 @@ def _purge(sessions: sessionmaker[Session], where: Sample, on: date = sample.AFT
         sample.RETENTION,
         MailingFolders(where.mailings),
         AccessExportFolder(where.exports),
+        scans=EvidenceFolder(where.data),
         on=on,
         actor="prefect:run-1",
         clock=lambda: NOW,
@@ -74,6 +79,7 @@ def _export(sessions: sessionmaker[Session], where: Sample, unit: str, **kw: Any
         unit,
         MailingFolders(where.mailings),
         AccessExportFolder(where.exports),
+        scans=EvidenceFolder(where.data),
         on=kw.pop("on", sample.BEFORE),
         actor="cli:tester",
         clock=lambda: datetime(2024, 6, 1, 12, 0),
@@ -127,6 +133,7 @@ def test_the_purge_removes_the_closed_projects_personal_data(
         "contractor_messages_emptied": 1,
         "appointments": 1,
         "erp_write_payloads": 1,
+        "evidence_scans": 1,  # VHE00001's scan; VHE00004's is kept
         "residents": 4,
         "leases": 4,
         "cached_source_pages": 1,
@@ -167,6 +174,19 @@ def test_the_purge_removes_the_closed_projects_personal_data(
     ]
     assert len(_files(seeded.mailings / "P-NEW-info_evening-2023-03-01")) == 8
     assert not (seeded.exports / CORP / "VHE00001").exists()
+    assert _files(seeded.data) == [
+        f"evidence/{sample.scan_evidence('VHE00004').sha256}/akkoord-Privé4.pdf"
+    ]
+    with sessions() as session:
+        evidence = {
+            row.unit_code: (row.evidence_file, row.evidence_sha256)
+            for row in session.scalars(select(ConsentEntryRow))
+            if row.evidence_sha256
+        }
+    assert evidence == {
+        "VHE00001": ("scan.pdf", sample.scan_evidence("VHE00001").sha256),  # the digest stays
+        "VHE00004": ("scan.pdf", sample.scan_evidence("VHE00004").sha256),
+    }
 
 
 def test_a_second_purge_removes_nothing_more(
@@ -181,6 +201,46 @@ def test_a_second_purge_removes_nothing_more(
     with sessions() as session:
         runs = AuditLog(session).events(CORP, kinds=[AuditKind.PURGE_RUN], unit_code="")
     assert [r.event.detail["units"] for r in runs] == [3, 0]  # each run records itself
+
+
+def _crash(ctx: PurgeContext) -> None:
+    raise RuntimeError("the purge stops after its last step, before the commit")
+
+
+def test_the_scans_go_only_after_the_purge_commits(
+    sessions: sessionmaker[Session], seeded: Sample
+) -> None:
+    scans = _files(seeded.data)
+    with pytest.raises(RuntimeError):
+        purge_personal_data(
+            sessions,
+            CORP,
+            sample.RETENTION,
+            MailingFolders(seeded.mailings),
+            AccessExportFolder(seeded.exports),
+            scans=EvidenceFolder(seeded.data),
+            on=sample.AFTER,
+            actor="prefect:run-1",
+            clock=lambda: NOW,
+            steps=(purge_consent_scans, _crash),
+        )
+    assert _files(seeded.data) == scans and len(scans) == 2  # rolled back: every scan kept
+
+
+def test_a_scan_left_on_disk_by_an_interrupted_purge_goes_on_the_next_run(
+    sessions: sessionmaker[Session], seeded: Sample
+) -> None:
+    first = _purge(sessions, seeded)
+    assert first.counts["evidence_scans"] == 1
+    # The process died between the commit and the removal: the folder is still there.
+    name, content = sample.SCANS["VHE00001"]
+    left = seeded.data / "evidence" / sample.scan_evidence("VHE00001").sha256
+    left.mkdir(parents=True)
+    (left / name).write_bytes(content)
+    again = _purge(sessions, seeded, on=date(2025, 1, 1))
+    assert again.counts["evidence_scans"] == 1 and again.units == ("VHE00001",)
+    assert not left.exists()
+    assert len(_files(seeded.data)) == 1  # VHE00004's scan, whose project keeps its data
 
 
 def test_nothing_is_purged_while_the_project_keeps_its_data(
@@ -228,6 +288,7 @@ def test_the_export_holds_what_the_store_holds_on_the_household(
         "letters",
         "mailings",
         "consent",
+        "scans",
         "appointments",
     ]
     with sessions() as session:

@@ -40,6 +40,7 @@ from keukentafel.usecases.privacy import (
     export_household,
     purge_personal_data,
 )
+from keukentafel.usecases.staff_consent import EvidenceFolder
 from tests import privacy_sample as sample
 from tests.privacy_sample import CORP, Sample
 
@@ -59,6 +60,7 @@ def purge(sessions: sessionmaker[Session], where: Sample) -> None:
         sample.RETENTION,
         MailingFolders(where.mailings),
         AccessExportFolder(where.exports),
+        scans=EvidenceFolder(where.data),
         on=sample.AFTER,
         actor="prefect:run-1",
         clock=lambda: datetime(2024, 7, 1, 5, 0),
@@ -168,6 +170,7 @@ def test_the_export_carries_answers_and_appointments(
         "VHE00004",
         MailingFolders(seeded.mailings),
         AccessExportFolder(seeded.exports),
+        scans=EvidenceFolder(seeded.data),
         on=date(2024, 6, 1),
         actor="cli:tester",
         clock=lambda: datetime(2024, 6, 1, 12, 0),
@@ -187,6 +190,17 @@ def test_the_export_carries_answers_and_appointments(
         "Dorpsstraat 4, 1234 AB Ons Dorp",
     )
     assert result.items["consent"] == 1 and result.items["appointments"] == 1
+    digest = sample.scan_evidence("VHE00004").sha256
+    (scan,) = sections["scans"]
+    copy = f"scans/{digest[:12]}-akkoord-Privé4.pdf"
+    assert (scan["entry_id"], scan["file"], scan["sha256"], scan["copies"]) == (
+        "A-4",
+        "scan.pdf",
+        digest,
+        [copy],
+    )
+    assert (result.folder / copy).read_bytes() == sample.SCANS["VHE00004"][1]
+    assert result.scans_copied == 1 and result.letters_copied == 2
     pdf_text = " ".join(page.extract_text() for page in PdfReader(result.pdf).pages)
-    for value in ("Uw antwoorden over de renovatie", "akkoord", "Uw afspraken", "Dorpsstraat 4"):
+    for value in ("Uw antwoorden over de renovatie", "Uw formulieren (scans)", "Uw afspraken"):
         assert value in pdf_text

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.bootstrap import App
-from keukentafel.domain.consent import Channel, NoticeSent
+from keukentafel.domain.consent import Channel, Evidence, NoticeSent
 from keukentafel.domain.model import LeaseParty, PartyRole
 from keukentafel.domain.planning.appointments import PlanningSession, Slot
 from keukentafel.domain.staff import Role, StaffMember
@@ -158,7 +158,9 @@ def test_a_paper_answer_with_its_scan_is_in_the_ledger_and_the_tally(
     app: App, sessions: sessionmaker[Session]
 ) -> None:
     target = app.consent_project("TST", "P")
-    evidence = staff_consent.keep_scan(app.settings.data_dir, "../scan 3.pdf", b"%PDF-1.4 scan")
+    evidence = staff_consent.keep_scan(
+        app.settings.data_dir, "../akkoord Jansen.PDF", b"%PDF-1.4 scan"
+    )
     given = staff_consent.PaperAnswer(
         unit_code="VHE00003",
         answer="agree",
@@ -176,16 +178,18 @@ def test_a_paper_answer_with_its_scan_is_in_the_ledger_and_the_tally(
     entry = staff_consent.record_paper_answer(
         app.sessions, target, given, GUIDE, now=now, books=app.consent_books()
     )
-    assert getattr(entry, "evidence", None) == evidence and evidence.file_name == "scan_3.pdf"
-    assert (app.settings.data_dir / "evidence" / evidence.sha256 / "scan_3.pdf").is_file()
+    # the file keeps its upload name on disk; the append-only ledger only "scan.pdf" and the digest
+    assert evidence.file_name == "akkoord_Jansen.PDF"
+    assert (app.settings.data_dir / "evidence" / evidence.sha256 / "akkoord_Jansen.PDF").is_file()
+    assert getattr(entry, "evidence", None) == Evidence("scan.pdf", evidence.sha256)
     tally = app.consent_tally("TST", "P")
     assert staff_consent.status_label(tally, "VHE00003") == "akkoord"
     assert staff_consent.status_label(tally, "VHE00001") == "geen antwoord"
     assert [e.event.actor for e in app.audit_events("TST", "VHE00003")] == ["entra:oid-g"]
     lines = staff_consent.household_answers(app.sessions, target, "VHE00003")
-    assert [(x.what, x.channel, x.evidence.startswith("scan_3.pdf")) for x in lines] == [
-        ("akkoord", "paper", True)
-    ]
+    assert [
+        (x.what, x.channel, x.evidence == f"scan.pdf (sha256 {evidence.sha256})") for x in lines
+    ] == [("akkoord", "paper", True)]
 
 
 def test_two_households_cannot_take_the_last_place_of_a_session(

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 #: notice date + 56 days, inclusive.
 OBJECTION_DAYS = 56
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_SUFFIX = re.compile(r"[A-Za-z0-9]{1,8}")
 
 
 @cache
@@ -76,6 +77,14 @@ class Evidence:
             raise ValueError("file: must not be empty")
         if not _SHA256.fullmatch(self.sha256):
             raise ValueError("sha256: must be 64 lower-case hexadecimal characters")
+
+    def without_name(self) -> Evidence:
+        """The evidence as the ledger keeps it: the digest, and a file name that says nothing
+        about the person (staff name scans after the resident, and the append-only ledger could
+        not forget the name at the purge): ``scan`` with the original extension."""
+        suffix = self.file_name.rsplit(".", 1)[1] if "." in self.file_name else ""
+        name = f"scan.{suffix.lower()}" if _SUFFIX.fullmatch(suffix) else "scan"
+        return Evidence(name, self.sha256)
 
 
 def _aware(name: str, value: datetime) -> None:

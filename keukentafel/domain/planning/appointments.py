@@ -32,6 +32,10 @@ class SessionFull(PlanningError):
     """The session has no place left: someone else took the last one."""
 
 
+class SlotTaken(PlanningError):
+    """The guide has a planned home visit at that time already: someone else took the slot."""
+
+
 class AppointmentKind(StrEnum):
     HOME_VISIT = "home_visit"  # keukentafelgesprek or huisbezoek, with one resident guide
     SESSION = "session"  # a place in a small-group session (model home, workshop)

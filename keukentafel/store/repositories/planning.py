@@ -9,9 +9,12 @@ never overwritten.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keukentafel.domain.model import Household, household_of
@@ -22,6 +25,7 @@ from keukentafel.domain.planning.appointments import (
     PlanningError,
     PlanningSession,
     Slot,
+    SlotTaken,
 )
 from keukentafel.store.models import (
     AppointmentRow,
@@ -194,35 +198,70 @@ class PlanningRepository:
         )
 
     def add(self, appointment: Appointment, now: datetime, booked_by: str) -> None:
+        """Insert the appointment; ``SlotTaken`` when it is a planned home visit at a time its
+        guide has one planned already (the store's unique index decides between two racing
+        bookings: the second waits for the first and then fails)."""
         if self._row(appointment.code) is not None:
             raise PlanningError(f"appointment {appointment.code} exists already")
-        self.session.add(
-            AppointmentRow(
-                corporation_code=self.corporation,
-                code=appointment.code,
-                booked_by=booked_by[:200],
-                created_at=now,
-                updated_at=now,
-                calendar_event_id="",
-                calendar_version=0,
-                **_values(appointment),
-            )
+        row = AppointmentRow(
+            corporation_code=self.corporation,
+            code=appointment.code,
+            booked_by=booked_by[:200],
+            created_at=now,
+            updated_at=now,
+            calendar_event_id="",
+            calendar_version=0,
+            **_values(appointment),
         )
-        self.session.flush()
+        with self._guide_slot(appointment):
+            self.session.add(row)
+            self.session.flush()
+
+    @contextmanager
+    def _guide_slot(self, appointment: Appointment) -> Iterator[None]:
+        """A savepoint around a write that may take a guide's time: the unique index's refusal
+        becomes ``SlotTaken`` and the caller's transaction stays usable."""
+        try:
+            with self.session.begin_nested():
+                yield
+        except IntegrityError as exc:
+            if "ux_appointments_guide_visit" in str(exc.orig) or self._slot_holder(appointment):
+                raise SlotTaken(
+                    f"guide {appointment.guide} has a planned visit at "
+                    f"{appointment.slot.start if appointment.slot else '-'} already"
+                ) from exc
+            raise
+
+    def _slot_holder(self, appointment: Appointment) -> bool:
+        if appointment.slot is None or not appointment.guide:
+            return False
+        found = self.session.execute(
+            select(AppointmentRow.id).where(
+                AppointmentRow.corporation_code == self.corporation,
+                AppointmentRow.guide == appointment.guide,
+                AppointmentRow.start == appointment.slot.start.replace(tzinfo=None),
+                AppointmentRow.kind == AppointmentKind.HOME_VISIT.value,
+                AppointmentRow.status == "GEP",
+                AppointmentRow.code != appointment.code,
+            )
+        ).first()
+        return found is not None
 
     def save(self, appointment: Appointment, read_version: int, now: datetime) -> None:
-        """Write a changed appointment, only if it is still at the version it was read at."""
-        saved = self.session.execute(
-            update(AppointmentRow)
-            .where(
-                AppointmentRow.corporation_code == self.corporation,
-                AppointmentRow.code == appointment.code,
-                AppointmentRow.version == read_version,
-            )
-            .values(updated_at=now, **_values(appointment))
-            .returning(AppointmentRow.id)
-        )
-        if len(saved.all()) != 1:
+        """Write a changed appointment, only if it is still at the version it was read at;
+        ``SlotTaken`` when it moves a home visit to a time its guide has taken already."""
+        with self._guide_slot(appointment):
+            saved = self.session.execute(
+                update(AppointmentRow)
+                .where(
+                    AppointmentRow.corporation_code == self.corporation,
+                    AppointmentRow.code == appointment.code,
+                    AppointmentRow.version == read_version,
+                )
+                .values(updated_at=now, **_values(appointment))
+                .returning(AppointmentRow.id)
+            ).all()
+        if len(saved) != 1:
             raise PlanningError(
                 f"appointment {appointment.code} was changed by someone else meanwhile; "
                 "read it again and retry"
