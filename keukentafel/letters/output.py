@@ -203,7 +203,9 @@ def _package(job: _MailingJob, item: Composed, pdf: bytes, pages: int) -> Mailin
     recipients, problems = email_recipients(household)
     sequence = job.sequences.get(unit)
     emails: list[MailingEmail] = []
-    archive_ics = ics_for(item, job.project, job.config, job.now, sequence)
+    # The archive keeps the first recipient's invitation; without recipients, one without an
+    # attendee (built only then: building it for every letter was one wasted .ics in two).
+    archive_ics = None if recipients else ics_for(item, job.project, job.config, job.now, sequence)
     for number, recipient in enumerate(recipients):
         ics = ics_for(item, job.project, job.config, job.now, sequence, attendee=recipient)
         if number == 0:

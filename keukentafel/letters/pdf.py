@@ -178,15 +178,34 @@ def map_in_processes(fn: Callable[[T], R], items: Sequence[T], *, workers: int) 
     if workers <= 1 or len(items) <= 1 or not _main_is_importable():
         return [fn(item) for item in items]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_settle_worker
+    ) as pool:
         return list(pool.map(fn, items))
 
 
+def _settle_worker() -> None:
+    """A pool worker's start: WeasyPrint imported, then everything alive frozen out of the
+    cyclic collector, so the collection that ends each chunk scans the chunk's own garbage and
+    not the modules and font tables again (about 1% of a letter's CPU; a worker lives for
+    one mailing, so nothing it freezes is garbage it would have to free)."""
+    import weasyprint  # noqa: F401 - the import is the point: it is what gets frozen
+
+    gc.collect()
+    gc.freeze()
+
+
 def chunk_size_for(count: int, workers: int, chunk_size: int = CHUNK_SIZE) -> int:
-    """Letters per chunk: at most ``chunk_size``, small enough to keep every worker busy."""
+    """Letters per chunk: at most ``chunk_size``, small enough to keep every worker busy, and
+    as many chunks as a multiple of ``workers`` of near-equal size, so that no worker is left
+    with one chunk more at the end while the other idles (1,000 letters, 2 workers: 26 chunks
+    of at most 39 letters, 13 per worker, instead of 25 of 40)."""
     if workers <= 1:
         return chunk_size
-    return min(chunk_size, max(1, -(-count // (workers * 4))))
+    least = max(-(-count // chunk_size), workers * 4)
+    first = -(-least // workers) * workers
+    sizes = [max(1, -(-count // chunks)) for chunks in range(first, first + 64 * workers, workers)]
+    return next((size for size in sizes if -(-count // size) % workers == 0), sizes[0])
 
 
 def render_chunks(

@@ -18,6 +18,7 @@ from keukentafel.config.letters import EnvelopeProfile
 from keukentafel.letters.output import MailingEmail, MailingLetter, csv_safe, write_files
 from keukentafel.letters.pdf import (
     calibration_pdf,
+    chunk_size_for,
     harfbuzz_subset_available,
     render_and_split,
     render_chunks,
@@ -165,6 +166,20 @@ def test_process_pool_gives_the_same_order() -> None:
         PdfReader(io.BytesIO(pdf)).pages[0].extract_text() for part in parts for pdf in part.letters
     ]
     assert [f"Brief {i}" in text for i, text in enumerate(texts)] == [True] * 6
+
+
+@pytest.mark.parametrize("count", [1, 7, 80, 100, 333, 1000, 1001, 5000])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_chunks_are_shared_evenly_between_the_workers(count: int, workers: int) -> None:
+    size = chunk_size_for(count, workers, 40)
+    chunks = -(-count // size)
+    assert 1 <= size <= 40
+    # A multiple of the workers (no worker does one chunk more while the others idle) once
+    # there is enough to share; never more than one chunk per letter.
+    if count >= workers * 4:
+        assert chunks % workers == 0, (count, workers, size, chunks)
+    assert chunks <= count
+    assert chunk_size_for(count, 1, 40) == 40
 
 
 def test_mailing_files_print_pdf_manifest_archive_email_and_agenda(tmp_path: Path) -> None:
