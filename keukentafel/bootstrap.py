@@ -216,6 +216,9 @@ class App:
     @property
     def sessions(self) -> sessionmaker[Session]:
         """The sessionmaker on the store; the first use makes the engine and migrates the schema."""
+        made = self._sessions
+        if made is not None:  # every page view asks: no lock once it is made
+            return made
         with self._lock:
             if self._sessions is None:
                 from keukentafel.store.db import make_engine, session_factory, upgrade
