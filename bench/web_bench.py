@@ -12,7 +12,10 @@ Then three processes: this one; the web application under uvicorn (``keukentafel
 factory, ``--workers`` processes, default 1) in a subprocess; and the load generator in another subprocess. The load
 generator runs ``--users`` threads, each its own resident: it opens its letter's link once (a
 session cookie), then asks for its page again and again for ``--seconds``, waiting ``--think``
-seconds between pages (a person reading; 0 for a closed loop). Every page is checked (status 200
+seconds between pages (a person reading; 0 for a closed loop): ``--arrivals random`` (the
+default) draws each pause from an exponential distribution with that mean and starts each user
+at a random moment, as independent residents arrive; ``--arrivals lockstep`` starts all at once
+and waits exactly ``--think``, so all 50 requests arrive together every second (the worst case). Every page is checked (status 200
 and the household's address on it). Reported: requests, throughput, p50/p95/p99/max latency.
 
 Target: p99 under 100 ms with 50 concurrent users, on SQLite and on PostgreSQL.
@@ -158,8 +161,18 @@ def server_env(folder: Path, url: str) -> dict[str, str]:
     }
 
 
-def load(base: str, paths: list[str], users: int, seconds: float, think: float) -> dict[str, Any]:
+def load(
+    base: str, paths: list[str], users: int, seconds: float, think: float, arrivals: str = "random"
+) -> dict[str, Any]:
+    """``arrivals``: ``random`` (each user reads for a random time, exponential with mean
+    ``think``, and starts at a random moment of the first ``think`` seconds: independent people)
+    or ``lockstep`` (every user starts at once and waits exactly ``think``: 50 requests arrive in
+    the same millisecond every second, the worst case)."""
+    import random
+
     import httpx
+
+    pause = (lambda: random.expovariate(1 / think)) if arrivals == "random" else (lambda: think)
 
     latencies: list[float] = []
     failures: list[str] = []
@@ -176,6 +189,8 @@ def load(base: str, paths: list[str], users: int, seconds: float, think: float) 
                     failures.append(f"link {opened.status_code} {opened.url}")
                 return
             start_gate.wait()
+            if arrivals == "random" and think:
+                time.sleep(random.uniform(0, think))
             deadline = time.perf_counter() + seconds
             while time.perf_counter() < deadline:
                 began = time.perf_counter()
@@ -187,7 +202,7 @@ def load(base: str, paths: list[str], users: int, seconds: float, think: float) 
                     continue
                 mine.append(took)
                 if think:
-                    time.sleep(think)
+                    time.sleep(pause())
         with lock:
             latencies.extend(mine)
 
@@ -270,6 +285,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
                 str(args.users),
                 str(args.seconds),
                 str(args.think),
+                args.arrivals,
             ]
             done = subprocess.run(command, check=True, capture_output=True, text=True)
             result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -302,7 +318,8 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "load":
         paths = json.loads(Path(argv[2]).read_text(encoding="utf-8"))
-        print(json.dumps(load(argv[1], paths, int(argv[3]), float(argv[4]), float(argv[5]))))
+        found = load(argv[1], paths, int(argv[3]), float(argv[4]), float(argv[5]), argv[6])
+        print(json.dumps(found))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -310,6 +327,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a user's pages")
+    parser.add_argument(
+        "--arrivals",
+        choices=("random", "lockstep"),
+        default="random",
+        help="random: independent readers (exponential think time); lockstep: all at once",
+    )
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_PG))
     args = parser.parse_args(argv)
     for backend in args.backends.split(","):
@@ -324,7 +347,8 @@ def main(argv: list[str] | None = None) -> None:
                 drop()
         verdict = "meets" if result["p99_ms"] < 100 and not result["failures"] else "MISSES"
         print(
-            f"{backend}: {args.users} users, think {args.think} s, {args.seconds} s, "
+            f"{backend}: {args.users} users ({args.arrivals}), think {args.think} s, "
+            f"{args.seconds} s, "
             f"{args.workers} worker(s): "
             f"{result['requests']} pages ({result['rps']}/s), p50 {result['p50_ms']} ms, "
             f"p95 {result['p95_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms, "
