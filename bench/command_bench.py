@@ -59,7 +59,7 @@ from typing import Any
 import yaml
 from sqlalchemy import create_engine, text
 
-from bench.sync_bench import corporation, fetch_only
+from bench.sync_bench import corporation, fetch_only, start_fake
 
 KEY_ENV = "KEUKENTAFEL_BENCH_VERA_KEY"
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,31 +111,6 @@ class Record:
     started: str
     machine: dict[str, Any]
     runs: list[Run] = field(default_factory=list)
-
-
-def start_fake(units: int, shape: Shape, key: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "connectors.fakes.vera_server",
-            "--units",
-            str(units),
-            "--port",
-            "0",
-            "--api-key",
-            key,
-            *shape.server_args(),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("http"):
-            return proc, line.strip().split()[0]
-    raise RuntimeError("the fake VERA server did not start")
 
 
 def free_port() -> int:
@@ -284,7 +259,7 @@ def bench_shape(
     key = secrets.token_urlsafe(16)
     os.environ[KEY_ENV] = key
     print(f"\n{shape.name}: {shape.about}; generating {units} units ...", flush=True)
-    proc, url = start_fake(units, shape, key)
+    proc, url = start_fake(units, key, *shape.server_args())
     folder = Path(tempfile.mkdtemp(prefix=f"kt-cmd-{shape.name}-"))
     try:
         complexes = _complexes(units, shape)

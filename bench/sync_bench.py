@@ -45,7 +45,8 @@ from keukentafel.usecases.sync_register import sync_register
 KEY_ENV = "KEUKENTAFEL_BENCH_VERA_KEY"
 
 
-def start_fake(units: int, key: str) -> tuple[subprocess.Popen[str], str]:
+def start_fake(units: int, key: str, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """The fake VERA server in its own process (``extra``: its data-shape options); its URL."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -57,9 +58,11 @@ def start_fake(units: int, key: str) -> tuple[subprocess.Popen[str], str]:
             "0",
             "--api-key",
             key,
+            *extra,
         ],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=Path(__file__).resolve().parent.parent,
     )
     assert proc.stdout is not None
     for line in proc.stdout:
