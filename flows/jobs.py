@@ -126,9 +126,9 @@ def sync(
         outcome.state, outcome.message, outcome.where = REFUSED, f"sync refused: {exc}", where
         outcome.artifacts = _sync_problem(app, corporation, "Register sync refused", exc)
         return outcome
-    except SyncFailed as exc:
+    except SyncFailed as exc:  # the source could not deliver: check it can be reached
         outcome.state, outcome.message, outcome.error = FAILED, f"sync failed: {exc}", exc
-        outcome.where = where
+        outcome.where = f"keukentafel doctor --config <the file of {corporation}>"
         outcome.artifacts = _sync_problem(app, corporation, "Register sync failed", exc)
         return outcome
     finally:

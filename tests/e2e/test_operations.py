@@ -142,6 +142,14 @@ def test_rows_kept_aside_fail_the_run_and_stay_visible(site: Site) -> None:
     assert code == 0 and broken["code"] in out and "invalid_postcode" in out
 
 
+def test_an_erp_outage_fails_the_sync_and_points_at_doctor(site: Site) -> None:
+    site.vera.faults.add(Fault("status", endpoint="/eenheden", status=503, times=None))
+    code, out = _cli("sync", "--no-progress", "--config", str(site.config))
+    assert code == 1
+    assert "failed: sync failed:" in out and "HTTP 503" in out
+    assert f"look: keukentafel doctor --config {site.config}" in out
+
+
 def test_a_mistaken_config_or_a_missing_secret_is_said_in_at_most_three_lines(
     site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
