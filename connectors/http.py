@@ -68,6 +68,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from requests.cookies import extract_cookies_to_jar
+from requests.models import REDIRECT_STATI
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers, requote_uri
+from urllib3 import exceptions as urllib3_exceptions
+from urllib3.util import Retry, Timeout
 
 from keukentafel.config import ConfigError
 from keukentafel.config.base import insecure_url_problem
@@ -367,6 +374,140 @@ class SameOriginSession(requests.Session):
 def same_origin_session() -> SameOriginSession:
     """A new session that keeps credentials on their origin (VERA, Graph, MSAL's token calls)."""
     return SameOriginSession()
+
+
+class PooledReadSession(SameOriginSession):
+    """A :class:`SameOriginSession` whose plain GETs skip requests' per-request machinery.
+
+    Paging a large register is thousands of small GETs; requests spends about 1.3 ms of CPU on
+    each (preparing, merging settings, hooks, building the response) on top of urllib3, which was
+    a third of a full sync's fetch on a 2-core machine. A GET with no body, no auth object, no
+    cookies and no hooks, on a session that reads nothing from the environment (``trust_env``
+    off: the caller passes ``verify``, ``cert`` and ``proxies`` itself), is sent here straight
+    through the connection pool that requests' own adapter makes for those TLS settings, with the
+    same timeouts and the same error types (:class:`requests.ConnectionError`,
+    :class:`requests.ConnectTimeout`, :class:`requests.ReadTimeout`, ...), so retries
+    (:func:`send_with_retries`) behave alike. Everything else goes through requests as before,
+    and so does a GET whose answer the lean path does not handle: a redirect (followed within the
+    origin from its target on; another origin is refused with :class:`RedirectRefused`, nothing
+    sent there), a proxy, or a session holding cookies (a cookie set by the server is kept in the
+    session's jar, so the requests after it carry it, through requests).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False
+        self._pools: dict[tuple[str, str, str], Any] = {}
+
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        if args or not self._lean(method, kwargs):
+            return super().request(method, url, *args, **kwargs)
+        params = kwargs.get("params")
+        if params:
+            url += ("&" if urlsplit(url).query else "?") + urlencode(list(dict(params).items()))
+        answer, target = self._lean_get(url, kwargs)
+        if answer is None:  # a redirect within the origin: requests follows it (and any next)
+            rest = {k: v for k, v in kwargs.items() if k != "params"}
+            return super().request(method, target, **rest)
+        return answer
+
+    def _lean(self, method: str, kwargs: Mapping[str, Any]) -> bool:
+        """Whether a request may take the lean path (see the class documentation)."""
+        if method.upper() != "GET" or self.trust_env or self.auth or self.cookies:
+            return False
+        if any(self.hooks.values()) or not kwargs.get("allow_redirects", True):
+            return False
+        if any(kwargs.get(k) for k in ("data", "json", "files", "auth", "cookies", "hooks")):
+            return False
+        if kwargs.get("stream"):
+            return False
+        return not any((kwargs.get("proxies") or {}).values())
+
+    def _pool(self, url: str, verify: Any, cert: Any) -> Any:
+        """The connection pool requests' adapter uses for this origin and these TLS settings."""
+        scheme, host, port = origin(url)
+        key = (f"{scheme}://{host}:{port}", repr(verify), repr(cert))
+        pool = self._pools.get(key)
+        if pool is None:
+            adapter = self.get_adapter(url)
+            assert isinstance(adapter, HTTPAdapter)
+            probe = requests.Request("GET", url).prepare()
+            pool = adapter.get_connection_with_tls_context(probe, verify, proxies={}, cert=cert)
+            adapter.cert_verify(pool, url, verify, cert)  # type: ignore[no-untyped-call]
+            self._pools[key] = pool
+        return pool
+
+    def _lean_get(
+        self, url: str, kwargs: Mapping[str, Any]
+    ) -> tuple[requests.Response | None, str]:
+        url = requote_uri(url)
+        verify = kwargs.get("verify")
+        pool = self._pool(url, True if verify is None else verify, kwargs.get("cert"))
+        headers = CaseInsensitiveDict(self.headers)
+        for name, value in (kwargs.get("headers") or {}).items():
+            if value is None:
+                headers.pop(name, None)
+            else:
+                headers[name] = value
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        timeout = kwargs.get("timeout")
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        try:
+            raw = pool.urlopen(
+                method="GET",
+                url=target,
+                body=None,
+                headers=headers,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=True,
+                decode_content=True,
+                retries=Retry(0, read=False),
+                timeout=Timeout(connect=connect, read=read),
+                chunked=False,
+            )
+        except urllib3_exceptions.MaxRetryError as exc:
+            reason = exc.reason
+            if isinstance(reason, urllib3_exceptions.SSLError):
+                raise requests.exceptions.SSLError(exc) from None
+            if isinstance(reason, urllib3_exceptions.ConnectTimeoutError) and not isinstance(
+                reason, urllib3_exceptions.NewConnectionError
+            ):
+                raise requests.ConnectTimeout(exc) from None
+            raise requests.ConnectionError(exc) from None
+        except urllib3_exceptions.ReadTimeoutError as exc:
+            raise requests.ReadTimeout(exc) from None
+        except urllib3_exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        except urllib3_exceptions.SSLError as exc:
+            raise requests.exceptions.SSLError(exc) from None
+        except (urllib3_exceptions.ProtocolError, OSError) as exc:
+            raise requests.ConnectionError(exc) from None
+        response = requests.Response()
+        response.status_code = raw.status
+        response.reason = raw.reason or ""
+        response.headers = CaseInsensitiveDict(raw.headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response.url = url
+        response._content = raw.data
+        response._content_consumed = True  # type: ignore[attr-defined]
+        if "set-cookie" in response.headers:  # kept, and sent back (through requests) from now on
+            sent = requests.Request("GET", url).prepare()
+            extract_cookies_to_jar(self.cookies, sent, raw)  # type: ignore[no-untyped-call]
+        if raw.status in REDIRECT_STATI and "location" in response.headers:
+            target = urljoin(url, response.headers["location"])
+            if origin(target) != origin(url):
+                raise RedirectRefused(response, target)
+            return None, target  # within the origin: requests follows it from here
+        return response, url
+
+
+def pooled_read_session() -> PooledReadSession:
+    """A new :class:`PooledReadSession` (VERA's paging)."""
+    return PooledReadSession()
 
 
 def require_https(url: str, key: str) -> str:

@@ -48,9 +48,9 @@ from connectors.http import (
     RequestFailed,
     RetryPolicy,
     origin_text,
+    pooled_read_session,
     redact_url,
     require_https,
-    same_origin_session,
     secret_from_env,
     send_with_retries,
 )
@@ -151,7 +151,8 @@ class VeraClient:
         self._own_session = session is None
         # Ours never follows a redirect to another origin (connectors/http.py, decision 6); a
         # session handed in is sent requests that follow no redirect at all.
-        self.session = session or same_origin_session()
+        # Our own session pages through listings on urllib3's pool directly (PooledReadSession).
+        self.session = session or pooled_read_session()
         # Proxy, CA bundle and client certificate settings from the environment, per origin:
         # requests reads them (and ~/.netrc) on every request, which cost a quarter of the
         # client's time per page; our own session reads them once per origin instead.
