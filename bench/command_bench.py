@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.command_bench                       # 80,000 units, every shape
     .venv/bin/python -m bench.command_bench --units 20000 --shapes id-500x160
     .venv/bin/python -m bench.command_bench --modes plain,prefect-server --prefect-shapes all
+    .venv/bin/python -m bench.command_bench --shapes id-500x160 --modes plain --dlt
 
 For each data shape the fake VERA server runs in its own process (generating the data) and the
 command runs in a new process, timed by wall clock, against a new SQLite store:
@@ -28,8 +29,12 @@ Shapes (``--shapes``, comma-separated or ``all``)::
     id-multi-500   ids only, 3 units per agreement (2 parking spaces not listed), 500 complexes
     mixed-1        half by id only, 2 units per agreement, one complex of all units
 
-dlt's ``rest_api`` pipeline is not compared here (issue 12 reports 67 s full / 78 s re-run on
-this kind of machine); dlt must never become a dependency.
+``--dlt`` (off by default: it adds minutes per shape) also times dlt's ``rest_api`` pipeline
+(:mod:`bench.dlt_bench`, in its own virtualenv ``.bench-venv/dlt``, made on first use; dlt is
+never a dependency) right after the command's runs of each shape, on the same fake server: a full
+load into an empty duckdb pipeline, then an identical re-run, write disposition ``merge`` on
+``id`` (``--dlt-dispositions merge,replace`` adds ``replace``). The summary gains ``dlt full``,
+``dlt re-run`` and ``sync / dlt`` (full sync / dlt's full load, merge; target <= 0.25).
 
 Results go to ``bench/results/command-<timestamp>.json`` (committed as a measured record when
 they are quoted in the README) and a table is printed. Targets on a 2-core machine: full sync
@@ -51,6 +56,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +65,7 @@ from typing import Any
 import yaml
 from sqlalchemy import create_engine, text
 
+from bench import dlt_bench
 from bench.sync_bench import corporation, fetch_only, start_fake
 
 KEY_ENV = "KEUKENTAFEL_BENCH_VERA_KEY"
@@ -254,7 +261,12 @@ def _line(run: Run) -> str:
 
 
 def bench_shape(
-    shape: Shape, units: int, modes: list[str], record: Record, prefect_url: str | None
+    shape: Shape,
+    units: int,
+    modes: list[str],
+    record: Record,
+    prefect_url: str | None,
+    after: Callable[[Shape, str, list[str], Path], None] | None = None,
 ) -> None:
     key = secrets.token_urlsafe(16)
     os.environ[KEY_ENV] = key
@@ -273,6 +285,8 @@ def bench_shape(
             if mode == "prefect-server" and prefect_url is None:
                 continue
             bench.mode(mode, prefect_url if mode == "prefect-server" else None)
+        if after is not None:  # dlt (--dlt), on the same server right after the command
+            after(shape, url, complexes, folder)
         bench.fetch(config)  # again: the floor on both sides of the runs
     finally:
         proc.terminate()
@@ -345,6 +359,88 @@ def _load() -> dict[str, Any]:
     return {"load_1m": float(one), "load_5m": float(five), "load_15m": float(fifteen)}
 
 
+# --- dlt (--dlt): issue 12's comparison; see bench/dlt_bench.py ------------------------------
+
+
+def dlt_hook(
+    record: Record, dispositions: list[str]
+) -> Callable[[Shape, str, list[str], Path], None]:
+    """What runs dlt after the command's runs of a shape; makes dlt's virtualenv now, untimed."""
+    unknown = set(dispositions) - set(dlt_bench.DISPOSITIONS)
+    if unknown:
+        raise SystemExit(f"unknown dlt write disposition: {', '.join(sorted(unknown))}")
+    python = dlt_bench.ensure_venv()
+
+    def after(shape: Shape, url: str, complexes: list[str], folder: Path) -> None:
+        expected = dlt_bench.fake_counts(url, os.environ[KEY_ENV])
+        for disposition in dispositions:
+            for dlt_run in dlt_bench.run_pipeline(
+                url, KEY_ENV, complexes, folder, expected, disposition, python=python
+            ):
+                entry = Run(
+                    shape.name,
+                    f"dlt-{disposition}",
+                    dlt_run.step,
+                    dlt_run.seconds,
+                    peak_mb=dlt_run.peak_mb,
+                    ok=dlt_run.ok,
+                    note=dlt_run.note,
+                )
+                record.runs.append(entry)
+                print(dlt_bench.line(shape.name, dlt_run), flush=True)
+
+    return after
+
+
+def add_dlt_columns(rows: list[dict[str, Any]], record: Record) -> None:
+    """dlt's times next to each summary row of its shape; ``sync / dlt`` = full sync / dlt full
+    (merge); a dlt run with a wrong row count gives no number."""
+    for row in rows:
+        for disposition in dlt_bench.DISPOSITIONS:
+            runs = {
+                r.step: r
+                for r in record.runs
+                if r.shape == row["shape"] and r.mode == f"dlt-{disposition}"
+            }
+            if not runs:
+                continue
+            suffix = "" if disposition == "merge" else f"_{disposition}"
+            full, again = runs.get("dlt full"), runs.get("dlt re-run")
+            full_s = round(full.seconds, 2) if full and full.ok else None
+            again_s = round(again.seconds, 2) if again and again.ok else None
+            row[f"dlt{suffix}_full_s"] = full_s
+            row[f"dlt{suffix}_rerun_s"] = again_s
+            row[f"dlt{suffix}_peak_mb"] = max((r.peak_mb or 0) for r in runs.values())
+            row[f"sync_over_dlt{suffix}"] = round(row["full_s"] / full_s, 2) if full_s else None
+            row[f"resync_over_dlt{suffix}"] = (
+                round(row["resync_s"] / again_s, 2) if again_s else None
+            )
+
+
+def print_dlt_table(rows: list[dict[str, Any]]) -> None:
+    def seconds(value: float | None) -> str:
+        return "FAILED" if value is None else f"{value:6.2f}"
+
+    def ratio(value: float | None) -> str:
+        return "-" if value is None else f"{value:5.2f}"
+
+    print(
+        "\nshape         mode            full  re-sync  dlt full  dlt re-run  "
+        "sync / dlt (<= 0.25)  re-sync / dlt re-run"
+    )
+    for r in rows:
+        for suffix in ("", "_replace"):
+            if f"dlt{suffix}_full_s" not in r:
+                continue
+            label = "merge" if not suffix else suffix[1:]
+            print(
+                f"{r['shape']:<13} {r['mode']:<15} {r['full_s']:5.2f} {r['resync_s']:7.2f}  "
+                f"{seconds(r[f'dlt{suffix}_full_s']):>8}  {seconds(r[f'dlt{suffix}_rerun_s']):>10}  "
+                f"{ratio(r[f'sync_over_dlt{suffix}']):>10} ({label})    "
+                f"{ratio(r[f'resync_over_dlt{suffix}']):>10}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -358,6 +454,12 @@ def main() -> None:
         help="shapes to run the prefect-server mode on (all: every shape); it is slow",
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the results")
+    parser.add_argument(
+        "--dlt",
+        action="store_true",
+        help="also time dlt's rest_api pipeline (own virtualenv .bench-venv/dlt) on each shape",
+    )
+    parser.add_argument("--dlt-dispositions", default="merge", help="merge, replace or both")
     args = parser.parse_args()
     shapes = list(SHAPES) if args.shapes == "all" else args.shapes.split(",")
     modes = [m for m in args.modes.split(",") if m]
@@ -370,6 +472,7 @@ def main() -> None:
         datetime.now(UTC).isoformat(timespec="seconds"),
         {"cpus": os.cpu_count(), "python": platform.python_version(), "load_at_start": _load()},
     )
+    dlt_after = dlt_hook(record, args.dlt_dispositions.split(",")) if args.dlt else None
     server = None
     prefect_url = None
     if "prefect-server" in modes and set(with_prefect) & set(shapes):
@@ -382,7 +485,7 @@ def main() -> None:
     try:
         for name in shapes:
             shape_modes = [m for m in modes if m != "prefect-server" or name in with_prefect]
-            bench_shape(SHAPES[name], args.units, shape_modes, record, prefect_url)
+            bench_shape(SHAPES[name], args.units, shape_modes, record, prefect_url, dlt_after)
     finally:
         if server is not None:
             server.terminate()
@@ -390,6 +493,9 @@ def main() -> None:
     record.machine["load_at_end"] = _load()
     rows = summary(record)
     print_table(rows)
+    if args.dlt:
+        add_dlt_columns(rows, record)
+        print_dlt_table(rows)
     out = args.out or RESULTS / f"command-{record.started[:19].replace(':', '')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     data = {**asdict(record), "summary": rows}
