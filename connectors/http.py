@@ -453,39 +453,7 @@ class PooledReadSession(SameOriginSession):
                 headers[name] = value
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        timeout = kwargs.get("timeout")
-        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        try:
-            raw = pool.urlopen(
-                method="GET",
-                url=target,
-                body=None,
-                headers=headers,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=True,
-                decode_content=True,
-                retries=Retry(0, read=False),
-                timeout=Timeout(connect=connect, read=read),
-                chunked=False,
-            )
-        except urllib3_exceptions.MaxRetryError as exc:
-            reason = exc.reason
-            if isinstance(reason, urllib3_exceptions.SSLError):
-                raise requests.exceptions.SSLError(exc) from None
-            if isinstance(reason, urllib3_exceptions.ConnectTimeoutError) and not isinstance(
-                reason, urllib3_exceptions.NewConnectionError
-            ):
-                raise requests.ConnectTimeout(exc) from None
-            raise requests.ConnectionError(exc) from None
-        except urllib3_exceptions.ReadTimeoutError as exc:
-            raise requests.ReadTimeout(exc) from None
-        except urllib3_exceptions.DecodeError as exc:
-            raise requests.exceptions.ContentDecodingError(exc) from None
-        except urllib3_exceptions.SSLError as exc:
-            raise requests.exceptions.SSLError(exc) from None
-        except (urllib3_exceptions.ProtocolError, OSError) as exc:
-            raise requests.ConnectionError(exc) from None
+        raw = _urlopen(pool, target, headers, kwargs.get("timeout"))
         response = requests.Response()
         response.status_code = raw.status
         response.reason = raw.reason or ""
@@ -503,6 +471,43 @@ class PooledReadSession(SameOriginSession):
                 raise RedirectRefused(response, target)
             return None, target  # within the origin: requests follows it from here
         return response, url
+
+
+def _urlopen(pool: Any, target: str, headers: Mapping[str, Any], timeout: Any) -> Any:
+    """One GET on a urllib3 pool as requests' adapter sends it (no retries, no redirects), with
+    urllib3's errors raised as the requests errors the adapter would raise."""
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    try:
+        return pool.urlopen(
+            method="GET",
+            url=target,
+            body=None,
+            headers=headers,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=True,
+            decode_content=True,
+            retries=Retry(0, read=False),
+            timeout=Timeout(connect=connect, read=read),
+            chunked=False,
+        )
+    except urllib3_exceptions.MaxRetryError as exc:
+        reason = exc.reason
+        if isinstance(reason, urllib3_exceptions.SSLError):
+            raise requests.exceptions.SSLError(exc) from None
+        if isinstance(reason, urllib3_exceptions.ConnectTimeoutError) and not isinstance(
+            reason, urllib3_exceptions.NewConnectionError
+        ):
+            raise requests.ConnectTimeout(exc) from None
+        raise requests.ConnectionError(exc) from None
+    except urllib3_exceptions.ReadTimeoutError as exc:
+        raise requests.ReadTimeout(exc) from None
+    except urllib3_exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from None
+    except urllib3_exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from None
+    except (urllib3_exceptions.ProtocolError, OSError) as exc:
+        raise requests.ConnectionError(exc) from None
 
 
 def pooled_read_session() -> PooledReadSession:

@@ -42,3 +42,6 @@ class VeraConfig(_Model):
     timeout_seconds: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=5, ge=0, le=20)
     max_retry_after_seconds: float = Field(default=120.0, gt=0)
+    # Relations with more items than this after their first page are paged and mapped by a
+    # second process (another core) while this one reads units and agreements; null: never.
+    second_process_above: int | None = Field(default=20_000, ge=0)

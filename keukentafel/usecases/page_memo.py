@@ -49,6 +49,11 @@ class PageMemo:
             else:
                 self.used.add(key)
 
+    def summaries(self) -> dict[str, bytes]:
+        """Every summary known now (a copy): what a second process reading pages needs."""
+        with self._lock:
+            return {**self._stored, **self.new}
+
     @property
     def active(self) -> bool:
         """Whether a source used the memo in this run (else it must be left as it is)."""

@@ -5,8 +5,10 @@ unchanged ERP writes nothing in every shape."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,11 +17,17 @@ from connectors.erp.vera.client import VeraClient
 from connectors.erp.vera.snapshot import read_snapshot
 from connectors.fakes.vera_data import UnitRefs, generate_dataset
 from connectors.fakes.vera_server import FakeVeraServer
+from connectors.fakes.vera_server import Fault as VeraFault
 from keukentafel.config import VeraConfig
 from keukentafel.domain.register import EntityKind, Snapshot, SnapshotStats
 from keukentafel.store.repositories import RegisterRepository
 from keukentafel.usecases.page_memo import PageMemo
-from keukentafel.usecases.sync_register import ProgressFn, SyncResult, sync_register
+from keukentafel.usecases.sync_register import (
+    ProgressFn,
+    SyncFailed,
+    SyncResult,
+    sync_register,
+)
 
 UNITS, COMPLEXES, SEED = 240, 4, 11
 
@@ -32,6 +40,7 @@ class ShapeSource:
     complexes: list[str]
     name: str = "vera"
     stats: SnapshotStats | None = None
+    second_process_above: int | None = None  # relations read on by a second process
 
     def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
         config = VeraConfig.model_validate(
@@ -44,7 +53,13 @@ class ShapeSource:
             }
         )
         with VeraClient(config, env={"VERA_KEY": "k"}, backoff_base=0.001) as client:
-            snapshot = read_snapshot(client, self.complexes, progress=progress, memo=memo)
+            snapshot = read_snapshot(
+                client,
+                self.complexes,
+                progress=progress,
+                memo=memo,
+                second_process_above=self.second_process_above,
+            )
         self.stats = snapshot.stats
         return snapshot
 
@@ -70,7 +85,7 @@ def _serve(refs: UnitRefs, units_per_agreement: int) -> Iterator[FakeVeraServer]
 
 
 def _sync(sessions: sessionmaker[Session], corp: str, source: ShapeSource) -> SyncResult:
-    return sync_register(sessions, corp, source)  # type: ignore[arg-type]
+    return sync_register(sessions, corp, source)
 
 
 def _stored(sessions: sessionmaker[Session], corp: str, result: SyncResult) -> Stored:
@@ -157,3 +172,73 @@ def test_an_ids_only_re_sync_maps_nothing_and_still_sees_changes(
         with sessions() as session:
             tied = RegisterRepository(session, "IDS").leases(leases)
         assert any(item.unit_code == "VHE-NIEUW" for item in tied.values())
+
+
+def _workers() -> list[int]:
+    """This process's children that are VERA listing workers (connectors/erp/vera/worker.py)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and b"connectors.erp.vera.worker" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.parametrize("refs", ["code", "id"])
+def test_relations_read_by_a_second_process_sync_into_the_same_register(
+    sessions: sessionmaker[Session], refs: UnitRefs
+) -> None:
+    """A large relations listing is read on by a second process after its first page
+    (``source.vera.second_process_above``): the same register, the same memo, the same re-sync."""
+    for fake in _serve(refs, 1):
+        expected = _stored(sessions, "REF", _sync(sessions, "REF", ShapeSource(fake.url, [])))
+    data = generate_dataset(UNITS, seed=SEED, complexes=COMPLEXES, refs=refs)
+    with FakeVeraServer(data, api_key="k") as fake:
+        source = ShapeSource(fake.url, [], second_process_above=10)
+        first = _sync(sessions, "TWO", source)
+        assert _stored(sessions, "TWO", first) == expected
+        assert source.stats is not None and source.stats.pages_read["/relaties"] > 2
+        # all but the first page were read by the second process
+        assert source.stats.read_elsewhere == {
+            "/relaties": source.stats.pages_read["/relaties"] - 1
+        }
+        relation_pages = [r for r in fake.requests_log if r.path == "/relaties"]
+        assert len(relation_pages) == source.stats.pages_read["/relaties"]  # each page once
+
+        again = _sync(sessions, "TWO", source)
+        assert again.rows_written == 0 and source.parsed == {}  # known pages: nothing mapped
+        assert source.stats.read_elsewhere["/relaties"] > 1
+
+        # one relation changes: its page (only) is mapped again, in the second process
+        stored = _stored(sessions, "TWO", again).hashes[EntityKind.RESIDENT]
+        relation = next(r for r in reversed(data.relations) if r["id"] in stored)
+        relation["achternaam"] = "Veldhuis-Bos"
+        data.touch()
+        changed = _sync(sessions, "TWO", source)
+        assert changed.rows_written == 1 and source.parsed == {"/relaties": 1}
+    assert _workers() == []
+
+
+def test_a_page_the_second_process_cannot_read_fails_the_sync_and_changes_nothing(
+    sessions: sessionmaker[Session],
+) -> None:
+    data = generate_dataset(UNITS, seed=SEED, complexes=COMPLEXES)
+    with FakeVeraServer(data, api_key="k") as fake:
+        source = ShapeSource(fake.url, [], second_process_above=10)
+        before = _stored(sessions, "BAD", _sync(sessions, "BAD", source)).hashes
+        fake.faults.add(VeraFault("truncated", "/relaties", page=4, times=None))
+        data.touch()
+        with pytest.raises(SyncFailed, match="/relaties: snapshot incomplete: page 4"):
+            _sync(sessions, "BAD", source)
+        fake.faults.clear()
+        fake.faults.add(VeraFault("status", "/relaties", page=5, status=403, times=None))
+        with pytest.raises(SyncFailed, match="HTTP 403"):
+            _sync(sessions, "BAD", source)
+    with sessions() as session:
+        register = RegisterRepository(session, "BAD")
+        assert {kind: register.stored_hashes(kind) for kind in EntityKind} == before
+    assert _workers() == []

@@ -77,6 +77,9 @@ class VeraRequestError(VeraError):
         self.endpoint = endpoint
         self.status = status
 
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses from the second process (worker.py)
+        return (type(self), (self.endpoint, self.status, str(self)))
+
 
 class SnapshotIncomplete(Exception):
     """A page could not be read completely; a snapshot built so far must not be applied."""
@@ -85,6 +88,9 @@ class SnapshotIncomplete(Exception):
         super().__init__(f"VERA {endpoint}: snapshot incomplete: {reason}")
         self.endpoint = endpoint
         self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses from the second process (worker.py)
+        return (type(self), (self.endpoint, self.reason))
 
 
 # --- auth --------------------------------------------------------------------------------
@@ -182,6 +188,16 @@ class VeraClient:
         self.close()
 
     # --- auth ---
+
+    def secrets(self) -> dict[str, str]:
+        """The secret this client was given, by its environment variable's name: what a second
+        process needs to build the same client (connectors/erp/vera/worker.py)."""
+        auth = self.config.auth
+        if auth.api_key_env and self._api_key is not None:
+            return {auth.api_key_env: self._api_key}
+        if auth.client_secret_env and self._client_secret is not None:
+            return {auth.client_secret_env: self._client_secret}
+        return {}
 
     def _auth_headers(self) -> dict[str, str]:
         mode = self.config.auth.mode
@@ -360,13 +376,17 @@ class VeraClient:
         path: str,
         params: Mapping[str, str] | None,
         handle: Callable[[bytes, int], tuple[int, T]],
+        paginator: HeaderCursorPaginator | None = None,
     ) -> Iterator[tuple[T, int | None]]:
         """Page through a listing, turning each raw body into a result with ``handle``.
 
         ``handle(body, page_number)`` returns the page's item count and its result; it raises
         :class:`SnapshotIncomplete` for a body it cannot read. Yields ``(result, total)``.
+        ``paginator`` continues a listing where another walk left it (after its last yield,
+        the paginator has advanced past that page), e.g. in a second process.
         """
-        paginator = HeaderCursorPaginator(page_size=self.config.page_size)
+        if paginator is None:
+            paginator = self.paginator()
         base_params = dict(params or {})
         while not paginator.done:
             query = {**base_params, **paginator.params()}
@@ -377,6 +397,10 @@ class VeraClient:
             except PagingLoop as exc:
                 raise SnapshotIncomplete(path, str(exc)) from None
             yield result, paginator.total
+
+    def paginator(self) -> HeaderCursorPaginator:
+        """A new listing's paging state (page size from the configuration)."""
+        return HeaderCursorPaginator(page_size=self.config.page_size)
 
     def iter_pages(self, path: str, params: Mapping[str, str] | None = None) -> Iterator[Page]:
         """Every page of a listing with its total count (see :class:`HeaderCursorPaginator`)."""

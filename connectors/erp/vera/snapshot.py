@@ -27,7 +27,7 @@ import importlib
 import importlib.metadata
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,6 +53,7 @@ from connectors.erp.vera.mapping import (
     relation_id_of,
     unit_id_of,
 )
+from connectors.http import HeaderCursorPaginator
 from keukentafel.domain.model import Lease, Resident, Unit
 from keukentafel.domain.register.digests import Digested, DigestMismatch, digest_of
 from keukentafel.domain.register.rejects import EntityKind, RejectedRow, map_rows
@@ -86,6 +87,10 @@ class PageSummaries(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
     def put(self, key: str, summary: bytes) -> None: ...
+
+    def summaries(self) -> dict[str, bytes]:
+        """Every summary known now (a copy), for a second process that reads pages."""
+        ...
 
 
 @functools.cache
@@ -222,7 +227,12 @@ class _Reader:
             self.stats.pages_parsed[endpoint] = self.stats.pages_parsed.get(endpoint, 0) + 1
 
     def read(
-        self, endpoint: str, params: Mapping[str, str] | None, options: str, map_page: MapPage
+        self,
+        endpoint: str,
+        params: Mapping[str, str] | None,
+        options: str,
+        map_page: MapPage,
+        paginator: HeaderCursorPaginator | None = None,
     ) -> Iterator[tuple[_MappedPage, int | None]]:
         memo = self.memo
         entity = _ENTITY.get(endpoint)
@@ -257,16 +267,45 @@ class _Reader:
                 memo.put(key, _pending_mark(page.count))
                 pending = _Pending(endpoint, number, body, key, counted=True)
                 return page.count, _MappedPage(page.count, pending=(pending,))
-            digested = tuple(digest_of(entity, value) for value in page.mapped)
-            page = _MappedPage(page.count, (), page.rejected, (), page.other, digested)
-            if not page.rejected:  # only clean pages may be skipped
-                memo.put(key, _summary(page))
+            page, summary = digested_page(entity, page)
+            if summary is not None:
+                memo.put(key, summary)
             return page.count, page
 
-        for page, total in self.client.walk(endpoint, params, handle):
+        for page, total in self.client.walk(endpoint, params, handle, paginator):
             if self.stop.is_set():
                 return
             yield page, total
+
+    def read_elsewhere(
+        self, endpoint: str, options: str, paginator: HeaderCursorPaginator, map_page: MapPage
+    ) -> Iterator[tuple[_MappedPage, int | None]]:
+        """The rest of a listing, paged and mapped by a second process (see
+        :mod:`connectors.erp.vera.worker`); its pages arrive here as this process's would."""
+        from connectors.erp.vera.worker import ListingWorker
+
+        memo = self.memo
+        assert memo is not None
+        with ListingWorker(self.client, endpoint, options, paginator, memo.summaries()) as worker:
+            for answer in worker.pages():
+                if self.stop.is_set():
+                    return
+                self.count_read(endpoint)
+                with self._lock:
+                    elsewhere = self.stats.read_elsewhere
+                    elsewhere[endpoint] = elsewhere.get(endpoint, 0) + 1
+                if answer.mapped is None:  # known: made from the memo's summary, lazily
+                    known = memo.get(answer.key)
+                    assert known is not None, "the memo only grows while a source reads"
+                    lazy = _LazyPage(
+                        endpoint, answer.number, answer.body, map_page, self.count_parsed
+                    )
+                    yield _from_summary(endpoint, known, lazy), answer.total
+                    continue
+                self.count_parsed(endpoint)
+                if answer.summary is not None:
+                    memo.put(answer.key, answer.summary)
+                yield answer.mapped, answer.total
 
     def resolve(self, page: _Pending, units_key: bytes, map_page: MapPage) -> _MappedPage:
         """A page of agreements that needed the unit list, mapped with it; known from the memo
@@ -290,6 +329,14 @@ class _Reader:
         if key is not None and not mapped.rejected:
             memo.put(key, _summary(result))
         return result
+
+
+def digested_page(entity: EntityKind, page: _MappedPage) -> tuple[_MappedPage, bytes | None]:
+    """A freshly mapped page with its items as digests, and the summary the memo may keep of it
+    (None for a page with a row kept aside: only clean pages may be skipped on a later run)."""
+    digested = tuple(digest_of(entity, value) for value in page.mapped)
+    page = _MappedPage(page.count, (), page.rejected, (), page.other, digested)
+    return page, None if page.rejected else _summary(page)
 
 
 def _map_unit_page(cluster_kind: str) -> MapPage:
@@ -385,10 +432,30 @@ def _read_units(reader: _Reader, complexes: list[str], cluster_kind: str) -> _Co
     return result
 
 
-def _read_all(reader: _Reader, endpoint: str, map_page: MapPage) -> _Collected:
+def _read_all(
+    reader: _Reader, endpoint: str, map_page: MapPage, elsewhere_above: int | None = None
+) -> _Collected:
+    """Every page of a listing. With ``elsewhere_above``, a listing with more items than that
+    still to come after its first page is read on by a second process (another core), which
+    maps its pages while this process maps the other endpoints' (the memo is needed for that)."""
     result = _Collected()
     seen = 0
-    for page, total in reader.read(endpoint, None, "", map_page):
+    paginator = reader.client.paginator()
+    hand_over = False
+    for page, total in reader.read(endpoint, None, "", map_page, paginator):
+        result.add(page)
+        seen += page.count
+        reader.report(endpoint, seen, total)
+        if elsewhere_above is not None and reader.memo is not None and not paginator.done:
+            hand_over = (paginator.total or 0) - paginator.seen > elsewhere_above
+            break
+    if hand_over:
+        pages = reader.read_elsewhere(endpoint, "", paginator, map_page)
+    elif not paginator.done and paginator.pages:  # the first page only: read on here
+        pages = reader.read(endpoint, None, "", map_page, paginator)
+    else:
+        return result
+    for page, total in pages:
         result.add(page)
         seen += page.count
         reader.report(endpoint, seen, total)
@@ -402,6 +469,7 @@ def read_snapshot(
     cluster_kind: str = "FIN",
     progress: Progress | None = None,
     memo: PageSummaries | None = None,
+    second_process_above: int | None = None,
 ) -> Snapshot:
     """Units of ``complexes`` (all units when empty), all relations and agreements, mapped.
 
@@ -416,26 +484,46 @@ def read_snapshot(
     ``memo`` (the sync's page memo, from the store) skips parsing and mapping of pages it
     knows; the items then arrive in ``Snapshot.digested`` (all of them, known or mapped, so
     that validation need not hash them again).
+
+    ``second_process_above``: with a memo, relations with more items than this after their first
+    page are read on and mapped by a second process (:mod:`connectors.erp.vera.worker`).
     """
     reader = _Reader(client, progress, memo)
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="vera") as pool:
-        futures = (
+        units_future, agreements_future, relations_future = (
             pool.submit(_guarded, reader, _read_units, complexes, cluster_kind),
-            pool.submit(_guarded, reader, _read_all, RELATIONS, _map_relation_page),
             pool.submit(_guarded, reader, _read_all, AGREEMENTS, _map_agreement_page),
+            pool.submit(
+                _guarded, reader, _read_all, RELATIONS, _map_relation_page, second_process_above
+            ),
         )
-        for future in futures:  # a failure wins; the others stop after their current page
-            error = future.exception()
-            if error is not None:
-                raise error
-        units, relations, agreements = (future.result() for future in futures)
-    if agreements.pending:  # agreements that name their units by ERP id (or several units)
+        # A failure wins; the others stop after their current page. Agreements that need the
+        # unit list are mapped as soon as units and agreements are in, while relations (the
+        # largest listing, perhaps in a second process) are still being read.
+        _raise_first(units_future, agreements_future)
+        units, agreements = units_future.result(), agreements_future.result()
+        _guarded(reader, _resolve_pending, units, agreements)
+        _raise_first(relations_future)
+        relations = relations_future.result()
+    return _assemble(units, relations, agreements, reader.stats)
+
+
+def _raise_first(*futures: Future[_Collected]) -> None:
+    for future in futures:
+        error = future.exception()
+        if error is not None:
+            raise error
+
+
+def _resolve_pending(reader: _Reader, units: _Collected, agreements: _Collected) -> _Collected:
+    """Map the agreements that name their units by ERP id (or name several units)."""
+    if agreements.pending:
         unit_codes = _unit_codes(units)
         map_page, units_key = _map_with_units(unit_codes), _units_key(unit_codes)
         pending, agreements.pending = agreements.pending, []
         for page in pending:
             agreements.add(reader.resolve(page, units_key, map_page))
-    return _assemble(units, relations, agreements, reader.stats)
+    return agreements
 
 
 def _guarded(reader: _Reader, read: Callable[..., _Collected], *args: Any) -> _Collected:

@@ -24,6 +24,7 @@ class SnapshotStats:
 
     pages_read: dict[str, int] = field(default_factory=dict)
     pages_parsed: dict[str, int] = field(default_factory=dict)
+    read_elsewhere: dict[str, int] = field(default_factory=dict)  # of pages_read: by a 2nd process
 
     @property
     def parsed(self) -> int:
