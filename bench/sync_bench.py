@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from connectors.erp.sources import VeraSource
+from connectors.erp.sources import VeraSource, cpus
 from connectors.erp.vera import VeraClient, cluster_params
 from keukentafel.bootstrap import open_store
 from keukentafel.config import CorporationFile
@@ -130,10 +130,23 @@ def _fetch_only(config: CorporationFile) -> tuple[float, int]:
         def endpoint(path: str) -> int:
             return sum(len(page) for page in client.pages(path, {}))
 
+        def relations() -> int:
+            if vera.second_process_above is None or cpus() < 2:
+                return endpoint("/relaties")
+            # as the sync reads a large relations listing: in a second process
+            answer = subprocess.run(
+                [sys.executable, "-m", "bench.fetch_worker"],
+                input=vera.model_dump_json().encode(),
+                capture_output=True,
+                check=True,
+                cwd=Path(__file__).resolve().parent.parent,
+            )
+            return int(answer.stdout)
+
         with ThreadPoolExecutor(3) as pool:
             futures = [
                 pool.submit(units),
-                pool.submit(endpoint, "/relaties"),
+                pool.submit(relations),
                 pool.submit(endpoint, "/overeenkomsten"),
             ]
             items = sum(f.result() for f in futures)
