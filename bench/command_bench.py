@@ -96,7 +96,11 @@ SHAPES = {
         Shape("mixed-1", 1, "mixed", 2, "half by id only, 2 units per agreement, one complex"),
     )
 }
-MODES = ("plain", "prefect-server", "use-case")
+MODES = ("plain", "prefect-server", "use-case", "before")
+#: ``--before DIR``: the checkout whose code the ``before`` mode runs (PYTHONPATH), e.g. a
+#: ``git worktree add DIR <commit>`` of the code before a change, in the same session.
+BEFORE: dict[str, Path] = {}
+REPEAT = {"n": 1}
 
 
 @dataclass
@@ -164,7 +168,7 @@ def _quiet_prefect(home: Path) -> dict[str, str]:
 
 
 def write_config(folder: Path, url: str, complexes: list[str]) -> Path:
-    data = corporation(url, complexes).model_dump(mode="json", exclude_none=True)
+    data = corporation(url, complexes).model_dump(mode="json", exclude_defaults=True)
     path = folder / "bench.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -216,6 +220,8 @@ class Bench:
         )
         if prefect_url:
             env["PREFECT_API_URL"] = prefect_url
+        if mode == "before":
+            env["PYTHONPATH"] = str(BEFORE["dir"])  # its packages before the installed ones
         return env
 
     def argv(self, mode: str) -> list[str]:
@@ -224,6 +230,12 @@ class Bench:
         return [str(BIN / "keukentafel"), "sync", "--config", str(self.config), "--no-progress"]
 
     def mode(self, mode: str, prefect_url: str | None = None) -> None:
+        for _ in range(
+            REPEAT["n"]
+        ):  # --repeat: each pair in a new store; the summary takes medians
+            self._pair(mode, prefect_url)
+
+    def _pair(self, mode: str, prefect_url: str | None) -> None:
         store = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=self.folder))
         env = self.env(mode, store, prefect_url)
         for step in ("full sync", "re-sync"):
@@ -306,10 +318,14 @@ def summary(record: Record) -> list[dict[str, Any]]:
         runs = [r for r in record.runs if r.shape == shape]
         fetches = sorted(r.seconds for r in runs if r.step == "fetch only")
         floor = fetches[len(fetches) // 2] if fetches else float("nan")
-        base = {r.step: r.seconds for r in runs if r.mode == "use-case" and r.ok}
+        base: dict[str, float] = {}
+        for step in ("full sync", "re-sync"):
+            middle = _median([r for r in runs if r.mode == "use-case" and r.step == step])
+            if middle is not None and middle.ok:
+                base[step] = middle.seconds
         for mode in dict.fromkeys(r.mode for r in runs if r.mode != "-"):
-            steps = {r.step: r for r in runs if r.mode == mode}
-            full, again = steps.get("full sync"), steps.get("re-sync")
+            full = _median([r for r in runs if r.mode == mode and r.step == "full sync"])
+            again = _median([r for r in runs if r.mode == mode and r.step == "re-sync"])
             if full is None or again is None:
                 continue
             overhead = full.seconds - base["full sync"] if "full sync" in base else None
@@ -333,6 +349,26 @@ def summary(record: Record) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def _median(runs: list[Run]) -> Run | None:
+    """The median run of a mode's step (with --repeat), carrying the worst of the others: not ok
+    if any failed, the most rows any re-sync wrote, the highest peak."""
+    if not runs:
+        return None
+    ordered = sorted(runs, key=lambda r: r.seconds)
+    middle = ordered[len(ordered) // 2]
+    rows = [r.rows_written for r in runs if r.rows_written is not None]
+    return Run(
+        middle.shape,
+        middle.mode,
+        middle.step,
+        middle.seconds,
+        rows_written=max(rows) if rows else None,
+        peak_mb=max((r.peak_mb or 0.0) for r in runs),
+        use_case_seconds=middle.use_case_seconds,
+        ok=all(r.ok for r in runs),
+    )
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -455,6 +491,15 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the results")
     parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per mode (new store each); medians reported"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a checkout of earlier code (git worktree add DIR COMMIT): mode 'before' runs it",
+    )
+    parser.add_argument(
         "--dlt",
         action="store_true",
         help="also time dlt's rest_api pipeline (own virtualenv .bench-venv/dlt) on each shape",
@@ -467,6 +512,14 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown shape or mode: {', '.join(unknown)}")
     with_prefect = shapes if args.prefect_shapes == "all" else args.prefect_shapes.split(",")
+    REPEAT["n"] = max(1, args.repeat)
+    if "before" in modes:
+        if args.before is None:
+            parser.error("mode 'before' needs --before DIR")
+        BEFORE["dir"] = args.before.resolve()
+    elif args.before is not None:
+        modes.insert(0, "before")
+        BEFORE["dir"] = args.before.resolve()
     record = Record(
         args.units,
         datetime.now(UTC).isoformat(timespec="seconds"),
