@@ -4,6 +4,8 @@ the runs recorded before it into run kinds and outcomes (SQLite and PostgreSQL).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,7 +17,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from keukentafel.store.db import downgrade, make_engine, upgrade
+from keukentafel.store.db import HEAD, downgrade, make_engine, upgrade
 from keukentafel.store.models import Base
 
 
@@ -149,3 +151,34 @@ def test_0008_keys_queued_messages_by_their_recipient_so_nothing_is_queued_twice
     with fresh_engine.connect() as conn:
         keys = conn.execute(text("SELECT dedupe_key FROM outbox ORDER BY id")).scalars().all()
     assert keys == [old_key, other.dedupe_key]
+
+
+def test_head_is_alembics_newest_revision(engine: Engine) -> None:
+    """A store at ``HEAD`` skips Alembic: ``HEAD`` must be the newest migration, else a store
+    would be left without it (a new migration makes this fail until HEAD names it)."""
+    from alembic.script import ScriptDirectory
+
+    from keukentafel.store.db import alembic_config, stored_revision
+
+    assert ScriptDirectory.from_config(alembic_config(engine)).get_heads() == [HEAD]
+    assert stored_revision(engine) == HEAD
+
+
+def test_an_up_to_date_store_opens_without_alembic(tmp_path: Path) -> None:
+    """Opening a store that is at the newest revision imports no Alembic (about a second of every
+    command); a store one migration behind is still brought up to date."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(make_engine(url))
+    check = (
+        "import sys\n"
+        "from keukentafel.store.db import make_engine, stored_revision, upgrade\n"
+        f"engine = make_engine({url!r})\n"
+        "upgrade(engine)\n"
+        "print(stored_revision(engine), 'alembic' in sys.modules)\n"
+    )
+    opened = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert opened.stdout.split() == [HEAD, "False"], opened.stderr
+
+    downgrade(make_engine(url), "0014")
+    behind = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert behind.stdout.split() == [HEAD, "True"], behind.stderr
