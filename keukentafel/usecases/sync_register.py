@@ -24,7 +24,8 @@ is free was killed: :func:`close_abandoned_syncs` records it as ``interrupted`` 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,16 +34,18 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from keukentafel.domain.model import Lease, Resident, Unit
 from keukentafel.domain.register import (
     FINDINGS,
     ChangeEvent,
+    ChangeKind,
+    EntityDiff,
     EntityKind,
     RejectedRow,
     Snapshot,
     UnsafeSnapshot,
     ValidSnapshot,
     check_shrink,
-    count_by_kind,
     diff_hashes,
     lease_events,
     lost_current_leases,
@@ -63,6 +66,9 @@ from keukentafel.store.repositories import (
 from keukentafel.usecases.page_memo import PageMemo
 
 ProgressFn = Callable[[str, int, int | None], None]
+
+#: How many of a run's change events its SyncResult lists (see SyncResult.events).
+KEPT_EVENTS = 10_000
 
 #: How long a sync waits for another sync of its corporation before it gives up: long enough for
 #: a moment's check of the lock (close_abandoned_syncs), far shorter than any real sync.
@@ -110,6 +116,8 @@ class SyncResult:
     rejected: list[RejectedRow] = field(default_factory=list)
     out_of_scope: int = 0  # rows outside the projects' complexes: counted, never kept aside
     message: str = ""
+    # The run's change events, the first KEPT_EVENTS of them (all are stored in change_events;
+    # ``counts`` counts them all): a first load of a large register is counted, not listed.
     events: list[ChangeEvent] = field(default_factory=list)
     out_of_scope_by: dict[str, int] = field(default_factory=dict)  # per entity ("unit", ...)
 
@@ -302,15 +310,14 @@ def _apply(
         lost_leases=lost_current_leases(leases, old_leases),
         max_share=max_shrink,
     )
-    events = [
-        *unit_events(units, old_units),
-        *resident_events(residents, old_residents),
-        *lease_events(leases, old_leases, initial_load=not stored[EntityKind.UNIT]),
-    ]
+    initial_load = not stored[EntityKind.UNIT]
     written = 0
     for kind, diff in diffs.items():
         written += register.upsert(kind, diff.upserts, diff.hashes, now)
         written += register.mark_removed(kind, diff.removed, now)
+    # One kind's events at a time, made after the rows are written: a first load of 80,000
+    # homes has 263,000 of them, which were the largest thing alive while the rows were written.
+    events = _events(diffs, (old_units, old_residents, old_leases), initial_load)
     message = (
         f"{unidentified} row(s) kept aside could not be identified (no id, no unit code): "
         "nothing was removed in this run"
@@ -318,6 +325,17 @@ def _apply(
         else ""
     )
     return _record_success(session, corporation, run_id, valid, events, written, now, message)
+
+
+def _events(
+    diffs: dict[EntityKind, EntityDiff],
+    old: tuple[Mapping[str, Unit], Mapping[str, Resident], Mapping[str, Lease]],
+    initial_load: bool,
+) -> Iterator[ChangeEvent]:
+    """The run's change events, one entity kind's list at a time."""
+    yield from unit_events(diffs[EntityKind.UNIT], old[0])
+    yield from resident_events(diffs[EntityKind.RESIDENT], old[1])
+    yield from lease_events(diffs[EntityKind.LEASE], old[2], initial_load=initial_load)
 
 
 def _held(
@@ -346,15 +364,25 @@ def _record_success(
     corporation: str,
     run_id: int,
     valid: ValidSnapshot,
-    events: list[ChangeEvent],
+    events: Iterable[ChangeEvent],
     written: int,
     now: datetime,
     message: str = "",
 ) -> SyncResult:
     runs = SyncRunRepository(session, corporation)
-    runs.add_events(run_id, events, now)
+    every: Counter[ChangeKind] = Counter()
+    kept: list[ChangeEvent] = []
+
+    def counted() -> Iterator[ChangeEvent]:
+        for event in events:
+            every[event.kind] += 1
+            if len(kept) < KEPT_EVENTS:
+                kept.append(event)
+            yield event
+
+    runs.add_events(run_id, counted(), now)
     runs.add_rejected(run_id, valid.rejected)
-    counts = count_by_kind(events)
+    counts = {kind.value: every.get(kind, 0) for kind in ChangeKind}
     runs.finish(
         run_id,
         outcome=RunOutcome.SUCCEEDED,
@@ -371,7 +399,7 @@ def _record_success(
         written,
         list(valid.rejected),
         message=message,
-        events=events,
+        events=kept,
     )
 
 

@@ -458,3 +458,20 @@ def test_vera_a_memo_that_disagrees_with_its_page_fails_the_run_safely(
         latest = SyncRunRepository(s, CORP).latest()
         assert latest is not None and latest.outcome == "failed"
         assert s.scalar(select(func.count()).select_from(ChangeEventRow)) == events_before
+
+
+def test_a_large_run_lists_its_first_events_and_stores_and_counts_them_all(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first load of a large register has an event per row: all are stored and counted, the
+    result lists only the first ``KEPT_EVENTS`` (here 7) so they need not all be held at once."""
+    import keukentafel.usecases.sync_register as use_case
+
+    monkeypatch.setattr(use_case, "KEPT_EVENTS", 7)
+    result = run(sessions, builders.register(20))
+    assert len(result.events) == 7
+    assert result.events[0].kind.value == "unit_added"
+    with sessions() as s:
+        stored = s.scalar(select(func.count()).select_from(ChangeEventRow))
+    assert stored == sum(result.counts.values()) == 60
+    assert result.counts["unit_added"] == 20

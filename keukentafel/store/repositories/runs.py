@@ -9,7 +9,7 @@ recorded as running whose lock is free belongs to a process that is gone
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -162,9 +162,7 @@ class SyncRunRepository:
             )
         )
 
-    def add_events(self, run_id: int, events: Sequence[ChangeEvent], now: datetime) -> None:
-        if not events:
-            return
+    def add_events(self, run_id: int, events: Iterable[ChangeEvent], now: datetime) -> None:
         columns = (
             "sync_run_id",
             "corporation_code",
