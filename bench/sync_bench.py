@@ -41,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.erp.sources import VeraSource, cpus
 from connectors.erp.vera import VeraClient, cluster_params
+from connectors.erp.vera.snapshot import UNIT_READERS
 from keukentafel.bootstrap import open_store
 from keukentafel.config import CorporationFile
 from keukentafel.usecases.sync_register import sync_register
@@ -120,10 +121,10 @@ def _fetch_only(config: CorporationFile) -> tuple[float, int]:
     started = time.perf_counter()
     with VeraClient(vera, env=os.environ) as client:
 
-        def units() -> int:
+        def units(part: list[str]) -> int:
             return sum(
                 len(page)
-                for code in config.complexes()
+                for code in part
                 for page in client.pages("/eenheden", cluster_params(code, vera.cluster_kind))
             )
 
@@ -143,9 +144,13 @@ def _fetch_only(config: CorporationFile) -> tuple[float, int]:
             )
             return int(answer.stdout)
 
-        with ThreadPoolExecutor(3) as pool:
+        complexes = config.complexes()
+        readers = UNIT_READERS if len(complexes) >= 2 * UNIT_READERS else 1  # as the sync
+        size = -(-len(complexes) // readers) if complexes else 1
+        parts = [complexes[start : start + size] for start in range(0, len(complexes), size)]
+        with ThreadPoolExecutor(2 + len(parts)) as pool:
             futures = [
-                pool.submit(units),
+                *(pool.submit(units, part) for part in parts),
                 pool.submit(relations),
                 pool.submit(endpoint, "/overeenkomsten"),
             ]

@@ -411,6 +411,13 @@ class _Collected:
     digested: list[Digested] = field(default_factory=list)
     other: int = 0
 
+    def add_all(self, other: _Collected) -> None:
+        self.mapped += other.mapped
+        self.rejected += other.rejected
+        self.pending += other.pending
+        self.digested += other.digested
+        self.other += other.other
+
     def add(self, page: _MappedPage) -> None:
         self.mapped += page.mapped
         self.rejected += page.rejected
@@ -419,16 +426,40 @@ class _Collected:
         self.other += page.other
 
 
+#: Units filtered per complex are paged by this many threads (each a run of the complexes) when
+#: there are at least twice as many complexes: one complex's listing is a page or two, so one
+#: thread spent most of its time waiting for answers, one request after the other.
+UNIT_READERS = 2
+
+
 def _read_units(reader: _Reader, complexes: list[str], cluster_kind: str) -> _Collected:
-    result = _Collected()
     selections = [cluster_params(code, cluster_kind) for code in complexes] or [{}]
     map_page = _map_unit_page(cluster_kind)
-    seen = 0
-    for params in selections:
-        for page, total in reader.read(UNITS, params, cluster_kind, map_page):
-            result.add(page)
-            seen += page.count
-            reader.report(UNITS, seen, total if len(selections) == 1 else None)
+    one_listing = len(selections) == 1
+    seen = [0]
+    lock = threading.Lock()
+
+    def read(part: list[dict[str, str]]) -> _Collected:
+        result = _Collected()
+        for params in part:
+            for page, total in reader.read(UNITS, params, cluster_kind, map_page):
+                result.add(page)
+                with lock:
+                    seen[0] += page.count
+                    reader.report(UNITS, seen[0], total if one_listing else None)
+        return result
+
+    readers = UNIT_READERS if len(selections) >= 2 * UNIT_READERS else 1
+    size = -(-len(selections) // readers)
+    parts = [selections[start : start + size] for start in range(0, len(selections), size)]
+    if len(parts) == 1:
+        return read(parts[0])
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="vera-units") as pool:
+        futures = [pool.submit(_guarded, reader, lambda _, part=part: read(part)) for part in parts]
+        _raise_first(*futures)
+    result = _Collected()  # in the order of the complexes, as one reader would have read them
+    for future in futures:
+        result.add_all(future.result())
     return result
 
 
