@@ -59,6 +59,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -398,6 +399,7 @@ class PooledReadSession(SameOriginSession):
         super().__init__()
         self.trust_env = False
         self._pools: dict[tuple[str, str, str], Any] = {}
+        self._pools_lock = threading.Lock()  # VERA's readers share one session
 
     def request(  # type: ignore[override]
         self, method: str, url: str, *args: Any, **kwargs: Any
@@ -430,13 +432,17 @@ class PooledReadSession(SameOriginSession):
         scheme, host, port = origin(url)
         key = (f"{scheme}://{host}:{port}", repr(verify), repr(cert))
         pool = self._pools.get(key)
-        if pool is None:
-            adapter = self.get_adapter(url)
-            assert isinstance(adapter, HTTPAdapter)
-            probe = requests.Request("GET", url).prepare()
-            pool = adapter.get_connection_with_tls_context(probe, verify, proxies={}, cert=cert)
-            adapter.cert_verify(pool, url, verify, cert)  # type: ignore[no-untyped-call]
-            self._pools[key] = pool
+        if pool is not None:
+            return pool
+        with self._pools_lock:  # one pool per origin and settings, however many threads ask
+            pool = self._pools.get(key)
+            if pool is None:
+                adapter = self.get_adapter(url)
+                assert isinstance(adapter, HTTPAdapter)
+                probe = requests.Request("GET", url).prepare()
+                pool = adapter.get_connection_with_tls_context(probe, verify, proxies={}, cert=cert)
+                adapter.cert_verify(pool, url, verify, cert)  # type: ignore[no-untyped-call]
+                self._pools[key] = pool
         return pool
 
     def _lean_get(
