@@ -29,7 +29,7 @@ MIGRATE_LOCK = "migrate"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 #: The newest migration's revision. A store already there is not handed to Alembic at all:
-#: importing Alembic and reading its scripts cost every command about a second on a 2-core
+#: importing Alembic and reading its scripts cost every command about 0.8 s on a 2-core
 #: machine. tests/store/test_store_schema.py checks that this is Alembic's own head.
 HEAD = "0015"
 
