@@ -22,7 +22,6 @@ fetch-only time.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import secrets
 import subprocess
@@ -30,9 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +41,7 @@ from connectors.erp.vera import VeraClient, cluster_params
 from connectors.erp.vera.snapshot import UNIT_READERS
 from keukentafel.bootstrap import open_store
 from keukentafel.config import CorporationFile
-from keukentafel.usecases.sync_register import sync_register
+from keukentafel.usecases.sync_register import gc_paused, sync_register
 
 KEY_ENV = "KEUKENTAFEL_BENCH_VERA_KEY"
 
@@ -100,19 +97,8 @@ def fetch_only(config: CorporationFile) -> tuple[float, int]:
 
     The cyclic garbage collector is paused, as the sync pauses it: the floor is the fastest
     fetch we know how to do, so that a ratio against it is not flattered by a slow floor."""
-    with _gc_paused():
+    with gc_paused():
         return _fetch_only(config)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _fetch_only(config: CorporationFile) -> tuple[float, int]:

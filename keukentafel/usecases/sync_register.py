@@ -123,7 +123,7 @@ class SyncResult:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while hundreds of thousands of small values are made.
 
     A sync allocates no reference cycles worth collecting, but the collector's repeated full
@@ -161,7 +161,7 @@ def sync_register(
     try:
         with (
             run_lock(sessions, corporation_code, RunKind.REGISTER_SYNC, wait_seconds=wait_seconds),
-            _gc_paused(),  # once for the whole run: each resume rescanned the growing heap
+            gc_paused(),  # once for the whole run: each resume rescanned the growing heap
         ):
             return _sync_locked(
                 sessions, corporation_code, source, max_shrink, clock, progress, note
@@ -198,11 +198,11 @@ def _sync_locked(
         memo = PageMemo(SourcePageRepository(session, corporation_code, source.name).load())
     snapshot, stored = _read(sessions, corporation_code, run_id, source, memo, clock, progress)
     memo.reading_done()
-    with _gc_paused():
+    with gc_paused():
         valid = validate(snapshot)
     del snapshot  # the valid snapshot holds what is still needed: free the rest before writing
     try:
-        with _gc_paused(), sessions.begin() as session:
+        with gc_paused(), sessions.begin() as session:
             # The memo first, in the same transaction (a refused or failed run rolls it back):
             # then its summaries are freed before the register's rows are written.
             if memo.active:
@@ -259,7 +259,7 @@ def _read(
     with ThreadPoolExecutor(1, thread_name_prefix="stored-hashes") as pool:
         stored_future = pool.submit(_stored_hashes, sessions, corporation_code)
         try:
-            with _gc_paused():
+            with gc_paused():
                 snapshot = source.read(progress, memo)
         except Exception as exc:
             message = f"source {source.name} could not deliver a complete snapshot: {exc}"

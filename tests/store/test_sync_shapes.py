@@ -242,3 +242,30 @@ def test_a_page_the_second_process_cannot_read_fails_the_sync_and_changes_nothin
         register = RegisterRepository(session, "BAD")
         assert {kind: register.stored_hashes(kind) for kind in EntityKind} == before
     assert _workers() == []
+
+
+def test_rows_the_second_process_cannot_use_are_kept_aside_with_their_reason(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A relation row the second process cannot map is kept aside with its reason exactly as in
+    one process (with the lease that names it), on every run (its page is never summarised);
+    the rest is stored."""
+    data = generate_dataset(UNITS, seed=SEED, complexes=COMPLEXES)
+    kept: dict[str, list[tuple[str, str, str]]] = {}
+    with FakeVeraServer(data, api_key="k") as fake:
+        fake.faults.add(VeraFault("malformed", "/relaties", page=6, rows=("garbage",), times=None))
+        for corp, above in (("ONE", None), ("TWO", 10)):
+            source = ShapeSource(fake.url, [], second_process_above=above)
+            first = _sync(sessions, corp, source)
+            again = _sync(sessions, corp, source)
+            assert first.rows_written > 0 and again.rows_written == 0
+            assert source.parsed == {"/relaties": 1}  # the page with the row kept aside
+            for result in (first, again):
+                rows = sorted(
+                    (r.entity.value, r.reason.value, r.source_id) for r in result.rejected
+                )
+                assert kept.setdefault(corp, rows) == rows
+        assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 5
+    assert ("resident", "malformed", "") in kept["TWO"]
+    assert kept["TWO"] == kept["ONE"]
+    assert _stored(sessions, "TWO", first).hashes == _stored(sessions, "ONE", first).hashes

@@ -32,7 +32,7 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import IO, Any
 
 import orjson
@@ -160,30 +160,22 @@ def read_listing(job: ListingJob, send: Callable[[object], None]) -> None:
     )
 
     entity = _ENTITY[job.endpoint]
-    paginator = job.paginator
 
     def handle(body: bytes, number: int) -> tuple[int, PageAnswer]:
         key = page_key(job.endpoint, job.options, body)
         known = job.summaries.get(key)
-        total = paginator.total
         if known is not None and not known.startswith(_PENDING):
             count = int(orjson.loads(known)["n"])
-            return count, PageAnswer(number, key, total, body=body)
+            return count, PageAnswer(number, key, None, body=body)
         mapped, summary = digested_page(
             entity, _map_relation_page(parse_page(job.endpoint, body, number))
         )
-        return mapped.count, PageAnswer(number, key, total, mapped=mapped, summary=summary)
+        return mapped.count, PageAnswer(number, key, None, mapped=mapped, summary=summary)
 
     with VeraClient(job.config, env=job.secrets) as client:
-        for answer, total in client.walk(job.endpoint, None, handle, paginator):
-            send(_replace_total(answer, total))
+        for answer, total in client.walk(job.endpoint, None, handle, job.paginator):
+            send(replace(answer, total=total))  # the total as the page's headers told it
         send(_Done(client.retries))
-
-
-def _replace_total(answer: PageAnswer, total: int | None) -> PageAnswer:
-    if answer.total == total:
-        return answer
-    return PageAnswer(answer.number, answer.key, total, answer.mapped, answer.summary, answer.body)
 
 
 def _portable(error: BaseException) -> BaseException:
@@ -231,7 +223,7 @@ def main() -> None:
 
     import gc
 
-    gc.disable()  # as in the sync: many small objects, no cycles (sync_register._gc_paused)
+    gc.disable()  # as in the sync: many small objects, no cycles (sync_register.gc_paused)
     job: ListingJob = pickle.load(stdin)  # noqa: S301 - sent by the parent that started us
     try:
         read_listing(job, send)
