@@ -42,7 +42,9 @@ def launch(job: str, app: App, corporation: str, **params: Any) -> Outcome[Any]:
 
 
 def _on_prefect(kind: str, corporation: str, params: dict[str, Any]) -> Outcome[Any]:
+    import asyncio
     import importlib
+    import inspect
 
     from prefect import tags
     from prefect.settings import get_current_settings
@@ -53,6 +55,8 @@ def _on_prefect(kind: str, corporation: str, params: dict[str, Any]) -> Outcome[
     flow = getattr(importlib.import_module(module), name)
     with tags(*tags_for(kind, corporation)):
         state = flow(corporation, **params, return_state=True)
+        if inspect.iscoroutine(state):  # an async flow (flows/sync_register.py says why)
+            state = asyncio.run(state)
     ui = get_current_settings().ui_url or str(get_current_settings().api.url or "")
     where = f"{ui.rstrip('/')}/runs/flow-run/{state.state_details.flow_run_id}"
     if state.is_completed():

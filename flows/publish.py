@@ -8,10 +8,16 @@ still gets the whole outcome; an outage's exception is raised again (a plain fai
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    acreate_markdown_artifact,
+    acreate_table_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 from prefect.runtime import flow_run
 from prefect.states import Failed
 
@@ -19,23 +25,42 @@ from flows.jobs import Outcome, RunFailed
 from flows.naming import run_name
 
 
-def publish(outcome: Outcome[Any]) -> None:
+def _artifacts(outcome: Outcome[Any]) -> Iterator[tuple[bool, dict[str, Any]]]:
+    """Each artifact of the report: whether it is a table, and the keywords that create it."""
     for artifact in outcome.artifacts:
+        common = {"key": artifact.key, "description": artifact.description}
         if artifact.table is not None:
-            create_table_artifact(
-                key=artifact.key, table=artifact.table, description=artifact.description
-            )
+            yield True, {**common, "table": artifact.table}
         else:
-            create_markdown_artifact(
-                key=artifact.key,
-                markdown=artifact.markdown or "",
-                description=artifact.description,
-            )
+            yield False, {**common, "markdown": artifact.markdown or ""}
+
+
+def publish(outcome: Outcome[Any]) -> None:
+    for table, made in _artifacts(outcome):
+        create = create_table_artifact if table else create_markdown_artifact
+        create(**made)
+
+
+async def apublish(outcome: Outcome[Any]) -> None:
+    """:func:`publish` from an async flow (Prefect's artifact calls return coroutines there)."""
+    for table, made in _artifacts(outcome):
+        create = acreate_table_artifact if table else acreate_markdown_artifact
+        await create(**made)
 
 
 def finish(outcome: Outcome[Any]) -> Any:
     """Publish the report; the flow's return value or final state (see the module)."""
     publish(outcome)
+    return _ending(outcome)
+
+
+async def afinish(outcome: Outcome[Any]) -> Any:
+    """:func:`finish` from an async flow."""
+    await apublish(outcome)
+    return _ending(outcome)
+
+
+def _ending(outcome: Outcome[Any]) -> Any:
     if outcome.error is not None:
         raise outcome.error
     if outcome.ok:

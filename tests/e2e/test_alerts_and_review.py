@@ -8,6 +8,7 @@ resumed with input through the client API; then it sends through the outbox, onc
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import secrets
@@ -113,7 +114,7 @@ def corporation(
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         corporations = CorporationRegistry.from_files([path])
         with build(settings, corporations=corporations) as app, installed(app):
-            sync_register_flow("WSD")
+            asyncio.run(sync_register_flow("WSD"))
             yield app, vera, tenant, tmp
 
 
@@ -159,7 +160,7 @@ def test_alerts_reach_the_webhook_without_personal_data(
     assert stale_sync.expect == {"prefect.flow-run.Completed"}
 
     # 1. a failed run
-    state = sync_register_flow("NOPE", return_state=True)
+    state = asyncio.run(sync_register_flow("NOPE", return_state=True))
     assert state.is_failed()
     with pytest.raises(ConfigError):
         state.result()

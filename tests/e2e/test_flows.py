@@ -7,6 +7,7 @@ here (never from the caller's environment), as the CLI does.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,11 +75,11 @@ def corporation(tmp_path: Path) -> Iterator[Corporation]:
 def test_sync_flow_applies_and_reports(corporation: Corporation) -> None:
     from flows.sync_register import sync_register_flow
 
-    first = sync_register_flow("WSD")
+    first = asyncio.run(sync_register_flow("WSD"))
     assert first.outcome == "succeeded"
     assert first.counts["unit_added"] > 100
     assert first.kept_aside == []
-    again = sync_register_flow("WSD")
+    again = asyncio.run(sync_register_flow("WSD"))
     assert again.rows_written == 0
 
 
@@ -87,7 +88,7 @@ def test_an_unknown_or_invalid_corporation_fails_the_flow(corporation: Corporati
     from keukentafel.config import ConfigError
 
     with pytest.raises(ConfigError, match="no corporation file for 'NOPE'"):
-        sync_register_flow("NOPE")
+        asyncio.run(sync_register_flow("NOPE"))
 
 
 def test_sync_flow_fails_loudly_on_a_broken_erp(corporation: Corporation) -> None:
@@ -98,7 +99,7 @@ def test_sync_flow_fails_loudly_on_a_broken_erp(corporation: Corporation) -> Non
     app, vera, _tenant = corporation
     vera.faults.add(Fault("status", endpoint=RELATIONS, times=None, status=500))
     with pytest.raises(SyncFailed):
-        sync_register_flow("WSD")
+        asyncio.run(sync_register_flow("WSD"))
     with app.sessions() as session:
         latest = SyncRunRepository(session, "WSD").latest()
         assert latest is not None and latest.outcome == "failed"
@@ -110,7 +111,7 @@ def test_team_pull_and_mailing_flows(corporation: Corporation) -> None:
     from flows.team_contacts import pull_team_contacts_flow
 
     app, _vera, tenant = corporation
-    sync_register_flow("WSD")
+    asyncio.run(sync_register_flow("WSD"))
     m365 = app.corporation("WSD").m365
     assert m365 is not None and m365.contact_list is not None and m365.mailbox is not None
     site, lst = m365.contact_list.site_id, m365.contact_list.list_id
@@ -158,7 +159,7 @@ def test_artifacts_carry_counts_and_unit_codes_not_names(corporation: Corporatio
     broken = vera.dataset.units[0]
     broken["adres"]["postcode"] = "12AB"
     surnames = {r.get("achternaam") for r in vera.dataset.relations if r.get("achternaam")}
-    state = sync_register_flow("WSD", return_state=True)
+    state = asyncio.run(sync_register_flow("WSD", return_state=True))
     run_id = state.state_details.flow_run_id
     assert run_id is not None
     assert state.name == "Failed" and "kept 1 row(s) aside: invalid_postcode 1" in state.message
@@ -197,7 +198,7 @@ def test_the_consent_tally_flow_publishes_counts_and_unit_codes_only(
     from keukentafel.usecases.consent import AnswerInput
 
     app, vera, _tenant = corporation
-    sync_register_flow("WSD")
+    asyncio.run(sync_register_flow("WSD"))
     tally = app.consent_tally("WSD", "DIJK-RENO")
     rented = [u.unit_code for u in tally.units if u.lease_id]
     at = datetime.combine(app.today() - timedelta(days=3), datetime.min.time())
@@ -246,14 +247,14 @@ def test_a_shrinking_snapshot_ends_refused_not_failed(corporation: Corporation) 
     from flows.sync_register import sync_register_flow
 
     _app, vera, _tenant = corporation
-    assert sync_register_flow("WSD").outcome == "succeeded"
+    assert asyncio.run(sync_register_flow("WSD")).outcome == "succeeded"
     del vera.dataset.units[::2]
-    state = sync_register_flow("WSD", return_state=True)
+    state = asyncio.run(sync_register_flow("WSD", return_state=True))
     assert state.name == "Refused" and state.is_failed()
     assert state.message.startswith("sync refused: refusing to apply: this snapshot would remove")
     artifacts = _artifacts(state.state_details.flow_run_id)
     assert "sync-wsd-problem" in artifacts and "--max-shrink" in artifacts["sync-wsd-problem"]
-    applied = sync_register_flow("WSD", max_shrink=0.9, return_state=True)
+    applied = asyncio.run(sync_register_flow("WSD", max_shrink=0.9, return_state=True))
     assert applied.is_completed()
 
 
@@ -262,7 +263,7 @@ def test_a_403_outage_ends_the_dispatch_red_with_its_reason(corporation: Corpora
     from flows.sync_register import sync_register_flow
 
     app, _vera, tenant = corporation
-    sync_register_flow("WSD")
+    asyncio.run(sync_register_flow("WSD"))
     mailbox = app.corporation("WSD").m365.mailbox  # type: ignore[union-attr]
     tenant.faults.forbid(f"/users/{mailbox}/sendMail", method="POST", count=None)
     content = ROOT / "config" / "mailings" / "havenkwartier-info_evening.yaml"
