@@ -269,3 +269,32 @@ def test_rows_the_second_process_cannot_use_are_kept_aside_with_their_reason(
     assert ("resident", "malformed", "") in kept["TWO"]
     assert kept["TWO"] == kept["ONE"]
     assert _stored(sessions, "TWO", first).hashes == _stored(sessions, "ONE", first).hashes
+
+
+NOISY_CHILD = """
+import os, sys
+
+def _noise(event, args):
+    if event == "socket.connect" and sys.argv[0].endswith(os.path.join("vera", "worker.py")):
+        os.write(1, b"noise written to descriptor 1 by a library\\n")
+
+sys.addaudithook(_noise)
+"""
+
+
+def test_output_of_the_second_process_on_its_stdout_does_not_corrupt_its_answers(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answers come back on the child's stdout pipe; a library (or C code) in the child that
+    writes to descriptor 1 must not break them: here every connection the child opens writes to
+    it (an audit hook from a ``sitecustomize`` on the child's ``PYTHONPATH``)."""
+    (tmp_path / "sitecustomize.py").write_text(NOISY_CHILD, encoding="utf-8")
+    path = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), path])))
+    for fake in _serve("id", 1):
+        expected = _stored(sessions, "ONE", _sync(sessions, "ONE", ShapeSource(fake.url, [])))
+        source = ShapeSource(fake.url, [], second_process_above=10)
+        result = _sync(sessions, "TWO", source)
+        assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 2
+        assert _stored(sessions, "TWO", result) == expected
+    assert _workers() == []

@@ -212,8 +212,12 @@ def _pickler(stream: IO[bytes]) -> pickle.Pickler:
 
 def main() -> None:
     stdin: IO[bytes] = sys.stdin.buffer
-    stdout: IO[bytes] = sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but answers on the pipe
+    # Nothing but answers on the pipe: it gets a descriptor of its own, and descriptor 1 (where
+    # print(), a warning or a C library would write) now goes to stderr, as sys.stdout does.
+    sys.stdout.flush()
+    stdout: IO[bytes] = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     pickler = _pickler(stdout)
 
     def send(message: object) -> None:
