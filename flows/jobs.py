@@ -155,15 +155,15 @@ def _sync_problem(app: App, corporation: str, title: str, exc: Exception) -> lis
             markdown=f"**{title}**\n\n{exc}",
         )
     ]
-    summary = app.summarise(corporation, app.today())
-    if summary.kept_aside:
+    _, kept_aside, _ = app.last_sync_report(corporation)  # not the whole register's summary
+    if kept_aside:
         found.append(
             Artifact(
                 artifact_key("sync", corporation, "kept-aside"),
                 "Rows kept aside by the last sync (unit codes and reasons)",
                 table=[
                     {"entity": r.entity, "unit_code": r.unit_code, "reason": r.reason}
-                    for r in summary.kept_aside
+                    for r in kept_aside
                 ],
             )
         )

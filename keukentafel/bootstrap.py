@@ -73,7 +73,7 @@ if TYPE_CHECKING:
         PurgeReport,
     )
     from keukentafel.usecases.register_export import RegisterExport
-    from keukentafel.usecases.register_summary import RegisterSummary
+    from keukentafel.usecases.register_summary import KeptAsideRow, LastRun, RegisterSummary
     from keukentafel.usecases.replies import RepliesReport
     from keukentafel.usecases.staff_consent import EvidenceFolder
     from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult
@@ -391,6 +391,16 @@ class App:
 
         corp = self.corporation(code)
         return register_summary(self.sessions, corp.code, corp.domain_projects(), on)
+
+    def last_sync_report(
+        self, code: str
+    ) -> tuple[LastRun | None, list[KeptAsideRow], dict[str, int]]:
+        """The corporation's last register sync, its rows kept aside and its rows out of scope
+        (what :meth:`summarise` reports of it, without reading the register)."""
+        from keukentafel.usecases.register_summary import last_sync_report
+
+        with self.sessions() as session:
+            return last_sync_report(session, self.corporation(code).code)
 
     def export_register(self, code: str, on: date) -> RegisterExport:
         """The register as data (``register --format``), with the letters' address blocks."""

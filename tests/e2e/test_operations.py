@@ -131,6 +131,29 @@ def test_the_shrink_guard_refuses_and_max_shrink_overrides_it_for_one_run(site: 
     assert code == 0 and "overridden" not in _cli("register", "--kept-aside", *config)[1]
 
 
+def test_a_refused_sync_reports_the_rows_it_kept_aside(site: Site) -> None:
+    """The report of a refused sync (what a flow publishes as artifacts) lists the rows that run
+    kept aside, by unit code and reason, read from the run's record."""
+    from flows import jobs
+    from keukentafel.bootstrap import CorporationRegistry, build
+    from keukentafel.settings import Settings
+
+    with build(
+        Settings.from_env(), corporations=CorporationRegistry.from_files([site.config])
+    ) as built:
+        assert jobs.sync(built, "WSD").ok
+        units = site.vera.dataset.units
+        broken = units[1]
+        broken["adres"]["postcode"] = "12AB"
+        del units[2::4]  # a quarter gone: the shrink guard refuses
+        outcome = jobs.sync(built, "WSD")
+    assert outcome.state == jobs.REFUSED
+    tables = {a.key: a.table for a in outcome.artifacts if a.table is not None}
+    assert tables["sync-wsd-kept-aside"] == [
+        {"entity": "unit", "unit_code": broken["code"], "reason": "invalid_postcode"}
+    ]
+
+
 def test_rows_kept_aside_fail_the_run_and_stay_visible(site: Site) -> None:
     config = ["--config", str(site.config)]
     broken = site.vera.dataset.units[0]
