@@ -40,6 +40,7 @@ import re
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from datetime import date
+from sys import intern
 from typing import Any
 
 from connectors.email_addresses import check_email
@@ -249,9 +250,9 @@ def map_unit(item: Any, *, cluster_kind: str = "FIN") -> Unit:
         raise RowRejected(RejectReason.MISSING_UNIT_CODE, "neither code nor idExtern is filled")
     try:
         return Unit(
-            code=code,
+            code=intern(code),
             vera_id=_text(row, "id"),
-            complex_code=_complex_code(row, cluster_kind),
+            complex_code=intern(_complex_code(row, cluster_kind)),
             address=_unit_address(row.get("adres"), code),
             tenure=unit_tenure(row),
         )
@@ -307,7 +308,12 @@ def _unit_address(value: Any, code: str) -> Address:
             RejectReason.MISSING_ADDRESS, "field adres.woonplaats is missing", unit_code=code
         )
     return Address(
-        street, number, _postcode(_text(adres, "postcode"), code), town, letter, addition
+        intern(street),
+        number,
+        _postcode(_text(adres, "postcode"), code),
+        intern(town),
+        letter,
+        addition,
     )
 
 
@@ -364,10 +370,10 @@ def map_relation(item: Any) -> Resident:
     name: PersonName | None = None
     if is_person:
         name = PersonName(
-            surname=surname,
-            initials=normalise_initials(_first_text(row, "voorletters", "initialen")),
-            first_name=_first_text(row, "roepnaam", "voornaam"),
-            tussenvoegsel=" ".join(_text(row, "tussenvoegsels").lower().split()),
+            surname=intern(surname),
+            initials=intern(normalise_initials(_first_text(row, "voorletters", "initialen"))),
+            first_name=intern(_first_text(row, "roepnaam", "voornaam")),
+            tussenvoegsel=intern(" ".join(_text(row, "tussenvoegsels").lower().split())),
             gender=_gender(_code(row, "geslacht")),
         )
         organisation = ""
@@ -521,7 +527,7 @@ def map_lease(
         raise RowRejected(
             RejectReason.NO_PARTIES, "no relation with a tenant or owner role", unit_code=unit_code
         )
-    return Lease(lease_id, unit_code, kind, status, start, end, parties)
+    return Lease(lease_id, intern(unit_code), kind, status, start, end, parties)
 
 
 def names_unknown_units_only(item: Any, unit_codes: Mapping[str, str]) -> bool:
@@ -623,9 +629,9 @@ def _parties(row: Mapping[str, Any], kind: AgreementKind) -> tuple[LeaseParty, .
         for rid in roleless:
             found.setdefault(rid, main)
     return tuple(
-        LeaseParty(rid, role)
+        LeaseParty(intern(rid), role)
         if (rid, role) in undated or (rid, role) not in periods
-        else LeaseParty(rid, role, *_span(periods[(rid, role)]))
+        else LeaseParty(intern(rid), role, *_span(periods[(rid, role)]))
         for rid, role in sorted(found.items(), key=lambda kv: (_PARTY_ORDER[kv[1]], kv[0]))
     )
 
