@@ -298,3 +298,29 @@ def test_output_of_the_second_process_on_its_stdout_does_not_corrupt_its_answers
         assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 2
         assert _stored(sessions, "TWO", result) == expected
     assert _workers() == []
+
+
+def test_a_known_page_read_by_the_second_process_gives_its_values_when_the_store_differs(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A page the memo knows comes back from the second process as its packed bytes; when the
+    store no longer holds what that page says (here a stored hash altered behind the sync's
+    back), the sync makes the page's values from those bytes and writes the row again."""
+    from sqlalchemy import text
+
+    for fake in _serve("id", 1):
+        source = ShapeSource(fake.url, [], second_process_above=10)
+        first = _sync(sessions, "TWO", source)
+        expected = _stored(sessions, "TWO", first).hashes
+        stored = expected[EntityKind.RESIDENT]  # one on the last page: read by the second process
+        resident = next(r["id"] for r in reversed(fake.dataset.relations) if r["id"] in stored)
+        with sessions.begin() as session:
+            session.execute(
+                text("UPDATE residents SET content_hash = 'x' WHERE relation_id = :id"),
+                {"id": resident},
+            )
+        again = _sync(sessions, "TWO", source)
+        assert again.rows_written == 1
+        assert source.parsed == {"/relaties": 1}  # the one page, made from its packed bytes
+        assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 2
+        assert _stored(sessions, "TWO", again).hashes == expected

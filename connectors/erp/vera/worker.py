@@ -13,8 +13,8 @@ builds its own :class:`~connectors.erp.vera.client.VeraClient` (same retries, sa
 settings from the same environment), walks on from that state, and answers each page on its
 stdout as one pickled :class:`PageAnswer`:
 
-- a page whose memo key is known: its bytes and key only (the parent makes it from the summary,
-  lazily, exactly as for a page it read itself);
+- a page whose memo key is known: its bytes (packed, as the parent keeps them) and key only (the
+  parent makes it from the summary, lazily, exactly as for a page it read itself);
 - any other page: mapped and digested, with the summary the parent puts in the memo.
 
 A failure in the child (a page still failing after its retries, an unreadable page) comes back as
@@ -65,7 +65,8 @@ class ListingJob:
 @dataclass(frozen=True, slots=True)
 class PageAnswer:
     """One page as the child read it. ``mapped`` is None for a page known from the memo (its
-    ``body`` is then sent for the parent's lazy page); ``summary`` is what the memo keeps."""
+    ``body`` is then sent, packed, for the parent's lazy page); ``summary`` is what the memo
+    keeps."""
 
     number: int
     key: str
@@ -157,6 +158,7 @@ def read_listing(job: ListingJob, send: Callable[[object], None]) -> None:
         _PENDING,
         _map_relation_page,
         digested_page,
+        packed,
         page_key,
     )
 
@@ -167,7 +169,7 @@ def read_listing(job: ListingJob, send: Callable[[object], None]) -> None:
         known = job.summaries.get(key)
         if known is not None and not known.startswith(_PENDING):
             count = int(orjson.loads(known)["n"])
-            return count, PageAnswer(number, key, None, body=body)
+            return count, PageAnswer(number, key, None, body=packed(body))
         mapped, summary = digested_page(
             entity, _map_relation_page(parse_page(job.endpoint, body, number))
         )
