@@ -128,12 +128,14 @@ class _MappedPage:
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
-    """A page of agreements that need the unit list: kept as bytes (compact) until the units
-    are read, then mapped (or known from the memo by its key and the unit list's digest)."""
+    """A page of agreements that need the unit list: kept as bytes, :func:`packed`, until the
+    units are read, then mapped (or known from the memo by its key and the unit list's digest).
+    Pages of agreements that name their units by ERP id only all wait: about 25 MB at 80,000
+    units as they came, a tenth of that packed."""
 
     endpoint: str
     number: int
-    body: bytes
+    body: bytes  # packed
     key: str | None  # the page's memo key (None without a memo)
     counted: bool = False  # already counted as parsed (its bytes were parsed to see it is one)
 
@@ -257,7 +259,8 @@ class _Reader:
             page = map_page(parse_page(endpoint, body, number))
             if page.deferred:
                 page = _MappedPage(
-                    page.count, pending=(_Pending(endpoint, number, body, None, counted=True),)
+                    page.count,
+                    pending=(_Pending(endpoint, number, packed(body), None, counted=True),),
                 )
             return page.count, page
 
@@ -268,7 +271,9 @@ class _Reader:
             summary = memo.get(key)
             if summary is not None and summary.startswith(_PENDING):
                 count = int(summary[len(_PENDING) : -1])
-                return count, _MappedPage(count, pending=(_Pending(endpoint, number, body, key),))
+                return count, _MappedPage(
+                    count, pending=(_Pending(endpoint, number, packed(body), key),)
+                )
             if summary is not None:
                 lazy = _LazyPage(endpoint, number, packed(body), map_page, self.count_parsed)
                 page = _from_summary(endpoint, summary, lazy)
@@ -277,7 +282,7 @@ class _Reader:
             page = map_page(parse_page(endpoint, body, number))
             if page.deferred:  # mapped once the units are known; its summary depends on them
                 memo.put(key, _pending_mark(page.count))
-                pending = _Pending(endpoint, number, body, key, counted=True)
+                pending = _Pending(endpoint, number, packed(body), key, counted=True)
                 return page.count, _MappedPage(page.count, pending=(pending,))
             page, summary = digested_page(entity, page)
             if summary is not None:
@@ -329,12 +334,11 @@ class _Reader:
             key = hashlib.sha256(page.key.encode() + units_key).hexdigest()
             summary = memo.get(key)
             if summary is not None:
-                body = packed(page.body)
-                lazy = _LazyPage(page.endpoint, page.number, body, map_page, self.count_parsed)
+                lazy = _LazyPage(page.endpoint, page.number, page.body, map_page, self.count_parsed)
                 return _from_summary(page.endpoint, summary, lazy)
         if not page.counted:
             self.count_parsed(page.endpoint)
-        mapped = map_page(parse_page(page.endpoint, page.body, page.number))
+        mapped = map_page(parse_page(page.endpoint, zlib.decompress(page.body), page.number))
         if memo is None:
             return mapped
         digested = tuple(digest_of(EntityKind.LEASE, value) for value in mapped.mapped)

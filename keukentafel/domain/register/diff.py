@@ -45,8 +45,8 @@ class ChangeEvent:
 class EntityDiff:
     """What changed for one entity kind, by id: new or changed items and ids to remove."""
 
-    upserts: dict[str, Any] = field(default_factory=dict)
-    hashes: dict[str, str] = field(default_factory=dict)  # new content hash per upserted id
+    upserts: Mapping[str, Any] = field(default_factory=dict)
+    hashes: Mapping[str, str] = field(default_factory=dict)  # new content hash per upserted id
     added: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)
     removed: set[str] = field(default_factory=set)
@@ -66,14 +66,20 @@ def diff_hashes(
     result = EntityDiff()
     if hashes is None:
         hashes = {key: content_hash(item) for key, item in incoming.items()}
+    if not stored:  # a first load: everything is new, so the diff is what came in (no copies)
+        result.upserts, result.hashes, result.added = incoming, hashes, set(hashes)
+        return result
     if hashes != stored:
+        upserts: dict[str, Any] = {}
+        new_hashes: dict[str, str] = {}
         for key, digest in hashes.items():
             old = stored.get(key)
             if old == digest:
                 continue
-            result.upserts[key] = incoming[key]
-            result.hashes[key] = digest
+            upserts[key] = incoming[key]
+            new_hashes[key] = digest
             (result.added if old is None else result.changed).add(key)
+        result.upserts, result.hashes = upserts, new_hashes
         result.removed = {key for key in stored if key not in hashes and key not in held}
     return result
 
