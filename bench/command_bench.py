@@ -4,9 +4,11 @@
     .venv/bin/python -m bench.command_bench --units 20000 --shapes id-500x160
     .venv/bin/python -m bench.command_bench --modes plain,prefect-server --prefect-shapes all
     .venv/bin/python -m bench.command_bench --shapes id-500x160 --modes plain --dlt
+    .venv/bin/python -m bench.command_bench --postgresql postgresql+psycopg://postgres@127.0.0.1/postgres
 
 For each data shape the fake VERA server runs in its own process (generating the data) and the
-command runs in a new process, timed by wall clock, against a new SQLite store:
+command runs in a new process, timed by wall clock, against a new SQLite store (with
+``--postgresql URL``: a new database on that server, as production stores):
 
 1. fetch only: paging + JSON through the same client and concurrency as the sync, nothing
    mapped or stored: the floor any importer pays (in this process, once per shape, warm server);
@@ -56,14 +58,15 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from bench import dlt_bench
 from bench.sync_bench import corporation, fetch_only, start_fake
@@ -101,6 +104,9 @@ MODES = ("plain", "prefect-server", "use-case", "before")
 #: ``git worktree add DIR <commit>`` of the code before a change, in the same session.
 BEFORE: dict[str, Path] = {}
 REPEAT = {"n": 1}
+#: ``--postgresql URL``: the server (an administrative URL) on which each pair of runs gets a
+#: database of its own, instead of a new SQLite file.
+POSTGRESQL: dict[str, str] = {}
 
 
 @dataclass
@@ -187,6 +193,28 @@ def run_process(argv: list[str], env: dict[str, str]) -> tuple[float, float, str
     return seconds, usage.ru_maxrss / 1024, output, proc.returncode
 
 
+@contextmanager
+def new_database() -> Iterator[str | None]:
+    """A new empty PostgreSQL database on the ``--postgresql`` server for one pair of runs,
+    dropped afterwards; None (a SQLite file) without that option."""
+    admin = POSTGRESQL.get("url")
+    if admin is None:
+        yield None
+        return
+    name = f"kt_cmd_{secrets.token_hex(6)}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
 def last_run(db_url: str) -> tuple[str, int]:
     """Outcome and rows written of the store's last sync run."""
     engine = create_engine(db_url)
@@ -238,6 +266,13 @@ class Bench:
     def _pair(self, mode: str, prefect_url: str | None) -> None:
         store = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=self.folder))
         env = self.env(mode, store, prefect_url)
+        with new_database() as url:
+            if url is not None:
+                env["KEUKENTAFEL_DATABASE_URL"] = url
+            self._steps(mode, env)
+        shutil.rmtree(store, ignore_errors=True)
+
+    def _steps(self, mode: str, env: dict[str, str]) -> None:
         for step in ("full sync", "re-sync"):
             seconds, peak, output, code = run_process(self.argv(mode), env)
             run = Run(self.shape.name, mode, step, seconds, peak_mb=round(peak, 1))
@@ -253,7 +288,6 @@ class Bench:
                 ]
             self.record.runs.append(run)
             print(_line(run), flush=True)
-        shutil.rmtree(store, ignore_errors=True)
 
     def fetch(self, config: Any) -> None:
         seconds, items = fetch_only(config)
@@ -506,7 +540,16 @@ def main() -> None:
         help="also time dlt's rest_api pipeline (own virtualenv .bench-venv/dlt) on each shape",
     )
     parser.add_argument("--dlt-dispositions", default="merge", help="merge, replace or both")
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
+        default=None,
+        help="store on this PostgreSQL server (a new database per pair of runs) instead of SQLite, "
+        "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    )
     args = parser.parse_args()
+    if args.postgresql:
+        POSTGRESQL["url"] = args.postgresql
     shapes = list(SHAPES) if args.shapes == "all" else args.shapes.split(",")
     modes = [m for m in args.modes.split(",") if m]
     unknown = [s for s in shapes if s not in SHAPES] + [m for m in modes if m not in MODES]
@@ -526,6 +569,7 @@ def main() -> None:
         datetime.now(UTC).isoformat(timespec="seconds"),
         {"cpus": os.cpu_count(), "python": platform.python_version(), "load_at_start": _load()},
     )
+    record.machine["store"] = "postgresql" if args.postgresql else "sqlite"
     dlt_after = dlt_hook(record, args.dlt_dispositions.split(",")) if args.dlt else None
     server = None
     prefect_url = None
