@@ -180,11 +180,13 @@ def write_config(folder: Path, url: str, complexes: list[str]) -> Path:
     return path
 
 
-def run_process(argv: list[str], env: dict[str, str]) -> tuple[float, float, str, int]:
+def run_process(
+    argv: list[str], env: dict[str, str], cwd: Path = ROOT
+) -> tuple[float, float, str, int]:
     """Wall-clock seconds, peak RSS (MB, ``ru_maxrss``), output and exit code of a new process."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -274,7 +276,10 @@ class Bench:
 
     def _steps(self, mode: str, env: dict[str, str]) -> None:
         for step in ("full sync", "re-sync"):
-            seconds, peak, output, code = run_process(self.argv(mode), env)
+            # Earlier code runs in its own checkout: a process it starts with ``python -m`` (the
+            # VERA worker, before it ran with -P) imports from its working directory first.
+            cwd = BEFORE["dir"] if mode == "before" else ROOT
+            seconds, peak, output, code = run_process(self.argv(mode), env, cwd)
             run = Run(self.shape.name, mode, step, seconds, peak_mb=round(peak, 1))
             if code != 0:
                 run.ok, run.note = False, f"exit {code}: {output.strip()[-300:]}"

@@ -324,3 +324,20 @@ def test_a_known_page_read_by_the_second_process_gives_its_values_when_the_store
         assert source.parsed == {"/relaties": 1}  # the one page, made from its packed bytes
         assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 2
         assert _stored(sessions, "TWO", again).hashes == expected
+
+
+def test_the_second_process_runs_the_code_of_its_parent_whatever_its_working_directory(
+    sessions: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m`` puts the working directory first on the path: a ``connectors`` folder there
+    (another checkout, another version) must not be what the second process runs."""
+    decoy = tmp_path / "connectors"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text('raise ImportError("the decoy package ran")\n', "utf-8")
+    monkeypatch.chdir(tmp_path)
+    for fake in _serve("id", 1):
+        source = ShapeSource(fake.url, [], second_process_above=10)
+        result = _sync(sessions, "TWO", source)
+        assert result.rows_written > 0
+        assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 2
+    assert _workers() == []

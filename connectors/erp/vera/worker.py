@@ -33,6 +33,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from sys import intern
 from typing import IO, Any
 
@@ -107,9 +108,10 @@ class ListingWorker:
 
     def __enter__(self) -> ListingWorker:
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "connectors.erp.vera.worker"],
+            [sys.executable, "-P", "-m", "connectors.erp.vera.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env=_same_code_env(),
         )
         return self
 
@@ -146,6 +148,16 @@ class ListingWorker:
                 assert isinstance(answer, _Done)
                 self._client.retries += answer.retries
                 return
+
+
+def _same_code_env() -> dict[str, str]:
+    """The child's environment: this one, with the folder this process imported ``connectors``
+    from first on its path. With ``-P`` the child does not put its working directory first, as
+    ``-m`` would: a ``connectors`` folder there (a checkout, another version) is never what it
+    runs; it runs the code its parent runs, whatever the parent's path."""
+    root = str(Path(__file__).resolve().parents[3])
+    path = [root, *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
 
 
 # --- the child --------------------------------------------------------------------------------
