@@ -6,8 +6,9 @@ as many as the units, each mapped with names, contact points and needs) is there
 second process once its first page says it is large (``source.vera.second_process_above``): this
 process keeps paging and mapping units and agreements meanwhile.
 
-The parent (:class:`ListingWorker`) starts ``python -m connectors.erp.vera.worker`` and sends it
-one :class:`ListingJob` on its stdin: the VERA configuration, the one secret the client needs,
+The parent (:class:`ListingWorker`) starts this module's :func:`main` in a new Python (``-P``,
+with the parent's own ``connectors`` first on its path: see ``_CHILD``) and sends it one
+:class:`ListingJob` on its stdin: the VERA configuration, the one secret the client needs,
 the listing and the paging state after the first page, and the page memo's summaries. The child
 builds its own :class:`~connectors.erp.vera.client.VeraClient` (same retries, same TLS and proxy
 settings from the same environment), walks on from that state, and answers each page on its
@@ -108,10 +109,14 @@ class ListingWorker:
 
     def __enter__(self) -> ListingWorker:
         self._process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "connectors.erp.vera.worker"],
+            [
+                sys.executable,
+                "-P",
+                "-c",
+                _CHILD.format(root=str(Path(__file__).resolve().parents[3])),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=_same_code_env(),
         )
         return self
 
@@ -150,14 +155,14 @@ class ListingWorker:
                 return
 
 
-def _same_code_env() -> dict[str, str]:
-    """The child's environment: this one, with the folder this process imported ``connectors``
-    from first on its path. With ``-P`` the child does not put its working directory first, as
-    ``-m`` would: a ``connectors`` folder there (a checkout, another version) is never what it
-    runs; it runs the code its parent runs, whatever the parent's path."""
-    root = str(Path(__file__).resolve().parents[3])
-    path = [root, *filter(None, [os.environ.get("PYTHONPATH")])]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+#: The child's program: the folder this process imported ``connectors`` from first on its path,
+#: then :func:`main` under the module's own name (what it pickles names
+#: ``connectors.erp.vera.worker``, which the parent can import). With ``-P`` the child does not put
+#: its working directory first, as ``python -m`` would: a ``connectors`` folder there (another
+#: checkout, another version) is never what it runs; it runs the code its parent runs.
+_CHILD = (
+    "import sys; sys.path.insert(0, {root!r}); from connectors.erp.vera.worker import main; main()"
+)
 
 
 # --- the child --------------------------------------------------------------------------------
