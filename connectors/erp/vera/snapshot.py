@@ -428,19 +428,13 @@ class _Collected:
     digested: list[Digested] = field(default_factory=list)
     other: int = 0
 
-    def add_all(self, other: _Collected) -> None:
-        self.mapped += other.mapped
-        self.rejected += other.rejected
-        self.pending += other.pending
-        self.digested += other.digested
-        self.other += other.other
-
-    def add(self, page: _MappedPage) -> None:
-        self.mapped += page.mapped
-        self.rejected += page.rejected
-        self.pending += page.pending
-        self.digested += page.digested
-        self.other += page.other
+    def add(self, part: _MappedPage | _Collected) -> None:
+        """One page, or what another reader collected (a run of complexes' units)."""
+        self.mapped += part.mapped
+        self.rejected += part.rejected
+        self.pending += part.pending
+        self.digested += part.digested
+        self.other += part.other
 
 
 #: Units filtered per complex are paged by this many threads (each a run of the complexes) when
@@ -476,7 +470,7 @@ def _read_units(reader: _Reader, complexes: list[str], cluster_kind: str) -> _Co
         _raise_first(*futures)
     result = _Collected()  # in the order of the complexes, as one reader would have read them
     for future in futures:
-        result.add_all(future.result())
+        result.add(future.result())
     return result
 
 
