@@ -7,8 +7,7 @@ names but never values. :func:`protect_held_units` keeps a unit kept aside whole
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -169,8 +168,3 @@ def protect_held_units(
     kept = {lid for lid in leases.removed if old_leases[lid].unit_code in held_units}
     leases.removed -= kept
     residents.removed -= {p.relation_id for lid in kept for p in old_leases[lid].parties}
-
-
-def count_by_kind(events: Iterable[ChangeEvent]) -> dict[str, int]:
-    counts = Counter(event.kind for event in events)
-    return {kind.value: counts.get(kind, 0) for kind in ChangeKind}
