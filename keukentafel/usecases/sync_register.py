@@ -47,6 +47,7 @@ from keukentafel.domain.register import (
     ValidSnapshot,
     check_shrink,
     diff_hashes,
+    first_load_counts,
     lease_events,
     lost_current_leases,
     protect_held_units,
@@ -117,7 +118,7 @@ class SyncResult:
     out_of_scope: int = 0  # rows outside the projects' complexes: counted, never kept aside
     message: str = ""
     # The run's change events, the first KEPT_EVENTS of them (all are stored in change_events;
-    # ``counts`` counts them all): a first load of a large register is counted, not listed.
+    # ``counts`` counts them all). A first load has none: it is counted only.
     events: list[ChangeEvent] = field(default_factory=list)
     out_of_scope_by: dict[str, int] = field(default_factory=dict)  # per entity ("unit", ...)
 
@@ -310,32 +311,34 @@ def _apply(
         lost_leases=lost_current_leases(leases, old_leases),
         max_share=max_shrink,
     )
-    initial_load = not stored[EntityKind.UNIT]
     written = 0
     for kind, diff in diffs.items():
         written += register.upsert(kind, diff.upserts, diff.hashes, now)
         written += register.mark_removed(kind, diff.removed, now)
-    # One kind's events at a time, made after the rows are written: a first load of 80,000
-    # homes has 263,000 of them, which were the largest thing alive while the rows were written.
-    events = _events(diffs, (old_units, old_residents, old_leases), initial_load)
     message = (
         f"{unidentified} row(s) kept aside could not be identified (no id, no unit code): "
         "nothing was removed in this run"
         if unidentified
         else ""
     )
+    if not any(stored.values()):  # a first load: counted, no event per row (the function says)
+        counts = first_load_counts(units, residents, leases)
+        return _record_success(
+            session, corporation, run_id, valid, (), written, now, message, counts
+        )
+    # One kind's events at a time, made after the rows are written.
+    events = _events(diffs, (old_units, old_residents, old_leases))
     return _record_success(session, corporation, run_id, valid, events, written, now, message)
 
 
 def _events(
     diffs: dict[EntityKind, EntityDiff],
     old: tuple[Mapping[str, Unit], Mapping[str, Resident], Mapping[str, Lease]],
-    initial_load: bool,
 ) -> Iterator[ChangeEvent]:
     """The run's change events, one entity kind's list at a time."""
     yield from unit_events(diffs[EntityKind.UNIT], old[0])
     yield from resident_events(diffs[EntityKind.RESIDENT], old[1])
-    yield from lease_events(diffs[EntityKind.LEASE], old[2], initial_load=initial_load)
+    yield from lease_events(diffs[EntityKind.LEASE], old[2])
 
 
 def _held(
@@ -368,9 +371,12 @@ def _record_success(
     written: int,
     now: datetime,
     message: str = "",
+    first_load: Mapping[ChangeKind, int] | None = None,
 ) -> SyncResult:
+    """Store the events (counting them) and the rows kept aside, and finish the run; a first
+    load passes its counts instead of events."""
     runs = SyncRunRepository(session, corporation)
-    every: Counter[ChangeKind] = Counter()
+    every: Counter[ChangeKind] = Counter(first_load or {})
     kept: list[ChangeEvent] = []
 
     def counted() -> Iterator[ChangeEvent]:

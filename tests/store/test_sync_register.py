@@ -101,8 +101,8 @@ def test_changes_become_events(sessions: sessionmaker[Session]) -> None:
     changed = next(e for e in result.events if e.entity_id == "VHE00003")
     assert changed.fields == ("address",)
     # R2 is no longer party to a current lease but the ended lease still names it: kept.
-    with sessions() as s:
-        assert s.scalar(select(func.count()).select_from(ChangeEventRow)) == 60 + len(result.events)
+    with sessions() as s:  # the first load stored none (it is counted only): these are all
+        assert s.scalar(select(func.count()).select_from(ChangeEventRow)) == len(result.events)
         email = RegisterRepository(s, CORP).residents(["R1"])["R1"].contacts[0].value
         assert email == "nieuw@example.org"
 
@@ -460,18 +460,39 @@ def test_vera_a_memo_that_disagrees_with_its_page_fails_the_run_safely(
         assert s.scalar(select(func.count()).select_from(ChangeEventRow)) == events_before
 
 
+def test_a_first_load_is_counted_without_an_event_per_row(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Every row of a first load is added and nobody moves in: the run counts them per kind (an
+    ended agreement too is ``lease_added``) and stores no event per row."""
+    snap = builders.register(20)
+    snap.leases[3] = builders.lease(4, LeaseStatus.ENDED)
+    result = run(sessions, snap)
+    assert result.events == [] and result.rows_written == 60
+    assert {k: n for k, n in result.counts.items() if n} == {
+        "unit_added": 20,
+        "resident_added": 20,
+        "lease_added": 20,
+    }
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ChangeEventRow)) == 0
+        recorded = SyncRunRepository(s, CORP).latest()
+        assert recorded is not None and recorded.counts["lease_added"] == 20
+
+
 def test_a_large_run_lists_its_first_events_and_stores_and_counts_them_all(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A first load of a large register has an event per row: all are stored and counted, the
-    result lists only the first ``KEPT_EVENTS`` (here 7) so they need not all be held at once."""
+    """A run with many changes stores and counts every event; the result lists only the first
+    ``KEPT_EVENTS`` (here 7) so that they need not all be held at once."""
     import keukentafel.usecases.sync_register as use_case
 
+    run(sessions, builders.register(3))  # the first load: no events
     monkeypatch.setattr(use_case, "KEPT_EVENTS", 7)
-    result = run(sessions, builders.register(20))
+    result = run(sessions, builders.register(23))
     assert len(result.events) == 7
     assert result.events[0].kind.value == "unit_added"
     with sessions() as s:
         stored = s.scalar(select(func.count()).select_from(ChangeEventRow))
     assert stored == sum(result.counts.values()) == 60
-    assert result.counts["unit_added"] == 20
+    assert result.counts["unit_added"] == 20 and result.counts["move_in"] == 20

@@ -126,17 +126,28 @@ def resident_events(diff: EntityDiff, old: Mapping[str, Resident]) -> list[Chang
     return events
 
 
-def lease_events(
-    diff: EntityDiff, old: Mapping[str, Lease], *, initial_load: bool = False
-) -> list[ChangeEvent]:
+def first_load_counts(
+    units: EntityDiff, residents: EntityDiff, leases: EntityDiff
+) -> dict[ChangeKind, int]:
+    """The change counts of a first load (an empty register): every row is added and nobody
+    moves, so every agreement counts as ``lease_added``. A first load stores no event per row:
+    each would only say "added in the first run" (see docs/architecture.md, "First load")."""
+    return {
+        ChangeKind.UNIT_ADDED: len(units.added),
+        ChangeKind.RESIDENT_ADDED: len(residents.added),
+        ChangeKind.LEASE_ADDED: len(leases.added),
+    }
+
+
+def lease_events(diff: EntityDiff, old: Mapping[str, Lease]) -> list[ChangeEvent]:
     """Move-ins and move-outs are what letters and planning react to; other edits are changes.
 
-    On the initial load (an empty register) nobody moves: every agreement is ``lease_added``.
-    """
+    A new agreement that is already over is ``lease_added`` (history: nobody moves). The first
+    load of an empty register has no events at all (:func:`first_load_counts`)."""
     events: list[ChangeEvent] = []
     for lid in sorted(diff.added):
         lease: Lease = diff.upserts[lid]
-        moving_in = lease.status is not LeaseStatus.ENDED and not initial_load
+        moving_in = lease.status is not LeaseStatus.ENDED
         kind = ChangeKind.MOVE_IN if moving_in else ChangeKind.LEASE_ADDED
         events.append(ChangeEvent(kind, EntityKind.LEASE, lid, lease.unit_code))
     for lid in sorted(diff.changed):
