@@ -18,7 +18,8 @@ command runs in a new process, timed by wall clock, against a new SQLite store (
 Modes (``--modes``): ``plain`` runs the command without ``PREFECT_API_URL`` (before the
 operations issue landed that meant Prefect's temporary server, ~12 s; after it, no Prefect);
 ``prefect-server`` starts ``prefect server start`` on loopback in its own process (as production
-runs it) and sets ``PREFECT_API_URL``; ``use-case`` runs :mod:`bench.sync_process`, the same App
+runs it; up only while this mode runs, as its services' loops take CPU) and sets
+``PREFECT_API_URL``; ``use-case`` runs :mod:`bench.sync_process`, the same App
 and use case in a new process without any Prefect: orchestration overhead = command - use case.
 
 Peak memory is ``ru_maxrss`` of the command process (``os.wait4``; Linux counts its reaped
@@ -134,6 +135,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def prefect_server(home: Path) -> Iterator[str]:
+    """A Prefect server (its API URL) while the block runs."""
+    started = time.perf_counter()
+    server, url = start_prefect_server(home)
+    print(f"prefect server healthy at {url} after {time.perf_counter() - started:.1f} s")
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def start_prefect_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -255,17 +269,15 @@ class Bench:
         return env
 
     def argv(self, mode: str) -> list[str]:
+        command = ["sync", "--config", str(self.config), "--no-progress"]
         if mode == "use-case":
             return [sys.executable, "-m", "bench.sync_process", "--config", str(self.config)]
-        return [str(BIN / "keukentafel"), "sync", "--config", str(self.config), "--no-progress"]
+        if mode == "before":  # its own entry point, whatever the installed script names now
+            return [sys.executable, "-c", "from keukentafel.cli.app import app; app()", *command]
+        return [str(BIN / "keukentafel"), *command]
 
-    def mode(self, mode: str, prefect_url: str | None = None) -> None:
-        for _ in range(
-            REPEAT["n"]
-        ):  # --repeat: each pair in a new store; the summary takes medians
-            self._pair(mode, prefect_url)
-
-    def _pair(self, mode: str, prefect_url: str | None) -> None:
+    def pair(self, mode: str, prefect_url: str | None = None) -> None:
+        """A full sync and a re-sync in a new store."""
         store = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=self.folder))
         env = self.env(mode, store, prefect_url)
         with new_database() as url:
@@ -316,7 +328,6 @@ def bench_shape(
     units: int,
     modes: list[str],
     record: Record,
-    prefect_url: str | None,
     after: Callable[[Shape, str, list[str], Path], None] | None = None,
 ) -> None:
     key = secrets.token_urlsafe(16)
@@ -332,10 +343,17 @@ def bench_shape(
         print(f"warm-up fetch (untimed): {items} items in {warm:.2f} s", flush=True)
         bench = Bench(shape, config_file, folder, record)
         bench.fetch(config)
-        for mode in modes:
-            if mode == "prefect-server" and prefect_url is None:
-                continue
-            bench.mode(mode, prefect_url if mode == "prefect-server" else None)
+        # --repeat: the modes take turns, so that a machine that slows down for a while slows
+        # every mode alike; each pair of runs gets a new store; the summary takes medians.
+        for _ in range(REPEAT["n"]):
+            for mode in modes:
+                if mode != "prefect-server":
+                    bench.pair(mode)
+        if "prefect-server" in modes:
+            # Up only while its mode runs: its services' loops take CPU the other modes need.
+            with prefect_server(folder / "prefect-server") as prefect_url:
+                for _ in range(REPEAT["n"]):
+                    bench.pair("prefect-server", prefect_url)
         if after is not None:  # dlt (--dlt), on the same server right after the command
             after(shape, url, complexes, folder)
         bench.fetch(config)  # again: the floor on both sides of the runs
@@ -576,23 +594,9 @@ def main() -> None:
     )
     record.machine["store"] = "postgresql" if args.postgresql else "sqlite"
     dlt_after = dlt_hook(record, args.dlt_dispositions.split(",")) if args.dlt else None
-    server = None
-    prefect_url = None
-    if "prefect-server" in modes and set(with_prefect) & set(shapes):
-        home = Path(tempfile.mkdtemp(prefix="kt-prefect-server-"))
-        started = time.perf_counter()
-        server, prefect_url = start_prefect_server(home)
-        print(
-            f"prefect server healthy at {prefect_url} after {time.perf_counter() - started:.1f} s"
-        )
-    try:
-        for name in shapes:
-            shape_modes = [m for m in modes if m != "prefect-server" or name in with_prefect]
-            bench_shape(SHAPES[name], args.units, shape_modes, record, prefect_url, dlt_after)
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+    for name in shapes:
+        shape_modes = [m for m in modes if m != "prefect-server" or name in with_prefect]
+        bench_shape(SHAPES[name], args.units, shape_modes, record, dlt_after)
     record.machine["load_at_end"] = _load()
     rows = summary(record)
     print_table(rows)
