@@ -18,7 +18,7 @@ command runs in a new process, timed by wall clock, against a new SQLite store (
 Modes (``--modes``): ``plain`` runs the command without ``PREFECT_API_URL`` (before the
 operations issue landed that meant Prefect's temporary server, ~12 s; after it, no Prefect);
 ``prefect-server`` starts ``prefect server start`` on loopback in its own process (as production
-runs it; up only while this mode runs, as its services' loops take CPU) and sets
+runs it; stopped between this mode's turns, as its services' loops take CPU) and sets
 ``PREFECT_API_URL``; ``use-case`` runs :mod:`bench.sync_process`, the same App
 and use case in a new process without any Prefect: orchestration overhead = command - use case.
 
@@ -53,6 +53,7 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -137,17 +138,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def prefect_server(home: Path) -> Iterator[str]:
-    """A Prefect server (its API URL) while the block runs."""
-    started = time.perf_counter()
-    server, url = start_prefect_server(home)
-    print(f"prefect server healthy at {url} after {time.perf_counter() - started:.1f} s")
-    try:
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+class PausedServer:
+    """A Prefect server that runs only while its mode runs: between its turns its processes are
+    stopped (SIGSTOP), as its services' loops take CPU (about 3% of a core idle) the other modes
+    would otherwise share."""
+
+    def __init__(self, home: Path) -> None:
+        started = time.perf_counter()
+        self.process, self.url = start_prefect_server(home)
+        print(f"prefect server healthy at {self.url} after {time.perf_counter() - started:.1f} s")
+        self._signal(signal.SIGSTOP)
+
+    def _signal(self, which: signal.Signals) -> None:
+        os.killpg(self.process.pid, which)  # its own session: the server and any children
+
+    @contextmanager
+    def running(self) -> Iterator[str]:
+        self._signal(signal.SIGCONT)
+        _wait_healthy(self.url, self.process, timeout=30)
+        try:
+            yield self.url
+        finally:
+            self._signal(signal.SIGSTOP)
+
+    def close(self) -> None:
+        self._signal(signal.SIGCONT)
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
 
 def start_prefect_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -163,18 +180,26 @@ def start_prefect_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
+    try:
+        _wait_healthy(url, proc, timeout=120)
+    except RuntimeError:
+        proc.terminate()
+        raise
+    return proc, url
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"prefect server stopped with exit code {proc.returncode}")
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
                 if answer.status == 200:
-                    return proc, url
+                    return
         except OSError:
-            time.sleep(0.5)
-    proc.terminate()
-    raise RuntimeError("prefect server did not become healthy within 120 s")
+            time.sleep(0.2)
+    raise RuntimeError(f"prefect server did not become healthy within {timeout:.0f} s")
 
 
 def _quiet_prefect(home: Path) -> dict[str, str]:
@@ -343,17 +368,20 @@ def bench_shape(
         print(f"warm-up fetch (untimed): {items} items in {warm:.2f} s", flush=True)
         bench = Bench(shape, config_file, folder, record)
         bench.fetch(config)
-        # --repeat: the modes take turns, so that a machine that slows down for a while slows
-        # every mode alike; each pair of runs gets a new store; the summary takes medians.
-        for _ in range(REPEAT["n"]):
-            for mode in modes:
-                if mode != "prefect-server":
-                    bench.pair(mode)
-        if "prefect-server" in modes:
-            # Up only while its mode runs: its services' loops take CPU the other modes need.
-            with prefect_server(folder / "prefect-server") as prefect_url:
-                for _ in range(REPEAT["n"]):
-                    bench.pair("prefect-server", prefect_url)
+        server = PausedServer(folder / "prefect-server") if "prefect-server" in modes else None
+        try:
+            # --repeat: the modes take turns, so that a machine that slows down for a while
+            # slows every mode alike; each pair of runs gets a new store; medians are reported.
+            for _ in range(REPEAT["n"]):
+                for mode in modes:
+                    if server is not None and mode == "prefect-server":
+                        with server.running() as prefect_url:
+                            bench.pair(mode, prefect_url)
+                    else:
+                        bench.pair(mode)
+        finally:
+            if server is not None:
+                server.close()
         if after is not None:  # dlt (--dlt), on the same server right after the command
             after(shape, url, complexes, folder)
         bench.fetch(config)  # again: the floor on both sides of the runs
