@@ -23,7 +23,10 @@ runs it; stopped between this mode's turns, as its services' loops take CPU) and
 and use case in a new process without any Prefect: orchestration overhead = command - use case.
 
 Peak memory is ``ru_maxrss`` of the command process (``os.wait4``; Linux counts its reaped
-children in it too, so with Prefect's temporary server that one is included).
+children in it too, so with Prefect's temporary server that one is included); its CPU seconds
+(user and system, the VERA worker included) come from the same call. With ``--repeat N`` the
+summary gives the median run, the fastest (``best``: on a machine whose speed drifts, the least
+disturbed run) and the median CPU seconds.
 
 Shapes (``--shapes``, comma-separated or ``all``)::
 
@@ -119,6 +122,7 @@ class Run:
     seconds: float
     rows_written: int | None = None
     peak_mb: float | None = None
+    cpu_s: float | None = None  # user + system CPU of the process and the children it waited for
     use_case_seconds: float | None = None
     ok: bool = True
     note: str = ""
@@ -221,8 +225,9 @@ def write_config(folder: Path, url: str, complexes: list[str]) -> Path:
 
 def run_process(
     argv: list[str], env: dict[str, str], cwd: Path = ROOT
-) -> tuple[float, float, str, int]:
-    """Wall-clock seconds, peak RSS (MB, ``ru_maxrss``), output and exit code of a new process."""
+) -> tuple[float, float, str, int, float]:
+    """Wall-clock seconds, peak RSS (MB, ``ru_maxrss``), output, exit code and CPU seconds (user
+    and system, with the children it waited for: the VERA worker) of a new process."""
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
@@ -231,7 +236,8 @@ def run_process(
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         output = out.read().decode(errors="replace")
-    return seconds, usage.ru_maxrss / 1024, output, proc.returncode
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss / 1024, output, proc.returncode, cpu
 
 
 @contextmanager
@@ -316,8 +322,9 @@ class Bench:
             # Earlier code runs in its own checkout: a process it starts with ``python -m`` (the
             # VERA worker, before it ran with -P) imports from its working directory first.
             cwd = BEFORE["dir"] if mode == "before" else ROOT
-            seconds, peak, output, code = run_process(self.argv(mode), env, cwd)
+            seconds, peak, output, code, cpu = run_process(self.argv(mode), env, cwd)
             run = Run(self.shape.name, mode, step, seconds, peak_mb=round(peak, 1))
+            run.cpu_s = round(cpu, 2)
             if code != 0:
                 run.ok, run.note = False, f"exit {code}: {output.strip()[-300:]}"
             else:
@@ -341,6 +348,8 @@ class Bench:
 def _line(run: Run) -> str:
     rows = "" if run.rows_written is None else f"rows {run.rows_written:>7}"
     peak = "" if run.peak_mb is None else f"peak {run.peak_mb:6.0f} MB"
+    if run.cpu_s is not None:
+        peak += f"  cpu {run.cpu_s:6.2f} s"
     flag = "" if run.ok else "FAILED "
     return (
         f"{run.shape:<13} {run.mode:<15} {run.step:<10} {run.seconds:7.2f} s  {rows:<13} "
@@ -422,7 +431,11 @@ def summary(record: Record) -> list[dict[str, Any]]:
                     "mode": mode,
                     "fetch_only_s": round(floor, 2),
                     "full_s": round(full.seconds, 2),
+                    "full_best_s": _best(runs, mode, "full sync"),
+                    "full_cpu_s": full.cpu_s,
                     "resync_s": round(again.seconds, 2),
+                    "resync_best_s": _best(runs, mode, "re-sync"),
+                    "resync_cpu_s": again.cpu_s,
                     "resync_rows": again.rows_written,
                     "resync_x_fetch": round(again.seconds / floor, 2),
                     "overhead_s": None if overhead is None else round(overhead, 2),
@@ -437,9 +450,16 @@ def summary(record: Record) -> list[dict[str, Any]]:
     return rows
 
 
+def _best(runs: list[Run], mode: str, step: str) -> float | None:
+    """The fastest run of a mode's step: on a machine whose speed drifts, the least disturbed."""
+    times = [r.seconds for r in runs if r.mode == mode and r.step == step and r.ok]
+    return round(min(times), 2) if times else None
+
+
 def _median(runs: list[Run]) -> Run | None:
     """The median run of a mode's step (with --repeat; of two, the slower), carrying the worst of
-    the others: not ok if any failed, the most rows any re-sync wrote, the highest peak."""
+    the others: not ok if any failed, the most rows any re-sync wrote, the highest peak; its CPU
+    seconds are the median of the runs' too."""
     if not runs:
         return None
     ordered = sorted(runs, key=lambda r: r.seconds)
@@ -452,15 +472,21 @@ def _median(runs: list[Run]) -> Run | None:
         middle.seconds,
         rows_written=max(rows) if rows else None,
         peak_mb=max((r.peak_mb or 0.0) for r in runs),
+        cpu_s=_middle([r.cpu_s for r in runs if r.cpu_s is not None]),
         use_case_seconds=middle.use_case_seconds,
         ok=all(r.ok for r in runs),
     )
 
 
+def _middle(values: list[float]) -> float | None:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else None
+
+
 def print_table(rows: list[dict[str, Any]]) -> None:
     print(
         "\nshape         mode            fetch   full  re-sync rows  x fetch  "
-        "overhead full / re-sync  peak MB"
+        "overhead full / re-sync  peak MB   best full / re-sync   CPU full / re-sync"
     )
     for r in rows:
         overhead = "" if r["overhead_s"] is None else f"{r['overhead_s']:6.2f} s"
@@ -471,8 +497,14 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         print(
             f"{r['shape']:<13} {r['mode']:<15} {r['fetch_only_s']:5.2f} {r['full_s']:6.2f} "
             f"{r['resync_s']:7.2f} {r['resync_rows']!s:>4}  {r['resync_x_fetch']:6.2f}  "
-            f"{overhead:<24} {r['peak_mb']:6.0f}{'' if r['ok'] else '  FAILED'}"
+            f"{overhead:<24} {r['peak_mb']:6.0f}   {_num(r.get('full_best_s'))} / "
+            f"{_num(r.get('resync_best_s'))}     {_num(r.get('full_cpu_s'))} / "
+            f"{_num(r.get('resync_cpu_s'))}{'' if r['ok'] else '  FAILED'}"
         )
+
+
+def _num(value: float | None) -> str:
+    return "    -" if value is None else f"{value:6.2f}"
 
 
 def _load() -> dict[str, Any]:
