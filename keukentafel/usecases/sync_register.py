@@ -311,6 +311,9 @@ def _apply(
         lost_leases=lost_current_leases(leases, old_leases),
         max_share=max_shrink,
     )
+    # A first load (nothing ever stored, removed rows included) is counted, with no event per
+    # row; homes that come back after all were removed are changes, and logged as such.
+    first_load = not any(stored.values()) and register.is_empty()
     written = 0
     for kind, diff in diffs.items():
         written += register.upsert(kind, diff.upserts, diff.hashes, now)
@@ -321,7 +324,7 @@ def _apply(
         if unidentified
         else ""
     )
-    if not any(stored.values()):  # a first load: counted, no event per row (the function says)
+    if first_load:
         counts = first_load_counts(units, residents, leases)
         return _record_success(
             session, corporation, run_id, valid, (), written, now, message, counts

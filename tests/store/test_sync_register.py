@@ -480,6 +480,21 @@ def test_a_first_load_is_counted_without_an_event_per_row(
         assert recorded is not None and recorded.counts["lease_added"] == 20
 
 
+def test_homes_that_come_back_after_all_were_removed_are_logged_as_changes(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Only a register that never held a row has a first load: when every home was removed
+    (here by an allowed shrink) and they come back, each is a change with its event."""
+    run(sessions, builders.register(3))
+    emptied = run(sessions, Snapshot(source="static"), max_shrink=1.0)
+    assert emptied.counts["unit_removed"] == 3 and len(emptied.events) == 9
+    back = run(sessions, builders.register(3))
+    assert back.counts["unit_added"] == 3 and back.counts["move_in"] == 3
+    with sessions() as s:
+        stored = s.scalar(select(func.count()).select_from(ChangeEventRow))
+    assert stored == len(emptied.events) + len(back.events) == 9 + 9
+
+
 def test_a_large_run_lists_its_first_events_and_stores_and_counts_them_all(
     sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:

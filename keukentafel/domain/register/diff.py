@@ -131,7 +131,7 @@ def first_load_counts(
 ) -> dict[ChangeKind, int]:
     """The change counts of a first load (an empty register): every row is added and nobody
     moves, so every agreement counts as ``lease_added``. A first load stores no event per row:
-    each would only say "added in the first run" (see docs/architecture.md, "First load")."""
+    each would only say "added in the first run" (see docs/architecture.md, "Decisions")."""
     return {
         ChangeKind.UNIT_ADDED: len(units.added),
         ChangeKind.RESIDENT_ADDED: len(residents.added),

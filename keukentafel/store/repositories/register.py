@@ -234,6 +234,15 @@ class RegisterRepository:
             or 0
         )
 
+    def is_empty(self) -> bool:
+        """No unit, resident or lease of the corporation was ever stored (removed ones count as
+        stored): the next sync is its first load."""
+        return not any(self._has_rows(table) for table, _ in _TABLES.values())
+
+    def _has_rows(self, table: Any) -> bool:
+        query = select(table.id).where(table.corporation_code == self.corporation).limit(1)
+        return self.session.scalar(query) is not None
+
     # writes -----------------------------------------------------------------------------------
 
     def upsert(
@@ -252,13 +261,7 @@ class RegisterRepository:
             for item_id, item in items.items()
         )
         # Nothing stored yet for this corporation (the first sync): nothing can conflict.
-        first_load = (
-            self.session.scalar(
-                select(table.id).where(table.corporation_code == corporation).limit(1)
-            )
-            is None
-        )
-        conflict = () if first_load else ("corporation_code", key)
+        conflict = ("corporation_code", key) if self._has_rows(table) else ()
         bulk_insert(self.session, table_of(table), columns, rows, conflict=conflict)
         return len(items)
 
