@@ -62,6 +62,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -223,6 +224,12 @@ def write_config(folder: Path, url: str, complexes: list[str]) -> Path:
     return path
 
 
+def entry_point(checkout: Path) -> str:
+    """The ``keukentafel`` program of a checkout (``module:function``, from its pyproject.toml)."""
+    with (checkout / "pyproject.toml").open("rb") as file:
+        return str(tomllib.load(file)["project"]["scripts"]["keukentafel"])
+
+
 def run_process(
     argv: list[str], env: dict[str, str], cwd: Path = ROOT
 ) -> tuple[float, float, str, int, float]:
@@ -304,7 +311,13 @@ class Bench:
         if mode == "use-case":
             return [sys.executable, "-m", "bench.sync_process", "--config", str(self.config)]
         if mode == "before":  # its own entry point, whatever the installed script names now
-            return [sys.executable, "-c", "from keukentafel.cli.app import app; app()", *command]
+            module, _, function = entry_point(BEFORE["dir"]).partition(":")
+            return [
+                sys.executable,
+                "-c",
+                f"from {module} import {function}; {function}()",
+                *command,
+            ]
         return [str(BIN / "keukentafel"), *command]
 
     def pair(self, mode: str, prefect_url: str | None = None) -> None:

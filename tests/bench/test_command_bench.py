@@ -4,6 +4,8 @@ pair of runs, where the command can migrate and sync, dropped afterwards."""
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -48,3 +50,23 @@ def test_without_postgresql_the_store_is_a_sqlite_file(monkeypatch: pytest.Monke
     monkeypatch.delitem(command_bench.POSTGRESQL, "url", raising=False)
     with command_bench.new_database() as url:
         assert url is None
+
+
+def test_the_before_mode_runs_the_program_its_checkout_declares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Earlier code runs through its own entry point (its pyproject.toml), whatever the installed
+    program is called now: the app itself before keukentafel/cli/program.py, the program after."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "keukentafel"\n[project.scripts]\nkeukentafel = "keukentafel.cli.app:app"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setitem(command_bench.BEFORE, "dir", tmp_path)
+    record = command_bench.Record(units=10, started="", machine={})
+    bench = command_bench.Bench(
+        command_bench.SHAPES["id-500x160"], tmp_path / "bench.yaml", tmp_path, record
+    )
+    argv = bench.argv("before")
+    assert argv[:3] == [sys.executable, "-c", "from keukentafel.cli.app import app; app()"]
+    assert argv[3:5] == ["sync", "--config"]
+    assert command_bench.entry_point(command_bench.ROOT) == "keukentafel.cli.program:main"
