@@ -6,8 +6,7 @@ Builds the App from the environment and the corporation file exactly as the comm
 calls ``App.run_sync``; prints one JSON line (seconds of the use case, rows written, kept aside).
 :mod:`bench.command_bench` runs it beside the command: the difference between the two is the
 command's orchestration (Prefect) overhead, process start, imports and the process's end
-(keukentafel/cli/program.py) being paid by both. Like the command, it starts the sync's second
-process first, before the store and the use case are imported (keukentafel/bootstrap_warm.py).
+(keukentafel/cli/program.py) being paid by both.
 """
 
 from __future__ import annotations
@@ -18,15 +17,12 @@ import resource
 import time
 from pathlib import Path
 
-from keukentafel.bootstrap_warm import warm_up
+from keukentafel.bootstrap import CorporationRegistry, build
+from keukentafel.cli.program import end
+from keukentafel.settings import Settings
 
 
 def main() -> None:
-    warm_up(["sync"])  # as the command does, before the rest is imported
-    from keukentafel.bootstrap import CorporationRegistry, build
-    from keukentafel.cli.program import end
-    from keukentafel.settings import Settings
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, required=True)
     args = parser.parse_args()

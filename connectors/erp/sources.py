@@ -9,13 +9,22 @@ imported when a source is read, not when this module is imported.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connectors.erp.second_process import cpus
 from keukentafel.config import CorporationFile
+
+
+def cpus() -> int:
+    """Cores this process may run on (a second process only helps with a second core)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
 
 if TYPE_CHECKING:
     from keukentafel.domain.register import Snapshot

@@ -27,14 +27,7 @@ from typing import NoReturn
 
 
 def main() -> NoReturn:
-    """Run the command line's command, then :func:`end` with its exit status.
-
-    First of all, what the command will need is started early (keukentafel/bootstrap_warm.py:
-    for a sync, the second process that reads a large VERA listing), so that it starts while
-    this process imports the command line."""
-    from keukentafel.bootstrap_warm import warm_up
-
-    warm_up(sys.argv[1:])
+    """Run the command line's command, then :func:`end` with its exit status."""
     from keukentafel.cli.app import app
 
     try:

@@ -6,8 +6,6 @@ unchanged ERP writes nothing in every shape."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.erp import second_process
-from connectors.erp.second_process import cpus
 from connectors.erp.vera.client import VeraClient
 from connectors.erp.vera.snapshot import read_snapshot
 from connectors.fakes.vera_data import UnitRefs, generate_dataset
@@ -345,49 +341,3 @@ def test_the_second_process_runs_the_code_of_its_parent_whatever_its_working_dir
         assert result.rows_written > 0
         assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 2
     assert _workers() == []
-
-
-@pytest.mark.skipif(cpus() < 2, reason="a second process is started ahead on two cores or more")
-def test_the_sync_takes_the_second_process_the_command_started_ahead(
-    sessions: sessionmaker[Session],
-) -> None:
-    """``keukentafel sync`` starts the second process before it imports the rest
-    (keukentafel/bootstrap_warm.py): the sync reads with that one, not a new one, into the same
-    register, and it ends with its listing."""
-    for fake in _serve("id", 1):
-        expected = _stored(sessions, "ONE", _sync(sessions, "ONE", ShapeSource(fake.url, [])))
-        assert second_process.warm_up()
-        ahead = second_process.waiting()
-        assert ahead is not None and _workers() == [ahead]
-        source = ShapeSource(fake.url, [], second_process_above=10)
-        result = _sync(sessions, "TWO", source)
-        assert _stored(sessions, "TWO", result) == expected
-        assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 2
-        assert second_process.waiting() is None  # taken, and ended with its listing
-    assert _workers() == []
-
-
-@pytest.mark.skipif(cpus() < 2, reason="a second process is started ahead on two cores or more")
-def test_a_second_process_started_ahead_and_not_taken_ends(tmp_path: Path) -> None:
-    """Not taken (a spreadsheet, a small register, a sync that failed first), it ends without a
-    word when its parent closes its stdin, and is killed when its parent ends before that."""
-    child = second_process.start()
-    assert child.stdin is not None and child.stdout is not None
-    child.stdin.close()
-    assert child.wait(timeout=60) == 0
-    assert child.stdout.read() == b""
-    child.stdout.close()
-
-    program = (
-        "from connectors.erp import second_process as s\n"
-        "assert s.warm_up()\n"
-        "ahead = s.waiting()\n"
-        "assert s.warm_up() and s.waiting() == ahead  # one at a time\n"
-        "print(ahead, flush=True)\n"
-    )
-    ended = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60
-    )
-    pid = int(ended.stdout)
-    with pytest.raises(ProcessLookupError):  # killed and waited for before its parent ended
-        os.kill(pid, 0)

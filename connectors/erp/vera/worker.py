@@ -7,10 +7,7 @@ second process once its first page says it is large (``source.vera.second_proces
 process keeps paging and mapping units and agreements meanwhile.
 
 The parent (:class:`ListingWorker`) starts this module's :func:`main` in a new Python (``-P``,
-with the parent's own ``connectors`` first on its path: see connectors/erp/second_process.py), or
-takes the one the command started ahead (:func:`connectors.erp.second_process.warm_up`: the child
-imports all it needs before it waits for its job, so that its start is off the sync's critical
-path), and sends it one
+with the parent's own ``connectors`` first on its path: see ``_CHILD``) and sends it one
 :class:`ListingJob` on its stdin: the VERA configuration, the one secret the client needs,
 the listing and the paging state after the first page, and the page memo's summaries. The child
 builds its own :class:`~connectors.erp.vera.client.VeraClient` (same retries, same TLS and proxy
@@ -37,12 +34,12 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from sys import intern
 from typing import IO, Any
 
 import orjson
 
-from connectors.erp import second_process
 from connectors.erp.vera.client import (
     RELATIONS,
     SnapshotIncomplete,
@@ -111,7 +108,16 @@ class ListingWorker:
         self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> ListingWorker:
-        self._process = second_process.take() or second_process.start()
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-P",
+                "-c",
+                _CHILD.format(root=str(Path(__file__).resolve().parents[3])),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -147,6 +153,16 @@ class ListingWorker:
                 assert isinstance(answer, _Done)
                 self._client.retries += answer.retries
                 return
+
+
+#: The child's program: the folder this process imported ``connectors`` from first on its path,
+#: then :func:`main` under the module's own name (what it pickles names
+#: ``connectors.erp.vera.worker``, which the parent can import). With ``-P`` the child does not put
+#: its working directory first, as ``python -m`` would: a ``connectors`` folder there (another
+#: checkout, another version) is never what it runs; it runs the code its parent runs.
+_CHILD = (
+    "import sys; sys.path.insert(0, {root!r}); from connectors.erp.vera.worker import main; main()"
+)
 
 
 # --- the child --------------------------------------------------------------------------------
@@ -244,13 +260,8 @@ def main() -> None:
 
     import gc
 
-    import connectors.erp.vera.snapshot  # noqa: F401 - imported before the job is waited for
-
     gc.disable()  # as in the sync: many small objects, no cycles (sync_register.gc_paused)
-    try:
-        job: ListingJob = pickle.load(stdin)  # noqa: S301 - sent by the parent that started us
-    except EOFError:
-        os._exit(0)  # started ahead and not needed (connectors/erp/second_process.py)
+    job: ListingJob = pickle.load(stdin)  # noqa: S301 - sent by the parent that started us
     try:
         read_listing(job, send)
     except BrokenPipeError:
