@@ -123,7 +123,7 @@ def test_the_program_keeps_its_exit_status_output_and_store(
     bad.write_text("corporation: {code: X}\n", encoding="utf-8")
     refused = _sync(bad, env)
     assert refused.returncode == 2 and "bad.yaml" in refused.stdout + refused.stderr
-    assert _units(env) == 27  # the units in the projects' complexes
+    assert _units(env) == 27  # the failed and the refused run changed nothing
 
 
 @pytest.mark.slow
