@@ -4,6 +4,7 @@ pair of runs, where the command can migrate and sync, dropped afterwards."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -70,3 +71,33 @@ def test_the_before_mode_runs_the_program_its_checkout_declares(
     assert argv[:3] == [sys.executable, "-c", "from keukentafel.cli.app import app; app()"]
     assert argv[3:5] == ["sync", "--config"]
     assert command_bench.entry_point(command_bench.ROOT) == "keukentafel.cli.program:main"
+
+
+def test_a_checkout_is_timed_from_bytecode_even_where_python_may_not_write_it(
+    tmp_path: Path,
+) -> None:
+    """``compile_bytecode`` gives a checkout the bytecode an installed package has, so that a
+    command started with PYTHONDONTWRITEBYTECODE=1 loads it instead of compiling the source."""
+    (tmp_path / "keukentafel").mkdir()
+    (tmp_path / "keukentafel" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "keukentafel" / "probe.py").write_text("ANSWER = 42\n", encoding="utf-8")
+    command_bench.compile_bytecode(tmp_path)
+    program = "import keukentafel.probe as p; print(p.ANSWER, p.__cached__)"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-P",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {program}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out[0] == "42"
+    assert Path(out[1]).is_file()  # the bytecode it was loaded from is there
+    (tmp_path / "keukentafel" / "broken.py").write_text("def (:\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="could not compile"):
+        command_bench.compile_bytecode(tmp_path)
