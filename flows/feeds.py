@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow
-
 from flows import jobs
+from flows.decorator import flow
 from flows.publish import finish, named
 from flows.results import FeedsSummary
 from keukentafel.bootstrap import current_app

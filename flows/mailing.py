@@ -19,10 +19,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, task
+from prefect import task
 
 from flows import jobs
 from flows.alerts import report_stale_outbox
+from flows.decorator import flow
 from flows.publish import finish, named
 from flows.publish import started_by as run_starter
 from flows.results import Delivery, MailingOutcome

@@ -19,13 +19,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, get_run_logger, pause_flow_run, task
+from prefect import get_run_logger, pause_flow_run, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 from prefect.states import Cancelled
 
 from flows import jobs
+from flows.decorator import flow
 from flows.mailing import deliver, prepare
 from flows.naming import artifact_key
 from flows.publish import finish, named

@@ -13,9 +13,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow
-
 from flows import jobs, publish
+from flows.decorator import flow
 from keukentafel.bootstrap import current_app
 
 #: Every day at 05:30 Amsterdam time: before the 06:00 register sync.

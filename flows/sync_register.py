@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow
-
 from flows import jobs
+from flows.decorator import flow
 from flows.publish import afinish, named
 from flows.results import SyncSummary
 from keukentafel.bootstrap import current_app

@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow
-
 from flows import jobs
+from flows.decorator import flow
 from flows.publish import finish, named
 from keukentafel.bootstrap import current_app
 

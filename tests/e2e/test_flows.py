@@ -312,14 +312,16 @@ def test_commands_on_a_server_are_named_and_tagged_as_scheduled_runs(
     assert "/runs/flow-run/" in outcome.where
     run_id = outcome.where.rsplit("/", 1)[-1]
 
-    async def read() -> tuple[str, list[str]]:
+    async def read() -> tuple[str, list[str], dict[str, object]]:
         async with get_client() as client:
             run = await client.read_flow_run(run_id)
-            return run.name, sorted(run.tags)
+            return run.name, sorted(run.tags), run.parameters
 
-    name, tags = asyncio.run(read())
+    name, tags, parameters = asyncio.run(read())
     assert name == run_name("sync", "WSD") and name.startswith("sync-wsd-20")
     assert tags == sorted(tags_for("sync", "WSD")) == ["WSD", "register"]
+    # Stored as given (flows/decorator.py), as Prefect's own encoding would have stored them.
+    assert parameters == {"corporation": "WSD", "show_progress": False, "max_shrink": None}
 
 
 PRIVACY_CORPORATION = """
