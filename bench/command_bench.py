@@ -62,6 +62,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,6 +130,7 @@ class Run:
     peak_mb: float | None = None
     cpu_s: float | None = None  # user + system CPU of the process and the children it waited for
     use_case_seconds: float | None = None
+    turn: int = 0  # with --repeat: the round of turns it ran in (modes take turns)
     ok: bool = True
     note: str = ""
 
@@ -342,23 +344,23 @@ class Bench:
             ]
         return [str(BIN / "keukentafel"), *command]
 
-    def pair(self, mode: str, prefect_url: str | None = None) -> None:
+    def pair(self, mode: str, prefect_url: str | None = None, turn: int = 0) -> None:
         """A full sync and a re-sync in a new store."""
         store = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=self.folder))
         env = self.env(mode, store, prefect_url)
         with new_database() as url:
             if url is not None:
                 env["KEUKENTAFEL_DATABASE_URL"] = url
-            self._steps(mode, env)
+            self._steps(mode, env, turn)
         shutil.rmtree(store, ignore_errors=True)
 
-    def _steps(self, mode: str, env: dict[str, str]) -> None:
+    def _steps(self, mode: str, env: dict[str, str], turn: int = 0) -> None:
         for step in ("full sync", "re-sync"):
             # Earlier code runs in its own checkout: a process it starts with ``python -m`` (the
             # VERA worker, before it ran with -P) imports from its working directory first.
             cwd = BEFORE["dir"] if mode == "before" else ROOT
             seconds, peak, output, code, cpu = run_process(self.argv(mode), env, cwd)
-            run = Run(self.shape.name, mode, step, seconds, peak_mb=round(peak, 1))
+            run = Run(self.shape.name, mode, step, seconds, peak_mb=round(peak, 1), turn=turn)
             run.cpu_s = round(cpu, 2)
             if code != 0:
                 run.ok, run.note = False, f"exit {code}: {output.strip()[-300:]}"
@@ -416,13 +418,13 @@ def bench_shape(
         try:
             # --repeat: the modes take turns, so that a machine that slows down for a while
             # slows every mode alike; each pair of runs gets a new store; medians are reported.
-            for _ in range(REPEAT["n"]):
+            for turn in range(REPEAT["n"]):
                 for mode in modes:
                     if server is not None and mode == "prefect-server":
                         with server.running() as prefect_url:
-                            bench.pair(mode, prefect_url)
+                            bench.pair(mode, prefect_url, turn)
                     else:
-                        bench.pair(mode)
+                        bench.pair(mode, turn=turn)
         finally:
             if server is not None:
                 server.close()
@@ -478,11 +480,34 @@ def summary(record: Record) -> list[dict[str, Any]]:
                     if overhead is None
                     else round(overhead / full.seconds, 2),
                     "resync_overhead_s": None if again_over is None else round(again_over, 2),
+                    **(paired_overhead(runs, mode) if ours else {}),
                     "peak_mb": max(full.peak_mb or 0, again.peak_mb or 0),
                     "ok": full.ok and again.ok,
                 }
             )
     return rows
+
+
+def paired_overhead(runs: list[Run], mode: str) -> dict[str, float]:
+    """A mode's overhead over the use case alone, turn by turn: the median of its differences
+    with the use case's run of the same turn (``turn_overhead_s``), and of those differences as
+    a share of the mode's run (``turn_overhead_share``), for the full sync and the re-sync.
+
+    The difference of two medians mixes runs from different minutes; on a machine whose speed
+    drifts for minutes at a time (the same use case took 16.6 s and 22.9 s in one benchmark)
+    it measured the drift. Runs of the same turn ran next to each other."""
+    found: dict[str, float] = {}
+    for step, key in (("full sync", "turn_overhead"), ("re-sync", "turn_resync_overhead")):
+        base = {r.turn: r.seconds for r in runs if r.mode == "use-case" and r.step == step and r.ok}
+        pairs = [
+            (r.seconds - base[r.turn], r.seconds)
+            for r in runs
+            if r.mode == mode and r.step == step and r.ok and r.turn in base
+        ]
+        if pairs:
+            found[f"{key}_s"] = round(statistics.median(d for d, _ in pairs), 2)
+            found[f"{key}_share"] = round(statistics.median(d / s for d, s in pairs), 3)
+    return found
 
 
 def _best(runs: list[Run], mode: str, step: str) -> float | None:
@@ -535,6 +560,20 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{overhead:<24} {r['peak_mb']:6.0f}   {_num(r.get('full_best_s'))} / "
             f"{_num(r.get('resync_best_s'))}     {_num(r.get('full_cpu_s'))} / "
             f"{_num(r.get('resync_cpu_s'))}{'' if r['ok'] else '  FAILED'}"
+        )
+    turned = [r for r in rows if r.get("turn_overhead_s") is not None and r["mode"] != "use-case"]
+    if turned:
+        print("\noverhead over the use case, turn by turn (median of same-turn differences):")
+    for r in turned:
+        again = r.get("turn_resync_overhead_s")
+        print(
+            f"{r['shape']:<13} {r['mode']:<15} full {r['turn_overhead_s']:6.2f} s "
+            f"{r['turn_overhead_share']:4.0%}"
+            + (
+                ""
+                if again is None
+                else f"   re-sync {again:6.2f} s {r['turn_resync_overhead_share']:4.0%}"
+            )
         )
 
 

@@ -101,3 +101,23 @@ def test_a_checkout_is_timed_from_bytecode_even_where_python_may_not_write_it(
     (tmp_path / "keukentafel" / "broken.py").write_text("def (:\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="could not compile"):
         command_bench.compile_bytecode(tmp_path)
+
+
+def test_the_overhead_turn_by_turn_compares_runs_of_the_same_turn() -> None:
+    """On a machine that slows down for minutes, the difference of two medians measures the
+    drift; the same-turn differences do not (the numbers are the seventh round's, rounded)."""
+    record = command_bench.Record(units=10, started="", machine={})
+    use_case = [(16.6, 5.0), (17.5, 5.9), (22.9, 6.4)]
+    prefect = [(17.8, 7.2), (23.6, 9.2), (24.3, 9.0)]
+    for turn, ((uf, ur), (pf, pr)) in enumerate(zip(use_case, prefect, strict=True)):
+        for mode, full, again in (("use-case", uf, ur), ("prefect-server", pf, pr)):
+            record.runs.append(command_bench.Run("s", mode, "full sync", full, 0, turn=turn))
+            record.runs.append(command_bench.Run("s", mode, "re-sync", again, 0, turn=turn))
+    record.runs.append(command_bench.Run("s", "-", "fetch only", 3.0))
+    row = next(r for r in command_bench.summary(record) if r["mode"] == "prefect-server")
+    assert row["overhead_s"] == round(23.6 - 17.5, 2)  # medians of different turns: the drift
+    assert row["turn_overhead_s"] == round(24.3 - 22.9, 2)  # median of 1.2, 6.1, 1.4
+    assert row["turn_overhead_share"] == round((17.8 - 16.6) / 17.8, 3)  # of 6.7%, 26%, 5.8%
+    assert row["turn_resync_overhead_s"] == round(9.0 - 6.4, 2)
+    base = next(r for r in command_bench.summary(record) if r["mode"] == "use-case")
+    assert base["turn_overhead_s"] == 0.0
