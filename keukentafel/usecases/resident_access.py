@@ -11,8 +11,9 @@ and records nothing new.
 **Opening.** A link is verified (signature, expiry) with its corporation's secret, then found
 on record by its digest and checked (:func:`keukentafel.domain.resident_access.check_grant`). A
 code is found by its digest within the project, after the rate limits: attempts per client
-address and failures per project, counted in the store so every worker sees them. Every refusal
-records nothing except those counters.
+address (15 minutes) and failures per project (an hour), counted in the store so every worker
+sees them, over a sliding window (the current fixed window plus the previous one, weighted by
+its part still within the span). Every refusal records nothing except those counters.
 """
 
 from __future__ import annotations
@@ -293,9 +294,15 @@ def enter_code(
         attempts = guards.count(f"code:{client_key}", address_window)
         if attempts == 1:
             guards.forget_windows_before(now - timedelta(days=1))
-        if attempts > access.attempts_per_address:
+        address_attempts = attempts + _carried(
+            guards, f"code:{client_key}", address_window, ADDRESS_WINDOW, now
+        )
+        if address_attempts > access.attempts_per_address:
             return Refused(Refusal.RATE_LIMITED)
-        if guards.attempts(project_key, project_window) >= access.failures_per_project:
+        project_failures = guards.attempts(project_key, project_window) + _carried(
+            guards, project_key, project_window, PROJECT_WINDOW, now
+        )
+        if project_failures >= access.failures_per_project:
             log.warning("code entry for project %s paused: too many failures", access.project.code)
             return Refused(Refusal.RATE_LIMITED)
         code = normalise_code(typed)
@@ -312,6 +319,18 @@ def enter_code(
         else:
             ResidentAccessRepository(session).mark_used(outcome.grant.public_id, now)
     return outcome
+
+
+def _carried(
+    guards: WebGuardRepository, key: str, window: datetime, size: timedelta, now: datetime
+) -> int:
+    """The previous window's count, weighted by how much of it still lies within ``size`` of
+    ``now`` and rounded up: a sliding window over two fixed ones. Counting the current window
+    alone would let a client make twice the limit across a window's edge (and reset the count
+    there). Integer arithmetic, so a limit is exact at a window's edge."""
+    previous = guards.attempts(key, window - size)
+    still = size - (now - window)
+    return -(-previous * still // size) if previous else 0
 
 
 def _window(now: datetime, size: timedelta) -> datetime:
