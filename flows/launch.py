@@ -5,19 +5,10 @@ server: the run is tracked, named (``sync-wsd-2026-12-06``) and tagged as the sc
 (flows/naming.py), and its report becomes artifacts there. Without one the command runs the same
 job (flows/jobs.py) in this process, with no Prefect machinery at all: no temporary server to
 start, nothing that can time out. Either way the caller gets the job's :class:`Outcome`.
-
-On a server, Prefect's import and the flow run's start take about a second before the job runs
-(README, "Benchmarks"). A sync begins reading its source in that second (:data:`BEGIN`, use case
-``begin_sync``): a second process reads the ERP's relations on the other core while this one
-starts Prefect. What it read waits for the flow's sync; if the flow does not come to read, the
-App's close stops it. Beginning is a head start, not a step of the run: when it fails, the
-command says so in one line and the flow reads as it always does (and meets the same problem,
-which it then reports as the run's).
 """
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from flows.jobs import FAILED, JOBS, Outcome, RunFailed
@@ -39,12 +30,6 @@ FLOWS = {
 }
 
 
-#: What a kind of run can begin before Prefect's start: the App's method, given the corporation.
-BEGIN = {"sync": "begin_sync"}
-
-log = logging.getLogger(__name__)
-
-
 def launch(job: str, app: App, corporation: str, **params: Any) -> Outcome[Any]:
     """Run the ``job`` (a kind of run: flows/naming.py) for ``corporation`` with ``params`` (the
     job's and the flow's keywords).
@@ -53,18 +38,7 @@ def launch(job: str, app: App, corporation: str, **params: Any) -> Outcome[Any]:
     corporation file that is not valid, a bug) is raised."""
     if not app.settings.prefect_api_url:
         return JOBS[job](app, corporation, **params)
-    _begin(job, app, corporation)
     return _on_prefect(job, corporation, params)
-
-
-def _begin(job: str, app: App, corporation: str) -> None:
-    method = BEGIN.get(job)
-    if method is None:
-        return
-    try:
-        getattr(app, method)(corporation)
-    except Exception as exc:  # a head start only: the run reads as usual and reports the problem
-        log.warning("%s for %s did not begin before Prefect's start (%s)", job, corporation, exc)
 
 
 def _on_prefect(kind: str, corporation: str, params: dict[str, Any]) -> Outcome[Any]:

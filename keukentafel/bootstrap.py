@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from keukentafel.config import (
     ConfigError,
@@ -76,12 +76,7 @@ if TYPE_CHECKING:
     from keukentafel.usecases.register_summary import KeptAsideRow, LastRun, RegisterSummary
     from keukentafel.usecases.replies import RepliesReport
     from keukentafel.usecases.staff_consent import EvidenceFolder
-    from keukentafel.usecases.sync_register import (
-        BeginningSource,
-        ProgressFn,
-        RegisterSource,
-        SyncResult,
-    )
+    from keukentafel.usecases.sync_register import ProgressFn, RegisterSource, SyncResult
     from keukentafel.usecases.team_contacts import TeamContactSource, TeamPullReport
 
 #: What the use cases take as ``clock``: the current time.
@@ -215,7 +210,6 @@ class App:
         self._lock = threading.Lock()
         self._staff_sign_ins: dict[str, StaffSignIn] = {}
         self._consent_books: ConsentBooks | None = None
-        self._begun: dict[str, BeginningSource] = {}  # by corporation code: see begin_sync
 
     # -- store
 
@@ -235,12 +229,7 @@ class App:
             return self._sessions
 
     def close(self) -> None:
-        """Dispose of the engine (a later use makes and migrates a new one); stop the reading of
-        a sync begun (:meth:`begin_sync`) that did not run."""
-        with self._lock:
-            begun, self._begun = self._begun, {}
-        for source in begun.values():
-            source.close()
+        """Dispose of the engine (a later use makes and migrates a new one)."""
         with self._lock:
             if self._engine is not None:
                 self._engine.dispose()
@@ -387,34 +376,15 @@ class App:
                 f"shrink guard overridden for this run: max_shrink {max_shrink:g} "
                 f"(configured {corp.sync.max_shrink:g})"
             )
-        with self._lock:
-            source = self._begun.pop(corp.code, None) or self.register_source(corp)
         return sync_register(
             self.sessions,
             corp.code,
-            source,
+            self.register_source(corp),
             max_shrink=corp.sync.max_shrink if max_shrink is None else max_shrink,
             clock=self.clock,
             progress=progress,
             note=note,
         )
-
-    def begin_sync(self, code: str) -> None:
-        """Let the corporation's next :meth:`run_sync` in this process begin reading its source
-        now (use case ``begin_sync``): for a command whose run starts a while later, on Prefect.
-        A source that cannot begin early (a spreadsheet) is left to the run."""
-        from keukentafel.usecases.sync_register import begin_sync
-
-        corp = self.corporation(code)
-        source = self.register_source(corp)
-        if not hasattr(source, "begin"):
-            return
-        begun = cast("BeginningSource", source)
-        with self._lock:
-            if corp.code in self._begun:
-                return
-            self._begun[corp.code] = begun
-        begin_sync(self.sessions, corp.code, begun)
 
     def summarise(self, code: str, on: date) -> RegisterSummary:
         from keukentafel.usecases.register_summary import register_summary

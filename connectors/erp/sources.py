@@ -27,7 +27,6 @@ def cpus() -> int:
 
 
 if TYPE_CHECKING:
-    from connectors.erp.vera.worker import ListingWorker
     from keukentafel.domain.register import Snapshot
     from keukentafel.usecases.page_memo import PageMemo
     from keukentafel.usecases.sync_register import ProgressFn
@@ -40,54 +39,21 @@ class VeraSource:
     config: CorporationFile
     env: Mapping[str, str] = field(repr=False)  # the process's secrets: never printed
     name: str = "vera"
-    _begun: ListingWorker | None = field(default=None, init=False, repr=False, compare=False)
-
-    def begin(self, summaries: dict[str, bytes]) -> None:
-        """Start reading the relations now, in a second process, for the next :meth:`read`.
-
-        For a run that starts a while after this is called (a flow run on a Prefect server:
-        Prefect's import and the run's start). The second process reads the whole listing from
-        its first page, with ``summaries`` (the page memo as stored, read only), and keeps what
-        it read until :meth:`read` takes it; :meth:`close` stops it if no read does. Nothing
-        happens without a second core, or when the configuration never uses a second process
-        (``second_process_above: null``)."""
-        from connectors.erp.vera.client import RELATIONS, VeraClient
-        from connectors.erp.vera.worker import ListingWorker
-
-        vera = self.config.source.vera
-        assert vera is not None
-        if self._begun is not None or vera.second_process_above is None or cpus() < 2:
-            return
-        with VeraClient(vera, env=self.env) as client:
-            worker = ListingWorker.on(client, RELATIONS, "", client.paginator(), summaries)
-        self._begun = worker.start()
 
     def read(self, progress: ProgressFn | None = None, memo: PageMemo | None = None) -> Snapshot:
         from connectors.erp.vera import VeraClient, read_snapshot
 
         vera = self.config.source.vera
         assert vera is not None
-        begun, self._begun = self._begun, None
-        try:
-            with VeraClient(vera, env=self.env) as client:
-                return read_snapshot(
-                    client,
-                    self.config.complexes(),
-                    cluster_kind=vera.cluster_kind,
-                    progress=progress,
-                    memo=memo,
-                    second_process_above=vera.second_process_above if cpus() > 1 else None,
-                    begun=begun,
-                )
-        finally:
-            if begun is not None:
-                begun.close()
-
-    def close(self) -> None:
-        """Stop a second process begun for a read that did not come."""
-        begun, self._begun = self._begun, None
-        if begun is not None:
-            begun.close()
+        with VeraClient(vera, env=self.env) as client:
+            return read_snapshot(
+                client,
+                self.config.complexes(),
+                cluster_kind=vera.cluster_kind,
+                progress=progress,
+                memo=memo,
+                second_process_above=vera.second_process_above if cpus() > 1 else None,
+            )
 
 
 @dataclass

@@ -87,18 +87,6 @@ class RegisterSource(Protocol):
         ...
 
 
-class BeginningSource(RegisterSource, Protocol):
-    """A source that can begin reading before the run that reads it starts."""
-
-    def begin(self, summaries: dict[str, bytes]) -> None:
-        """Start reading now (``summaries``: the page memo as stored) for the next ``read``."""
-        ...
-
-    def close(self) -> None:
-        """Drop what was begun for a read that did not come."""
-        ...
-
-
 class SyncFailed(Exception):
     """The source could not deliver a complete snapshot; the register was left as it was."""
 
@@ -181,25 +169,6 @@ def sync_register(
             )
     except RunBusy as exc:
         raise SyncBusy(exc) from None
-
-
-def begin_sync(
-    sessions: sessionmaker[Session], corporation_code: str, source: BeginningSource
-) -> None:
-    """Let ``source`` begin reading before the sync that reads it starts.
-
-    For a run that starts a while after its command does: a flow run on a Prefect server starts
-    about a second later (Prefect's import and the run's start, README "Benchmarks"), a second
-    in which the source can already be reading. The source gets the page memo as it is stored
-    now, read only: a summary is a pure function of its page's key, so it stays right whatever
-    another run saves or drops meanwhile (a page whose summary is gone by then is mapped after
-    all). Nothing is recorded or locked here: the run does that, as always. When the run does
-    not come to read (another sync holds the lock; Prefect did not start it), the source's
-    ``close`` drops what was begun; nothing of it reaches the store.
-    """
-    with sessions() as session:
-        summaries = SourcePageRepository(session, corporation_code, source.name).load()
-    source.begin(summaries)
 
 
 def close_abandoned_syncs(

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import orjson
 
@@ -59,9 +59,6 @@ from keukentafel.domain.model import Lease, Resident, Unit
 from keukentafel.domain.register.digests import Digested, DigestMismatch, digest_of
 from keukentafel.domain.register.rejects import EntityKind, RejectedRow, map_rows
 from keukentafel.domain.register.snapshot import Snapshot, SnapshotStats
-
-if TYPE_CHECKING:
-    from connectors.erp.vera.worker import ListingWorker
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -298,25 +295,15 @@ class _Reader:
             yield page, total
 
     def read_elsewhere(
-        self,
-        endpoint: str,
-        options: str,
-        paginator: HeaderCursorPaginator,
-        map_page: MapPage,
-        begun: ListingWorker | None = None,
+        self, endpoint: str, options: str, paginator: HeaderCursorPaginator, map_page: MapPage
     ) -> Iterator[tuple[_MappedPage, int | None]]:
         """The rest of a listing, paged and mapped by a second process (see
-        :mod:`connectors.erp.vera.worker`); its pages arrive here as this process's would.
-        ``begun``: a second process already reading the whole listing (``paginator`` unused)."""
+        :mod:`connectors.erp.vera.worker`); its pages arrive here as this process's would."""
         from connectors.erp.vera.worker import ListingWorker
 
         memo = self.memo
         assert memo is not None
-        worker = begun or ListingWorker.on(
-            self.client, endpoint, options, paginator, memo.summaries()
-        )
-        entity = _ENTITY[endpoint]
-        with worker:
+        with ListingWorker(self.client, endpoint, options, paginator, memo.summaries()) as worker:
             for answer in worker.pages():
                 if self.stop.is_set():
                     return
@@ -326,15 +313,7 @@ class _Reader:
                     elsewhere[endpoint] = elsewhere.get(endpoint, 0) + 1
                 if answer.mapped is None:  # known: made from the memo's summary, lazily
                     known = memo.get(answer.key)
-                    if known is None:  # a worker begun before the run: the memo lost it since
-                        self.count_parsed(endpoint)
-                        body = zlib.decompress(answer.body)
-                        page = map_page(parse_page(endpoint, body, answer.number))
-                        page, summary = digested_page(entity, page)
-                        if summary is not None:
-                            memo.put(answer.key, summary)
-                        yield page, answer.total
-                        continue
+                    assert known is not None, "the memo only grows while a source reads"
                     lazy = _LazyPage(  # the second process packed its body
                         endpoint, answer.number, answer.body, map_page, self.count_parsed
                     )
@@ -344,7 +323,6 @@ class _Reader:
                 if answer.summary is not None:
                     memo.put(answer.key, answer.summary)
                 yield answer.mapped, answer.total
-        self.client.retries += worker.retries
 
     def resolve(self, page: _Pending, units_key: bytes, map_page: MapPage) -> _MappedPage:
         """A page of agreements that needed the unit list, mapped with it; known from the memo
@@ -497,25 +475,14 @@ def _read_units(reader: _Reader, complexes: list[str], cluster_kind: str) -> _Co
 
 
 def _read_all(
-    reader: _Reader,
-    endpoint: str,
-    map_page: MapPage,
-    elsewhere_above: int | None = None,
-    begun: ListingWorker | None = None,
+    reader: _Reader, endpoint: str, map_page: MapPage, elsewhere_above: int | None = None
 ) -> _Collected:
     """Every page of a listing. With ``elsewhere_above``, a listing with more items than that
     still to come after its first page is read on by a second process (another core), which
-    maps its pages while this process maps the other endpoints' (the memo is needed for that).
-    ``begun``: a second process that has been reading the whole listing since before the run."""
+    maps its pages while this process maps the other endpoints' (the memo is needed for that)."""
     result = _Collected()
     seen = 0
     paginator = reader.client.paginator()
-    if begun is not None:
-        for page, total in reader.read_elsewhere(endpoint, "", paginator, map_page, begun):
-            result.add(page)
-            seen += page.count
-            reader.report(endpoint, seen, total)
-        return result
     hand_over = False
     for page, total in reader.read(endpoint, None, "", map_page, paginator):
         result.add(page)
@@ -545,7 +512,6 @@ def read_snapshot(
     progress: Progress | None = None,
     memo: PageSummaries | None = None,
     second_process_above: int | None = None,
-    begun: ListingWorker | None = None,
 ) -> Snapshot:
     """Units of ``complexes`` (all units when empty), all relations and agreements, mapped.
 
@@ -563,26 +529,14 @@ def read_snapshot(
 
     ``second_process_above``: with a memo, relations with more items than this after their first
     page are read on and mapped by a second process (:mod:`connectors.erp.vera.worker`).
-
-    ``begun``: with a memo, a second process reading all relations since before this call
-    (:meth:`connectors.erp.sources.VeraSource.begin`); they are taken from it, whatever their
-    number. The caller closes it.
     """
     reader = _Reader(client, progress, memo)
-    if memo is None:
-        begun = None  # its answers name pages by their memo keys
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="vera") as pool:
         units_future, agreements_future, relations_future = (
             pool.submit(_guarded, reader, _read_units, complexes, cluster_kind),
             pool.submit(_guarded, reader, _read_all, AGREEMENTS, _map_agreement_page),
             pool.submit(
-                _guarded,
-                reader,
-                _read_all,
-                RELATIONS,
-                _map_relation_page,
-                second_process_above,
-                begun,
+                _guarded, reader, _read_all, RELATIONS, _map_relation_page, second_process_above
             ),
         )
         # A failure wins; the others stop after their current page. Agreements that need the

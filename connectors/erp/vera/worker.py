@@ -18,12 +18,6 @@ stdout as one pickled :class:`PageAnswer`:
   parent makes it from the summary, lazily, exactly as for a page it read itself);
 - any other page: mapped and digested, with the summary the parent puts in the memo.
 
-The child reads on whether or not the parent is reading yet: it pickles each answer and a thread
-of its own writes the answers to the pipe, so a full pipe holds up the writing, never the reading.
-A sync begun before Prefect's start (:meth:`connectors.erp.sources.VeraSource.begin`) starts its
-worker from the listing's first page about a second before the parent reads anything; what the
-child read meanwhile waits in its memory.
-
 A failure in the child (a page still failing after its retries, an unreadable page) comes back as
 the same exception, raised by the parent's reader, so a sync fails exactly as it would in one
 process. Secrets cross on the pipe, never on the command line or in the environment; nothing is
@@ -34,13 +28,10 @@ failed), and a child whose parent died gets a broken pipe at its next page and e
 from __future__ import annotations
 
 import copyreg
-import io
 import os
 import pickle
-import queue
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -98,81 +89,53 @@ class _Done:
 
 
 class ListingWorker:
-    """The parent's side: starts the child, sends the job, yields its answers; kills it on exit.
+    """The parent's side: starts the child, sends the job, yields its answers; kills it on exit."""
 
-    :meth:`start` starts the child and hands it the job from a thread (the page memo's summaries
-    can be megabytes, which the pipe takes only as fast as the new Python reads them), so a
-    caller can start a worker and go on at once; :meth:`pages` reads the answers.
-    """
-
-    def __init__(self, job: ListingJob) -> None:
-        if job.endpoint != RELATIONS:
-            raise ValueError(f"only {RELATIONS} is read in a second process, not {job.endpoint}")
-        self._job = job
-        self._process: subprocess.Popen[bytes] | None = None
-        self._handing: threading.Thread | None = None
-        self.retries = 0  # the child's retries, once it is done
-
-    @classmethod
-    def on(
-        cls,
+    def __init__(
+        self,
         client: VeraClient,
         endpoint: str,
         options: str,
         paginator: HeaderCursorPaginator,
         summaries: dict[str, bytes],
-    ) -> ListingWorker:
-        """A worker that reads ``endpoint`` on from ``paginator`` with ``client``'s settings."""
-        return cls(
-            ListingJob(client.config, client.secrets(), endpoint, options, paginator, summaries)
+    ) -> None:
+        if endpoint != RELATIONS:
+            raise ValueError(f"only {RELATIONS} is read in a second process, not {endpoint}")
+        self._job = ListingJob(
+            client.config, client.secrets(), endpoint, options, paginator, summaries
         )
-
-    @property
-    def started(self) -> bool:
-        return self._process is not None
-
-    def start(self) -> ListingWorker:
-        if self._process is None:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-P",
-                    "-c",
-                    _CHILD.format(root=str(Path(__file__).resolve().parents[3])),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-            )
-            self._process = process
-            self._handing = threading.Thread(
-                target=_hand_over, args=(process, self._job), name="vera-job", daemon=True
-            )
-            self._handing.start()
-        return self
+        self._client = client
+        self._process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> ListingWorker:
-        return self.start()
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-P",
+                "-c",
+                _CHILD.format(root=str(Path(__file__).resolve().parents[3])),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop the child (if it still runs) and wait for it."""
         process = self._process
         if process is None:
             return
         if process.poll() is None:
             process.kill()
-        if self._handing is not None:
-            self._handing.join()  # its write ends with the child
         for pipe in (process.stdin, process.stdout):
             if pipe is not None:
                 pipe.close()
         process.wait()
 
     def pages(self) -> Iterator[PageAnswer]:
-        process = self.start()._process
-        assert process is not None and process.stdout is not None
+        process = self._process
+        assert process is not None and process.stdin is not None and process.stdout is not None
+        with process.stdin:
+            pickle.dump(self._job, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         endpoint = self._job.endpoint
         while True:
             try:
@@ -188,19 +151,8 @@ class ListingWorker:
                 raise answer.error
             else:
                 assert isinstance(answer, _Done)
-                self.retries = answer.retries
+                self._client.retries += answer.retries
                 return
-
-
-def _hand_over(process: subprocess.Popen[bytes], job: ListingJob) -> None:
-    """Send the child its job and close its stdin (a child that died meanwhile: nothing to do;
-    :meth:`ListingWorker.pages` then finds its stdout closed)."""
-    assert process.stdin is not None
-    try:
-        with process.stdin:
-            pickle.dump(job, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-    except (BrokenPipeError, ValueError):  # the child is gone, or we closed the pipe
-        pass
 
 
 #: The child's program: the folder this process imported ``connectors`` from first on its path,
@@ -294,42 +246,6 @@ def _pickler(stream: IO[bytes]) -> pickle.Pickler:
     return pickler
 
 
-class _Outbox:
-    """The child's answers on their way to the parent: pickled as they are made, written to the
-    pipe by a thread of their own. Reading never waits for the parent (see the module's text);
-    a parent that is gone ends the child at its next write."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._buffer = io.BytesIO()
-        self._pickler = _pickler(self._buffer)
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._write, name="answers", daemon=True)
-        self._thread.start()
-
-    def send(self, message: object) -> None:
-        buffer, pickler = self._buffer, self._pickler
-        buffer.seek(0)
-        buffer.truncate()
-        pickler.clear_memo()  # each answer stands alone (the parent loads them one by one)
-        pickler.dump(message)
-        self._queue.put(buffer.getvalue())
-
-    def close(self) -> None:
-        """Wait until every answer is written."""
-        self._queue.put(None)
-        self._thread.join()
-
-    def _write(self) -> None:
-        stream, waiting = self._stream, self._queue
-        while (data := waiting.get()) is not None:
-            try:
-                stream.write(data)
-                stream.flush()
-            except OSError:  # a broken pipe: the parent is gone
-                os._exit(1)
-
-
 def main() -> None:
     stdin: IO[bytes] = sys.stdin.buffer
     # Nothing but answers on the pipe: it gets a descriptor of its own, and descriptor 1 (where
@@ -338,17 +254,26 @@ def main() -> None:
     stdout: IO[bytes] = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    outbox = _Outbox(stdout)
+    pickler = _pickler(stdout)
+
+    def send(message: object) -> None:
+        pickler.dump(message)
+        pickler.clear_memo()  # each answer stands alone (the parent loads them one by one)
+        stdout.flush()
 
     import gc
 
     gc.disable()  # as in the sync: many small objects, no cycles (sync_register.gc_paused)
     job: ListingJob = pickle.load(stdin)  # noqa: S301 - sent by the parent that started us
     try:
-        read_listing(job, outbox.send)
+        read_listing(job, send)
+    except BrokenPipeError:
+        os._exit(1)  # the parent is gone
     except BaseException as exc:
-        outbox.send(_Failed(_portable(exc)))
-    outbox.close()
+        try:
+            send(_Failed(_portable(exc)))
+        except BrokenPipeError:
+            os._exit(1)
 
 
 if __name__ == "__main__":
