@@ -57,8 +57,7 @@ def start_fake(units: int, key: str, *extra: str) -> tuple[subprocess.Popen[str]
             str(units),
             "--port",
             "0",
-            "--api-key",
-            key,
+            f"--api-key={key}",  # one argument, also when the key starts with "-"
             *extra,
         ],
         stdout=subprocess.PIPE,

@@ -1,5 +1,6 @@
-"""The command benchmark's PostgreSQL store (``--postgresql URL``): a database of its own per
-pair of runs, where the command can migrate and sync, dropped afterwards."""
+"""The command benchmark: its PostgreSQL store (``--postgresql URL``: a database of its own per
+pair of runs, where the command can migrate and sync, dropped afterwards), the checkouts and
+modes it times, and the fake ERP it starts."""
 
 from __future__ import annotations
 
@@ -121,3 +122,21 @@ def test_the_overhead_turn_by_turn_compares_runs_of_the_same_turn() -> None:
     assert row["turn_resync_overhead_s"] == round(9.0 - 6.4, 2)
     base = next(r for r in command_bench.summary(record) if r["mode"] == "use-case")
     assert base["turn_overhead_s"] == 0.0
+
+
+def test_the_fake_erp_starts_whatever_its_generated_key_looks_like() -> None:
+    """A generated key (``secrets.token_urlsafe``) starts with "-" once in 64 keys: the fake
+    ERP's process must still take it as the key, not as an option (it once ended a benchmark)."""
+    import requests
+
+    from bench.sync_bench import start_fake
+
+    proc, url = start_fake(50, "-starts-like-an-option")
+    try:
+        answer = requests.get(f"{url}/eenheden", headers={"X-API-KEY": "-starts-like-an-option"})
+        refused = requests.get(f"{url}/eenheden", headers={"X-API-KEY": "another key"})
+    finally:
+        proc.kill()
+        proc.wait()
+    assert answer.status_code == 200 and answer.json()
+    assert refused.status_code == 401
