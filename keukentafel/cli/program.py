@@ -14,37 +14,20 @@ ends: keukentafel/cli/app.py), and every file a command writes is written and cl
 command. If any other non-daemon thread is still running, the process ends the ordinary way,
 so that it is waited for. An exception other than ``SystemExit`` (a bug) also ends the ordinary
 way, with its traceback.
-
-Before any of that, :func:`main` makes the cyclic garbage collector's young collections rarer
-(:data:`YOUNG_COLLECTION_EVERY`). A command's start imports its modules: hundreds of thousands
-of long-lived objects (functions, classes, pydantic and SQLAlchemy models) and almost no
-garbage. With Python's default (a young collection every 700 new objects) the collector ran
-hundreds of times during those imports, each pass also walking the survivors of the last:
-0.1–0.2 s of a command's start when Prefect is loaded (measured in README, "Benchmarks"). For
-the rest of the command a young collection runs every 50,000 new objects: a long command (a
-mailing, the web server in this process) keeps at most that many objects waiting, a few
-megabytes. Older generations are collected as before, relative to the young collections.
 """
 
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 import sys
 import threading
 from contextlib import suppress
 from typing import NoReturn
 
-#: New container objects between two young collections in a command (Python's default: 700).
-#: Up to this many objects may wait for a collection: a few megabytes.
-YOUNG_COLLECTION_EVERY = 50_000
-
 
 def main() -> NoReturn:
     """Run the command line's command, then :func:`end` with its exit status."""
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_EVERY, older, oldest)
     from keukentafel.cli.app import app
 
     try:

@@ -50,25 +50,6 @@ def test_the_end_runs_exit_handlers_flushes_output_and_says_the_message() -> Non
     assert done.stderr == "the message\n"
 
 
-def test_a_command_collects_young_objects_less_often_and_still_collects_cycles() -> None:
-    """Start-up imports make long-lived objects, not garbage: young collections are rarer
-    (program.YOUNG_COLLECTION_EVERY), and a command's garbage cycles are still collected."""
-    done = _python(
-        "import atexit, gc, sys, weakref\n"
-        "from keukentafel.cli.program import YOUNG_COLLECTION_EVERY, main\n"
-        "class Cycle: pass\n"
-        "def check():\n"
-        "    one = Cycle(); one.me = one; gone = weakref.ref(one); del one\n"
-        "    junk = [[] for _ in range(2 * YOUNG_COLLECTION_EVERY)]  # a young collection's worth\n"
-        "    print(gc.get_threshold()[0], gc.isenabled(), gone() is None, len(junk))\n"
-        "atexit.register(check)\n"
-        "sys.argv = ['keukentafel', '--help']\n"
-        "main()\n"
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "50000 True True 100000"
-
-
 def test_the_end_waits_for_a_thread_still_running() -> None:
     done = _python(
         "import threading, time\n"

@@ -159,12 +159,9 @@ class ListingWorker:
 #: then :func:`main` under the module's own name (what it pickles names
 #: ``connectors.erp.vera.worker``, which the parent can import). With ``-P`` the child does not put
 #: its working directory first, as ``python -m`` would: a ``connectors`` folder there (another
-#: checkout, another version) is never what it runs; it runs the code its parent runs. The
-#: cyclic collector is off from the first line, as :func:`main` keeps it: its imports too make
-#: long-lived objects and no garbage.
+#: checkout, another version) is never what it runs; it runs the code its parent runs.
 _CHILD = (
-    "import gc; gc.disable(); import sys; sys.path.insert(0, {root!r}); "
-    "from connectors.erp.vera.worker import main; main()"
+    "import sys; sys.path.insert(0, {root!r}); from connectors.erp.vera.worker import main; main()"
 )
 
 
