@@ -11,7 +11,11 @@ command runs in a new process, timed by wall clock, against a new SQLite store (
 ``--postgresql URL``: a new database on that server, as production stores):
 
 1. fetch only: paging + JSON through the same client and concurrency as the sync, nothing
-   mapped or stored: the floor any importer pays (in this process, once per shape, warm server);
+   mapped or stored: the floor any importer pays (in this process, once per shape, warm server;
+   the target's ratio is against this one). Also timed from a new Python as the command is
+   (``fetch only, new process``: bench/fetch_process.py), which adds Python's start, the
+   imports a fetch needs and the end: the re-sync's ratio to that says what the command adds
+   beyond what any new process pays;
 2. full sync: ``keukentafel sync`` into an empty store;
 3. re-sync with no change: the command again; it must write 0 rows (read from ``sync_runs``).
 
@@ -80,7 +84,8 @@ import yaml
 from sqlalchemy import create_engine, make_url, text
 
 from bench import dlt_bench
-from bench.sync_bench import corporation, fetch_only, start_fake
+from bench.fetch import fetch_only
+from bench.sync_bench import corporation, start_fake
 
 KEY_ENV = "KEUKENTAFEL_BENCH_VERA_KEY"
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +116,8 @@ SHAPES = {
     )
 }
 MODES = ("plain", "prefect-server", "use-case", "before")
+#: The step of the fetch floor timed from a new Python (bench/fetch_process.py).
+NEW_PROCESS_FETCH = "fetch only, new process"
 #: ``--before DIR``: the checkout whose code the ``before`` mode runs (PYTHONPATH), e.g. a
 #: ``git worktree add DIR <commit>`` of the code before a change, in the same session.
 BEFORE: dict[str, Path] = {}
@@ -381,6 +388,19 @@ class Bench:
         self.record.runs.append(run)
         print(_line(run), flush=True)
 
+    def fetch_in_new_process(self) -> None:
+        """The floor again, from a new Python (bench/fetch_process.py), timed as the command."""
+        argv = [sys.executable, "-m", "bench.fetch_process", "--config", str(self.config)]
+        seconds, peak, output, code, cpu = run_process(argv, dict(os.environ), ROOT)
+        run = Run(self.shape.name, "-", NEW_PROCESS_FETCH, seconds, peak_mb=round(peak, 1))
+        run.cpu_s = round(cpu, 2)
+        if code != 0:
+            run.ok, run.note = False, f"exit {code}: {output.strip()[-300:]}"
+        else:
+            run.note = f"{json.loads(output.strip().splitlines()[-1])['items']} items"
+        self.record.runs.append(run)
+        print(_line(run), flush=True)
+
 
 def _line(run: Run) -> str:
     rows = "" if run.rows_written is None else f"rows {run.rows_written:>7}"
@@ -414,6 +434,7 @@ def bench_shape(
         print(f"warm-up fetch (untimed): {items} items in {warm:.2f} s", flush=True)
         bench = Bench(shape, config_file, folder, record)
         bench.fetch(config)
+        bench.fetch_in_new_process()
         server = PausedServer(folder / "prefect-server") if "prefect-server" in modes else None
         try:
             # --repeat: the modes take turns, so that a machine that slows down for a while
@@ -431,6 +452,7 @@ def bench_shape(
         if after is not None:  # dlt (--dlt), on the same server right after the command
             after(shape, url, complexes, folder)
         bench.fetch(config)  # again: the floor on both sides of the runs
+        bench.fetch_in_new_process()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -449,6 +471,7 @@ def summary(record: Record) -> list[dict[str, Any]]:
         runs = [r for r in record.runs if r.shape == shape]
         fetches = sorted(r.seconds for r in runs if r.step == "fetch only")
         floor = fetches[len(fetches) // 2] if fetches else float("nan")
+        fresh = _middle([r.seconds for r in runs if r.step == NEW_PROCESS_FETCH and r.ok])
         base: dict[str, float] = {}
         for step in ("full sync", "re-sync"):
             middle = _median([r for r in runs if r.mode == "use-case" and r.step == step])
@@ -475,6 +498,10 @@ def summary(record: Record) -> list[dict[str, Any]]:
                     "resync_cpu_s": again.cpu_s,
                     "resync_rows": again.rows_written,
                     "resync_x_fetch": round(again.seconds / floor, 2),
+                    "fetch_new_process_s": None if fresh is None else round(fresh, 2),
+                    "resync_x_fetch_new_process": None
+                    if fresh is None
+                    else round(again.seconds / fresh, 2),
                     "overhead_s": None if overhead is None else round(overhead, 2),
                     "overhead_share": None
                     if overhead is None
@@ -560,6 +587,16 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{overhead:<24} {r['peak_mb']:6.0f}   {_num(r.get('full_best_s'))} / "
             f"{_num(r.get('resync_best_s'))}     {_num(r.get('full_cpu_s'))} / "
             f"{_num(r.get('resync_cpu_s'))}{'' if r['ok'] else '  FAILED'}"
+        )
+    fresh = [r for r in rows if r.get("fetch_new_process_s") is not None]
+    if fresh:
+        print(
+            "\nthe fetch floor timed from a new Python as the command is (bench/fetch_process.py):"
+        )
+    for r in fresh:
+        print(
+            f"{r['shape']:<13} {r['mode']:<15} fetch {r['fetch_new_process_s']:5.2f} s   "
+            f"re-sync {r['resync_s']:5.2f} s = {r['resync_x_fetch_new_process']:4.2f} x"
         )
     turned = [r for r in rows if r.get("turn_overhead_s") is not None and r["mode"] != "use-case"]
     if turned:

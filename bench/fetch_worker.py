@@ -1,5 +1,5 @@
 """Relations paged (and their JSON parsed) in a second process: the fetch floor's half of what
-the sync's second process does (connectors/erp/vera/worker.py), for :func:`bench.sync_bench.
+the sync's second process does (connectors/erp/vera/worker.py), for :func:`bench.fetch.
 fetch_only`. Reads the VERA configuration as JSON on stdin; the API key comes from the inherited
 environment; prints the item count."""
 

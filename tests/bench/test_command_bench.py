@@ -122,6 +122,39 @@ def test_the_overhead_turn_by_turn_compares_runs_of_the_same_turn() -> None:
     assert row["turn_resync_overhead_s"] == round(9.0 - 6.4, 2)
     base = next(r for r in command_bench.summary(record) if r["mode"] == "use-case")
     assert base["turn_overhead_s"] == 0.0
+    assert base["fetch_new_process_s"] is None  # not timed: no ratio to it
+
+
+def test_the_fetch_floor_from_a_new_python_reads_every_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/fetch_process.py pages through the whole fake ERP in a process of its own, timed as
+    the command is; the summary sets the re-sync against it as well as against the floor."""
+    from bench.sync_bench import start_fake
+
+    monkeypatch.setenv(command_bench.KEY_ENV, "key")
+    proc, url = start_fake(300, "key", "--complexes", "3", "--refs", "id")
+    try:
+        config = command_bench.write_config(tmp_path, url, ["CPX-0001", "CPX-0002", "CPX-0003"])
+        record = command_bench.Record(units=300, started="", machine={})
+        shape = command_bench.SHAPES["id-500x160"]
+        bench = command_bench.Bench(shape, config, tmp_path, record)
+        bench.fetch(command_bench.corporation(url, ["CPX-0001", "CPX-0002", "CPX-0003"]))
+        bench.fetch_in_new_process()
+    finally:
+        proc.kill()
+        proc.wait()
+    floor, fresh = record.runs
+    assert fresh.step == command_bench.NEW_PROCESS_FETCH and fresh.ok, fresh.note
+    assert fresh.note == floor.note and floor.note.endswith(" items")
+    assert int(floor.note.split()[0]) > 300  # units, relations and agreements
+    for turn, again in enumerate((2.0, 2.4)):
+        record.runs.append(command_bench.Run(shape.name, "plain", "full sync", 5.0, 9, turn=turn))
+        record.runs.append(command_bench.Run(shape.name, "plain", "re-sync", again, 0, turn=turn))
+    (row,) = command_bench.summary(record)
+    assert row["fetch_new_process_s"] == round(fresh.seconds, 2)
+    assert row["resync_x_fetch_new_process"] == round(2.4 / fresh.seconds, 2)
+    assert row["resync_x_fetch"] == round(2.4 / floor.seconds, 2)
 
 
 def test_the_fake_erp_starts_whatever_its_generated_key_looks_like() -> None:
