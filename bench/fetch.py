@@ -27,7 +27,9 @@ def fetch_only(config: CorporationFile) -> tuple[float, int]:
     """Seconds to page through every endpoint (parsing JSON, nothing else) and the item count.
 
     The cyclic garbage collector is paused, as the sync pauses it: the floor is the fastest
-    fetch we know how to do, so that a ratio against it is not flattered by a slow floor."""
+    fetch we know how to do, so that a ratio against it is not flattered by a slow floor.
+    Paused here rather than with ``sync_register.gc_paused``: importing the use case brings the
+    store and SQLAlchemy, which a fetch does not need and bench/fetch_process.py would then time."""
     enabled = gc.isenabled()
     gc.disable()
     try:
