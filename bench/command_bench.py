@@ -25,6 +25,10 @@ operations issue landed that meant Prefect's temporary server, ~12 s; after it, 
 runs it; stopped between this mode's turns, as its services' loops take CPU) and sets
 ``PREFECT_API_URL``; ``use-case`` runs :mod:`bench.sync_process`, the same App
 and use case in a new process without any Prefect: orchestration overhead = command - use case.
+In each turn of ``prefect-server`` the benchmark also times Prefect's own floor on the same
+server (:mod:`bench.prefect_floor`: an empty flow run from a new Python, minus the same process
+without Prefect): the least overhead any command that runs a flow can have. The summary gives it,
+its share of the full sync and the overhead beyond it (what Keukentafel's flow adds).
 
 Each checkout's packages are compiled to bytecode first (:func:`compile_bytecode`), as an
 installed program has them, also where ``PYTHONDONTWRITEBYTECODE`` is set.
@@ -118,6 +122,12 @@ SHAPES = {
 MODES = ("plain", "prefect-server", "use-case", "before")
 #: The step of the fetch floor timed from a new Python (bench/fetch_process.py).
 NEW_PROCESS_FETCH = "fetch only, new process"
+#: The steps of Prefect's own floor (bench/prefect_floor.py): a new Python that runs one empty
+#: flow on the server, and the same process without Prefect; the difference is the least
+#: orchestration overhead any command that runs a flow can have.
+PREFECT_FLOW, PREFECT_NO_FLOW = "prefect floor, empty flow", "prefect floor, no flow"
+#: Pairs of those two processes per turn of the prefect-server mode (about a second each).
+PREFECT_FLOOR_PAIRS = 3
 #: ``--before DIR``: the checkout whose code the ``before`` mode runs (PYTHONPATH), e.g. a
 #: ``git worktree add DIR <commit>`` of the code before a change, in the same session.
 BEFORE: dict[str, Path] = {}
@@ -382,6 +392,23 @@ class Bench:
             self.record.runs.append(run)
             print(_line(run), flush=True)
 
+    def prefect_floor(self, prefect_url: str, turn: int = 0) -> None:
+        """Prefect's own floor (bench/prefect_floor.py) on the running server, in the turn of the
+        prefect-server mode: :data:`PREFECT_FLOOR_PAIRS` pairs of an empty flow run and the same
+        process without Prefect, taking turns."""
+        env = self.env("prefect-server", self.folder, prefect_url)
+        for _ in range(PREFECT_FLOOR_PAIRS):
+            for step, extra in ((PREFECT_FLOW, []), (PREFECT_NO_FLOW, ["--no-flow"])):
+                argv = [sys.executable, "-m", "bench.prefect_floor", *extra]
+                seconds, peak, output, code, cpu = run_process(argv, env, ROOT)
+                run = Run(self.shape.name, "-", step, seconds, peak_mb=round(peak, 1), turn=turn)
+                run.cpu_s = round(cpu, 2)
+                state = _last_json(output).get("state") if code == 0 else None
+                if state not in ("Completed", "none"):
+                    run.ok, run.note = False, f"exit {code}: {output.strip()[-300:]}"
+                self.record.runs.append(run)
+                print(_line(run), flush=True)
+
     def fetch(self, config: Any) -> None:
         seconds, items = fetch_only(config)
         run = Run(self.shape.name, "-", "fetch only", seconds, note=f"{items} items")
@@ -400,6 +427,19 @@ class Bench:
             run.note = f"{json.loads(output.strip().splitlines()[-1])['items']} items"
         self.record.runs.append(run)
         print(_line(run), flush=True)
+
+
+def _last_json(output: str) -> dict[str, Any]:
+    """The last line of a process's output that is a JSON object ({} if none is)."""
+    for line in reversed(output.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                found = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(found, dict):
+                return found
+    return {}
 
 
 def _line(run: Run) -> str:
@@ -444,6 +484,7 @@ def bench_shape(
                     if server is not None and mode == "prefect-server":
                         with server.running() as prefect_url:
                             bench.pair(mode, prefect_url, turn)
+                            bench.prefect_floor(prefect_url, turn)
                     else:
                         bench.pair(mode, turn=turn)
         finally:
@@ -472,6 +513,7 @@ def summary(record: Record) -> list[dict[str, Any]]:
         fetches = sorted(r.seconds for r in runs if r.step == "fetch only")
         floor = fetches[len(fetches) // 2] if fetches else float("nan")
         fresh = _middle([r.seconds for r in runs if r.step == NEW_PROCESS_FETCH and r.ok])
+        prefect_floor = _prefect_floor(runs)
         base: dict[str, float] = {}
         for step in ("full sync", "re-sync"):
             middle = _median([r for r in runs if r.mode == "use-case" and r.step == step])
@@ -508,6 +550,11 @@ def summary(record: Record) -> list[dict[str, Any]]:
                     else round(overhead / full.seconds, 2),
                     "resync_overhead_s": None if again_over is None else round(again_over, 2),
                     **(paired_overhead(runs, mode) if ours else {}),
+                    **(
+                        beyond_prefect_floor(runs, mode, prefect_floor, full.seconds)
+                        if mode == "prefect-server" and prefect_floor is not None
+                        else {}
+                    ),
                     "peak_mb": max(full.peak_mb or 0, again.peak_mb or 0),
                     "ok": full.ok and again.ok,
                 }
@@ -534,6 +581,31 @@ def paired_overhead(runs: list[Run], mode: str) -> dict[str, float]:
         if pairs:
             found[f"{key}_s"] = round(statistics.median(d for d, _ in pairs), 2)
             found[f"{key}_share"] = round(statistics.median(d / s for d, s in pairs), 3)
+    return found
+
+
+def _prefect_floor(runs: list[Run]) -> float | None:
+    """Prefect's own floor of a shape's runs: the median empty flow run's process minus the
+    median process without Prefect (bench/prefect_floor.py); None if either was not timed."""
+    flows = _middle([r.seconds for r in runs if r.step == PREFECT_FLOW and r.ok])
+    bare = _middle([r.seconds for r in runs if r.step == PREFECT_NO_FLOW and r.ok])
+    return None if flows is None or bare is None else flows - bare
+
+
+def beyond_prefect_floor(
+    runs: list[Run], mode: str, floor: float, full_s: float
+) -> dict[str, float]:
+    """Prefect's floor beside the prefect-server mode's overhead: the floor itself, its share of
+    the mode's (median) full sync, and the overhead turn by turn beyond it: what Keukentafel's
+    flow adds to what any flow run costs, for the full sync and the re-sync."""
+    found = {
+        "prefect_floor_s": round(floor, 2),
+        "prefect_floor_share": round(floor / full_s, 3),
+    }
+    overhead = paired_overhead(runs, mode)
+    for key in ("turn_overhead", "turn_resync_overhead"):
+        if f"{key}_s" in overhead:
+            found[f"{key}_beyond_floor_s"] = round(overhead[f"{key}_s"] - floor, 2)
     return found
 
 
@@ -611,6 +683,23 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 if again is None
                 else f"   re-sync {again:6.2f} s {r['turn_resync_overhead_share']:4.0%}"
             )
+        )
+
+
+def print_prefect_floor(rows: list[dict[str, Any]]) -> None:
+    floored = [r for r in rows if r.get("prefect_floor_s") is not None]
+    if floored:
+        print(
+            "\nPrefect's own floor (bench/prefect_floor.py: an empty flow run from a new Python, "
+            "minus the same process without Prefect) and the overhead beyond it:"
+        )
+    for r in floored:
+        beyond = r.get("turn_overhead_beyond_floor_s")
+        again = r.get("turn_resync_overhead_beyond_floor_s")
+        print(
+            f"{r['shape']:<13} {r['mode']:<15} floor {r['prefect_floor_s']:5.2f} s = "
+            f"{r['prefect_floor_share']:4.0%} of the full sync   beyond it: full "
+            f"{_num(beyond)} s, re-sync {_num(again)} s"
         )
 
 
@@ -778,6 +867,7 @@ def main() -> None:
     record.machine["load_at_end"] = _load()
     rows = summary(record)
     print_table(rows)
+    print_prefect_floor(rows)
     if args.dlt:
         add_dlt_columns(rows, record)
         print_dlt_table(rows)

@@ -173,3 +173,61 @@ def test_the_fake_erp_starts_whatever_its_generated_key_looks_like() -> None:
         proc.wait()
     assert answer.status_code == 200 and answer.json()
     assert refused.status_code == 401
+
+
+def test_the_summary_sets_the_overhead_beside_prefects_own_floor() -> None:
+    """Prefect's floor is the median empty flow run's process minus the median process without
+    Prefect; the prefect-server row gets it, its share of the full sync and the turn-by-turn
+    overhead beyond it. Other modes get none of it, and a shape without the floor neither."""
+    record = command_bench.Record(units=10, started="", machine={})
+    for turn, (base, command) in enumerate(((10.0, 11.5), (10.4, 11.7))):
+        for mode, full in (("use-case", base), ("prefect-server", command)):
+            record.runs.append(command_bench.Run("s", mode, "full sync", full, 9, turn=turn))
+            record.runs.append(command_bench.Run("s", mode, "re-sync", full / 4, 0, turn=turn))
+    record.runs.append(command_bench.Run("s", "-", "fetch only", 1.0))
+    for seconds in (1.30, 1.10, 1.20):
+        record.runs.append(command_bench.Run("s", "-", command_bench.PREFECT_FLOW, seconds))
+        record.runs.append(command_bench.Run("s", "-", command_bench.PREFECT_NO_FLOW, 0.05))
+    record.runs.append(command_bench.Run("s", "-", command_bench.PREFECT_FLOW, 0.1, ok=False))
+    rows = {r["mode"]: r for r in command_bench.summary(record)}
+    served = rows["prefect-server"]
+    assert served["prefect_floor_s"] == 1.15  # 1.20 - 0.05: the failed run is not counted
+    assert served["prefect_floor_share"] == round(1.15 / 11.7, 3)
+    assert served["turn_overhead_s"] == 1.4  # median of 1.5 and 1.3 (of two, the mean)
+    assert served["turn_overhead_beyond_floor_s"] == round(1.4 - 1.15, 2)
+    assert served["turn_resync_overhead_beyond_floor_s"] == round(0.35 - 1.15, 2)
+    assert "prefect_floor_s" not in rows["use-case"]
+    without = command_bench.Record(units=10, started="", machine={}, runs=record.runs[:9])
+    assert "prefect_floor_s" not in command_bench.summary(without)[1]
+
+
+@pytest.mark.slow
+def test_prefects_floor_runs_an_empty_flow_on_the_server_and_the_same_process_without_it(
+    tmp_path: Path,
+) -> None:
+    """bench/prefect_floor.py, as the benchmark runs it in the prefect-server mode's turn: each
+    empty flow run completes on the server; the process without Prefect runs none."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    from tests.prefect_server import prefect_server
+
+    record = command_bench.Record(units=0, started="", machine={})
+    bench = command_bench.Bench(command_bench.SHAPES["mixed-1"], tmp_path, tmp_path, record)
+
+    async def flow_runs() -> list[str]:
+        async with get_client() as client:
+            return [str(run.state_name) for run in await client.read_flow_runs()]
+
+    with prefect_server(tmp_path / "prefect") as server:
+        bench.prefect_floor(server.api_url, turn=1)
+        with server.using():
+            states = asyncio.run(flow_runs())
+    pairs = command_bench.PREFECT_FLOOR_PAIRS
+    assert states == ["Completed"] * pairs
+    flows = [r for r in record.runs if r.step == command_bench.PREFECT_FLOW]
+    bare = [r for r in record.runs if r.step == command_bench.PREFECT_NO_FLOW]
+    assert len(flows) == len(bare) == pairs
+    assert all(r.ok and r.turn == 1 for r in flows + bare), [r.note for r in record.runs]
+    assert min(r.seconds for r in flows) > max(r.seconds for r in bare)  # Prefect was imported
