@@ -46,6 +46,10 @@ Shapes (``--shapes``, comma-separated or ``all``)::
     id-multi-500   ids only, 3 units per agreement (2 parking spaces not listed), 500 complexes
     mixed-1        half by id only, 2 units per agreement, one complex of all units
 
+The fake answers on loopback at once. ``--erp-latency-ms MS`` makes it answer every page MS
+milliseconds late, as an ERP across a network does (its round trip and its own work for a page
+of at most 100 items, the contract's largest): what a sync against a real ERP is bound by.
+
 ``--dlt`` (off by default: it adds minutes per shape) also times dlt's ``rest_api`` pipeline
 (:mod:`bench.dlt_bench`, in its own virtualenv ``.bench-venv/dlt``, made on first use; dlt is
 never a dependency) right after the command's runs of each shape, on the same fake server: a full
@@ -132,6 +136,8 @@ PREFECT_FLOOR_PAIRS = 3
 #: ``git worktree add DIR <commit>`` of the code before a change, in the same session.
 BEFORE: dict[str, Path] = {}
 REPEAT = {"n": 1}
+#: ``--erp-latency-ms MS``: the fake ERP answers every page this late (0: at once, on loopback).
+LATENCY = {"ms": 0.0}
 #: ``--postgresql URL``: the server (an administrative URL) on which each pair of runs gets a
 #: database of its own, instead of a new SQLite file.
 POSTGRESQL: dict[str, str] = {}
@@ -464,7 +470,8 @@ def bench_shape(
     key = secrets.token_urlsafe(16)
     os.environ[KEY_ENV] = key
     print(f"\n{shape.name}: {shape.about}; generating {units} units ...", flush=True)
-    proc, url = start_fake(units, key, *shape.server_args())
+    latency = [f"--latency-ms={LATENCY['ms']}"] if LATENCY["ms"] > 0 else []
+    proc, url = start_fake(units, key, *shape.server_args(), *latency)
     folder = Path(tempfile.mkdtemp(prefix=f"kt-cmd-{shape.name}-"))
     try:
         complexes = _complexes(units, shape)
@@ -830,7 +837,16 @@ def main() -> None:
         help="store on this PostgreSQL server (a new database per pair of runs) instead of SQLite, "
         "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
     )
+    parser.add_argument(
+        "--erp-latency-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="the fake ERP answers every page MS milliseconds late, as a real one across a "
+        "network does (default 0: at once)",
+    )
     args = parser.parse_args()
+    LATENCY["ms"] = max(0.0, args.erp_latency_ms)
     if args.postgresql:
         POSTGRESQL["url"] = args.postgresql
     shapes = list(SHAPES) if args.shapes == "all" else args.shapes.split(",")
@@ -860,6 +876,7 @@ def main() -> None:
         },
     )
     record.machine["store"] = "postgresql" if args.postgresql else "sqlite"
+    record.machine["erp_latency_ms"] = LATENCY["ms"]
     dlt_after = dlt_hook(record, args.dlt_dispositions.split(",")) if args.dlt else None
     for name in shapes:
         shape_modes = [m for m in modes if m != "prefect-server" or name in with_prefect]

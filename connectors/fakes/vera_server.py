@@ -532,6 +532,13 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised 
     parser.add_argument("--api-key", default=None, help="require this X-API-KEY (default: none)")
     parser.add_argument("--client-id", default=None)
     parser.add_argument("--client-secret", default=None)
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="answer every page this many milliseconds late, as an ERP across a network does "
+        "(its round trip and its own work per page); default: at once",
+    )
     args = parser.parse_args(argv)
     dataset = generate_dataset(
         args.units,
@@ -553,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised 
         cache_pages=True,  # nobody edits the dataset of a standalone server
         keep_log=False,  # it may serve for days: count, but keep no log
     ).start()
+    if args.latency_ms > 0:  # a slow answer on every page, however many requests run at once
+        server.faults.add(Fault("timeout", times=None, delay=args.latency_ms / 1000))
     print(server.url, flush=True)
     print(
         f"{len(dataset.units)} units, {len(dataset.relations)} relations, "

@@ -231,3 +231,37 @@ def test_prefects_floor_runs_an_empty_flow_on_the_server_and_the_same_process_wi
     assert len(flows) == len(bare) == pairs
     assert all(r.ok and r.turn == 1 for r in flows + bare), [r.note for r in record.runs]
     assert min(r.seconds for r in flows) > max(r.seconds for r in bare)  # Prefect was imported
+
+
+def test_the_fake_erp_can_answer_every_page_late_as_across_a_network() -> None:
+    """``--latency-ms`` (``--erp-latency-ms`` of the benchmark): every page is answered that
+    late, also when several are asked at once; the data is the same."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from bench.sync_bench import start_fake
+
+    def timed(url: str) -> tuple[float, list[object]]:
+        started = time.perf_counter()
+        answer = requests.get(f"{url}/eenheden", headers={"X-API-KEY": "key"}, timeout=10)
+        answer.raise_for_status()
+        return time.perf_counter() - started, answer.json()
+
+    prompt, prompt_url = start_fake(50, "key")
+    late, late_url = start_fake(50, "key", "--latency-ms=300")
+    try:
+        quick, items = timed(prompt_url)
+        with ThreadPoolExecutor(4) as pool:
+            started = time.perf_counter()
+            answers = list(pool.map(timed, [late_url] * 4))
+            together = time.perf_counter() - started
+    finally:
+        for proc in (prompt, late):
+            proc.kill()
+            proc.wait()
+    assert all(seconds >= 0.3 for seconds, _ in answers)
+    assert all(page == items for _, page in answers)
+    assert quick < 0.3
+    assert together < 4 * 0.3  # answered side by side, not one after the other
