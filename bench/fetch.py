@@ -1,6 +1,7 @@
 """The fetch floor: paging through every endpoint of the ERP as the sync does, nothing more.
 
-The same client, the same threads (units in runs of complexes, agreements, relations) and, for
+The same client, asking for each next page while it parses this one as the sync does
+(``read_ahead``), the same threads (units in runs of complexes, agreements, relations) and, for
 a large relations listing, the same second process (:mod:`bench.fetch_worker`); JSON parsed,
 nothing mapped or stored. What any importer of this ERP pays. It imports only what a fetch
 needs (the VERA client and the configuration), so that :mod:`bench.fetch_process` can time it
@@ -49,11 +50,13 @@ def _fetch_only(config: CorporationFile) -> tuple[float, int]:
             return sum(
                 len(page)
                 for code in part
-                for page in client.pages("/eenheden", cluster_params(code, vera.cluster_kind))
+                for page in client.pages(
+                    "/eenheden", cluster_params(code, vera.cluster_kind), read_ahead=True
+                )
             )
 
         def endpoint(path: str) -> int:
-            return sum(len(page) for page in client.pages(path, {}))
+            return sum(len(page) for page in client.pages(path, {}, read_ahead=True))
 
         def relations() -> int:
             if vera.second_process_above is None or cpus() < 2:

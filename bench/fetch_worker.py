@@ -17,7 +17,7 @@ def main() -> None:
     gc.disable()  # as the sync's worker
     config = VeraConfig.model_validate_json(sys.stdin.buffer.read())
     with VeraClient(config, env=os.environ) as client:
-        print(sum(len(page) for page in client.pages(RELATIONS, {})))
+        print(sum(len(page) for page in client.pages(RELATIONS, {}, read_ahead=True)))
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -641,6 +641,20 @@ class HeaderCursorPaginator:
         if next_cursor in self._sent:
             raise PagingLoop(f"the server repeated a cursor after page {self.pages}")
         self.cursor = next_cursor
+
+    def peek(self, headers: Mapping[str, str]) -> dict[str, str] | None:
+        """The query (:meth:`params`) of the page after the one that came with ``headers``, if
+        the listing goes on after it; None if it would end there (or loop). This paginator is
+        not changed: a reader asks for that page while it reads this one, before it knows the
+        page's item count. The count is taken as a full page (the page size asked for, else the
+        one the server says), so a listing whose total says it ends here is not read further."""
+        ahead = replace(self, _sent=set(self._sent))
+        likely = self.page_size or _header_int(headers, self.page_size_header) or 1
+        try:
+            ahead.advance(likely, headers)
+        except PagingLoop:
+            return None
+        return None if ahead.done else ahead.params()
 
     def _finish(self) -> None:
         self.done = True

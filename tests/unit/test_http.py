@@ -377,6 +377,32 @@ def test_paginator_refuses_a_repeated_cursor(repeat: str) -> None:
         pages.advance(100, headers(repeat, 1000))
 
 
+def test_peek_tells_the_next_pages_query_from_the_headers_alone_and_changes_nothing() -> None:
+    """What a reader asks for ahead (VeraClient.walk): the next query before the page's count is
+    known, taken as a full page; None where the listing would end or loop."""
+    pages = HeaderCursorPaginator(page_size=100)
+    pages.advance(100, headers("c1", 250))
+    before = (pages.pages, pages.seen, pages.cursor, set(pages._sent))
+    assert pages.peek(headers("c2", 250)) == {"cursor": "c2"}
+    assert (pages.pages, pages.seen, pages.cursor, set(pages._sent)) == before
+    assert pages.peek(headers("c1", 250)) is None  # a cursor already sent: a loop
+    pages.advance(100, headers("c2", 250))
+    assert pages.peek(headers("c3", 250)) is None  # a full page would reach the total
+    assert pages.peek(headers(None, None)) is None  # no cursor: the last page
+    assert pages.params() == {"cursor": "c2"}  # as it was
+    by_number = HeaderCursorPaginator()
+    assert by_number.peek(headers(None, 250)) == {"pagina": "2"}  # first page, no cursor
+    assert by_number.pages == 0 and not by_number.by_page_number
+
+
+def test_peek_takes_a_full_page_as_the_server_says_without_a_page_size() -> None:
+    pages = HeaderCursorPaginator()  # no page size asked: the server's own counts
+    answer = {**headers("c1", 150), "X-Parameters-AantalPerPagina": "100"}
+    assert pages.peek(answer) == {"cursor": "c1"}  # 100 of 150: more to come
+    answer["X-Parameters-AantalPerPagina"] = "200"
+    assert pages.peek(answer) is None  # a page of 200 would hold all 150
+
+
 # --- the next-link paginator -----------------------------------------------------------------
 
 

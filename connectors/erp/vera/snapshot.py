@@ -247,7 +247,12 @@ class _Reader:
         options: str,
         map_page: MapPage,
         paginator: HeaderCursorPaginator | None = None,
+        *,
+        read_ahead: bool = True,
     ) -> Iterator[tuple[_MappedPage, int | None]]:
+        """The listing's pages, mapped (or known from the memo); ``read_ahead``: across a
+        network, each next page is asked for while this one is mapped (:meth:`VeraClient.walk`);
+        pass False where the listing may be left after a page (it is then read on elsewhere)."""
         memo = self.memo
         entity = _ENTITY.get(endpoint)
 
@@ -289,7 +294,8 @@ class _Reader:
                 memo.put(key, summary)
             return page.count, page
 
-        for page, total in self.client.walk(endpoint, params, handle, paginator):
+        walk = self.client.walk(endpoint, params, handle, paginator, read_ahead=read_ahead)
+        for page, total in walk:
             if self.stop.is_set():
                 return
             yield page, total
@@ -484,7 +490,9 @@ def _read_all(
     seen = 0
     paginator = reader.client.paginator()
     hand_over = False
-    for page, total in reader.read(endpoint, None, "", map_page, paginator):
+    may_hand_over = elsewhere_above is not None and reader.memo is not None
+    first = reader.read(endpoint, None, "", map_page, paginator, read_ahead=not may_hand_over)
+    for page, total in first:
         result.add(page)
         seen += page.count
         reader.report(endpoint, seen, total)

@@ -193,7 +193,8 @@ def read_listing(job: ListingJob, send: Callable[[object], None]) -> None:
         return mapped.count, PageAnswer(number, key, None, mapped=mapped, summary=summary)
 
     with VeraClient(job.config, env=job.secrets) as client:
-        for answer, total in client.walk(job.endpoint, None, handle, job.paginator):
+        walk = client.walk(job.endpoint, None, handle, job.paginator, read_ahead=True)
+        for answer, total in walk:
             send(replace(answer, total=total))  # the total as the page's headers told it
         send(_Done(client.retries))
 
