@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -175,6 +176,8 @@ class VeraClient:
         self._token_lock = threading.Lock()
         self._ahead: ThreadPoolExecutor | None = None
         self._ahead_lock = threading.Lock()
+        self._answers: deque[float] = deque(maxlen=READ_AHEAD_SAMPLE)  # seconds, newest last
+        self._answers_lock = threading.Lock()
         self.token_fetches = 0
         self.retries = 0
 
@@ -392,9 +395,9 @@ class VeraClient:
         ``paginator`` continues a listing where another walk left it (after its last yield,
         the paginator has advanced past that page), e.g. in a second process.
 
-        With ``read_ahead``, once an answer took :data:`READ_AHEAD_AFTER_SECONDS` or longer,
-        the next page is asked for (on a thread of the client's) while ``handle`` reads this
-        one: a listing is paged one page after the other, so across a network each page
+        With ``read_ahead``, while the client's answers take :data:`READ_AHEAD_AFTER_SECONDS`
+        or longer (their median: :meth:`_answers_are_slow`), the next page is asked for (on a
+        thread of the client's) while ``handle`` reads this one: a listing is paged one page after the other, so across a network each page
         otherwise waited for the handling of the one before. (An ERP that answers at once, as
         the fake on loopback does, is read one page after the other: there the hand-over to a
         thread cost more than it saved.) The next page's query comes from this page's headers
@@ -415,7 +418,7 @@ class VeraClient:
                 if response is None:
                     asked = time.perf_counter()
                     response = self._get_page(path, query, headers)
-                    if read_ahead and time.perf_counter() - asked >= READ_AHEAD_AFTER_SECONDS:
+                    if self._answers_are_slow(time.perf_counter() - asked) and read_ahead:
                         ahead = ahead or _ReadAhead(self, path)
                 if ahead is not None:
                     following = paginator.peek(response.headers)
@@ -430,6 +433,18 @@ class VeraClient:
         finally:
             if ahead is not None:
                 ahead.drop()
+
+    def _answers_are_slow(self, seconds: float) -> bool:
+        """Note how long an answer took; whether the client's recent answers (the median of
+        the last :data:`READ_AHEAD_SAMPLE`, at least three) took :data:`READ_AHEAD_AFTER_SECONDS`
+        or longer. A median, because on a busy machine an answer on loopback now and then waits
+        that long for the interpreter; across a network most of them take that long."""
+        with self._answers_lock:
+            self._answers.append(seconds)
+            if len(self._answers) < 3:
+                return False
+            ordered = sorted(self._answers)
+        return ordered[len(ordered) // 2] >= READ_AHEAD_AFTER_SECONDS
 
     def _reader_ahead(self) -> ThreadPoolExecutor:
         """The threads that ask for pages ahead (:meth:`walk`), made on first use."""
@@ -473,10 +488,13 @@ class VeraClient:
 #: Threads of a client that ask for pages ahead (:meth:`VeraClient.walk`): one per listing
 #: read at a time (a sync reads units in two runs of complexes, agreements and relations).
 READ_AHEAD_THREADS = 4
-#: A walk reads ahead once an answer took this long: an ERP across a network (at 20 ms a page
-#: a full sync of 80,000 units took 2.8 s less). Answers on loopback take 1-3 ms; reading ahead
-#: there made a full sync 0.6-0.9 s slower (README, "Benchmarks", tenth round).
+#: A walk reads ahead while the client's recent answers took this long (their median): an ERP
+#: across a network (at 20 ms a page a full sync of 80,000 units took 2.8 s less). Answers on
+#: loopback take 1-3 ms; reading ahead there made a sync slower (README, "Benchmarks", tenth
+#: round).
 READ_AHEAD_AFTER_SECONDS = 0.010
+#: The recent answers whose median says whether to read ahead.
+READ_AHEAD_SAMPLE = 16
 
 
 class _ReadAhead:
