@@ -510,7 +510,7 @@ class FakeVeraServer(FakeServer):
         return Answer(200, self.serialise(rows, where, cached=not malformed), headers)
 
 
-def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised by hand / bench
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Run the fake VERA server standalone.")
     parser.add_argument("--units", type=int, default=1000)
     parser.add_argument("--complexes", type=int, default=None)
@@ -539,7 +539,11 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised 
         help="answer every page this many milliseconds late, as an ERP across a network does "
         "(its round trip and its own work per page); default: at once",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - exercised by hand / bench
+    args = _parser().parse_args(argv)
     dataset = generate_dataset(
         args.units,
         seed=args.seed,
