@@ -6,6 +6,7 @@ unchanged ERP writes nothing in every shape."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,6 +221,36 @@ def test_relations_read_by_a_second_process_sync_into_the_same_register(
         data.touch()
         changed = _sync(sessions, "TWO", source)
         assert changed.rows_written == 1 and source.parsed == {"/relaties": 1}
+    assert _workers() == []
+
+
+@pytest.mark.parametrize("refs", ["code", "id"])
+def test_across_a_network_the_sync_reads_ahead_into_the_same_register(
+    sessions: sessionmaker[Session], refs: UnitRefs
+) -> None:
+    """Every page answered 15 ms late: the sync reads each listing's next page while it maps
+    this one (VeraClient.walk read_ahead), its second process too, and stores the same
+    register, asking for each page once; the re-sync writes nothing."""
+    for fake in _serve(refs, 1):
+        expected = _stored(sessions, "REF", _sync(sessions, "REF", ShapeSource(fake.url, [])))
+    ahead_seen: set[str] = set()
+
+    def progress(endpoint: str, seen: int, total: int | None) -> None:
+        if any(t.name.startswith("vera-read-ahead") for t in threading.enumerate()):
+            ahead_seen.add(endpoint)
+
+    for fake in _serve(refs, 1):
+        fake.faults.add(VeraFault("timeout", times=None, delay=0.015))
+        source = ShapeSource(fake.url, ["CPX-0001", "CPX-0002", "CPX-0003", "CPX-0004"])
+        source.second_process_above = 10
+        first = sync_register(sessions, "NET", source, progress=progress)
+        assert _stored(sessions, "NET", first) == expected
+        assert ahead_seen  # this process read ahead
+        assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 1
+        for path, pages in source.stats.pages_read.items():
+            assert len([r for r in fake.requests_log if r.path == path]) == pages, path
+        again = _sync(sessions, "NET", source)
+        assert again.rows_written == 0
     assert _workers() == []
 
 

@@ -397,8 +397,9 @@ class VeraClient:
 
         With ``read_ahead``, while the client's answers take :data:`READ_AHEAD_AFTER_SECONDS`
         or longer (their median: :meth:`_answers_are_slow`), the next page is asked for (on a
-        thread of the client's) while ``handle`` reads this one: a listing is paged one page after the other, so across a network each page
-        otherwise waited for the handling of the one before. (An ERP that answers at once, as
+        thread of the client's) while ``handle`` reads this one: a listing is paged one page
+        after the other, so across a network each page otherwise waited for the handling of the
+        one before. (An ERP that answers at once, as
         the fake on loopback does, is read one page after the other: there the hand-over to a
         thread cost more than it saved.) The next page's query comes from this page's headers
         alone (:meth:`HeaderCursorPaginator.peek`); an answer asked for ahead is used only for
