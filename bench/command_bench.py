@@ -94,6 +94,7 @@ from sqlalchemy import create_engine, make_url, text
 from bench import dlt_bench
 from bench.fetch import fetch_only
 from bench.sync_bench import corporation, start_fake
+from connectors.fakes.vera_server import milliseconds
 
 KEY_ENV = "KEUKENTAFEL_BENCH_VERA_KEY"
 ROOT = Path(__file__).resolve().parent.parent
@@ -430,7 +431,7 @@ class Bench:
         if code != 0:
             run.ok, run.note = False, f"exit {code}: {output.strip()[-300:]}"
         else:
-            run.note = f"{json.loads(output.strip().splitlines()[-1])['items']} items"
+            run.note = f"{_last_json(output).get('items')} items"
         self.record.runs.append(run)
         print(_line(run), flush=True)
 
@@ -839,14 +840,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--erp-latency-ms",
-        type=float,
+        type=milliseconds,
         default=0.0,
         metavar="MS",
         help="the fake ERP answers every page MS milliseconds late, as a real one across a "
         "network does (default 0: at once)",
     )
     args = parser.parse_args()
-    LATENCY["ms"] = max(0.0, args.erp_latency_ms)
+    LATENCY["ms"] = args.erp_latency_ms
     if args.postgresql:
         POSTGRESQL["url"] = args.postgresql
     shapes = list(SHAPES) if args.shapes == "all" else args.shapes.split(",")

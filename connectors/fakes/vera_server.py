@@ -510,6 +510,17 @@ class FakeVeraServer(FakeServer):
         return Answer(200, self.serialise(rows, where, cached=not malformed), headers)
 
 
+def milliseconds(text: str) -> float:
+    """A command-line number of milliseconds: zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"milliseconds must be 0 or more, not {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Run the fake VERA server standalone.")
     parser.add_argument("--units", type=int, default=1000)
@@ -534,7 +545,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--client-secret", default=None)
     parser.add_argument(
         "--latency-ms",
-        type=float,
+        type=milliseconds,
         default=0.0,
         help="answer every page this many milliseconds late, as an ERP across a network does "
         "(its round trip and its own work per page); default: at once",

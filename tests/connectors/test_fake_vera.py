@@ -325,3 +325,24 @@ def test_the_default_data_is_byte_identical_and_the_awkward_shape_opt_in() -> No
     assert {"ended_co_tenant", "no_postcode", "elsewhere_by_erp_id", "unusable_email"} <= set(
         awkward.notes
     )
+
+
+@pytest.mark.parametrize("text", ["-5", "nan", "abc", ""])
+def test_a_latency_that_is_not_zero_or_more_milliseconds_is_refused(text: str) -> None:
+    """``--latency-ms`` (and the benchmark's ``--erp-latency-ms``) says what is wrong with it
+    instead of starting a fake that answers at once."""
+    import argparse
+
+    from connectors.fakes.vera_server import milliseconds
+
+    assert milliseconds("0") == 0.0 and milliseconds("20") == 20.0
+    with pytest.raises(argparse.ArgumentTypeError, match="milliseconds"):
+        milliseconds(text)
+    refused = subprocess.run(
+        [sys.executable, "-m", "connectors.fakes.vera_server", f"--latency-ms={text}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "--latency-ms" in refused.stderr and "milliseconds" in refused.stderr
