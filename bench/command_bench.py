@@ -153,6 +153,9 @@ class Run:
     rows_written: int | None = None
     peak_mb: float | None = None
     cpu_s: float | None = None  # user + system CPU of the process and the children it waited for
+    # Busy CPU seconds of the whole machine meanwhile (/proc/stat): the command, its second
+    # process, the fake ERP, a Prefect server and anything else that ran (None off Linux).
+    machine_cpu_s: float | None = None
     use_case_seconds: float | None = None
     turn: int = 0  # with --repeat: the round of turns it ran in (modes take turns)
     ok: bool = True
@@ -278,6 +281,34 @@ def compile_bytecode(checkout: Path) -> None:
             raise RuntimeError(f"could not compile {folder}")
 
 
+def machine_cpu_seconds() -> float | None:
+    """CPU seconds the machine's processors have been busy since boot, all of them together
+    (``/proc/stat``: user, nice, system, irq, softirq and steal; not idle or waiting for I/O);
+    None where there is no ``/proc/stat``."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def busy_since(before: float | None) -> float | None:
+    """The machine's busy CPU seconds since ``before`` (a :func:`machine_cpu_seconds`)."""
+    after = machine_cpu_seconds()
+    return None if before is None or after is None else round(after - before, 2)
+
+
+def machine_share(run: Run) -> float | None:
+    """How busy the machine's processors were during a run: its busy CPU seconds over its wall
+    clock times the processors (1.0: every processor busy all the time)."""
+    cpus = os.cpu_count() or 1
+    if run.machine_cpu_s is None or run.seconds <= 0:
+        return None
+    return round(run.machine_cpu_s / (run.seconds * cpus), 2)
+
+
 def run_process(
     argv: list[str], env: dict[str, str], cwd: Path = ROOT
 ) -> tuple[float, float, str, int, float]:
@@ -383,8 +414,10 @@ class Bench:
             # Earlier code runs in its own checkout: a process it starts with ``python -m`` (the
             # VERA worker, before it ran with -P) imports from its working directory first.
             cwd = BEFORE["dir"] if mode == "before" else ROOT
+            busy = machine_cpu_seconds()
             seconds, peak, output, code, cpu = run_process(self.argv(mode), env, cwd)
             run = Run(self.shape.name, mode, step, seconds, peak_mb=round(peak, 1), turn=turn)
+            run.machine_cpu_s = busy_since(busy)
             run.cpu_s = round(cpu, 2)
             if code != 0:
                 run.ok, run.note = False, f"exit {code}: {output.strip()[-300:]}"
@@ -417,16 +450,20 @@ class Bench:
                 print(_line(run), flush=True)
 
     def fetch(self, config: Any) -> None:
+        busy = machine_cpu_seconds()
         seconds, items = fetch_only(config)
         run = Run(self.shape.name, "-", "fetch only", seconds, note=f"{items} items")
+        run.machine_cpu_s = busy_since(busy)
         self.record.runs.append(run)
         print(_line(run), flush=True)
 
     def fetch_in_new_process(self) -> None:
         """The floor again, from a new Python (bench/fetch_process.py), timed as the command."""
         argv = [sys.executable, "-m", "bench.fetch_process", "--config", str(self.config)]
+        busy = machine_cpu_seconds()
         seconds, peak, output, code, cpu = run_process(argv, dict(os.environ), ROOT)
         run = Run(self.shape.name, "-", NEW_PROCESS_FETCH, seconds, peak_mb=round(peak, 1))
+        run.machine_cpu_s = busy_since(busy)
         run.cpu_s = round(cpu, 2)
         if code != 0:
             run.ok, run.note = False, f"exit {code}: {output.strip()[-300:]}"
@@ -564,6 +601,7 @@ def summary(record: Record) -> list[dict[str, Any]]:
                         else {}
                     ),
                     "peak_mb": max(full.peak_mb or 0, again.peak_mb or 0),
+                    **_machine_busy(runs, mode),
                     "ok": full.ok and again.ok,
                 }
             )
@@ -643,6 +681,49 @@ def _median(runs: list[Run]) -> Run | None:
         use_case_seconds=middle.use_case_seconds,
         ok=all(r.ok for r in runs),
     )
+
+
+def _machine_busy(runs: list[Run], mode: str) -> dict[str, float | None]:
+    """How busy the machine was (:func:`machine_share`, the median of the runs) during the fetch
+    floor, the floor from a new Python, and the mode's full syncs and re-syncs."""
+    steps = {
+        "fetch_machine_busy": ("-", "fetch only"),
+        "fetch_new_process_machine_busy": ("-", NEW_PROCESS_FETCH),
+        "full_machine_busy": (mode, "full sync"),
+        "resync_machine_busy": (mode, "re-sync"),
+    }
+    return {
+        key: _middle(
+            [
+                share
+                for r in runs
+                if (r.mode, r.step) == which and r.ok
+                for share in [machine_share(r)]
+                if share is not None
+            ]
+        )
+        for key, which in steps.items()
+    }
+
+
+def print_machine_busy(rows: list[dict[str, Any]]) -> None:
+    busy = [r for r in rows if r.get("resync_machine_busy") is not None]
+    if busy:
+        print(
+            f"\nhow busy the machine's {os.cpu_count()} processors were (every process: the "
+            "command, its second process, the fake ERP, a Prefect server; /proc/stat):"
+        )
+    for r in busy:
+        print(
+            f"{r['shape']:<13} {r['mode']:<15} fetch {_share(r.get('fetch_machine_busy'))}  "
+            f"fetch, new process {_share(r.get('fetch_new_process_machine_busy'))}  "
+            f"full sync {_share(r.get('full_machine_busy'))}  "
+            f"re-sync {_share(r.get('resync_machine_busy'))}"
+        )
+
+
+def _share(value: float | None) -> str:
+    return "   -" if value is None else f"{value:4.0%}"
 
 
 def _middle(values: list[float]) -> float | None:
@@ -886,6 +967,7 @@ def main() -> None:
     rows = summary(record)
     print_table(rows)
     print_prefect_floor(rows)
+    print_machine_busy(rows)
     if args.dlt:
         add_dlt_columns(rows, record)
         print_dlt_table(rows)

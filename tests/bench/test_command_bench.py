@@ -265,3 +265,53 @@ def test_the_fake_erp_can_answer_every_page_late_as_across_a_network() -> None:
     assert all(page == items for _, page in answers)
     assert quick < 0.3
     assert together < 4 * 0.3  # answered side by side, not one after the other
+
+
+def test_the_summary_says_how_busy_the_machine_was_during_the_floor_and_the_syncs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Busy CPU seconds over wall clock times the processors, the median of a step's runs; a
+    failed run and a run without the count are left out, and a mode gets its own runs only."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    record = command_bench.Record(units=10, started="", machine={})
+
+    def run(mode: str, step: str, seconds: float, busy: float | None, ok: bool = True) -> None:
+        timed = command_bench.Run("s", mode, step, seconds, 0, ok=ok)
+        timed.machine_cpu_s = busy
+        record.runs.append(timed)
+
+    run("-", "fetch only", 2.0, 3.2)  # 80%
+    run("-", "fetch only", 2.0, 2.0)  # 50%
+    run("-", "fetch only", 2.0, 3.6)  # 90%
+    run("-", command_bench.NEW_PROCESS_FETCH, 2.5, 4.0)  # 80%
+    for mode, full, again in (("plain", (10.0, 15.0), (3.0, 5.7)), ("use-case", (9.0, 9.0), None)):
+        run(mode, "full sync", *full)
+        if again is not None:
+            run(mode, "re-sync", *again)
+        else:
+            run(mode, "re-sync", 3.0, None)
+    run("plain", "re-sync", 3.0, 6.0, ok=False)  # failed: not counted
+    rows = {r["mode"]: r for r in command_bench.summary(record)}
+    assert rows["plain"]["fetch_machine_busy"] == 0.8
+    assert rows["plain"]["fetch_new_process_machine_busy"] == 0.8
+    assert rows["plain"]["full_machine_busy"] == 0.75
+    assert rows["plain"]["resync_machine_busy"] == 0.95
+    assert rows["use-case"]["full_machine_busy"] == 0.5
+    assert rows["use-case"]["resync_machine_busy"] is None  # not counted: no share
+
+
+def test_the_machine_count_sees_a_process_that_keeps_a_processor_busy() -> None:
+    """Half a second of a busy child shows as at least most of half a CPU second (the machine
+    may be busier: the count is of every process)."""
+    before = command_bench.machine_cpu_seconds()
+    assert before is not None  # this machine has /proc/stat
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass",
+        ],
+        check=True,
+    )
+    busy = command_bench.busy_since(before)
+    assert busy is not None and busy >= 0.4
