@@ -37,7 +37,10 @@ Peak memory is ``ru_maxrss`` of the command process (``os.wait4``; Linux counts 
 children in it too, so with Prefect's temporary server that one is included); its CPU seconds
 (user and system, the VERA worker included) come from the same call. With ``--repeat N`` the
 summary gives the median run, the fastest (``best``: on a machine whose speed drifts, the least
-disturbed run) and the median CPU seconds.
+disturbed run) and the median CPU seconds. Every timed step also records the busy CPU seconds
+of the whole machine meanwhile (``/proc/stat``: every process, the fake ERP and a Prefect server
+too); the summary gives them as a share of all processors (``*_machine_busy``): near 1, a step's
+time is its processor time.
 
 Shapes (``--shapes``, comma-separated or ``all``)::
 
