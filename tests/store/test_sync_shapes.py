@@ -334,10 +334,9 @@ def test_output_of_the_second_process_on_its_stdout_does_not_corrupt_its_answers
 def test_a_known_page_read_by_the_second_process_gives_its_values_when_the_store_differs(
     sessions: sessionmaker[Session],
 ) -> None:
-    """A page the memo knows: the second process writes its bytes to the parent's spool and says
-    where; when the store no longer holds what that page says (here a stored hash altered behind
-    the sync's back), the sync reads those bytes back, makes the page's values from them and
-    writes the row again."""
+    """A page the memo knows comes back from the second process as its packed bytes; when the
+    store no longer holds what that page says (here a stored hash altered behind the sync's
+    back), the sync makes the page's values from those bytes and writes the row again."""
     from sqlalchemy import text
 
     for fake in _serve("id", 1):
@@ -353,7 +352,7 @@ def test_a_known_page_read_by_the_second_process_gives_its_values_when_the_store
             )
         again = _sync(sessions, "TWO", source)
         assert again.rows_written == 1
-        assert source.parsed == {"/relaties": 1}  # the one page, read back from the spool
+        assert source.parsed == {"/relaties": 1}  # the one page, made from its packed bytes
         assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 2
         assert _stored(sessions, "TWO", again).hashes == expected
 
@@ -372,33 +371,4 @@ def test_the_second_process_runs_the_code_of_its_parent_whatever_its_working_dir
         result = _sync(sessions, "TWO", source)
         assert result.rows_written > 0
         assert source.stats is not None and source.stats.read_elsewhere["/relaties"] > 2
-    assert _workers() == []
-
-
-def test_a_temporary_folder_without_room_fails_the_sync_with_its_reason_and_changes_nothing(
-    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The pages a re-sync keeps go to an unnamed file in TMPDIR (connectors/erp/vera/spool.py).
-    When that cannot be written, the sync fails (the run recorded with the reason, in one
-    process and with the second) and the register stays as it was."""
-    import tempfile
-
-    from keukentafel.domain.runs import RunKind, RunOutcome
-    from keukentafel.store.repositories.runs import SyncRunRepository
-
-    for fake in _serve("id", 1):
-        for corp, above in (("ONE", None), ("TWO", 10)):
-            source = ShapeSource(fake.url, [], second_process_above=above)
-            before = _stored(sessions, corp, _sync(sessions, corp, source)).hashes
-            monkeypatch.setattr(tempfile, "tempdir", "/nonexistent/keukentafel-tmp")
-            with pytest.raises(SyncFailed, match="temporary folder /nonexistent/keukentafel-tmp"):
-                _sync(sessions, corp, source)
-            monkeypatch.undo()
-            with sessions() as session:
-                run = SyncRunRepository(session, corp).latest(kind=RunKind.REGISTER_SYNC)
-                assert run is not None and run.outcome == RunOutcome.FAILED
-                assert "TMPDIR must name a folder" in (run.message or "")
-                register = RegisterRepository(session, corp)
-                assert {kind: register.stored_hashes(kind) for kind in EntityKind} == before
-            assert _sync(sessions, corp, source).rows_written == 0  # with room again: as before
     assert _workers() == []

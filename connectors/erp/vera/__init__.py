@@ -3,9 +3,7 @@
 - :mod:`.client`: the HTTP client (auth, paging, retries through :mod:`connectors.http`);
 - :mod:`.snapshot`: reading units, relations and agreements into a register ``Snapshot``, with the
   page memo that skips unchanged pages;
-- :mod:`.mapping`: the pure mapping of one VERA item to a domain value;
-- :mod:`.worker`: the second process that reads on a large listing (relations);
-- :mod:`.spool`: where a read keeps the page bodies it may need later (an unnamed temporary file).
+- :mod:`.mapping`: the pure mapping of one VERA item to a domain value.
 
 Re-exports the public names of the former ``connectors/erp/vera.py`` that other modules use, so
 their imports keep working while the branches of issue 8 are merged.

@@ -14,10 +14,8 @@ builds its own :class:`~connectors.erp.vera.client.VeraClient` (same retries, sa
 settings from the same environment), walks on from that state, and answers each page on its
 stdout as one pickled :class:`PageAnswer`:
 
-- a page whose memo key is known: its key, and where its bytes are (the child writes them to a
-  :class:`~connectors.erp.vera.spool.Spool` whose file the parent made and passed to it, so they
-  do not cross the pipe; the parent makes the page from the summary, lazily, exactly as for a
-  page it read itself);
+- a page whose memo key is known: its bytes (packed, as the parent keeps them) and key only (the
+  parent makes it from the summary, lazily, exactly as for a page it read itself);
 - any other page: mapped and digested, with the summary the parent puts in the memo.
 
 A failure in the child (a page still failing after its retries, an unreadable page) comes back as
@@ -50,7 +48,6 @@ from connectors.erp.vera.client import (
     VeraRequestError,
     parse_page,
 )
-from connectors.erp.vera.spool import Spool
 from connectors.http import HeaderCursorPaginator
 from keukentafel.config import VeraConfig
 
@@ -65,21 +62,20 @@ class ListingJob:
     options: str
     paginator: HeaderCursorPaginator
     summaries: dict[str, bytes] = field(repr=False)
-    spool_fd: int = -1  # the parent's spool for the pages the memo knows, passed to the child
 
 
 @dataclass(frozen=True, slots=True)
 class PageAnswer:
     """One page as the child read it. ``mapped`` is None for a page known from the memo (its
-    bytes are then in the spool at ``kept``, offset and length, for the parent's lazy page);
-    ``summary`` is what the memo keeps."""
+    ``body`` is then sent, packed, for the parent's lazy page); ``summary`` is what the memo
+    keeps."""
 
     number: int
     key: str
     total: int | None
     mapped: Any = None  # a snapshot._MappedPage
     summary: bytes | None = None
-    kept: tuple[int, int] | None = None
+    body: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +98,11 @@ class ListingWorker:
         options: str,
         paginator: HeaderCursorPaginator,
         summaries: dict[str, bytes],
-        spool: Spool,
     ) -> None:
         if endpoint != RELATIONS:
             raise ValueError(f"only {RELATIONS} is read in a second process, not {endpoint}")
         self._job = ListingJob(
-            client.config, client.secrets(), endpoint, options, paginator, summaries, spool.fd
+            client.config, client.secrets(), endpoint, options, paginator, summaries
         )
         self._client = client
         self._process: subprocess.Popen[bytes] | None = None
@@ -122,7 +117,6 @@ class ListingWorker:
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            pass_fds=(self._job.spool_fd,),
         )
         return self
 
@@ -181,19 +175,18 @@ def read_listing(job: ListingJob, send: Callable[[object], None]) -> None:
         _PENDING,
         _map_relation_page,
         digested_page,
+        packed,
         page_key,
     )
 
     entity = _ENTITY[job.endpoint]
-    spool = Spool(job.spool_fd)
 
     def handle(body: bytes, number: int) -> tuple[int, PageAnswer]:
         key = page_key(job.endpoint, job.options, body)
         known = job.summaries.get(key)
         if known is not None and not known.startswith(_PENDING):
             count = int(orjson.loads(known)["n"])
-            kept = spool.keep(body)
-            return count, PageAnswer(number, key, None, kept=(kept.offset, kept.length))
+            return count, PageAnswer(number, key, None, body=packed(body))
         mapped, summary = digested_page(
             entity, _map_relation_page(parse_page(job.endpoint, body, number))
         )
