@@ -695,18 +695,11 @@ def _machine_busy(runs: list[Run], mode: str) -> dict[str, float | None]:
         "full_machine_busy": (mode, "full sync"),
         "resync_machine_busy": (mode, "re-sync"),
     }
-    return {
-        key: _middle(
-            [
-                share
-                for r in runs
-                if (r.mode, r.step) == which and r.ok
-                for share in [machine_share(r)]
-                if share is not None
-            ]
-        )
-        for key, which in steps.items()
-    }
+    found: dict[str, float | None] = {}
+    for key, which in steps.items():
+        shares = [machine_share(r) for r in runs if (r.mode, r.step) == which and r.ok]
+        found[key] = _middle([share for share in shares if share is not None])
+    return found
 
 
 def print_machine_busy(rows: list[dict[str, Any]]) -> None:
