@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +37,13 @@ from keukentafel.domain.register import Snapshot
 from keukentafel.usecases.consent import ConsentProject
 from keukentafel.usecases.page_memo import PageMemo
 from keukentafel.usecases.sync_register import ProgressFn, SyncResult, sync_register
+
+
+def local_today() -> date:
+    """Today as the service counts days: the date in Europe/Amsterdam, which is already the next
+    day from 23:00 UTC (22:00 in summer). A test that took the machine's UTC date failed for that
+    hour every night."""
+    return datetime.now(ZoneInfo("Europe/Amsterdam")).date()
 
 
 def unit(n: int, complex_code: str = "CPX-1", tenure: Tenure = Tenure.CORPORATION_RENTAL) -> Unit:

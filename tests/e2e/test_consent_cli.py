@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 
 from keukentafel.cli.app import app
 from keukentafel.domain.consent import evaluate
+from tests.builders import local_today
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "demo.yaml"
-TODAY = date.today()
+TODAY = local_today()
 AGO = (TODAY - timedelta(days=20)).isoformat()
 
 

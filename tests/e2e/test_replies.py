@@ -22,7 +22,7 @@ from tests import web_builders as wb
 from tests.m365_fixtures import CLIENT_SECRET, MAILBOX, SECRET_ENV
 
 pytestmark = pytest.mark.slow
-TODAY = datetime.now(UTC).date()
+TODAY = builders.local_today()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.slow
 playwright = pytest.importorskip("playwright.sync_api")
 axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 CHROMIUM = Path("/usr/bin/chromium")
-TODAY = datetime.now(UTC).date()
+TODAY = builders.local_today()
 SHOTS = Path("/tmp/keukentafel-screenshots")
 GUIDE = "gids@example.org"
 

@@ -27,7 +27,7 @@ from keukentafel.usecases.consent import append_entries
 from tests import builders
 from tests import web_builders as wb
 
-TODAY = datetime.now(UTC).date()
+TODAY = builders.local_today()
 pytestmark = pytest.mark.slow  # a real mailing (PDF letters) per test
 GUIDE = StaffMember("oid-g", "gids@example.org", "Gids", frozenset({Role.GUIDE}), frozenset({"P"}))
 OTHER = StaffMember("oid-o", "ander@example.org", "Ander", frozenset({Role.GUIDE}), frozenset())

@@ -9,7 +9,6 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from keukentafel.store.models import ConsentEntryRow
 from tests import builders
 from tests import web_builders as wb
 
-TODAY = datetime.now(UTC).date()
+TODAY = builders.local_today()
 pytestmark = pytest.mark.slow  # a real mailing (PDF letters) per test
 
 

@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pdfplumber
@@ -24,7 +24,7 @@ from keukentafel.web.logs import redact_path
 from tests import builders
 from tests import web_builders as wb
 
-TODAY = datetime.now(UTC).date()
+TODAY = builders.local_today()
 pytestmark = pytest.mark.slow  # a real mailing (PDF letters) per test
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from tests import builders
 from tests import web_builders as wb
 from tests.m365_fixtures import CLIENT_SECRET, MAILBOX, STAFF
 
-TODAY = datetime.now(UTC).date()
+TODAY = builders.local_today()
 pytestmark = pytest.mark.slow  # a real mailing (PDF letters) per test
 
 
