@@ -428,7 +428,7 @@ class App:
                     corp.code,
                     source,
                     on=on,
-                    complexes=corp.complexes(),
+                    complexes=corp.complexes(on or self.today()),
                     clock=self.clock,
                 )
         return reports

@@ -190,7 +190,7 @@ def _steps(
     print_sync_summary(_run(console, app, "sync", code))
 
     console.print(Rule("4. The register per project and complex"))
-    print_register(app.summarise(code, date.today()))
+    print_register(app.summarise(code, app.today()))
 
     console.print(Rule("5. The guidance team's SharePoint list (fake Microsoft 365, real msal)"))
     _seed_team_list(tenant, app, code)
@@ -246,12 +246,12 @@ def _access_export_step(console: Console, app: App, code: str) -> None:
     complexes = app.corporation(code).project(PURGED_PROJECT).complex_codes
     household = next(
         h
-        for h in app.households(code, date.today())
+        for h in app.households(code, app.today())
         if h.unit.complex_code in complexes
         and any(r.contact(ContactKind.EMAIL) for r in h.residents)
     )
     print_export(
-        app.export_household(code, household.unit.code, on=date.today(), actor="demo:operator")
+        app.export_household(code, household.unit.code, on=app.today(), actor="demo:operator")
     )
 
 
@@ -297,7 +297,7 @@ def _closed_copy(app: App, code: str, folder: Path) -> Path:
     data = yaml.safe_load(app.corporations.path(code).read_text(encoding="utf-8"))
     for project in data["projects"]:
         if project["code"] == PURGED_PROJECT:
-            project.update(end_date=date.today().isoformat(), retention_months=24)
+            project.update(end_date=app.today().isoformat(), retention_months=24)
     path = folder / "closed.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
@@ -376,7 +376,7 @@ def _seed_team_list(tenant: FakeMicrosoft365, app: App, code: str) -> None:
     site, lst = contact_list.site_id, contact_list.list_id
     households = [
         h
-        for h in app.households(code, date.today())
+        for h in app.households(code, app.today())
         if h.members and not h.is_owner_occupied and h.members[0][0].name is not None
     ]
 
@@ -653,7 +653,7 @@ def _demo_appointments(console: Console, app: App, code: str) -> list[str]:
 
     planning = app.planning(code)
     project = app.corporation(code).project(RENOVATION)
-    today = date.today()
+    today = app.today()
     from keukentafel.domain.model import ContactKind
 
     households = [

@@ -17,7 +17,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -271,7 +270,7 @@ def letters_preview(
     with _corporation(config, errors=(ConfigError, UnitNotInRegister)) as command:
         command.app.letters(command.corporation)  # a missing section is an error before the store
         pdf_path, html_path = command.app.preview_letter(
-            command.code, kind, unit, out, on=date.today()
+            command.code, kind, unit, out, on=command.app.today()
         )
     present.console().print(f"PDF:  {pdf_path}\nHTML: {html_path}")
 
@@ -327,7 +326,7 @@ def mailing_send(
 
         # Fail fast, before anything runs: the letters section, the link secret, the content.
         command.app.mailing_writer(command.corporation)
-        mailing_content(kind, date.today(), content, sample=sample)
+        mailing_content(kind, command.app.today(), content, sample=sample)
         command.require_secrets("letters", "m365")
         outcome = command.launch(
             "mailing",

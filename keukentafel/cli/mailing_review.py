@@ -8,7 +8,6 @@ Registered on the ``mailing`` group in keukentafel/cli/app.py with one line.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -39,7 +38,7 @@ def mailing_plan(
     from keukentafel.cli.app import _corporation
 
     with _corporation(config, errors=(Exception,)) as command:
-        today = date.today()
+        today = command.app.today()
         found = mailing_content(kind, today, content, sample=sample)
         review, pdf = command.app.review_mailing(
             command.code, project, kind, on=today, content=found, out_dir=out

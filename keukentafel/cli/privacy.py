@@ -11,7 +11,6 @@ Registered in keukentafel/cli/app.py.
 from __future__ import annotations
 
 import getpass
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -46,7 +45,7 @@ def privacy_export(
 
     with _corporation(config, errors=(ConfigError, HouseholdNotFound)) as command:
         result = command.app.export_household(
-            command.code, unit, on=date.today(), actor=_actor(), relation_id=relation
+            command.code, unit, on=command.app.today(), actor=_actor(), relation_id=relation
         )
     present.print_export(result)
 
@@ -63,9 +62,11 @@ def privacy_purge(
 
     with _corporation(config) as command:
         if dry_run:
-            present.print_retention(command.app.retention_plan(command.code, date.today()))
+            present.print_retention(command.app.retention_plan(command.code, command.app.today()))
             return
-        report = command.app.purge_personal_data(command.code, on=date.today(), actor=_actor())
+        report = command.app.purge_personal_data(
+            command.code, on=command.app.today(), actor=_actor()
+        )
     present.print_purge(report)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,7 +43,7 @@ from keukentafel.domain.consent import (
     parse_profile,
     require_consent_track,
 )
-from keukentafel.domain.model import Project, ProjectKind
+from keukentafel.domain.model import Project, ProjectKind, amsterdam_date
 from keukentafel.domain.retention import (
     DEFAULT_RETENTION_MONTHS,
     ProjectRetention,
@@ -233,10 +233,11 @@ class CorporationFile(_Model):
 
     def complexes(self, on: date | None = None) -> list[str]:
         """Every complex in scope of a project that keeps its residents' data on ``on`` (today
-        when not given), in config order, without repeats: what the sync and the team-list pull
-        read. A project whose retention has passed is left out, so its data is not read back in
-        after the purge; a complex it shares with a project that keeps its data stays."""
-        return kept_complexes(self.retention(), on or date.today())
+        in Amsterdam when not given, as the purge counts days), in config order, without
+        repeats: what the sync and the team-list pull read. A project whose retention has passed
+        is left out, so its data is not read back in after the purge; a complex it shares with a
+        project that keeps its data stays."""
+        return kept_complexes(self.retention(), on or amsterdam_date(datetime.now(UTC)))
 
     def retention(self) -> list[ProjectRetention]:
         """Every project's complexes, end date and retention period, in config order."""

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from keukentafel.domain.model import amsterdam_date
 from keukentafel.feeds.exports import cell_safe
 
 COLUMNS = {
@@ -68,7 +69,7 @@ class ErpExportWriter:
         return f"export:{self.folder}"
 
     def _file(self, kind: str) -> Path:
-        day = datetime.now(UTC).date().isoformat()
+        day = amsterdam_date(datetime.now(UTC)).isoformat()  # the corporation's day
         return self.folder / f"{self.corporation}-{_FILE[kind]}-{day}.csv"
 
     def write(self, kind: str, key: str, payload: dict[str, Any], remote_id: str) -> str:

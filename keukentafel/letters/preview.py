@@ -10,12 +10,12 @@ that is not configured is replaced by a throw-away one, once per call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from keukentafel.config.letters import LettersConfig
 from keukentafel.domain.messages import Event
-from keukentafel.domain.model import Household, Project
+from keukentafel.domain.model import Household, Project, amsterdam_date
 from keukentafel.letters.compose import Composed, compose, safe_filename, throwaway_link_secret
 from keukentafel.letters.context import EMAIL_LAYOUT, LETTER_LAYOUT
 from keukentafel.letters.output import MailingSummary, write_mailing
@@ -134,7 +134,7 @@ def preview(
     Without a ``secret`` its personal link is signed with a throw-away one (it will not verify)."""
     from keukentafel.letters.pdf import render_pdf
 
-    on = on or date.today()
+    on = on or amsterdam_date(datetime.now(UTC))
     project = project or sample_project()
     env = get_environment(str(templates_dir or config.templates_dir), project.corporation_code)
     composed = compose(

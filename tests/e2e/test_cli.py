@@ -7,7 +7,9 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -175,6 +177,53 @@ def test_letters_preview_renders_one_household_from_the_register(
     assert next(out.glob("*.pdf")).read_bytes().startswith(b"%PDF")
     unknown = CliRunner().invoke(app, [*args[:3], "--unit", "VHE99999", *args[5:]])
     assert unknown.exit_code == 2 and "not in the register" in unknown.output
+
+
+@pytest.fixture
+def machine_on_another_day(monkeypatch: pytest.MonkeyPatch) -> Iterator[date]:
+    """The machine's clock set to a time zone whose date is not Amsterdam's now (UTC-12 in the
+    Dutch morning, UTC+14 from 11:00; containers run on UTC, an hour behind all winter); yields
+    the machine's date."""
+    import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    amsterdam = datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    zone = next(
+        z for z in ("Etc/GMT+12", "Etc/GMT-14") if datetime.now(ZoneInfo(z)).date() != amsterdam
+    )
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    yield date.today()
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_letter_made_by_hand_is_dated_today_in_amsterdam_whatever_the_machines_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, machine_on_another_day: date
+) -> None:
+    from keukentafel.bootstrap import CorporationRegistry, build
+    from keukentafel.letters.context import nl_date
+    from keukentafel.settings import Settings
+    from keukentafel.usecases.sync_register import sync_register
+    from tests import builders
+    from tests.builders import StaticSource
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    snapshot = builders.register(1)
+    snapshot.units = [replace(u, complex_code="CPX-0001") for u in snapshot.units]
+    settings = Settings.from_env({"KEUKENTAFEL_DATABASE_URL": url})
+    with build(settings, corporations=CorporationRegistry([])) as seeded:
+        sync_register(seeded.sessions, "WSD", StaticSource(snapshot))
+    monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", url)
+    args = ["letters", "preview", "announcement", "--unit", "VHE00001"]
+    config = ["--config", str(ROOT / "config" / "demo.yaml"), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, [*args, *config])
+    assert result.exit_code == 0, result.output
+    html = next((tmp_path / "out").glob("*.html")).read_text(encoding="utf-8")
+    today = builders.local_today()
+    assert today != machine_on_another_day
+    assert nl_date(today) in html and nl_date(machine_on_another_day) not in html
 
 
 def test_register_and_the_default_corporation_file(
