@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.consent import MailingNotAllowed
 from keukentafel.domain.messages import MessageKind, to_amsterdam
-from keukentafel.domain.model import Household, Project
+from keukentafel.domain.model import Household, Project, amsterdam_date
 from keukentafel.domain.planning.appointments import (
     Appointment,
     AppointmentKind,
@@ -553,7 +553,7 @@ def _mark_told(
         PlanningRepository(session, appointment.corporation_code).mark_told(appointment, now)
         if erp and kind is not None:
             household = household_of_unit(
-                session, appointment.corporation_code, appointment.unit_code, now.date()
+                session, appointment.corporation_code, appointment.unit_code, amsterdam_date(now)
             )
             moment = letter_contact_moment(appointment, household, kind, now)
             ErpWrites(session, appointment.corporation_code).enqueue([moment], now)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, time
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from keukentafel.domain.model import amsterdam_date
 from keukentafel.domain.planning.appointments import (
     Appointment,
     AppointmentKind,
@@ -94,7 +95,9 @@ def apply_contractor_message(
             report.applied += 1
             report.units.append(after.unit_code)
             if erp:
-                household = household_of_unit(session, corporation, after.unit_code, now.date())
+                household = household_of_unit(
+                    session, corporation, after.unit_code, amsterdam_date(now)
+                )
                 ErpWrites(session, corporation).enqueue([appointment_write(after, household)], now)
         outcome = "applied" if report.applied else "refused"
         inbox.settle(message_id, outcome, report.applied, report.refused)

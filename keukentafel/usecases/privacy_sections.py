@@ -35,6 +35,7 @@ from keukentafel.domain.model import (
     Project,
     Resident,
     Unit,
+    amsterdam_date,
 )
 from keukentafel.domain.team_contacts import (
     TeamContact,
@@ -355,7 +356,7 @@ def messages_section(ctx: ExportContext) -> ExportSection:
             ),
         )
         for m in stored
-        if scope.covers(m.created_at.date())
+        if scope.covers(amsterdam_date(m.created_at))
     )
     return ExportSection(
         "messages",
@@ -398,12 +399,14 @@ def mailings_section(ctx: ExportContext) -> ExportSection:
             "brief"
         )
     for m in PersonalData(ctx.session, scope.corporation_code).messages_of(scope.unit.code):
-        if not scope.covers(m.created_at.date()):
+        if not scope.covers(amsterdam_date(m.created_at)):
             continue
         parts = m.mailing_key.split("/", 3)
         if len(parts) == 4:
             _, project, kind, _mailing_id = parts
-            found.setdefault((project, kind, m.created_at.date().isoformat()), set()).add("e-mail")
+            found.setdefault((project, kind, amsterdam_date(m.created_at).isoformat()), set()).add(
+                "e-mail"
+            )
     items = tuple(
         ExportItem(
             f"{_KIND.get(kind, kind).capitalize()} ({project})",
