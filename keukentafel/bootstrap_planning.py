@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 
 from keukentafel.config import ConfigError, CorporationFile
 from keukentafel.config.feeds import ContractorConfig, FeedsConfig
-from keukentafel.domain.messages import to_amsterdam
 from keukentafel.domain.model import Project
 from keukentafel.domain.planning.appointments import (
     Appointment,
@@ -132,7 +131,7 @@ class Planning:
         return TallyGate(self._tally_for or no_tally)
 
     def today(self) -> date:
-        return to_amsterdam(self.app.clock().replace(tzinfo=UTC)).date()
+        return self.app.today()
 
     def booking(self, by: str) -> Booking:
         from keukentafel.usecases.appointments import Booking

@@ -111,7 +111,7 @@ def _address_text(household: Household) -> str:
 
 
 def _today(booking: Booking) -> date:
-    return to_amsterdam(booking.clock().replace(tzinfo=UTC)).date()
+    return amsterdam_date(booking.clock())
 
 
 def get_appointment(sessions: sessionmaker[Session], corporation: str, code: str) -> Appointment:
@@ -522,7 +522,7 @@ def notify_households(
                 project,
                 notice.kind,
                 writer_for(appointment),
-                on=to_amsterdam(clock().replace(tzinfo=UTC)).date(),
+                on=amsterdam_date(clock()),
                 mailing_id=f"{appointment.code}-v{appointment.version}",
                 started_by=f"appointment:{appointment.code}",
                 event=notice.event,

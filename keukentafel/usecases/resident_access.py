@@ -24,13 +24,12 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.links import (
-    AMSTERDAM,
     LinkError,
     LinkExpired,
     LinkTampered,
@@ -42,7 +41,7 @@ from keukentafel.domain.links import (
 )
 from keukentafel.domain.mailing import MailingPlan, WrittenMailing
 from keukentafel.domain.messages import Event, find_policy
-from keukentafel.domain.model import Project
+from keukentafel.domain.model import Project, amsterdam_date
 from keukentafel.domain.resident_access import Grant, Refusal, check_grant
 from keukentafel.store.repositories.resident_access import IssuedGrant, ResidentAccessRepository
 from keukentafel.store.repositories.resident_letters import ResidentLetterRepository, SentLetter
@@ -221,14 +220,10 @@ def _checked(session: Session, grant: Grant | None, now: datetime) -> Outcome:
     if grant is None:
         return Refused(Refusal.UNKNOWN)
     current = ResidentAccessRepository(session).current_tenancies(
-        grant.corporation_code, [grant.unit_code], _amsterdam_today(now)
+        grant.corporation_code, [grant.unit_code], amsterdam_date(now)
     )
     refusal = check_grant(grant, now=now, current_tenancy=current[grant.unit_code])
     return Refused(refusal) if refusal else Opened(grant)
-
-
-def _amsterdam_today(now: datetime) -> date:
-    return now.replace(tzinfo=UTC).astimezone(AMSTERDAM).date()
 
 
 def open_link(

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from keukentafel.domain.messages import to_amsterdam
-from keukentafel.domain.model import Project
+from keukentafel.domain.model import Project, amsterdam_date
 from keukentafel.domain.planning.appointments import (
     Appointment,
     AppointmentKind,
@@ -96,7 +95,7 @@ def visit_view(
     now: datetime,
 ) -> VisitView:
     """The guide's free slots from tomorrow, and the household's open home visit."""
-    today = to_amsterdam(now.replace(tzinfo=UTC) if now.tzinfo is None else now).date()
+    today = amsterdam_date(now)
     first = today + timedelta(days=1)
     slots = guide_free_slots(
         sessions,
