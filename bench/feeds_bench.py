@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from keukentafel.domain.model import (
     Resident,
     Tenure,
     Unit,
+    amsterdam_date,
 )
 from keukentafel.domain.planning.webhooks import secret_text
 from keukentafel.domain.register import Snapshot
@@ -153,7 +154,7 @@ def run(db_url: str, units: int, hook_url: str) -> dict[str, float | int]:
     )
     sender = WebhookSender([config], {"BENCH_WHSEC": SECRET})
     gate = TallyGate(no_tally)
-    on = date.today()
+    on = amsterdam_date(datetime.now(UTC))  # the service's day, not the machine's
     sync_register(sessions, CORP, Source(snapshot(units)), max_shrink=1.0)
     refresh_feed(sessions, CORP, feed, gate, on=on)
     deliver_webhooks(sessions, CORP, ["BOUW"], sender)  # the contractor is up to date

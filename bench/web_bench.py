@@ -36,7 +36,6 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -122,8 +121,8 @@ def _app(folder: Path, url: str) -> App:
 
 def prepare(folder: Path, url: str) -> list[str]:
     """The store with households, a real mailing and answers; the links, one per household."""
-    today = datetime.now(UTC).date()
     with _app(folder, url) as app:
+        today = app.today()  # the service's day (Amsterdam), not the machine's
         sync_register(app.sessions, CORP, Source(snapshot(HOUSEHOLDS)), max_shrink=1.0)
         content = mailing_content("proposal", today, None, sample=True)
         app.prepare_mailing(CORP, PROJECT, "proposal", on=today, content=content, started_by="b")
