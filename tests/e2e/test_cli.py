@@ -144,9 +144,9 @@ def test_letters_calibrate_writes_the_window_page(tmp_path: Path) -> None:
     assert out.read_bytes().startswith(b"%PDF") and "x=20.0 y=50.0" in result.output
 
 
-def test_letters_preview_renders_one_household_from_the_register(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _synced_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, households: int) -> None:
+    """A SQLite store in ``tmp_path`` synced with generated households (complex CPX-0001, as
+    config/demo.yaml's projects read), and KEUKENTAFEL_DATABASE_URL pointing the commands at it."""
     from keukentafel.bootstrap import CorporationRegistry, build
     from keukentafel.settings import Settings
     from keukentafel.usecases.sync_register import sync_register
@@ -154,12 +154,18 @@ def test_letters_preview_renders_one_household_from_the_register(
     from tests.builders import StaticSource
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    snapshot = builders.register(3)
+    snapshot = builders.register(households)
     snapshot.units = [replace(u, complex_code="CPX-0001") for u in snapshot.units]
     settings = Settings.from_env({"KEUKENTAFEL_DATABASE_URL": url})
     with build(settings, corporations=CorporationRegistry([])) as seeded:
         sync_register(seeded.sessions, "WSD", StaticSource(snapshot))
     monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", url)
+
+
+def test_letters_preview_renders_one_household_from_the_register(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _synced_store(tmp_path, monkeypatch, households=3)
     out = tmp_path / "preview"
     args = [
         "letters",
@@ -202,20 +208,10 @@ def machine_on_another_day(monkeypatch: pytest.MonkeyPatch) -> Iterator[date]:
 def test_a_letter_made_by_hand_is_dated_today_in_amsterdam_whatever_the_machines_zone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, machine_on_another_day: date
 ) -> None:
-    from keukentafel.bootstrap import CorporationRegistry, build
     from keukentafel.letters.context import nl_date
-    from keukentafel.settings import Settings
-    from keukentafel.usecases.sync_register import sync_register
     from tests import builders
-    from tests.builders import StaticSource
 
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    snapshot = builders.register(1)
-    snapshot.units = [replace(u, complex_code="CPX-0001") for u in snapshot.units]
-    settings = Settings.from_env({"KEUKENTAFEL_DATABASE_URL": url})
-    with build(settings, corporations=CorporationRegistry([])) as seeded:
-        sync_register(seeded.sessions, "WSD", StaticSource(snapshot))
-    monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", url)
+    _synced_store(tmp_path, monkeypatch, households=1)
     args = ["letters", "preview", "announcement", "--unit", "VHE00001"]
     config = ["--config", str(ROOT / "config" / "demo.yaml"), "--out", str(tmp_path / "out")]
     result = CliRunner().invoke(app, [*args, *config])
@@ -242,19 +238,7 @@ def test_register_as_json_csv_and_xlsx(tmp_path: Path, monkeypatch: pytest.Monke
 
     import openpyxl
 
-    from keukentafel.bootstrap import CorporationRegistry, build
-    from keukentafel.settings import Settings
-    from keukentafel.usecases.sync_register import sync_register
-    from tests import builders
-    from tests.builders import StaticSource
-
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    snapshot = builders.register(3)
-    snapshot.units = [replace(u, complex_code="CPX-0001") for u in snapshot.units]
-    settings = Settings.from_env({"KEUKENTAFEL_DATABASE_URL": url})
-    with build(settings, corporations=CorporationRegistry([])) as seeded:
-        sync_register(seeded.sessions, "WSD", StaticSource(snapshot))
-    monkeypatch.setenv("KEUKENTAFEL_DATABASE_URL", url)
+    _synced_store(tmp_path, monkeypatch, households=3)
     monkeypatch.setenv("KEUKENTAFEL_CONFIG", str(ROOT / "config" / "demo.yaml"))
     runner = CliRunner()
     as_json = runner.invoke(app, ["register", "--format", "json"])
