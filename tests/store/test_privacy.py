@@ -363,6 +363,28 @@ def test_a_new_tenant_gets_nothing_of_the_one_before(
     assert sections["letters"] == [] and sections["team_list"] == []
 
 
+def test_an_e_mail_sent_just_after_midnight_in_amsterdam_belongs_to_the_new_tenant(
+    sessions: sessionmaker[Session], seeded: Sample
+) -> None:
+    """R7's lease of VHE00002 ended on 31 December 2020 and R2's began on 1 January 2021. An
+    e-mail stored at 23:30 UTC on 31 December (00:30 on 1 January in Amsterdam) was sent in R2's
+    time: it is in R2's export, not in R7's."""
+    from keukentafel.domain.outbox import OutgoingMessage
+    from keukentafel.store.repositories.outbox import OutboxRepository
+
+    body = b"Content-Type: text/plain; charset=utf-8\r\n\r\nNieuwjaar"
+    message = OutgoingMessage(
+        f"{CORP}/P-OLD/announcement/2021", "VHE00002", "email", "bewoner2@example.org", "U", body
+    )
+    with sessions.begin() as session:
+        assert OutboxRepository(session, CORP).enqueue([message], datetime(2020, 12, 31, 23, 30))
+    current = json.loads(_export(sessions, seeded, "VHE00002").json.read_text(encoding="utf-8"))
+    former = _export(sessions, seeded, "VHE00002", relation_id="R7")
+    former_messages = json.loads(former.json.read_text(encoding="utf-8"))["sections"]["messages"]
+    assert "Nieuwjaar" in [m["text"] for m in current["sections"]["messages"]]
+    assert [m["text"] for m in former_messages] == ["Oud"]
+
+
 def test_an_export_for_no_household_says_why(
     sessions: sessionmaker[Session], seeded: Sample
 ) -> None:
