@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from keukentafel.domain.invitations import event_uid
 from keukentafel.domain.messages import MessageKind
+from keukentafel.domain.model import LeaseStatus
 from keukentafel.domain.planning.appointments import (
     Appointment,
     AppointmentKind,
@@ -37,7 +38,7 @@ from keukentafel.usecases.appointments import (
     sessions_of,
 )
 from keukentafel.usecases.outbox import outbox_counts
-from tests.builders import CORP, RENOVATION, MemoryWriter, register, run
+from tests.builders import CORP, RENOVATION, MemoryWriter, lease, register, resident, run
 
 S = AppointmentStatus
 NOW = datetime(2027, 5, 1, 8, 0)
@@ -243,3 +244,27 @@ def test_a_unit_that_fell_vacant_gets_no_letter_and_the_reason_is_kept(
         == []
     )
     assert isinstance(booked, Appointment)
+
+
+def test_the_letters_contact_moment_names_the_household_the_letter_went_to_after_midnight(
+    sessions: sessionmaker[Session],
+) -> None:
+    """R3's lease of VHE00003 ends on 1 May 2027 and R13's begins on 2 May. At 23:30 UTC on
+    1 May it is already 2 May in Amsterdam: the letter goes to R13, and the contact moment the
+    ERP gets for it names R13 too, not R3."""
+    snapshot = register(12)
+    old = replace(snapshot.leases[2], status=LeaseStatus.ENDED, end_date=date(2027, 5, 1))
+    new = replace(lease(13), lease_id="L3-NEW", unit_code="VHE00003", start_date=date(2027, 5, 2))
+    snapshot.leases[2:3] = [old, new]
+    snapshot.residents.append(resident(13))
+    run(sessions, snapshot)
+    late = Booking("cli:test", erp=True, clock=lambda: datetime(2027, 5, 1, 23, 30))
+    book_home_visit(sessions, RENOVATION, "VHE00003", GUIDE, at(10), late)
+    writer = MemoryWriter()
+    notify_households(
+        sessions, CORP, {RENOVATION.code: RENOVATION}, lambda a: writer, erp=True, clock=late.clock
+    )
+    assert [r.relation_id for r in writer.last.recipients[0].residents] == ["R13"]
+    with sessions() as session:
+        (moment,) = [w for w in ErpWrites(session, CORP).due() if w.kind == "contactmoment"]
+    assert [r["id"] for r in moment.payload["relaties"]] == ["R13"]
