@@ -23,6 +23,7 @@ from keukentafel.domain.planning.appointments import (
     SessionFull,
     Slot,
 )
+from keukentafel.domain.planning.inbound import ChangeKind, ContractorChange, InboundMessage
 from keukentafel.store.repositories.feeds import ErpWrites
 from keukentafel.usecases.appointments import (
     Booking,
@@ -37,6 +38,7 @@ from keukentafel.usecases.appointments import (
     resident_move,
     sessions_of,
 )
+from keukentafel.usecases.contractor_inbox import apply_contractor_message
 from keukentafel.usecases.outbox import outbox_counts
 from tests.builders import CORP, RENOVATION, MemoryWriter, lease, register, resident, run
 
@@ -246,25 +248,58 @@ def test_a_unit_that_fell_vacant_gets_no_letter_and_the_reason_is_kept(
     assert isinstance(booked, Appointment)
 
 
-def test_the_letters_contact_moment_names_the_household_the_letter_went_to_after_midnight(
-    sessions: sessionmaker[Session],
-) -> None:
-    """R3's lease of VHE00003 ends on 1 May 2027 and R13's begins on 2 May. At 23:30 UTC on
-    1 May it is already 2 May in Amsterdam: the letter goes to R13, and the contact moment the
-    ERP gets for it names R13 too, not R3."""
+#: 23:30 UTC on 1 May 2027: already 2 May in Amsterdam (CEST).
+LATE = Booking("cli:test", erp=True, clock=lambda: datetime(2027, 5, 1, 23, 30))
+
+
+def _new_tenant_of_vhe00003_on_2_may(sessions: sessionmaker[Session]) -> None:
+    """R3's lease of VHE00003 ends on 1 May 2027; R13's begins on 2 May."""
     snapshot = register(12)
     old = replace(snapshot.leases[2], status=LeaseStatus.ENDED, end_date=date(2027, 5, 1))
     new = replace(lease(13), lease_id="L3-NEW", unit_code="VHE00003", start_date=date(2027, 5, 2))
     snapshot.leases[2:3] = [old, new]
     snapshot.residents.append(resident(13))
     run(sessions, snapshot)
-    late = Booking("cli:test", erp=True, clock=lambda: datetime(2027, 5, 1, 23, 30))
-    book_home_visit(sessions, RENOVATION, "VHE00003", GUIDE, at(10), late)
+
+
+def test_the_letters_contact_moment_names_the_household_the_letter_went_to_after_midnight(
+    sessions: sessionmaker[Session],
+) -> None:
+    """At 23:30 UTC on 1 May it is already 2 May in Amsterdam: the letter goes to R13, and the
+    contact moment the ERP gets for it names R13 too."""
+    _new_tenant_of_vhe00003_on_2_may(sessions)
+    book_home_visit(sessions, RENOVATION, "VHE00003", GUIDE, at(10), LATE)
     writer = MemoryWriter()
     notify_households(
-        sessions, CORP, {RENOVATION.code: RENOVATION}, lambda a: writer, erp=True, clock=late.clock
+        sessions, CORP, {RENOVATION.code: RENOVATION}, lambda a: writer, erp=True, clock=LATE.clock
     )
     assert [r.relation_id for r in writer.last.recipients[0].residents] == ["R13"]
     with sessions() as session:
         (moment,) = [w for w in ErpWrites(session, CORP).due() if w.kind == "contactmoment"]
     assert [r["id"] for r in moment.payload["relaties"]] == ["R13"]
+
+
+def test_a_contractors_change_after_midnight_reaches_the_erp_with_the_new_household(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A contractor marks VHE00003's work done at 23:30 UTC on 1 May (2 May in Amsterdam): the
+    appointment the ERP gets names R13, who lives there from 2 May."""
+    _new_tenant_of_vhe00003_on_2_may(sessions)
+    days = Slot.days(DAY, DAY + timedelta(days=2), (time(7, 30), time(16)))
+    work = plan_work_days(sessions, RENOVATION, "BOUW", "VHE00003", "keuken", days, BOOK)
+    done = InboundMessage(ChangeKind.DONE, [ContractorChange(1, ChangeKind.DONE, code=work.code)])
+    report = apply_contractor_message(
+        sessions,
+        CORP,
+        "BOUW",
+        "msg-1",
+        b"{}",
+        done,
+        hours=(time(7, 30), time(16)),
+        erp=True,
+        clock=LATE.clock,
+    )
+    assert report.applied == 1
+    with sessions() as session:
+        (write,) = [w for w in ErpWrites(session, CORP).due() if w.version == work.version + 1]
+    assert write.kind == "afspraak" and [r["id"] for r in write.payload["relaties"]] == ["R13"]
