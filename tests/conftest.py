@@ -7,9 +7,12 @@ by the Alembic migrations; each test starts from empty tables.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -101,3 +104,19 @@ def _no_keukentafel_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("KEUKENTAFEL_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def machine_on_another_day(monkeypatch: pytest.MonkeyPatch) -> Iterator[date]:
+    """The machine's clock set to a time zone whose date is not Amsterdam's now (UTC-12 in the
+    Dutch morning, UTC+14 from 11:00; containers run on UTC, an hour behind all winter); yields
+    the machine's date."""
+    amsterdam = datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    zone = next(
+        z for z in ("Etc/GMT+12", "Etc/GMT-14") if datetime.now(ZoneInfo(z)).date() != amsterdam
+    )
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    yield date.today()
+    monkeypatch.undo()
+    time.tzset()

@@ -7,7 +7,6 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -183,26 +182,6 @@ def test_letters_preview_renders_one_household_from_the_register(
     assert next(out.glob("*.pdf")).read_bytes().startswith(b"%PDF")
     unknown = CliRunner().invoke(app, [*args[:3], "--unit", "VHE99999", *args[5:]])
     assert unknown.exit_code == 2 and "not in the register" in unknown.output
-
-
-@pytest.fixture
-def machine_on_another_day(monkeypatch: pytest.MonkeyPatch) -> Iterator[date]:
-    """The machine's clock set to a time zone whose date is not Amsterdam's now (UTC-12 in the
-    Dutch morning, UTC+14 from 11:00; containers run on UTC, an hour behind all winter); yields
-    the machine's date."""
-    import time
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    amsterdam = datetime.now(ZoneInfo("Europe/Amsterdam")).date()
-    zone = next(
-        z for z in ("Etc/GMT+12", "Etc/GMT-14") if datetime.now(ZoneInfo(z)).date() != amsterdam
-    )
-    monkeypatch.setenv("TZ", zone)
-    time.tzset()
-    yield date.today()
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_a_letter_made_by_hand_is_dated_today_in_amsterdam_whatever_the_machines_zone(

@@ -127,6 +127,24 @@ def test_retention_in_the_corporation_file(tmp_path: Path) -> None:
     assert config.complexes() == ["C2", "C3"]
 
 
+def test_the_sync_scope_counts_retention_in_amsterdam_days_whatever_the_machines_zone(
+    tmp_path: Path, machine_on_another_day: date
+) -> None:
+    from tests.builders import local_today
+
+    today = local_today()
+    last_kept = min(today, machine_on_another_day)  # due from the next day
+    path = _config(
+        tmp_path,
+        f"  - {{code: OLD, name: O, kind: demolition, complexes: [C1], end_date: {last_kept},"
+        " retention_months: 0}\n"
+        "  - {code: NEW, name: N, kind: demolition, complexes: [C2]}\n",
+    )
+    config = load_config(path)
+    assert config.complexes() == config.complexes(today)
+    assert config.complexes(today) != config.complexes(machine_on_another_day)
+
+
 @pytest.mark.parametrize(
     ("extra", "key"),
     [
