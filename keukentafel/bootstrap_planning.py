@@ -181,7 +181,9 @@ class Planning:
         if mode == "export":
             from keukentafel.feeds.erp_export import ErpExportWriter
 
-            yield ErpExportWriter(self.app.settings.output_dir / "erp", self.code)
+            yield ErpExportWriter(
+                self.app.settings.output_dir / "erp", self.code, clock=self.app.clock
+            )
             return
         from connectors.erp.vera.writes import VeraWriter
 

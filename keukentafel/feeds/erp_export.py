@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,19 +58,29 @@ def _text(column: str, value: Any) -> str:
     return "" if value is None else str(value)
 
 
-class ErpExportWriter:
-    """Writes to ``folder``; implements keukentafel.usecases.erp_writes.ErpWriter."""
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
-    def __init__(self, folder: Path, corporation: str) -> None:
+
+class ErpExportWriter:
+    """Writes to ``folder``; implements keukentafel.usecases.erp_writes.ErpWriter.
+
+    ``clock`` is the App's (naive UTC, as the store keeps time): a file is named after the
+    corporation's day of the write, Amsterdam's date of that moment."""
+
+    def __init__(
+        self, folder: Path, corporation: str, clock: Callable[[], datetime] = _utcnow
+    ) -> None:
         self.folder = folder
         self.corporation = corporation
+        self.clock = clock
 
     @property
     def target(self) -> str:
         return f"export:{self.folder}"
 
     def _file(self, kind: str) -> Path:
-        day = amsterdam_date(datetime.now(UTC)).isoformat()  # the corporation's day
+        day = amsterdam_date(self.clock()).isoformat()  # the corporation's day
         return self.folder / f"{self.corporation}-{_FILE[kind]}-{day}.csv"
 
     def write(self, kind: str, key: str, payload: dict[str, Any], remote_id: str) -> str:

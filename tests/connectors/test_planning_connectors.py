@@ -92,6 +92,19 @@ def test_the_export_writes_each_key_once_and_guards_formulas(tmp_path: Path) -> 
     assert row == ["kt-1", "2027-05-01T08:00:00Z", "BRI", "UIT", '\'=HYPERLINK("x")', "", "R1"]
 
 
+def test_the_export_names_its_file_after_amsterdams_day_of_the_write(tmp_path: Path) -> None:
+    # 23:30 UTC on 31 December is 00:30 on 1 January in Amsterdam: the corporation's new day
+    late = datetime(2026, 12, 31, 23, 30)
+    ErpExportWriter(tmp_path, "TST", clock=lambda: late).write("contactmoment", "kt-1", MOMENT, "")
+    ErpExportWriter(tmp_path, "TST", clock=lambda: late.replace(hour=22)).write(
+        "afspraak", "kt-2", {"idExtern": "kt-2"}, ""
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "TST-afspraken-2026-12-31.csv",
+        "TST-contactmomenten-2027-01-01.csv",
+    ]
+
+
 def _event(client: GraphClient, subject: str, start: str, end: str, **extra: object) -> str:
     answer = client.post(
         f"/users/{STAFF}/events",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +25,7 @@ from keukentafel.domain.planning.appointments import (
     Slot,
 )
 from keukentafel.domain.planning.inbound import ChangeKind, ContractorChange, InboundMessage
+from keukentafel.feeds.erp_export import ErpExportWriter
 from keukentafel.store.repositories.feeds import ErpWrites
 from keukentafel.usecases.appointments import (
     Booking,
@@ -39,6 +41,7 @@ from keukentafel.usecases.appointments import (
     sessions_of,
 )
 from keukentafel.usecases.contractor_inbox import apply_contractor_message
+from keukentafel.usecases.erp_writes import deliver_erp_writes
 from keukentafel.usecases.outbox import outbox_counts
 from tests.builders import CORP, RENOVATION, MemoryWriter, lease, register, resident, run
 
@@ -277,6 +280,29 @@ def test_the_letters_contact_moment_names_the_household_the_letter_went_to_after
     with sessions() as session:
         (moment,) = [w for w in ErpWrites(session, CORP).due() if w.kind == "contactmoment"]
     assert [r["id"] for r in moment.payload["relaties"]] == ["R13"]
+
+
+def test_an_exported_contact_moment_after_midnight_is_in_the_file_of_amsterdams_day(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A corporation whose ERP takes no writes imports a file per day: the contact moment of a
+    letter sent at 23:30 UTC on 1 May is in the file of 2 May, Amsterdam's day."""
+    _new_tenant_of_vhe00003_on_2_may(sessions)
+    book_home_visit(sessions, RENOVATION, "VHE00003", GUIDE, at(10), LATE)
+    notify_households(
+        sessions,
+        CORP,
+        {RENOVATION.code: RENOVATION},
+        lambda a: MemoryWriter(),
+        erp=True,
+        clock=LATE.clock,
+    )
+    writer = ErpExportWriter(tmp_path, CORP, clock=LATE.clock)
+    report = deliver_erp_writes(sessions, CORP, writer, clock=LATE.clock)
+    assert report.sent >= 1 and report.failed == []
+    names = {p.name for p in tmp_path.iterdir()}
+    assert f"{CORP}-contactmomenten-2027-05-02.csv" in names
+    assert all(name.endswith("-2027-05-02.csv") for name in names), names
 
 
 def test_a_contractors_change_after_midnight_reaches_the_erp_with_the_new_household(
