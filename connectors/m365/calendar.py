@@ -35,12 +35,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from connectors.m365.graph import GraphClient, GraphError
+from keukentafel.domain.model import AMSTERDAM
 from keukentafel.domain.planning.appointments import Appointment, Slot
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 GRAPH_TIME_ZONE = "W. Europe Standard Time"
 # A fixed namespace: the same visit UID gives the same transactionId in every process, forever.
 _TRANSACTION_NAMESPACE = uuid.UUID("6b2f3c55-2a8e-4f59-9c1e-6f0a4b7d8e21")

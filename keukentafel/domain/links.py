@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+
+from keukentafel.domain.model import AMSTERDAM
 
 VERSION = "v1"
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 #: The code alphabet: capitals and digits that cannot be mistaken for one another.
 CODE_ALPHABET = "ACEFHJKMNPRTWXY34679"

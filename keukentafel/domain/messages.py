@@ -34,9 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from keukentafel.domain.model import AMSTERDAM
 
 
 class MessageKind(StrEnum):

@@ -18,7 +18,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from keukentafel.domain.messages import AMSTERDAM
+from keukentafel.domain.model import AMSTERDAM
 from keukentafel.domain.planning.feed import APPOINTMENT, EXPORT_COLUMNS, UNIT
 from keukentafel.usecases.feeds import Record
 

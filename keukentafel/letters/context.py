@@ -19,8 +19,8 @@ from keukentafel.domain.addressing import street_line
 from keukentafel.domain.deadlines import DeadlineProblem, answer_day_on_or_before
 from keukentafel.domain.deadlines import response_deadline as computed_deadline
 from keukentafel.domain.links import format_code
-from keukentafel.domain.messages import AMSTERDAM, Event, find_policy, to_amsterdam
-from keukentafel.domain.model import Address, Household, PersonName, Project, Resident
+from keukentafel.domain.messages import Event, find_policy, to_amsterdam
+from keukentafel.domain.model import AMSTERDAM, Address, Household, PersonName, Project, Resident
 from keukentafel.domain.references import resident_reference
 from keukentafel.letters.window import (
     MAX_LINES,

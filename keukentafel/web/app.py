@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keukentafel.config import ConfigError
-from keukentafel.domain.links import AMSTERDAM
+from keukentafel.domain.model import AMSTERDAM
 from keukentafel.web.logs import install_access_filter
 from keukentafel.web.portal import Portal, build_portal
 from keukentafel.web.security import LOOPBACK, CookieSealer, form_token, security_headers

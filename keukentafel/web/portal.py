@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from keukentafel.config import ConfigError, CorporationFile
 from keukentafel.config.web import ProjectPageConfig, WebConfig
-from keukentafel.domain.links import AMSTERDAM
-from keukentafel.domain.model import Project
+from keukentafel.domain.model import AMSTERDAM, Project
 from keukentafel.domain.open_items import OpenItem
 from keukentafel.domain.outbox import OutgoingMessage
 from keukentafel.usecases.resident_access import (

@@ -18,8 +18,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
-from functools import cache
 from zoneinfo import ZoneInfo
+
+from keukentafel.domain.model import AMSTERDAM
 
 #: The objection period after the 70% notice (art. 7:220 lid 3 BW: 8 weeks): the last day is the
 #: notice date + 56 days, inclusive.
@@ -28,10 +29,9 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SUFFIX = re.compile(r"[A-Za-z0-9]{1,8}")
 
 
-@cache
 def amsterdam() -> ZoneInfo:
-    """Europe/Amsterdam, loaded on first use (nothing is read at import time)."""
-    return ZoneInfo("Europe/Amsterdam")
+    """Europe/Amsterdam (:data:`keukentafel.domain.model.AMSTERDAM`, the one definition)."""
+    return AMSTERDAM
 
 
 def local_day(moment: datetime) -> date:

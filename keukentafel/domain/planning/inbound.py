@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from keukentafel.domain.messages import AMSTERDAM
+from keukentafel.domain.model import AMSTERDAM
 
 
 class ChangeKind(StrEnum):
