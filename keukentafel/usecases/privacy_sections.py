@@ -399,14 +399,11 @@ def mailings_section(ctx: ExportContext) -> ExportSection:
             "brief"
         )
     for m in PersonalData(ctx.session, scope.corporation_code).messages_of(scope.unit.code):
-        if not scope.covers(amsterdam_date(m.created_at)):
-            continue
+        day = amsterdam_date(m.created_at)
         parts = m.mailing_key.split("/", 3)
-        if len(parts) == 4:
+        if scope.covers(day) and len(parts) == 4:
             _, project, kind, _mailing_id = parts
-            found.setdefault((project, kind, amsterdam_date(m.created_at).isoformat()), set()).add(
-                "e-mail"
-            )
+            found.setdefault((project, kind, day.isoformat()), set()).add("e-mail")
     items = tuple(
         ExportItem(
             f"{_KIND.get(kind, kind).capitalize()} ({project})",

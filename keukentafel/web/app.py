@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keukentafel.config import ConfigError
-from keukentafel.domain.model import AMSTERDAM
+from keukentafel.domain.model import amsterdam_date
 from keukentafel.web.logs import install_access_filter
 from keukentafel.web.portal import Portal, build_portal
 from keukentafel.web.security import LOOPBACK, CookieSealer, form_token, security_headers
@@ -134,7 +134,7 @@ _MONTHS = [
 def nl_date(value: date | datetime) -> str:
     """A date as a Dutch reader writes it: 3 maart 2027 (times are shown in Amsterdam)."""
     if isinstance(value, datetime):
-        value = value.replace(tzinfo=UTC).astimezone(AMSTERDAM).date()
+        value = amsterdam_date(value)
     return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 

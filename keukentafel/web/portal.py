@@ -17,13 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keukentafel.config import ConfigError, CorporationFile
 from keukentafel.config.web import ProjectPageConfig, WebConfig
-from keukentafel.domain.model import AMSTERDAM, Project
+from keukentafel.domain.model import Project
 from keukentafel.domain.open_items import OpenItem
 from keukentafel.domain.outbox import OutgoingMessage
 from keukentafel.usecases.resident_access import (
@@ -86,7 +86,7 @@ class Portal:
         return self.app.clock()
 
     def today(self) -> date:
-        return self.now().replace(tzinfo=UTC).astimezone(AMSTERDAM).date()
+        return self.app.today()
 
     @property
     def directory(self) -> AccessDirectory:

@@ -23,11 +23,11 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from keukentafel.domain.model import AMSTERDAM
+from keukentafel.domain.model import amsterdam_date
 
 
 class ChangeKind(StrEnum):
@@ -145,9 +145,7 @@ def _day(value: Any) -> date | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text[:30]!r} is not a date (YYYY-MM-DD)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(AMSTERDAM).date()
+    return amsterdam_date(moment)
 
 
 # --- the same, as a file ------------------------------------------------------------------------
