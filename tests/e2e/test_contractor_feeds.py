@@ -343,3 +343,31 @@ def test_a_visit_goes_into_the_guides_calendar_once_and_free_slots_skip_busy_tim
     assert str(last["uid"]) == str(first["uid"]) and int(last["sequence"]) == 2
     eml = next(folder.glob(f"{visit.code}-v3/*/email/*.eml")).read_bytes()
     assert b"afzegging.ics" in eml and b"METHOD:CANCEL" in eml.replace(b"=\r\n", b"")
+
+
+def test_an_erp_without_writes_gets_its_files_named_after_the_apps_amsterdam_day(
+    tmp_path: Path,
+) -> None:
+    """``feeds.erp.mode: export``: the App hands its own clock to the export, so a write at
+    23:30 UTC on 1 May (2 May in Amsterdam) lands in the file of 2 May."""
+    data = yaml.safe_load((Path(__file__).parents[2] / "config" / "demo.yaml").read_text())
+    data["feeds"]["erp"] = {"mode": "export"}
+    path = tmp_path / "export.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'kt.db'}",
+        data_dir=tmp_path / "data",
+        output_dir=tmp_path / "out",
+        config_path=path,
+        environ=MappingProxyType({}),
+    )
+    corporations = CorporationRegistry.from_files([path])
+    late = datetime(2027, 5, 1, 23, 30)
+    with build(settings, corporations=corporations, clock=lambda: late) as application:
+        code = corporations.single().code
+        with application.planning(code).erp_writer() as writer:
+            assert writer is not None
+            writer.write("contactmoment", "kt-1", {"idExtern": "kt-1"}, "")
+    assert [p.name for p in (tmp_path / "out" / "erp").iterdir()] == [
+        f"{code}-contactmomenten-2027-05-02.csv"
+    ]
